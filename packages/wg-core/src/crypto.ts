@@ -1,0 +1,182 @@
+/**
+ * The cryptographic primitives WireGuard names in the whitepaper §5.4 ("Protocol & Cryptography"):
+ *
+ *   DH      X25519 (RFC 7748)
+ *   HASH    BLAKE2s-256 (RFC 7693)
+ *   MAC     keyed BLAKE2s, 16-byte output
+ *   HMAC    HMAC-BLAKE2s (RFC 2104)
+ *   KDFn    HKDF built from HMAC (RFC 5869, as the whitepaper restates it)
+ *   AEAD    ChaCha20-Poly1305 (RFC 8439), 96-bit nonce = 32 zero bits ‖ 64-bit little-endian counter
+ *   XAEAD   XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha), 192-bit random nonce — cookie replies only
+ *
+ * Everything here is pure: no clock, no randomness (callers pass random bytes in), no I/O.
+ * Handshake-path AEAD uses @noble/ciphers; the transport hot path can pick an implementation
+ * through {@link TransportAead} (see `aead.ts`), measured by `pnpm bench`.
+ */
+import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { blake2s } from "@noble/hashes/blake2.js";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
+
+/** Byte length of keys, hashes and chaining keys (whitepaper §5.4: 32 bytes). */
+export const KEY_LENGTH = 32;
+/** Byte length of BLAKE2s-256 output. */
+export const HASH_LENGTH = 32;
+/** Byte length of MAC1/MAC2 (keyed BLAKE2s truncated to 16 bytes). */
+export const MAC_LENGTH = 16;
+/** Poly1305 tag length. */
+export const AEAD_TAG_LENGTH = 16;
+/** XChaCha20-Poly1305 nonce length. */
+export const XAEAD_NONCE_LENGTH = 24;
+
+/** HASH(input): BLAKE2s-256 over the concatenation of `parts`. */
+export function hash(...parts: readonly Uint8Array[]): Uint8Array {
+  const h = blake2s.create();
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/**
+ * MAC(key, input): keyed BLAKE2s with a 16-byte digest (whitepaper §5.4.4).
+ * @param key 32-byte key (HASH(LABEL-MAC1 ‖ Spub) or the 16-byte cookie)
+ */
+export function mac(key: Uint8Array, input: Uint8Array): Uint8Array {
+  return blake2s(input, { key, dkLen: MAC_LENGTH });
+}
+
+/** HMAC(key, input) with BLAKE2s as the hash (RFC 2104). */
+export function hmac(key: Uint8Array, input: Uint8Array): Uint8Array {
+  return nobleHmac(blake2s, key, input);
+}
+
+const BYTE_1 = Uint8Array.of(1);
+
+/**
+ * KDFn(key, input) from the whitepaper §5.4: τ0 := HMAC(key, input), τ1 := HMAC(τ0, 0x1),
+ * τi := HMAC(τ0, τ(i−1) ‖ i). Returns τ1..τn; τ0 is wiped.
+ * @param n 1, 2 or 3
+ * @param key 32-byte chaining key
+ */
+export function kdf(n: 1 | 2 | 3, key: Uint8Array, input: Uint8Array): Uint8Array[] {
+  const t0 = hmac(key, input);
+  const out: Uint8Array[] = [];
+  let prev = hmac(t0, BYTE_1); // τ1 := HMAC(τ0, 0x1)
+  out.push(prev);
+  for (let i = 2; i <= n; i++) {
+    const block = new Uint8Array(prev.length + 1);
+    block.set(prev);
+    block[prev.length] = i;
+    prev = hmac(t0, block); // τi := HMAC(τ0, τ(i−1) ‖ i)
+    out.push(prev);
+  }
+  wipe(t0);
+  return out;
+}
+
+/**
+ * DH(private, public): X25519 (RFC 7748 §5). Returns null for a low-order public key
+ * (all-zero shared secret), which WireGuard treats as a failed handshake.
+ * @param privateKey 32-byte private key (clamped by X25519 itself)
+ * @param publicKey 32-byte public key
+ */
+export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
+  try {
+    const shared = x25519.getSharedSecret(privateKey, publicKey);
+    return isZero(shared) ? null : shared;
+  } catch {
+    return null; // noble rejects low-order points by throwing
+  }
+}
+
+/** DH-Pubkey(private): the X25519 public key of a 32-byte private key. */
+export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  return x25519.getPublicKey(privateKey);
+}
+
+/**
+ * Clamps 32 random bytes into an X25519 private key in place (RFC 7748 §5, as `wg genkey` does).
+ * @param key 32-byte buffer
+ */
+export function clampPrivateKey(key: Uint8Array): Uint8Array {
+  key[0] = key[0]! & 248;
+  key[31] = (key[31]! & 127) | 64;
+  return key;
+}
+
+/** The 12-byte AEAD nonce: 32 zero bits followed by the 64-bit little-endian counter (whitepaper §5.4.6). */
+export function aeadNonce(counter: number): Uint8Array {
+  const nonce = new Uint8Array(12);
+  writeCounter(nonce, 4, counter);
+  return nonce;
+}
+
+/** Writes a message counter as 64-bit little-endian. Counters are < 2^53 (see constants.ts). */
+export function writeCounter(buf: Uint8Array, offset: number, counter: number): void {
+  const lo = counter >>> 0;
+  const hi = Math.floor(counter / 0x1_0000_0000) >>> 0;
+  buf[offset] = lo & 0xff;
+  buf[offset + 1] = (lo >>> 8) & 0xff;
+  buf[offset + 2] = (lo >>> 16) & 0xff;
+  buf[offset + 3] = lo >>> 24;
+  buf[offset + 4] = hi & 0xff;
+  buf[offset + 5] = (hi >>> 8) & 0xff;
+  buf[offset + 6] = (hi >>> 16) & 0xff;
+  buf[offset + 7] = hi >>> 24;
+}
+
+/**
+ * AEAD(key, counter, plaintext, authtext): ChaCha20-Poly1305 (RFC 8439 §2.8). Used by the
+ * handshake (counter 0) — the transport path goes through {@link TransportAead}.
+ * @param key 32-byte key
+ */
+export function aeadSeal(key: Uint8Array, counter: number, plaintext: Uint8Array, authtext: Uint8Array): Uint8Array {
+  return chacha20poly1305(key, aeadNonce(counter), authtext).encrypt(plaintext);
+}
+
+/** Inverse of {@link aeadSeal}; null when the tag does not verify. */
+export function aeadOpen(key: Uint8Array, counter: number, ciphertext: Uint8Array, authtext: Uint8Array): Uint8Array | null {
+  try {
+    return chacha20poly1305(key, aeadNonce(counter), authtext).decrypt(ciphertext);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * XAEAD(key, nonce, plaintext, authtext): XChaCha20-Poly1305, used only for cookie replies
+ * (whitepaper §5.4.7).
+ * @param key 32-byte key
+ * @param nonce 24-byte random nonce
+ */
+export function xaeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, authtext: Uint8Array): Uint8Array {
+  return xchacha20poly1305(key, nonce, authtext).encrypt(plaintext);
+}
+
+/** Inverse of {@link xaeadSeal}; null when the tag does not verify. */
+export function xaeadOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, authtext: Uint8Array): Uint8Array | null {
+  try {
+    return xchacha20poly1305(key, nonce, authtext).decrypt(ciphertext);
+  } catch {
+    return null;
+  }
+}
+
+/** Constant-time equality of two byte strings (length is not secret). */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** True when every byte is zero, in constant time. */
+export function isZero(a: Uint8Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc |= a[i]!;
+  return acc === 0;
+}
+
+/** Overwrites a secret with zeros. */
+export function wipe(...secrets: (Uint8Array | undefined | null)[]): void {
+  for (const s of secrets) s?.fill(0);
+}
