@@ -1,0 +1,366 @@
+/**
+ * Cryptokey routing (whitepaper §2): the table from IP prefixes to peers. Outgoing packets pick the
+ * peer whose allowed IPs contain the destination (longest prefix wins); incoming packets are dropped
+ * unless their source address routes back to the peer that sent them.
+ *
+ * Like wireguard-go `device/allowedips.go`, each address family is a path-compressed binary trie:
+ * every node holds a masked prefix, an optional owner, and two children chosen by the first bit after
+ * the prefix. Initial state: empty (every lookup returns undefined).
+ * Guarantees: a prefix has at most one owner (inserting an identical prefix replaces the owner, as
+ * `wg set ... allowed-ips` moves it between peers); lookups are longest-prefix match over the masked
+ * prefixes, read the address straight from the packet and allocate nothing; a truncated or non-IP
+ * packet yields undefined, never an exception.
+ */
+
+/** A parsed CIDR prefix with its host bits cleared. */
+export interface Cidr {
+  family: 4 | 6;
+  /** 4- or 16-byte network address, host bits zero. */
+  bytes: Uint8Array;
+  /** Prefix length: 0..32 (IPv4) or 0..128 (IPv6). */
+  bits: number;
+}
+
+/** Thrown by {@link parseCidr}. */
+export class CidrFormatError extends Error {
+  override name = "CidrFormatError";
+}
+
+const IPV4_OCTET = /^(0|[1-9][0-9]{0,2})$/;
+const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+const PREFIX_LENGTH = /^(0|[1-9][0-9]{0,2})$/;
+
+function parseIpv4(s: string): Uint8Array | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!IPV4_OCTET.test(p)) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
+function parseIpv6Groups(s: string): number[] | null {
+  if (s === "") return [];
+  const groups: number[] = [];
+  for (const g of s.split(":")) {
+    if (!IPV6_GROUP.test(g)) return null;
+    groups.push(parseInt(g, 16));
+  }
+  return groups;
+}
+
+function parseIpv6(s: string): Uint8Array | null {
+  let text = s;
+  let tail: Uint8Array | null = null;
+  const lastColon = text.lastIndexOf(":");
+  if (text.indexOf(".", lastColon) >= 0) {
+    // Embedded IPv4 in the last 32 bits (RFC 4291 §2.2 form 3).
+    tail = parseIpv4(text.slice(lastColon + 1));
+    if (tail === null) return null;
+    text = `${text.slice(0, lastColon + 1)}${((tail[0]! << 8) | tail[1]!).toString(16)}:${((tail[2]! << 8) | tail[3]!).toString(16)}`;
+  }
+  const halves = text.split("::");
+  let groups: number[];
+  if (halves.length === 1) {
+    const all = parseIpv6Groups(text);
+    if (all === null || all.length !== 8) return null;
+    groups = all;
+  } else if (halves.length === 2) {
+    const head = parseIpv6Groups(halves[0]!);
+    const rest = parseIpv6Groups(halves[1]!);
+    if (head === null || rest === null || head.length + rest.length > 7) return null;
+    groups = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+  } else {
+    return null;
+  }
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = groups[i]! >>> 8;
+    out[2 * i + 1] = groups[i]! & 0xff;
+  }
+  return out;
+}
+
+/** Clears every bit after the first `bits` (in place). */
+function maskInPlace(bytes: Uint8Array, bits: number): Uint8Array {
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = bits - i * 8;
+    if (keep >= 8) continue;
+    bytes[i] = keep <= 0 ? 0 : bytes[i]! & ((0xff00 >> keep) & 0xff);
+  }
+  return bytes;
+}
+
+/**
+ * Parses "address/bits" (or a bare address, meaning /32 or /128) and clears the host bits, as
+ * `wg set ... allowed-ips 10.0.0.1/24` stores 10.0.0.0/24. Surrounding whitespace is ignored.
+ * @throws CidrFormatError naming the bad input and what is wrong with it
+ */
+export function parseCidr(s: string): Cidr {
+  if (typeof s !== "string") throw new CidrFormatError("allowed IP: expected a string like 10.0.0.0/24");
+  const text = s.trim();
+  const slash = text.indexOf("/");
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const family: 4 | 6 = addrText.includes(":") ? 6 : 4;
+  const bytes = family === 6 ? parseIpv6(addrText) : parseIpv4(addrText);
+  if (bytes === null) {
+    throw new CidrFormatError(
+      `allowed IP ${JSON.stringify(s)}: ${JSON.stringify(addrText)} is not an ${family === 6 ? "IPv6" : "IPv4"} address`,
+    );
+  }
+  const max = family === 6 ? 128 : 32;
+  let bits = max;
+  if (slash >= 0) {
+    const bitsText = text.slice(slash + 1);
+    if (!PREFIX_LENGTH.test(bitsText) || Number(bitsText) > max) {
+      throw new CidrFormatError(`allowed IP ${JSON.stringify(s)}: prefix length must be an integer from 0 to ${max}`);
+    }
+    bits = Number(bitsText);
+  }
+  return { family, bytes: maskInPlace(bytes, bits), bits };
+}
+
+/** The text of an IPv4 or IPv6 address (IPv6 as glibc `inet_ntop`, which `wg show` uses: RFC 5952). */
+export function formatAddress(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  // Longest run of ≥ 2 zero words becomes "::" (the first one on a tie).
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestBase = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestBase = -1;
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ":";
+      continue;
+    }
+    if (i !== 0) out += ":";
+    // IPv4-compatible / IPv4-mapped addresses end in dotted quad, like inet_ntop.
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+      out += `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+      break;
+    }
+    out += words[i]!.toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) out += ":";
+  return out;
+}
+
+/** "address/bits". */
+export function formatCidr(cidr: Cidr): string {
+  return `${formatAddress(cidr.bytes)}/${cidr.bits}`;
+}
+
+/** One trie node: a masked prefix, maybe an owner, and the subtrees for the next bit 0 / 1. */
+class TrieNode<T> {
+  child0: TrieNode<T> | null = null;
+  child1: TrieNode<T> | null = null;
+  constructor(
+    readonly bits: Uint8Array,
+    readonly cidr: number,
+    public owned: boolean,
+    public value: T | undefined,
+  ) {}
+}
+
+/** Bit `i` (0 = most significant) of the address at buf[off..]. */
+function bitAt(buf: Uint8Array, off: number, i: number): number {
+  return (buf[off + (i >>> 3)]! >>> (7 - (i & 7))) & 1;
+}
+
+/** Number of leading bits a and b share, at most `max`. */
+function commonBits(a: Uint8Array, b: Uint8Array, max: number): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]! ^ b[i]!;
+    if (x !== 0) return Math.min(max, i * 8 + Math.clz32(x) - 24);
+  }
+  return Math.min(max, a.length * 8);
+}
+
+/** True if the address at buf[off..] lies inside node's prefix. */
+function contains(node: TrieNode<unknown>, buf: Uint8Array, off: number): boolean {
+  const prefix = node.bits;
+  const full = node.cidr >>> 3;
+  for (let i = 0; i < full; i++) if (prefix[i] !== buf[off + i]) return false;
+  const rest = node.cidr & 7;
+  return rest === 0 || (buf[off + full]! & ((0xff00 >> rest) & 0xff)) === prefix[full];
+}
+
+function insertAt<T>(node: TrieNode<T> | null, key: Uint8Array, cidr: number, value: T): TrieNode<T> {
+  if (node === null) return new TrieNode(key, cidr, true, value);
+  const common = commonBits(node.bits, key, Math.min(node.cidr, cidr));
+  if (common === node.cidr) {
+    if (cidr === node.cidr) {
+      node.owned = true; // identical prefix: the new owner replaces the old one
+      node.value = value;
+    } else if (bitAt(key, 0, node.cidr) === 1) {
+      node.child1 = insertAt(node.child1, key, cidr, value);
+    } else {
+      node.child0 = insertAt(node.child0, key, cidr, value);
+    }
+    return node;
+  }
+  if (common === cidr) {
+    // The new prefix contains the node's: it becomes the node's parent.
+    const parent = new TrieNode(key, cidr, true, value);
+    if (bitAt(node.bits, 0, cidr) === 1) parent.child1 = node;
+    else parent.child0 = node;
+    return parent;
+  }
+  // They diverge at bit `common`: a value-less branch node takes both.
+  const branch = new TrieNode<T>(maskInPlace(Uint8Array.from(key), common), common, false, undefined);
+  const leaf = new TrieNode(key, cidr, true, value);
+  if (bitAt(node.bits, 0, common) === 1) {
+    branch.child1 = node;
+    branch.child0 = leaf;
+  } else {
+    branch.child0 = node;
+    branch.child1 = leaf;
+  }
+  return branch;
+}
+
+/** Removes value-less nodes with fewer than two children (keeps the trie path-compressed). */
+function collapse<T>(node: TrieNode<T>): TrieNode<T> | null {
+  if (node.owned || (node.child0 !== null && node.child1 !== null)) return node;
+  return node.child0 ?? node.child1;
+}
+
+function compactAll<T>(node: TrieNode<T> | null): TrieNode<T> | null {
+  if (node === null) return null;
+  node.child0 = compactAll(node.child0);
+  node.child1 = compactAll(node.child1);
+  return collapse(node);
+}
+
+export class AllowedIps<T> {
+  #root4: TrieNode<T> | null = null;
+  #root6: TrieNode<T> | null = null;
+
+  /** Routes `cidr` to `value`, replacing the owner of an identical prefix. @throws CidrFormatError */
+  insert(cidr: string, value: T): void {
+    const c = parseCidr(cidr);
+    if (c.family === 4) this.#root4 = insertAt(this.#root4, c.bytes, c.bits, value);
+    else this.#root6 = insertAt(this.#root6, c.bytes, c.bits, value);
+  }
+
+  /**
+   * Removes the prefix `cidr` (host bits ignored); only if it belongs to `value` when one is given.
+   * @returns true if a prefix was removed
+   * @throws CidrFormatError
+   */
+  remove(cidr: string, value?: T): boolean {
+    const c = parseCidr(cidr);
+    const onlyIfOwnedBy = arguments.length > 1;
+    let removed = false;
+    const walk = (node: TrieNode<T> | null): TrieNode<T> | null => {
+      if (node === null || commonBits(node.bits, c.bytes, node.cidr) < node.cidr || node.cidr > c.bits) return node;
+      if (node.cidr === c.bits) {
+        if (!node.owned || (onlyIfOwnedBy && node.value !== value)) return node;
+        node.owned = false;
+        node.value = undefined;
+        removed = true;
+        return collapse(node);
+      }
+      if (bitAt(c.bytes, 0, node.cidr) === 1) node.child1 = walk(node.child1);
+      else node.child0 = walk(node.child0);
+      return collapse(node);
+    };
+    if (c.family === 4) this.#root4 = walk(this.#root4);
+    else this.#root6 = walk(this.#root6);
+    return removed;
+  }
+
+  /** Removes every prefix owned by `value` (a peer being removed). */
+  removeValue(value: T): void {
+    const clear = (node: TrieNode<T> | null): void => {
+      if (node === null) return;
+      if (node.owned && node.value === value) {
+        node.owned = false;
+        node.value = undefined;
+      }
+      clear(node.child0);
+      clear(node.child1);
+    };
+    clear(this.#root4);
+    clear(this.#root6);
+    this.#root4 = compactAll(this.#root4);
+    this.#root6 = compactAll(this.#root6);
+  }
+
+  /**
+   * The peer for an IP packet's source or destination address. Reads the version nibble, then the
+   * address at offset 12/16 (IPv4, needs 20 bytes) or 8/24 (IPv6, needs 40 bytes).
+   * @returns the owner of the longest matching prefix; undefined if none or the packet is not IP
+   */
+  lookup(packet: Uint8Array, which: "src" | "dst"): T | undefined {
+    if (packet.length === 0) return undefined;
+    const version = packet[0]! >>> 4;
+    if (version === 4) {
+      if (packet.length < 20) return undefined;
+      return lookupAt(this.#root4, packet, which === "src" ? 12 : 16, 32);
+    }
+    if (version === 6) {
+      if (packet.length < 40) return undefined;
+      return lookupAt(this.#root6, packet, which === "src" ? 8 : 24, 128);
+    }
+    return undefined;
+  }
+
+  /** @param addr 4-byte IPv4 or 16-byte IPv6 address; any other length gives undefined */
+  lookupAddress(addr: Uint8Array): T | undefined {
+    if (addr.length === 4) return lookupAt(this.#root4, addr, 0, 32);
+    if (addr.length === 16) return lookupAt(this.#root6, addr, 0, 128);
+    return undefined;
+  }
+
+  /** The prefixes owned by `value` ("10.0.0.0/24"), IPv4 first, each family in trie order. */
+  entries(value: T): string[] {
+    const out: string[] = [];
+    const walk = (node: TrieNode<T> | null): void => {
+      if (node === null) return;
+      if (node.owned && node.value === value) out.push(formatCidr({ family: node.bits.length === 4 ? 4 : 6, bytes: node.bits, bits: node.cidr }));
+      walk(node.child0);
+      walk(node.child1);
+    };
+    walk(this.#root4);
+    walk(this.#root6);
+    return out;
+  }
+
+  /** Removes every prefix. */
+  clear(): void {
+    this.#root4 = null;
+    this.#root6 = null;
+  }
+}
+
+function lookupAt<T>(root: TrieNode<T> | null, buf: Uint8Array, off: number, addrBits: number): T | undefined {
+  let found: T | undefined;
+  let node = root;
+  while (node !== null && contains(node, buf, off)) {
+    if (node.owned) found = node.value;
+    if (node.cidr === addrBits) break;
+    node = bitAt(buf, off, node.cidr) === 1 ? node.child1 : node.child0;
+  }
+  return found;
+}
