@@ -1,0 +1,199 @@
+/**
+ * WireGuard endpoints by implementation, brought up inside a network namespace:
+ *
+ *   wireguard-go   `wireguard-go -f IF` + `wg setconf` + ip (the native reference peer)
+ *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config)
+ *   wg-ts-fast     the fast-path prototype forwarder (packages/wg-daemon/src/fast/forwarder.ts):
+ *                  fixed transport keys, no handshake — only pairs with itself; it measures the
+ *                  ceiling of the multi-threaded data plane, not a complete WireGuard.
+ *
+ * Every endpoint exposes the pids whose CPU time and memory the harness samples.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { publicKeyOf } from "@wg-ts/core";
+import { background, have, nsRun, run, sleep, type Background } from "./sys.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
+const FAST_BIN = join(ROOT, "packages/wg-daemon/dist/fast/forwarder.js");
+
+export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-fast";
+export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-fast"];
+
+/** One side of a tunnel: where it lives and what it talks to. */
+export interface SideSpec {
+  ns: string;
+  ifname: string;
+  privateKey: Uint8Array;
+  listenPort: number;
+  /** Tunnel address with prefix, e.g. 10.214.0.1/24. */
+  address: string;
+  mtu: number;
+  peer: { publicKey: Uint8Array; endpoint: string; allowedIps: string };
+  /** Only wg-ts-fast: fixed transport keys (no handshake). */
+  fast?: { sendKey: Uint8Array; recvKey: Uint8Array; sendIndex: number; recvIndex: number };
+}
+
+export interface RunningEndpoint {
+  impl: ImplName;
+  /** Processes to sample (the daemon; empty if it could not be found). */
+  pids: number[];
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const b64 = (k: Uint8Array): string => Buffer.from(k).toString("base64");
+
+/** A fresh X25519 key pair. */
+export function keyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
+  const privateKey = new Uint8Array(randomBytes(32));
+  return { privateKey, publicKey: publicKeyOf(privateKey) };
+}
+
+/** Why an implementation cannot run here, or null when it can. */
+export function unavailable(impl: ImplName): string | null {
+  switch (impl) {
+    case "wireguard-go":
+      if (!have("wireguard-go") || !have("wg"))
+        return "wireguard-go/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools";
+      return null;
+    case "wg-ts": {
+      if (!existsSync(WG_TS_BIN)) return `${WG_TS_BIN} missing`;
+      const help = run("node", [WG_TS_BIN, "--help"], { allowFail: true });
+      return /\bup\b/.test(help) ? null : "`wg-ts up` is not implemented yet (packages/wg-daemon)";
+    }
+    case "wg-ts-fast":
+      return existsSync(FAST_BIN) ? null : `${FAST_BIN} missing (pnpm build)`;
+  }
+}
+
+async function waitFor(what: string, ok: () => boolean, bg: Background | null, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (ok()) return;
+    if (bg?.exited()) throw new Error(`${what}: process exited\n${bg.log()}`);
+    await sleep(50);
+  }
+  throw new Error(`${what}: timed out${bg ? `\n${bg.log()}` : ""}`);
+}
+
+const linkExists = (ns: string, ifname: string): boolean =>
+  nsRun(ns, ["ip", "link", "show", ifname], { allowFail: true }).includes(ifname);
+
+/** Adds the tunnel address (if the implementation did not) and brings the link up. */
+function configureLink(s: SideSpec): void {
+  const addrs = nsRun(s.ns, ["ip", "-o", "addr", "show", "dev", s.ifname], { allowFail: true });
+  if (!addrs.includes(s.address.split("/")[0]!)) nsRun(s.ns, ["ip", "addr", "add", s.address, "dev", s.ifname]);
+  nsRun(s.ns, ["ip", "link", "set", s.ifname, "mtu", String(s.mtu), "up"]);
+}
+
+/** Pid of the process listening on a UAPI socket (when a daemon forks away from our child). */
+function uapiOwner(ifname: string): number | null {
+  const out = run("ss", ["-xlpn"], { allowFail: true });
+  const line = out.split("\n").find((l) => l.includes(`/var/run/wireguard/${ifname}.sock`));
+  const m = line ? /pid=(\d+)/.exec(line) : null;
+  return m ? Number(m[1]) : null;
+}
+
+export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<RunningEndpoint> {
+  const dir = mkdtempSync(join(tmpdir(), "wgb-bench-"));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    switch (impl) {
+      case "wireguard-go":
+        return await startWireguardGo(s, dir, cleanup);
+      case "wg-ts":
+        return await startWgTs(s, dir, cleanup);
+      case "wg-ts-fast":
+        return await startFast(s, cleanup);
+    }
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+function peerSection(s: SideSpec): string {
+  return `[Peer]\nPublicKey = ${b64(s.peer.publicKey)}\nEndpoint = ${s.peer.endpoint}\nAllowedIPs = ${s.peer.allowedIps}\n`;
+}
+
+async function startWireguardGo(s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
+  const bg = background("ip", ["netns", "exec", s.ns, "wireguard-go", "-f", s.ifname], {
+    WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1",
+    LOG_LEVEL: "error",
+  });
+  const sock = `/var/run/wireguard/${s.ifname}.sock`;
+  await waitFor(`wireguard-go ${s.ifname}`, () => existsSync(sock) && linkExists(s.ns, s.ifname), bg);
+  const conf = join(dir, `${s.ifname}.conf`);
+  writeFileSync(conf, `[Interface]\nPrivateKey = ${b64(s.privateKey)}\nListenPort = ${s.listenPort}\n\n${peerSection(s)}`, {
+    mode: 0o600,
+  });
+  nsRun(s.ns, ["wg", "setconf", s.ifname, conf]);
+  configureLink(s);
+  return {
+    impl: "wireguard-go",
+    pids: [bg.pid],
+    log: bg.log,
+    async stop() {
+      await bg.stop();
+      cleanup();
+    },
+  };
+}
+
+async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
+  // wg-quick names the interface after the config file.
+  const conf = join(dir, `${s.ifname}.conf`);
+  writeFileSync(
+    conf,
+    `[Interface]\nPrivateKey = ${b64(s.privateKey)}\nListenPort = ${s.listenPort}\nAddress = ${s.address}\nMTU = ${s.mtu}\n\n${peerSection(s)}`,
+    { mode: 0o600 },
+  );
+  const bg = background("ip", ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf]);
+  await waitFor(`wg-ts ${s.ifname}`, () => linkExists(s.ns, s.ifname), null);
+  configureLink(s);
+  await sleep(200);
+  const pid = bg.exited() ? uapiOwner(s.ifname) : bg.pid;
+  return {
+    impl: "wg-ts",
+    pids: pid === null ? [] : [pid],
+    log: bg.log,
+    async stop() {
+      if (!bg.exited()) await bg.stop();
+      else {
+        nsRun(s.ns, ["node", WG_TS_BIN, "down", conf], { allowFail: true });
+        if (pid !== null) run("kill", [String(pid)], { allowFail: true });
+      }
+      nsRun(s.ns, ["ip", "link", "del", s.ifname], { allowFail: true });
+      cleanup();
+    },
+  };
+}
+
+async function startFast(s: SideSpec, cleanup: () => void): Promise<RunningEndpoint> {
+  const f = s.fast;
+  if (!f) throw new Error("wg-ts-fast needs fixed transport keys");
+  const hex = (k: Uint8Array): string => Buffer.from(k).toString("hex");
+  const args = [
+    "--tun", s.ifname, "--mtu", String(s.mtu), "--listen", String(s.listenPort), "--peer", s.peer.endpoint,
+    "--send-key", hex(f.sendKey), "--recv-key", hex(f.recvKey),
+    "--send-index", String(f.sendIndex), "--recv-index", String(f.recvIndex),
+  ];
+  const extra = (process.env["WG_TS_FAST_ARGS"] ?? "").split(" ").filter(Boolean);
+  const bg = background("ip", ["netns", "exec", s.ns, "node", FAST_BIN, ...args, ...extra]);
+  await waitFor(`wg-ts-fast ${s.ifname}`, () => linkExists(s.ns, s.ifname), bg);
+  configureLink(s);
+  return {
+    impl: "wg-ts-fast",
+    pids: [bg.pid],
+    log: bg.log,
+    async stop() {
+      await bg.stop();
+      cleanup();
+    },
+  };
+}

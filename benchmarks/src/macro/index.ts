@@ -1,0 +1,287 @@
+/**
+ * Macro benchmark: two network namespaces joined by a veth pair, a WireGuard tunnel between them
+ * built by a chosen pair of implementations, and through it iperf3 TCP, iperf3 UDP at a fixed
+ * rate (loss reported), ping latency, CPU seconds per GB moved and daemon memory.
+ *
+ * Pairs alternate inside every round (round r starts at pair r mod n), so slow drifts of the
+ * shared machine hit every pair alike; the summary is the median over rounds.
+ * Traffic stays inside the namespaces this module creates (wgb-bench-a/b); they are deleted at exit.
+ */
+import { randomBytes } from "node:crypto";
+import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
+import { cpuSeconds, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
+
+export type Pair = readonly [ImplName, ImplName];
+
+export const DEFAULT_PAIRS: readonly Pair[] = [
+  ["wg-ts", "wg-ts"],
+  ["wg-ts", "wireguard-go"],
+  ["wireguard-go", "wireguard-go"],
+  ["wg-ts-fast", "wg-ts-fast"],
+];
+export const BASELINE = "wireguard-go↔wireguard-go";
+
+export interface MacroOptions {
+  rounds: number;
+  /** Seconds per iperf3 TCP run. */
+  seconds: number;
+  /** iperf3 -b for the UDP test, e.g. "200M". */
+  udpRate: string;
+  pairs: readonly Pair[];
+  log: (line: string) => void;
+}
+
+export interface RoundResult {
+  pair: string;
+  round: number;
+  tcpMbps: number;
+  udpSentMbps: number;
+  udpRecvMbps: number;
+  udpLossPct: number;
+  pingAvgMs: number;
+  pingMaxMs: number;
+  /** Daemon CPU seconds (both sides, user+system) per GB of TCP payload received. */
+  cpuSecPerGB: number;
+  idleRssMiB: [number, number];
+  peakRssMiB: [number, number];
+  error?: string;
+}
+
+export interface PairSummary {
+  pair: string;
+  rounds: number;
+  tcpMbps: number;
+  tcpVsBaseline: number;
+  udpRecvMbps: number;
+  udpLossPct: number;
+  pingAvgMs: number;
+  cpuSecPerGB: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  errors: string[];
+}
+
+export interface MacroResult {
+  options: { rounds: number; seconds: number; udpRate: string };
+  skipped: { pair: string; reason: string }[];
+  rounds: RoundResult[];
+  summary: PairSummary[];
+}
+
+const NS_A = "wgb-bench-a";
+const NS_B = "wgb-bench-b";
+const UNDER_A = "10.213.0.1";
+const UNDER_B = "10.213.0.2";
+const TUN_A = "10.214.0.1";
+const TUN_B = "10.214.0.2";
+const PORT_A = 51820;
+const PORT_B = 51821;
+const MTU = 1420;
+
+export const pairName = (p: Pair): string => `${p[0]}↔${p[1]}`;
+
+/** What the macro benchmark needs on this machine; each missing item with how to install it. */
+export function missingTools(): string[] {
+  const out: string[] = [];
+  if (process.getuid?.() !== 0) out.push("root (network namespaces, TUN): run as root");
+  if (!have("ip")) out.push("ip: apt-get install -y iproute2");
+  if (!have("iperf3")) out.push("iperf3: apt-get install -y iperf3");
+  if (!have("ping")) out.push("ping: apt-get install -y iputils-ping");
+  if (!have("ss")) out.push("ss: apt-get install -y iproute2");
+  return out;
+}
+
+function teardownLab(): void {
+  for (const ns of [NS_A, NS_B]) run("ip", ["netns", "del", ns], { allowFail: true });
+}
+
+function setupLab(): void {
+  teardownLab();
+  run("ip", ["netns", "add", NS_A]);
+  run("ip", ["netns", "add", NS_B]);
+  run("ip", ["-n", NS_A, "link", "add", "wgbm-va", "type", "veth", "peer", "name", "wgbm-vb", "netns", NS_B]);
+  run("ip", ["-n", NS_A, "addr", "add", `${UNDER_A}/24`, "dev", "wgbm-va"]);
+  run("ip", ["-n", NS_B, "addr", "add", `${UNDER_B}/24`, "dev", "wgbm-vb"]);
+  for (const [ns, dev] of [[NS_A, "wgbm-va"], [NS_B, "wgbm-vb"]] as const) {
+    run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    run("ip", ["-n", ns, "link", "set", dev, "up"]);
+  }
+}
+
+function sides(p: Pair, slot: number): [SideSpec, SideSpec] {
+  const a = keyPair();
+  const b = keyPair();
+  const k1 = new Uint8Array(randomBytes(32));
+  const k2 = new Uint8Array(randomBytes(32));
+  // Distinct names per slot: UAPI sockets in /var/run/wireguard are shared by all namespaces.
+  const base = `wgbm${slot % 10}`;
+  const A: SideSpec = {
+    ns: NS_A, ifname: `${base}a`, privateKey: a.privateKey, listenPort: PORT_A, address: `${TUN_A}/24`, mtu: MTU,
+    peer: { publicKey: b.publicKey, endpoint: `${UNDER_B}:${PORT_B}`, allowedIps: `${TUN_B}/32` },
+  };
+  const B: SideSpec = {
+    ns: NS_B, ifname: `${base}b`, privateKey: b.privateKey, listenPort: PORT_B, address: `${TUN_B}/24`, mtu: MTU,
+    peer: { publicKey: a.publicKey, endpoint: `${UNDER_A}:${PORT_A}`, allowedIps: `${TUN_A}/32` },
+  };
+  if (p[0] === "wg-ts-fast") {
+    A.fast = { sendKey: k1, recvKey: k2, sendIndex: 0x1111, recvIndex: 0x2222 };
+    B.fast = { sendKey: k2, recvKey: k1, sendIndex: 0x2222, recvIndex: 0x1111 };
+  }
+  return [A, B];
+}
+
+async function waitForTunnel(): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const r = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-c", "1", "-W", "1", TUN_B]);
+    if (r.code === 0) return;
+    await sleep(100);
+  }
+  throw new Error("tunnel never came up (no ping reply within ~40 attempts)");
+}
+
+async function iperfJson(args: string[]): Promise<Record<string, unknown>> {
+  const r = await runAsync("ip", ["netns", "exec", NS_A, "iperf3", "-c", TUN_B, "-J", ...args]);
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    throw new Error(`iperf3 ${args.join(" ")}: ${r.stderr || r.stdout.slice(0, 300)}`);
+  }
+  if (typeof j["error"] === "string") throw new Error(`iperf3: ${j["error"]}`);
+  return j;
+}
+
+type J = Record<string, unknown> | undefined;
+const obj = (x: unknown): J => (x && typeof x === "object" ? (x as Record<string, unknown>) : undefined);
+const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
+
+async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
+  const res: RoundResult = {
+    pair: pairName(p), round, tcpMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
+    pingAvgMs: NaN, pingMaxMs: NaN, cpuSecPerGB: NaN, idleRssMiB: [NaN, NaN], peakRssMiB: [NaN, NaN],
+  };
+  const [sa, sb] = sides(p, slot);
+  const eps: RunningEndpoint[] = [];
+  let server: ReturnType<typeof background> | null = null;
+  try {
+    eps.push(await startEndpoint(p[0], sa));
+    eps.push(await startEndpoint(p[1], sb));
+    await waitForTunnel();
+    server = background("ip", ["netns", "exec", NS_B, "iperf3", "-s", "-B", TUN_B]);
+    await sleep(300);
+    const [ea, eb] = eps as [RunningEndpoint, RunningEndpoint];
+    const rss = (e: RunningEndpoint, key: "rssMiB" | "hwmMiB"): number =>
+      e.pids.reduce((s, pid) => s + memory(pid)[key], 0);
+    res.idleRssMiB = [rss(ea, "rssMiB"), rss(eb, "rssMiB")];
+
+    const ping = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-q", "-c", "50", "-i", "0.01", TUN_B]);
+    const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(ping.stdout);
+    if (m) {
+      res.pingAvgMs = Number(m[2]);
+      res.pingMaxMs = Number(m[3]);
+    }
+
+    const pids = eps.flatMap((e) => e.pids);
+    const cpu0 = pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+    const tcp = await iperfJson(["-t", String(o.seconds)]);
+    const cpu1 = pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+    const recv = obj(obj(tcp["end"])?.["sum_received"]);
+    res.tcpMbps = num(recv?.["bits_per_second"]) / 1e6;
+    res.cpuSecPerGB = (cpu1 - cpu0) / (num(recv?.["bytes"]) / 1e9);
+
+    const udp = await iperfJson(["-u", "-b", o.udpRate, "-l", String(MTU - 28), "-t", "3"]);
+    const end = obj(udp["end"]);
+    const sum = obj(end?.["sum"]);
+    res.udpSentMbps = num(obj(end?.["sum_sent"])?.["bits_per_second"] ?? sum?.["bits_per_second"]) / 1e6;
+    res.udpLossPct = num(obj(end?.["sum_received"])?.["lost_percent"] ?? sum?.["lost_percent"]);
+    res.udpRecvMbps = num(obj(end?.["sum_received"])?.["bits_per_second"]) / 1e6;
+    if (!Number.isFinite(res.udpRecvMbps)) res.udpRecvMbps = res.udpSentMbps * (1 - res.udpLossPct / 100);
+    res.peakRssMiB = [rss(ea, "hwmMiB"), rss(eb, "hwmMiB")];
+  } catch (e) {
+    res.error = e instanceof Error ? e.message.split("\n").slice(0, 6).join(" | ") : String(e);
+  } finally {
+    await server?.stop();
+    for (const e of eps.reverse()) await e.stop();
+    for (const [ns, s] of [[NS_A, sa], [NS_B, sb]] as const)
+      nsRun(ns, ["ip", "link", "del", s.ifname], { allowFail: true });
+  }
+  return res;
+}
+
+function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[] {
+  const out: PairSummary[] = pairs.map((p) => {
+    const rs = rounds.filter((r) => r.pair === pairName(p));
+    const med = (f: (r: RoundResult) => number): number => median(rs.map(f));
+    return {
+      pair: pairName(p),
+      rounds: rs.filter((r) => !r.error).length,
+      tcpMbps: med((r) => r.tcpMbps),
+      tcpVsBaseline: NaN,
+      udpRecvMbps: med((r) => r.udpRecvMbps),
+      udpLossPct: med((r) => r.udpLossPct),
+      pingAvgMs: med((r) => r.pingAvgMs),
+      cpuSecPerGB: med((r) => r.cpuSecPerGB),
+      idleRssMiB: median(rs.flatMap((r) => r.idleRssMiB)),
+      peakRssMiB: median(rs.flatMap((r) => r.peakRssMiB)),
+      errors: rs.flatMap((r) => (r.error ? [`round ${r.round}: ${r.error}`] : [])),
+    };
+  });
+  // Ratios against wireguard-go↔wireguard-go, computed round by round (same moment of the
+  // shared machine) and then the median of those ratios.
+  for (const s of out) {
+    const ratios = rounds
+      .filter((r) => r.pair === s.pair)
+      .map((r) => {
+        const base = rounds.find((b) => b.pair === BASELINE && b.round === r.round);
+        return base ? r.tcpMbps / base.tcpMbps : NaN;
+      });
+    s.tcpVsBaseline = median(ratios);
+  }
+  return out;
+}
+
+export async function runMacro(o: MacroOptions): Promise<MacroResult> {
+  const skipped: { pair: string; reason: string }[] = [];
+  const pairs = o.pairs.filter((p) => {
+    const why = unavailable(p[0]) ?? unavailable(p[1]);
+    if (p[0] === "wg-ts-fast" && p[1] !== "wg-ts-fast") {
+      skipped.push({ pair: pairName(p), reason: "wg-ts-fast has no handshake: it only pairs with itself" });
+      return false;
+    }
+    if (why) skipped.push({ pair: pairName(p), reason: why });
+    return !why;
+  });
+  for (const s of skipped) o.log(`macro: skipping ${s.pair}: ${s.reason}`);
+  const rounds: RoundResult[] = [];
+  const cleanup = (): void => teardownLab();
+  const onSignal = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    setupLab();
+    let slot = 0;
+    for (let round = 1; round <= o.rounds; round++) {
+      for (let i = 0; i < pairs.length; i++) {
+        const p = pairs[(i + round - 1) % pairs.length]!;
+        o.log(`macro: round ${round}/${o.rounds} ${pairName(p)} …`);
+        const r = await measurePair(p, round, slot++, o);
+        rounds.push(r);
+        o.log(
+          r.error
+            ? `macro:   FAILED ${r.error}`
+            : `macro:   tcp ${r.tcpMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
+                `ping ${r.pingAvgMs.toFixed(3)} ms, ${r.cpuSecPerGB.toFixed(1)} CPU s/GB, ` +
+                `rss ${r.idleRssMiB.map((x) => x.toFixed(0)).join("/")} MiB`,
+        );
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    cleanup();
+  }
+  return { options: { rounds: o.rounds, seconds: o.seconds, udpRate: o.udpRate }, skipped, rounds, summary: summarize(rounds, pairs) };
+}
