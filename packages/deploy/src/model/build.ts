@@ -1,0 +1,237 @@
+/**
+ * `buildTopology`: a small declarative description -> a validated, fully resolved `Topology`.
+ *
+ * Descriptions give host addresses as an index inside the subnet (Scaleway's reserved addresses are
+ * refused), overlay addresses as an index inside the overlay, and peers either as "full-mesh" or
+ * as explicit lists. Every inconsistency is reported with the name of the offending object.
+ */
+import { cidrsOverlap, formatIpv4, parseCidr, usableHostAddress } from "./ipv4.js";
+import type {
+  Bastion,
+  Database,
+  Gateway,
+  GatewayNat,
+  GatewayRole,
+  Host,
+  HostKind,
+  NetworkAttachment,
+  Overlay,
+  SecurityGroup,
+  Topology,
+  TopologyInputs,
+  Vpc,
+} from "./topology.js";
+
+export interface GatewayDescription {
+  readonly shortName: string;
+  readonly role: GatewayRole;
+  readonly vpc: string;
+  /** Host index inside the overlay (1 -> 192.168.1.1). */
+  readonly overlayIndex: number;
+  /** Host index used on every private network of its VPC (e.g. 10 -> 172.16.32.10). */
+  readonly hostIndex: number;
+  /** "full-mesh" (every other gateway) or explicit gateway names. */
+  readonly peers: "full-mesh" | readonly string[];
+  readonly defaultVia?: string;
+  readonly nat?: Partial<GatewayNat>;
+  readonly monitor?: boolean;
+  readonly instanceType: string;
+  readonly securityGroup: string;
+}
+
+export interface HostDescription {
+  readonly kind: HostKind;
+  /** Private network name. */
+  readonly network: string;
+  readonly hostIndex: number;
+  readonly defaultVia?: string;
+  readonly instanceType?: string;
+  readonly securityGroup?: string;
+}
+
+export interface TopologyDescription {
+  readonly name: string;
+  readonly inputs: TopologyInputs;
+  readonly overlay: Overlay;
+  /** VPC name -> (private network name -> CIDR). */
+  readonly vpcs: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly gateways: Readonly<Record<string, GatewayDescription>>;
+  readonly hosts: Readonly<Record<string, HostDescription>>;
+  readonly database?: Omit<Database, "host"> & { readonly host: string };
+  readonly bastion: {
+    readonly name: string;
+    readonly sshPort: number;
+    readonly type: string;
+    /** Host index of the bastion on each attached network. */
+    readonly hostIndex: number;
+    /** "all" or explicit private network names. */
+    readonly attach: "all" | readonly string[];
+  };
+  readonly securityGroups: readonly SecurityGroup[];
+  readonly privateSupernets: readonly string[];
+}
+
+/** Scaleway allows at most 8 private networks per Public Gateway. */
+const MAX_GATEWAY_ATTACHMENTS = 8;
+/** Linux interface names are at most 15 bytes; the lab uses `wg-<shortName>` and `<shortName>-…`. */
+const MAX_SHORT_NAME = 4;
+
+/** Validates `description` and expands it into a `Topology`. Throws with a precise message on any error. */
+export function buildTopology(description: TopologyDescription): Topology {
+  const where = `topology ${description.name}`;
+  const fail = (message: string): never => {
+    throw new Error(`${where}: ${message}`);
+  };
+
+  const overlayPrefix = parseCidr(description.overlay.cidr);
+  if (overlayPrefix.length > 30) fail(`overlay ${description.overlay.cidr} is too small`);
+  checkPort(description.overlay.port, "overlay port", fail);
+  if (!(description.overlay.mtu >= 1280 && description.overlay.mtu <= 9000)) fail(`overlay MTU ${description.overlay.mtu} outside 1280..9000`);
+  description.privateSupernets.forEach((cidr) => parseCidr(cidr));
+
+  const vpcs: Vpc[] = Object.entries(description.vpcs).map(([vpc, networks]) => ({
+    name: vpc,
+    privateNetworks: Object.entries(networks).map(([name, cidr]) => {
+      parseCidr(cidr);
+      return { name, vpc, cidr };
+    }),
+  }));
+  const networks = vpcs.flatMap((v) => v.privateNetworks);
+  if (networks.length === 0) fail("no private network");
+  for (const [i, a] of networks.entries()) {
+    for (const b of networks.slice(i + 1)) {
+      if (a.name === b.name) fail(`private network "${a.name}" declared twice`);
+      if (cidrsOverlap(a.cidr, b.cidr)) fail(`private networks ${a.name} (${a.cidr}) and ${b.name} (${b.cidr}) overlap`);
+    }
+    if (cidrsOverlap(a.cidr, description.overlay.cidr)) fail(`private network ${a.name} overlaps the overlay`);
+  }
+  const networkNamed = (name: string, user: string) => networks.find((n) => n.name === name) ?? fail(`${user}: unknown private network "${name}"`);
+  const attach = (network: string, hostIndex: number, user: string): NetworkAttachment => {
+    const pn = networkNamed(network, user);
+    try {
+      return { network: pn.name, cidr: pn.cidr, address: usableHostAddress(pn.cidr, hostIndex) };
+    } catch (error) {
+      return fail(`${user} on ${pn.name}: ${(error as Error).message}`);
+    }
+  };
+
+  const gatewayNames = Object.keys(description.gateways);
+  const sgNames = new Set(description.securityGroups.map((sg) => sg.name));
+  const gateways: Gateway[] = Object.entries(description.gateways).map(([name, g]) => {
+    if (!/^[a-z0-9]{1,4}$/.test(g.shortName) || g.shortName.length > MAX_SHORT_NAME) fail(`gateway ${name}: shortName "${g.shortName}" must be 1-4 lowercase letters/digits`);
+    const vpc = vpcs.find((v) => v.name === g.vpc) ?? fail(`gateway ${name}: unknown VPC "${g.vpc}"`);
+    let overlayIp: string;
+    try {
+      overlayIp = usableOverlayAddress(description.overlay.cidr, g.overlayIndex);
+    } catch (error) {
+      return fail(`gateway ${name}: ${(error as Error).message}`);
+    }
+    const peers = g.peers === "full-mesh" ? gatewayNames.filter((other) => other !== name) : [...g.peers];
+    for (const peer of peers) if (peer === name || !gatewayNames.includes(peer)) fail(`gateway ${name}: bad peer "${peer}"`);
+    if (g.defaultVia !== undefined && !peers.includes(g.defaultVia)) fail(`gateway ${name}: defaultVia "${g.defaultVia}" is not one of its peers`);
+    if (!sgNames.has(g.securityGroup)) fail(`gateway ${name}: unknown security group "${g.securityGroup}"`);
+    const gateway: Gateway = {
+      name,
+      shortName: g.shortName,
+      role: g.role,
+      vpc: vpc.name,
+      overlayIp,
+      attachments: vpc.privateNetworks.map((pn) => attach(pn.name, g.hostIndex, `gateway ${name}`)),
+      peers,
+      ...(g.defaultVia !== undefined ? { defaultVia: g.defaultVia } : {}),
+      nat: { internetEgress: false, localToOverlay: false, overlayToLocal: false, ...g.nat },
+      monitor: g.monitor ?? false,
+      instanceType: g.instanceType,
+      securityGroup: g.securityGroup,
+    };
+    return gateway;
+  });
+  const shortNames = new Set(gateways.map((g) => g.shortName));
+  if (shortNames.size !== gateways.length) fail("gateway shortNames must be unique");
+  const overlayIps = new Set(gateways.map((g) => g.overlayIp));
+  if (overlayIps.size !== gateways.length) fail("gateway overlay addresses must be unique");
+  for (const g of gateways) {
+    for (const peer of g.peers) {
+      if (!gateways.find((p) => p.name === peer)?.peers.includes(g.name)) fail(`gateway ${g.name} peers with ${peer} but not the other way round`);
+    }
+  }
+
+  const hosts: Host[] = Object.entries(description.hosts).map(([name, h]) => {
+    if (gatewayNames.includes(name)) fail(`host ${name}: name already used by a gateway`);
+    const attachment = attach(h.network, h.hostIndex, `host ${name}`);
+    const vpc = networkNamed(h.network, `host ${name}`).vpc;
+    if (h.defaultVia !== undefined) {
+      const via = gateways.find((g) => g.name === h.defaultVia) ?? fail(`host ${name}: unknown defaultVia gateway "${h.defaultVia}"`);
+      if (!via.attachments.some((a) => a.network === h.network)) fail(`host ${name}: gateway ${via.name} is not on ${h.network}`);
+    }
+    if (h.securityGroup !== undefined && !sgNames.has(h.securityGroup)) fail(`host ${name}: unknown security group "${h.securityGroup}"`);
+    const host: Host = {
+      name,
+      kind: h.kind,
+      vpc,
+      attachment,
+      ...(h.defaultVia !== undefined ? { defaultVia: h.defaultVia } : {}),
+      ...(h.instanceType !== undefined ? { instanceType: h.instanceType } : {}),
+      ...(h.securityGroup !== undefined ? { securityGroup: h.securityGroup } : {}),
+    };
+    return host;
+  });
+
+  let database: Database | undefined;
+  if (description.database) {
+    const db = description.database;
+    const host = hosts.find((h) => h.name === db.host);
+    if (!host || host.kind !== "database") fail(`database: "${db.host}" is not a host of kind "database"`);
+    checkPort(db.port, "database port", fail);
+    db.allowedFrom.forEach((cidr) => parseCidr(cidr));
+    database = { ...db, allowedFrom: [...db.allowedFrom] };
+  }
+
+  const attached = description.bastion.attach === "all" ? networks.map((n) => n.name) : [...description.bastion.attach];
+  if (attached.length > MAX_GATEWAY_ATTACHMENTS) fail(`bastion: ${attached.length} attachments, Scaleway allows ${MAX_GATEWAY_ATTACHMENTS}`);
+  checkPort(description.bastion.sshPort, "bastion SSH port", fail);
+  const bastion: Bastion = {
+    name: description.bastion.name,
+    sshPort: description.bastion.sshPort,
+    type: description.bastion.type,
+    attachments: attached.map((n) => attach(n, description.bastion.hostIndex, `bastion ${description.bastion.name}`)),
+    pushDefaultRoute: false,
+  };
+
+  const used = new Map<string, string>();
+  const claim = (address: string, owner: string) => {
+    const previous = used.get(address);
+    if (previous !== undefined) fail(`address ${address} used by both ${previous} and ${owner}`);
+    used.set(address, owner);
+  };
+  for (const g of gateways) for (const a of g.attachments) claim(a.address, g.name);
+  for (const h of hosts) claim(h.attachment.address, h.name);
+  for (const a of bastion.attachments) claim(a.address, bastion.name);
+  const names = [bastion.name, ...gatewayNames, ...hosts.map((h) => h.name)];
+  if (new Set(names).size !== names.length) fail("node names must be unique");
+
+  return {
+    name: description.name,
+    inputs: description.inputs,
+    overlay: description.overlay,
+    vpcs,
+    gateways,
+    hosts,
+    ...(database ? { database } : {}),
+    bastion,
+    securityGroups: description.securityGroups,
+    privateSupernets: [...description.privateSupernets],
+  };
+}
+
+/** Overlay addresses have no Scaleway reservation: any host address except network/broadcast. */
+function usableOverlayAddress(cidr: string, index: number): string {
+  const prefix = parseCidr(cidr);
+  const size = 2 ** (32 - prefix.length);
+  if (!Number.isInteger(index) || index < 1 || index > size - 2) throw new Error(`overlay index ${index} outside 1..${size - 2} of ${cidr}`);
+  return formatIpv4(prefix.network + index);
+}
+
+function checkPort(port: number, what: string, fail: (message: string) => never): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${what} ${port} outside 1..65535`);
+}

@@ -1,0 +1,75 @@
+/**
+ * IPv4 arithmetic for the topology model: parse CIDRs, pick host addresses, test containment.
+ * Addresses are handled as unsigned 32-bit numbers; every parser throws a clear error on bad input.
+ */
+
+/** A parsed IPv4 prefix. */
+export interface Ipv4Prefix {
+  /** Network address as an unsigned 32-bit integer (host bits zero). */
+  readonly network: number;
+  readonly length: number;
+}
+
+/** Parses "a.b.c.d" into an unsigned 32-bit integer. */
+export function parseIpv4(text: string): number {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) {
+    throw new Error(`invalid IPv4 address "${text}"`);
+  }
+  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
+/** Formats an unsigned 32-bit integer as "a.b.c.d". */
+export function formatIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+}
+
+/** Parses "a.b.c.d/n"; the host bits must be zero. */
+export function parseCidr(text: string): Ipv4Prefix {
+  const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
+  const length = match ? Number(match[2]) : NaN;
+  if (!match || !(length >= 0 && length <= 32)) throw new Error(`invalid IPv4 CIDR "${text}"`);
+  const address = parseIpv4(match[1] ?? "");
+  const size = 2 ** (32 - length);
+  if (address % size !== 0) throw new Error(`CIDR "${text}" has host bits set (network is ${formatIpv4(address - (address % size))}/${length})`);
+  return { network: address, length };
+}
+
+/** Number of addresses in a prefix. */
+export function prefixSize(prefix: Ipv4Prefix): number {
+  return 2 ** (32 - prefix.length);
+}
+
+/** True if `address` lies inside `cidr`. */
+export function cidrContains(cidr: string, address: string): boolean {
+  const prefix = parseCidr(cidr);
+  const value = parseIpv4(address);
+  return value >= prefix.network && value < prefix.network + prefixSize(prefix);
+}
+
+/** True if the two prefixes share at least one address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const pa = parseCidr(a);
+  const pb = parseCidr(b);
+  return pa.network < pb.network + prefixSize(pb) && pb.network < pa.network + prefixSize(pa);
+}
+
+/**
+ * Scaleway reserves the first two and the last two addresses of every private subnet
+ * (topology.md "Scaleway platform facts"). Returns the `index`-th address of `cidr`
+ * (0 = network address) and refuses reserved ones, so the lab picks the same host
+ * addresses the cloud can use.
+ */
+export function usableHostAddress(cidr: string, index: number): string {
+  const prefix = parseCidr(cidr);
+  const size = prefixSize(prefix);
+  if (!Number.isInteger(index) || index < 2 || index > size - 3) {
+    throw new Error(`host index ${index} in ${cidr} is reserved or outside the subnet (usable: 2..${size - 3})`);
+  }
+  return formatIpv4(prefix.network + index);
+}
+
+/** "a.b.c.d/n" for an address inside `cidr`, with the prefix length of `cidr`. */
+export function withPrefixLength(address: string, cidr: string): string {
+  return `${address}/${parseCidr(cidr).length}`;
+}
