@@ -1,0 +1,704 @@
+/**
+ * The Device: one WireGuard interface, sans-I/O (docs/architecture.md; whitepaper §2 – §6;
+ * wireguard-go device/{device,send,receive,timers}.go).
+ *
+ * Bytes and `now` (epoch ms) go in through {@link Device.encapsulate} (tunnel → network),
+ * {@link Device.decapsulate} (network → tunnel) and {@link Device.tick} (timers); actions come out
+ * in a caller-owned array. Randomness comes from the constructor's `random`.
+ *
+ * Initial state: the given private key (or none: every input is then dropped "no-private-key"),
+ * no peers, empty index table, not under load. Guarantees:
+ *  - cryptokey routing: outbound packets go to the peer whose allowed IPs hold the destination;
+ *    inbound packets are delivered only if their source is in the sending peer's allowed IPs;
+ *  - every session has a random 32-bit local index, unique in the index table, and transport
+ *    packets find their keypair with one Map lookup;
+ *  - nothing is thrown for any input bytes: bad input yields a `drop` action with a reason;
+ *  - the hot path allocates only the output buffer and the action object.
+ */
+import type { Action, DropReason } from "./actions.js";
+import { defaultTransportAead, type TransportAead } from "./aead.js";
+import { AllowedIps, parseCidr } from "./allowed-ips.js";
+import {
+  COUNTER_LIMIT,
+  KEEPALIVE_TIMEOUT,
+  MAX_PEERS,
+  PADDING_MULTIPLE,
+  QUEUE_STAGED_SIZE,
+  REJECT_AFTER_TIME,
+  REKEY_AFTER_TIME,
+  REKEY_COUNTER_LIMIT,
+  REKEY_TIMEOUT,
+  REKEY_TIMEOUT_JITTER_MAX_MS,
+  UNDER_LOAD_AFTER_TIME,
+  UNDER_LOAD_HANDSHAKES_PER_SECOND,
+} from "./constants.js";
+import { CookieChecker } from "./cookie.js";
+import { writeCounter } from "./crypto.js";
+import { type Endpoint, endpointBytes } from "./endpoint.js";
+import {
+  consumeInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  type LocalIdentity,
+  localIdentity,
+  type SessionKeys,
+} from "./handshake.js";
+import { Keypair } from "./keypair.js";
+import { encodeKey, PresharedKey, PrivateKey, PublicKey } from "./keys.js";
+import {
+  COOKIE_REPLY_SIZE,
+  CookieReplyLayout,
+  classifyMessage,
+  INITIATION_SIZE,
+  InitiationLayout,
+  MAX_CONTENT_SIZE,
+  MESSAGE_TRANSPORT,
+  RESPONSE_SIZE,
+  ResponseLayout,
+  readCounter,
+  readU32,
+  TransportLayout,
+  TRANSPORT_MIN_SIZE,
+  writeHeader,
+  writeU32,
+} from "./messages.js";
+import { Peer } from "./peer.js";
+import { RateLimiter } from "./ratelimiter.js";
+import { dueTimers, nextDeadline, TIMER_BITS } from "./timers.js";
+
+/** Fills `out` with cryptographically secure random bytes (daemon: crypto.randomFillSync). */
+export type RandomSource = (out: Uint8Array) => void;
+
+export interface DeviceOptions {
+  /** Our static private key, or null for none yet. */
+  privateKey: PrivateKey | Uint8Array | null;
+  random: RandomSource;
+  /** Transport ChaCha20-Poly1305 implementation (default: node:crypto). */
+  aead?: TransportAead;
+}
+
+export interface PeerConfig {
+  publicKey: PublicKey | Uint8Array;
+  presharedKey?: PresharedKey | Uint8Array | null;
+  endpoint?: Endpoint | null;
+  /** CIDR strings, e.g. "10.0.0.2/32", "fd00::/64". */
+  allowedIps?: readonly string[];
+  /** Seconds, 0 = off. */
+  persistentKeepalive?: number;
+}
+
+/** Changes for {@link Device.updatePeer} (UAPI `set=1`); absent fields are left unchanged. */
+export interface PeerUpdate {
+  presharedKey?: PresharedKey | Uint8Array | null;
+  endpoint?: Endpoint | null;
+  /** Allowed IPs to add (or, with `replaceAllowedIps`, the complete new list). */
+  allowedIps?: readonly string[];
+  /** UAPI `replace_allowed_ips=true`: remove all of the peer's allowed IPs first. */
+  replaceAllowedIps?: boolean;
+  /** Seconds, 0 = off. */
+  persistentKeepalive?: number;
+}
+
+/** Thrown by configuration calls (addPeer, updatePeer) for invalid settings; never by the data path. */
+export class DeviceConfigError extends Error {
+  override name = "DeviceConfigError";
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class Device {
+  #identity: LocalIdentity | null = null;
+  #privateKey: PrivateKey | null = null;
+  readonly #random: RandomSource;
+  readonly #aead: TransportAead;
+  readonly #peers = new Map<string, Peer>();
+  /** Local index → keypair (transport) or peer (its handshake in flight). */
+  readonly #index = new Map<number, Keypair<Peer> | Peer>();
+  /** Peer → local index of its handshake in flight. */
+  readonly #handshakeIndex = new Map<Peer, number>();
+  readonly #routes = new AllowedIps<Peer>();
+  #checker: CookieChecker | null = null;
+  readonly #rateLimiter = new RateLimiter();
+  #forcedUnderLoad = false;
+  #underLoadUntil = Number.NEGATIVE_INFINITY;
+  #handshakeWindowStart = Number.NEGATIVE_INFINITY;
+  #handshakeCount = 0;
+  #lastNow = Number.NEGATIVE_INFINITY;
+  readonly #scratch = new Uint8Array(4);
+  readonly #release = (kp: Keypair<Peer>): void => {
+    if (this.#index.get(kp.localIndex) === kp) this.#index.delete(kp.localIndex);
+    kp.wipe();
+  };
+
+  constructor(options: DeviceOptions) {
+    this.#random = options.random;
+    this.#aead = options.aead ?? defaultTransportAead;
+    this.setPrivateKey(options.privateKey, 0);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Configuration
+  // -------------------------------------------------------------------------------------------
+
+  /** Our static public key, or null when no private key is set. */
+  get publicKey(): PublicKey | null {
+    return this.#privateKey?.publicKey() ?? null;
+  }
+
+  /** Our static private key (redacted when printed), or null. */
+  get privateKey(): PrivateKey | null {
+    return this.#privateKey;
+  }
+
+  /**
+   * Sets or clears our static key (UAPI `private_key=`). Like wireguard-go SetPrivateKey: a peer
+   * whose public key equals our new public key is removed; every other peer's DH(Spriv, Spub) is
+   * recomputed and its current sessions expire (a new handshake follows on demand).
+   */
+  setPrivateKey(key: PrivateKey | Uint8Array | null, now: number): void {
+    const pk = key === null ? null : key instanceof PrivateKey ? key : PrivateKey.fromBytes(key);
+    if (pk !== null && this.#privateKey !== null && pk.publicKey().equals(this.#privateKey.publicKey())) return;
+    this.#privateKey = pk;
+    this.#identity = pk === null ? null : localIdentity(pk.bytes);
+    if (this.#identity !== null) {
+      const own = this.#identity.publicKey;
+      if (this.#checker === null) this.#checker = new CookieChecker(own);
+      else this.#checker.setPublicKey(own);
+      for (const peer of [...this.#peers.values()]) if (peer.publicKey.equals(own)) this.removePeer(peer.publicKey);
+    }
+    for (const peer of this.#peers.values()) {
+      peer.handshake.setLocal(this.#identity);
+      this.#freeHandshakeIndex(peer);
+      peer.expireCurrentKeypairs();
+    }
+    void now;
+  }
+
+  /**
+   * Adds a peer (UAPI `public_key=` of an unknown key).
+   * @throws DeviceConfigError if the key is already a peer, equals our own public key, the
+   *         device has MAX_PEERS peers, or an allowed IP is not a CIDR
+   */
+  addPeer(config: PeerConfig, now: number): Peer {
+    const publicKey = config.publicKey instanceof PublicKey ? config.publicKey : PublicKey.fromBytes(config.publicKey);
+    const id = publicKey.toBase64();
+    if (this.#peers.has(id)) throw new DeviceConfigError("peer already exists");
+    if (this.#peers.size >= MAX_PEERS) throw new DeviceConfigError(`too many peers (maximum ${MAX_PEERS})`);
+    if (this.#identity !== null && publicKey.equals(this.#identity.publicKey)) {
+      throw new DeviceConfigError("peer public key equals the device's own public key");
+    }
+    const allowed = config.allowedIps ?? [];
+    validateCidrs(allowed);
+    const peer = new Peer(publicKey, toPsk(config.presharedKey), config.endpoint ?? null, this.#routes, this.#release);
+    peer.handshake.setLocal(this.#identity);
+    this.#peers.set(id, peer);
+    for (const cidr of allowed) this.#routes.insert(cidr, peer);
+    if (config.persistentKeepalive !== undefined) this.#setPersistentKeepalive(peer, config.persistentKeepalive, now);
+    return peer;
+  }
+
+  /**
+   * Changes a peer (UAPI `set=1` lines after `public_key=`).
+   * @returns the peer, or undefined if there is no such peer
+   * @throws DeviceConfigError for an invalid allowed IP or keepalive (nothing is changed then)
+   */
+  updatePeer(publicKey: PublicKey | Uint8Array, changes: PeerUpdate, now: number): Peer | undefined {
+    const peer = this.peer(publicKey);
+    if (peer === undefined) return undefined;
+    if (changes.allowedIps !== undefined) validateCidrs(changes.allowedIps);
+    if (changes.persistentKeepalive !== undefined) validateKeepalive(changes.persistentKeepalive);
+    if (changes.presharedKey !== undefined) {
+      peer.setPresharedKey(toPsk(changes.presharedKey));
+    }
+    if (changes.endpoint !== undefined) peer.setEndpoint(changes.endpoint);
+    if (changes.replaceAllowedIps === true) this.#routes.removeValue(peer);
+    if (changes.allowedIps !== undefined) for (const cidr of changes.allowedIps) this.#routes.insert(cidr, peer);
+    if (changes.persistentKeepalive !== undefined) this.#setPersistentKeepalive(peer, changes.persistentKeepalive, now);
+    return peer;
+  }
+
+  /** Removes a peer, erasing its sessions. @returns false if there was no such peer */
+  removePeer(publicKey: PublicKey | Uint8Array): boolean {
+    const peer = this.peer(publicKey);
+    if (peer === undefined) return false;
+    this.#freeHandshakeIndex(peer);
+    peer.zeroKeys();
+    peer.staged.length = 0;
+    peer.timers.stop();
+    this.#routes.removeValue(peer);
+    this.#peers.delete(peer.publicKey.toBase64());
+    return true;
+  }
+
+  /** The peer with this public key, if configured. */
+  peer(publicKey: PublicKey | Uint8Array): Peer | undefined {
+    if (publicKey instanceof PublicKey) return this.#peers.get(publicKey.toBase64());
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return undefined;
+    return this.#peers.get(encodeKey(publicKey));
+  }
+
+  /** All peers, in the order they were added. */
+  peers(): Peer[] {
+    return [...this.#peers.values()];
+  }
+
+  /**
+   * Cookie mode (whitepaper §5.3). Reading gives true when forced or when the handshake rate seen
+   * recently exceeded UNDER_LOAD_HANDSHAKES_PER_SECOND; setting forces it on or off (off returns
+   * to automatic detection).
+   */
+  get underLoad(): boolean {
+    return this.#isUnderLoad(this.#lastNow);
+  }
+  set underLoad(v: boolean) {
+    this.#forcedUnderLoad = v;
+    if (!v) this.#underLoadUntil = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The earliest time `tick` has work to do (Infinity when no timer is armed). */
+  nextTickAt(): number {
+    let t = Infinity;
+    for (const peer of this.#peers.values()) t = Math.min(t, nextDeadline(peer.timers));
+    return t;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Data path
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Tunnel → network: encrypts an inner IP packet for the peer routed by its destination
+   * (whitepaper §2), or stages it and starts a handshake when no session exists.
+   */
+  encapsulate(packet: Uint8Array, now: number, out: Action[]): void {
+    try {
+      this.#lastNow = now;
+      if (this.#identity === null) return drop(out, "no-private-key");
+      if (packet.length > MAX_CONTENT_SIZE) return drop(out, "oversized");
+      if (!isIpPacket(packet)) return drop(out, "invalid-inner-packet");
+      const peer = this.#routes.lookup(packet, "dst");
+      if (peer === undefined) return drop(out, "no-route");
+      const kp = peer.current;
+      if (peer.staged.length === 0 && kp !== null && kp.canSend(now)) {
+        // Fast path: a session exists and nothing is waiting before this packet.
+        this.#sendTransport(peer, kp, packet, now, out);
+        this.#afterSend(peer, packet.length > 0, now);
+        this.#keepKeyFreshSending(peer, now, out);
+        return;
+      }
+      if (peer.staged.length >= QUEUE_STAGED_SIZE) {
+        peer.staged.shift();
+        drop(out, "staged-queue-full", peer);
+      }
+      peer.staged.push(packet.slice()); // the caller may reuse its buffer
+      this.#sendStaged(peer, now, out);
+    } catch {
+      drop(out, "internal-error");
+    }
+  }
+
+  /** Network → tunnel: processes one UDP datagram received from `from`. */
+  decapsulate(datagram: Uint8Array, from: Endpoint, now: number, out: Action[]): void {
+    try {
+      this.#lastNow = now;
+      if (this.#identity === null) return drop(out, "no-private-key");
+      const cls = classifyMessage(datagram);
+      switch (cls) {
+        case 4:
+          return this.#receiveTransport(datagram, from, now, out);
+        case 1:
+        case 2:
+          return this.#receiveHandshake(cls, datagram, from, now, out, this.#identity);
+        case 3:
+          return this.#receiveCookieReply(datagram, now, out);
+        default:
+          return drop(out, cls);
+      }
+    } catch {
+      drop(out, "internal-error");
+    }
+  }
+
+  /** Runs the timers of every peer (whitepaper §6): retransmits, keepalives, rekeys, key erasure. */
+  tick(now: number, out: Action[]): void {
+    this.#lastNow = now;
+    for (const peer of this.#peers.values()) {
+      try {
+        this.#tickPeer(peer, now, out);
+      } catch {
+        drop(out, "internal-error", peer);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending
+  // -------------------------------------------------------------------------------------------
+
+  /** Encrypts one packet with `kp` and emits it (whitepaper §5.4.6). */
+  #sendTransport(peer: Peer, kp: Keypair<Peer>, packet: Uint8Array, now: number, out: Action[]): void {
+    const endpoint = peer.endpoint;
+    if (endpoint === null) return drop(out, "no-endpoint", peer);
+    // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖)
+    const padded = Math.ceil(packet.length / PADDING_MULTIPLE) * PADDING_MULTIPLE;
+    const datagram = new Uint8Array(TransportLayout.payload + padded + 16);
+    writeHeader(datagram, MESSAGE_TRANSPORT);
+    writeU32(datagram, TransportLayout.receiver, kp.remoteIndex);
+    const counter = kp.sendCounter++;
+    writeCounter(datagram, TransportLayout.counter, counter);
+    datagram.set(packet, TransportLayout.payload);
+    // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place
+    const plain = datagram.subarray(TransportLayout.payload, TransportLayout.payload + padded);
+    if (this.#aead.seal(kp.sendKey, counter, plain, datagram, TransportLayout.payload) < 0) {
+      return drop(out, "encrypt-failed", peer);
+    }
+    void now;
+    peer.txBytes += datagram.length;
+    out.push({ kind: "toNetwork", datagram, endpoint, peer });
+  }
+
+  /** Timer bookkeeping after transport packets were sent (wireguard-go RoutineSequentialSender). */
+  #afterSend(peer: Peer, dataSent: boolean, now: number): void {
+    const t = peer.timers;
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketSent();
+    if (dataSent) t.onDataSent(now, this.#jitter());
+  }
+
+  /** Sends staged packets with the current keypair, or starts a handshake (SendStagedPackets). */
+  #sendStaged(peer: Peer, now: number, out: Action[]): void {
+    if (peer.staged.length === 0) return;
+    const kp = peer.current;
+    if (kp === null || !kp.canSend(now)) {
+      this.#sendInitiation(peer, false, now, out);
+      return;
+    }
+    let dataSent = false;
+    let sent = false;
+    while (peer.staged.length > 0) {
+      if (kp.sendCounter >= COUNTER_LIMIT) {
+        this.#sendInitiation(peer, false, now, out);
+        break;
+      }
+      const packet = peer.staged.shift()!;
+      this.#sendTransport(peer, kp, packet, now, out);
+      sent = true;
+      if (packet.length > 0) dataSent = true;
+    }
+    if (sent) this.#afterSend(peer, dataSent, now);
+    this.#keepKeyFreshSending(peer, now, out);
+  }
+
+  /** Queues a keepalive (an empty packet) unless something is staged, then flushes (SendKeepalive). */
+  #sendKeepalive(peer: Peer, now: number, out: Action[]): void {
+    if (peer.staged.length === 0) peer.staged.push(EMPTY);
+    this.#sendStaged(peer, now, out);
+  }
+
+  /** Rekey on send (whitepaper §6.2): after REKEY_AFTER_TIME as initiator, or too many messages. */
+  #keepKeyFreshSending(peer: Peer, now: number, out: Action[]): void {
+    const kp = peer.current;
+    if (kp === null) return;
+    if (kp.sendCounter > REKEY_COUNTER_LIMIT || (kp.isInitiator && now - kp.createdAt > REKEY_AFTER_TIME)) {
+      this.#sendInitiation(peer, false, now, out);
+    }
+  }
+
+  /** Rekey on receive (whitepaper §6.2): the initiator's session nears REJECT_AFTER_TIME. */
+  #keepKeyFreshReceiving(peer: Peer, now: number, out: Action[]): void {
+    const t = peer.timers;
+    if (t.sentLastMinuteHandshake) return;
+    const kp = peer.current;
+    if (kp !== null && kp.isInitiator && now - kp.createdAt > REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+      t.sentLastMinuteHandshake = true;
+      this.#sendInitiation(peer, false, now, out);
+    }
+  }
+
+  /** Sends a handshake initiation, at most one per REKEY_TIMEOUT (SendHandshakeInitiation). */
+  #sendInitiation(peer: Peer, isRetry: boolean, now: number, out: Action[]): void {
+    const t = peer.timers;
+    if (!isRetry) t.handshakeAttempts = 0;
+    if (now - t.lastSentHandshakeAt < REKEY_TIMEOUT) return;
+    const identity = this.#identity;
+    if (identity === null) return;
+    this.#freeHandshakeIndex(peer);
+    const localIndex = this.#newIndex(peer);
+    const msg = new Uint8Array(INITIATION_SIZE);
+    const failure = createInitiation(identity, peer.handshake, localIndex, now, this.#random, msg);
+    if (failure !== null) {
+      this.#index.delete(localIndex);
+      // Arm the timer anyway so a broken peer does not retry on every packet.
+      t.onHandshakeInitiated(now, this.#jitter());
+      return drop(out, failure, peer);
+    }
+    this.#handshakeIndex.set(peer, localIndex);
+    peer.cookies.addMacs(msg, now);
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketSent();
+    this.#emit(peer, msg, out);
+    t.onHandshakeInitiated(now, this.#jitter());
+  }
+
+  /** Emits a handshake datagram to the peer's endpoint, counting it. */
+  #emit(peer: Peer, datagram: Uint8Array, out: Action[]): void {
+    const endpoint = peer.endpoint;
+    if (endpoint === null) return drop(out, "no-endpoint", peer);
+    peer.txBytes += datagram.length;
+    out.push({ kind: "toNetwork", datagram, endpoint, peer });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receiving
+  // -------------------------------------------------------------------------------------------
+
+  #receiveHandshake(type: 1 | 2, msg: Uint8Array, from: Endpoint, now: number, out: Action[], identity: LocalIdentity): void {
+    this.#countHandshake(now);
+    const checker = this.#checker!;
+    // Every handshake message must carry a valid MAC1 (whitepaper §5.4.4).
+    if (!checker.checkMac1(msg)) return drop(out, "bad-mac1");
+    if (this.#isUnderLoad(now)) {
+      const source = endpointBytes(from);
+      if (source === null) return drop(out, "invalid-endpoint");
+      // Under load, MAC2 must prove the sender owns its address; otherwise answer with a cookie.
+      if (!checker.checkMac2(msg, source, now)) {
+        const reply = new Uint8Array(COOKIE_REPLY_SIZE);
+        const sender = readU32(msg, type === 1 ? InitiationLayout.sender : ResponseLayout.sender);
+        checker.createReply(msg, sender, source, now, this.#random, reply);
+        out.push({ kind: "toNetwork", datagram: reply, endpoint: { address: from.address, port: from.port }, peer: undefined });
+        return drop(out, "cookie-required");
+      }
+      if (!this.#rateLimiter.allow(source.subarray(0, source.length - 2), now)) return drop(out, "rate-limited");
+    }
+    if (type === 1) {
+      const result = consumeInitiation(identity, msg, now, (key) => this.peer(key));
+      if (typeof result === "string") return drop(out, result);
+      const peer = result;
+      peer.setEndpoint(from);
+      peer.rxBytes += msg.length;
+      peer.timers.onAnyAuthenticatedPacketTraversal(now);
+      peer.timers.onAnyAuthenticatedPacketReceived();
+      this.#sendResponse(peer, now, out);
+      return;
+    }
+    const entry = this.#index.get(readU32(msg, ResponseLayout.receiver));
+    if (!(entry instanceof Peer)) return drop(out, "unexpected-response");
+    const peer = entry;
+    const keys = consumeResponse(identity, peer.handshake, msg);
+    if (typeof keys === "string") return drop(out, keys, peer);
+    peer.setEndpoint(from);
+    peer.rxBytes += msg.length;
+    const t = peer.timers;
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketReceived();
+    this.#handshakeIndex.delete(peer); // the index now belongs to the keypair
+    this.#beginSession(peer, keys, now);
+    t.onHandshakeComplete();
+    peer.lastHandshakeAt = now;
+    // Confirm the session to the responder at once (with staged data if any).
+    this.#sendKeepalive(peer, now, out);
+  }
+
+  /** Answers a consumed initiation and derives the responder's keypair (SendHandshakeResponse). */
+  #sendResponse(peer: Peer, now: number, out: Action[]): void {
+    this.#freeHandshakeIndex(peer);
+    const localIndex = this.#newIndex(peer);
+    const msg = new Uint8Array(RESPONSE_SIZE);
+    const keys = createResponse(peer.handshake, localIndex, this.#random, msg);
+    if (typeof keys === "string") {
+      this.#index.delete(localIndex);
+      return drop(out, keys, peer);
+    }
+    peer.cookies.addMacs(msg, now);
+    this.#beginSession(peer, keys, now);
+    const t = peer.timers;
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketSent();
+    this.#emit(peer, msg, out);
+  }
+
+  #beginSession(peer: Peer, keys: SessionKeys, now: number): void {
+    const kp = new Keypair(peer, keys.sendKey, keys.receiveKey, keys.localIndex, keys.remoteIndex, keys.isInitiator, now);
+    this.#index.set(kp.localIndex, kp);
+    peer.installKeypair(kp);
+    peer.timers.onSessionDerived(now);
+  }
+
+  #receiveCookieReply(msg: Uint8Array, now: number, out: Action[]): void {
+    const entry = this.#index.get(readU32(msg, CookieReplyLayout.receiver));
+    if (entry === undefined) return drop(out, "unknown-index");
+    const peer = entry instanceof Peer ? entry : entry.peer;
+    if (!peer.cookies.consumeReply(msg, now)) return drop(out, "cookie-decrypt-failed", peer);
+  }
+
+  #receiveTransport(d: Uint8Array, from: Endpoint, now: number, out: Action[]): void {
+    const entry = this.#index.get(readU32(d, TransportLayout.receiver));
+    if (!(entry instanceof Keypair)) return drop(out, "unknown-index");
+    const kp = entry;
+    const peer = kp.peer;
+    if (!kp.canReceive(now)) return drop(out, "expired-keypair", peer);
+    const counter = readCounter(d, TransportLayout.counter);
+    if (counter < 0 || counter >= COUNTER_LIMIT) return drop(out, "counter-limit", peer);
+    // P := AEAD-DECRYPT(Trecv, msg.counter, msg.packet, ε)
+    const plain = new Uint8Array(d.length - TRANSPORT_MIN_SIZE);
+    const n = this.#aead.open(kp.receiveKey, counter, d.subarray(TransportLayout.payload), plain, 0);
+    if (n < 0) return drop(out, "decrypt-failed", peer);
+    if (!kp.replay.validate(counter, COUNTER_LIMIT)) return drop(out, "replay", peer);
+    const t = peer.timers;
+    if (peer.receivedWithKeypair(kp)) {
+      // Key confirmation: the initiator used our `next` keypair (whitepaper §5.4.5).
+      t.onHandshakeComplete();
+      peer.lastHandshakeAt = now;
+      this.#sendStaged(peer, now, out);
+    }
+    peer.setEndpoint(from); // roaming: only authenticated packets move the endpoint
+    this.#keepKeyFreshReceiving(peer, now, out);
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketReceived();
+    peer.rxBytes += d.length;
+    if (n === 0) return; // keepalive
+    t.onDataReceived(now);
+    const length = innerLength(plain, n);
+    if (length < 0) return drop(out, "invalid-inner-packet", peer);
+    const packet = length === n ? plain : plain.subarray(0, length);
+    if (this.#routes.lookup(packet, "src") !== peer) return drop(out, "source-not-allowed", peer);
+    out.push({ kind: "toTunnel", packet, peer });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Timers
+  // -------------------------------------------------------------------------------------------
+
+  #tickPeer(peer: Peer, now: number, out: Action[]): void {
+    const due = dueTimers(peer.timers, now);
+    if (due === 0) return;
+    for (const bit of TIMER_BITS) {
+      if ((due & bit) === 0) continue;
+      switch (peer.timers.fire(bit, now)) {
+        case "retry":
+          this.#sendInitiation(peer, true, now, out);
+          break;
+        case "initiate":
+          this.#sendInitiation(peer, false, now, out);
+          break;
+        case "keepalive":
+          this.#sendKeepalive(peer, now, out);
+          break;
+        case "give-up":
+          for (let i = 0; i < peer.staged.length; i++) drop(out, "handshake-timeout", peer);
+          peer.staged.length = 0;
+          break;
+        case "zero":
+          // Key erasure after 3 × REJECT_AFTER_TIME without a new session (whitepaper §6.3).
+          this.#freeHandshakeIndex(peer);
+          peer.zeroKeys();
+          for (let i = 0; i < peer.staged.length; i++) drop(out, "handshake-timeout", peer);
+          peer.staged.length = 0;
+          break;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Helpers
+  // -------------------------------------------------------------------------------------------
+
+  /** A fresh random local index, unique in the index table, registered for `peer`'s handshake. */
+  #newIndex(peer: Peer): number {
+    for (;;) {
+      this.#random(this.#scratch);
+      const i = readU32(this.#scratch, 0);
+      if (!this.#index.has(i)) {
+        this.#index.set(i, peer);
+        return i;
+      }
+    }
+  }
+
+  #freeHandshakeIndex(peer: Peer): void {
+    const i = this.#handshakeIndex.get(peer);
+    if (i === undefined) return;
+    this.#handshakeIndex.delete(peer);
+    if (this.#index.get(i) === peer) this.#index.delete(i);
+  }
+
+  /** Uniform jitter in [0, REKEY_TIMEOUT_JITTER_MAX_MS) ms. */
+  #jitter(): number {
+    this.#random(this.#scratch);
+    return readU32(this.#scratch, 0) % REKEY_TIMEOUT_JITTER_MAX_MS;
+  }
+
+  #countHandshake(now: number): void {
+    if (now - this.#handshakeWindowStart >= 1000) {
+      this.#handshakeWindowStart = now;
+      this.#handshakeCount = 0;
+    }
+    if (++this.#handshakeCount >= UNDER_LOAD_HANDSHAKES_PER_SECOND) this.#underLoadUntil = now + UNDER_LOAD_AFTER_TIME;
+  }
+
+  #isUnderLoad(now: number): boolean {
+    return this.#forcedUnderLoad || now < this.#underLoadUntil;
+  }
+
+  #setPersistentKeepalive(peer: Peer, seconds: number, now: number): void {
+    validateKeepalive(seconds);
+    const t = peer.timers;
+    const was = t.persistentKeepaliveInterval;
+    t.persistentKeepaliveInterval = seconds * 1000;
+    if (seconds === 0) t.persistentKeepaliveAt = Infinity;
+    // Like wireguard-go: turning it on sends a keepalive at once (here: at the next tick).
+    else if (was === 0) t.persistentKeepaliveAt = now;
+  }
+}
+
+function drop(out: Action[], reason: DropReason, peer?: Peer): void {
+  out.push(peer === undefined ? { kind: "drop", reason } : { kind: "drop", reason, peer });
+}
+
+function toPsk(k: PresharedKey | Uint8Array | null | undefined): PresharedKey | null {
+  if (k === undefined || k === null) return null;
+  return k instanceof PresharedKey ? k : PresharedKey.fromBytes(k);
+}
+
+function validateCidrs(cidrs: readonly string[]): void {
+  for (const c of cidrs) {
+    try {
+      parseCidr(c);
+    } catch (e) {
+      throw new DeviceConfigError(e instanceof Error ? e.message : "invalid allowed IP");
+    }
+  }
+}
+
+function validateKeepalive(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 65535) {
+    throw new DeviceConfigError("persistent keepalive must be an integer from 0 to 65535 seconds");
+  }
+}
+
+/** True when `p` starts like an IPv4 or IPv6 packet with a complete fixed header. */
+function isIpPacket(p: Uint8Array): boolean {
+  if (p.length === 0) return false;
+  const v = p[0]! >>> 4;
+  return (v === 4 && p.length >= 20) || (v === 6 && p.length >= 40);
+}
+
+/**
+ * The length of the IP packet at the start of `p` (first `n` bytes valid) from its header's
+ * length field, or -1 when it is not a well-formed IPv4/IPv6 packet that fits.
+ */
+function innerLength(p: Uint8Array, n: number): number {
+  const v = p[0]! >>> 4;
+  if (v === 4) {
+    if (n < 20) return -1;
+    const len = (p[2]! << 8) | p[3]!;
+    return len >= 20 && len <= n ? len : -1;
+  }
+  if (v === 6) {
+    if (n < 40) return -1;
+    const len = 40 + ((p[4]! << 8) | p[5]!);
+    return len <= n ? len : -1;
+  }
+  return -1;
+}
