@@ -51,11 +51,15 @@ describe("node plans", () => {
     expect(hubPeer?.allowedIps).toEqual(["192.168.1.1/32", "172.16.188.0/22", "0.0.0.0/0"]);
     const s01Peer = spoke02?.wireguard?.peers.find((p) => p.name === "wireguard-spoke-01");
     expect(s01Peer?.allowedIps).toEqual(["192.168.1.2/32", "172.16.32.0/22"]);
-    expect(hub?.routes.some((r) => r.to === "default")).toBe(false);
-    const defaultIndex = spoke02?.routes.findIndex((r) => r.to === "default") ?? -1;
-    const pinIndex = spoke02?.routes.findIndex((r) => typeof r.to !== "string") ?? -1;
+    expect(hub?.wireguard?.routes.some((r) => r.to === "0.0.0.0/1")).toBe(false);
+    const routes = spoke02?.wireguard?.routes ?? [];
+    const defaultIndex = routes.findIndex((r) => r.to === "0.0.0.0/1");
+    const pinIndex = routes.findIndex((r) => typeof r.to !== "string");
     expect(pinIndex).toBeGreaterThanOrEqual(0);
     expect(pinIndex).toBeLessThan(defaultIndex);
+    expect(routes.filter((r) => r.via.kind === "wireguard").map((r) => r.to)).toEqual([
+      "0.0.0.0/1", "128.0.0.0/1", "172.16.188.0/22", "172.16.32.0/22",
+    ]);
   });
 
   it("NATs as topology.md says", () => {
@@ -77,6 +81,10 @@ describe("node plans", () => {
     expect(text).toContain("Endpoint = <public-ip:wireguard-hub>:52345");
     expect(text).toContain("MTU = 1380");
     expect(text).toContain("PersistentKeepalive = 25");
+    expect(text).toContain("Table = off");
+    expect(text).toContain("PostUp = ip route replace <public-ip:wireguard-hub>/32 via <uplink-gateway:wireguard-spoke-01>");
+    expect(text).toContain("PostUp = ip route replace 128.0.0.0/1 dev wg0");
+    expect(text).toContain("PostUp = ip route replace 172.16.64.0/23 dev wg0");
     const client = plans.get("postgres-client");
     const pgpass = client?.files.find((f) => f.path.endsWith("pgpass"));
     expect(pgpass?.mode).toBe(0o600);

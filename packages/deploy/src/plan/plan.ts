@@ -28,6 +28,9 @@ export const CLIENT_PATHS = { dbconnect: "/usr/local/bin/dbconnect", pgpass: "/e
 /** Monitor timing (seed: wg-monitor.sh on spoke-01). */
 const MONITOR = { intervalSeconds: 10, failuresBeforeRestart: 3 } as const;
 
+/** The default route as two halves that override, without replacing, the uplink's default route. */
+export const DEFAULT_ROUTE_HALVES = ["0.0.0.0/1", "128.0.0.0/1"] as const;
+
 const GATEWAY_SYSCTLS = {
   "net.ipv4.ip_forward": "1",
   // Asymmetric routes through the tunnels: reverse-path filtering off (seed, "Notes importantes" 5).
@@ -78,21 +81,26 @@ export function wireguardPlan(topology: Topology, gateway: Gateway, interfaceNam
     table: "off",
     privateKey: { kind: "wireguard-private-key", node: gateway.name },
     peers,
+    routes: gatewayRoutes(topology, gateway),
   };
 }
 
 /**
- * Routes of a gateway. With a `defaultVia` peer: pin every peer's public endpoint to the uplink
- * first (so the encrypted UDP never loops into the tunnel), then the default route into the tunnel.
+ * Tunnel routes of a gateway. With a `defaultVia` peer: pin every peer's public endpoint to the
+ * uplink first (so the encrypted UDP never loops into the tunnel), then the default route into the
+ * tunnel as its two halves 0.0.0.0/1 + 128.0.0.0/1: they win over the uplink's default route without
+ * replacing it, so stopping the tunnel gives the machine its uplink back.
  * Always: static routes to every peer's private networks into the tunnel.
  */
 export function gatewayRoutes(topology: Topology, gateway: Gateway): RoutePlan[] {
   const routes: RoutePlan[] = [];
   if (gateway.defaultVia !== undefined) {
     for (const peer of gateway.peers) {
-      routes.push({ to: { kind: "public-ip", node: peer }, via: { kind: "uplink" }, reason: `WireGuard endpoint of ${peer} stays on the uplink` });
+      routes.push({ to: { kind: "public-ip", node: peer }, via: { kind: "uplink", gateway: { kind: "uplink-gateway", node: gateway.name } }, reason: `WireGuard endpoint of ${peer} stays on the uplink` });
     }
-    routes.push({ to: "default", via: { kind: "wireguard" }, reason: `default route via ${gateway.defaultVia} over WireGuard` });
+    for (const half of DEFAULT_ROUTE_HALVES) {
+      routes.push({ to: half, via: { kind: "wireguard" }, reason: `default route via ${gateway.defaultVia} over WireGuard` });
+    }
   }
   for (const peerName of gateway.peers) {
     for (const cidr of localNetworks(gatewayByName(topology, peerName))) {
@@ -181,7 +189,7 @@ function planGateway(topology: Topology, gateway: Gateway, options: PlanOptions)
     wireguard,
     sysctls: { ...GATEWAY_SYSCTLS },
     nftables: gatewayRuleset(topology, gateway, interfaceName),
-    routes: gatewayRoutes(topology, gateway),
+    routes: [],
     services,
     files,
     packages: ["wireguard-tools", "nftables", "iproute2", "iputils-ping"],

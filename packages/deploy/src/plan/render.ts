@@ -2,7 +2,7 @@
  * Generic renderers over plan data: templates -> text, wg-quick configuration -> template.
  * Targets call `renderTemplate` with their own `Resolver`.
  */
-import type { Placeholder, Resolver, Template, Value, WireGuardPlan } from "./types.js";
+import type { Placeholder, Resolver, RoutePlan, Template, Value, WireGuardPlan } from "./types.js";
 
 /** True if `value` is a placeholder rather than literal text. */
 export function isPlaceholder(value: unknown): value is Placeholder {
@@ -42,12 +42,13 @@ export function wgQuickConfigTemplate(wireguard: WireGuardPlan, comment: string)
     `Address = ${wireguard.addresses.join(", ")}\n`,
     `ListenPort = ${wireguard.listenPort}\n`,
     `MTU = ${wireguard.mtu}\n`,
-    // Routes come from the node plan (applied after the interface is up), not from AllowedIPs.
+    // No routes from AllowedIPs: the PostUp lines below are the routes.
     `Table = ${wireguard.table}\n`,
     "PrivateKey = ",
     wireguard.privateKey,
     "\n",
   ];
+  for (const route of wireguard.routes) out.push(`# ${route.reason}\n`, "PostUp = ", ...routeCommand(route, wireguard.interfaceName), "\n");
   for (const peer of wireguard.peers) {
     out.push(
       `\n# ${peer.name}\n`,
@@ -63,4 +64,17 @@ export function wgQuickConfigTemplate(wireguard: WireGuardPlan, comment: string)
     );
   }
   return out;
+}
+
+/** `ip route replace …` for one route; `wireguardInterface` is the device of `via: wireguard`. */
+export function routeCommand(route: RoutePlan, wireguardInterface: string): Template {
+  const to: Template = typeof route.to === "string" ? [route.to] : [route.to, "/32"];
+  switch (route.via.kind) {
+    case "wireguard":
+      return ["ip route replace ", ...to, ` dev ${wireguardInterface}`];
+    case "address":
+      return ["ip route replace ", ...to, ` via ${route.via.address}`];
+    case "uplink":
+      return ["ip route replace ", ...to, " via ", route.via.gateway];
+  }
 }

@@ -63,9 +63,10 @@ export interface WireGuardPeerPlan {
 }
 
 /**
- * A wg-quick configuration as data. `table: "off"`: wg-quick/wg-ts add no routes by themselves;
- * the node's `routes` (applied after the interface is up) are the only source of routes, the same
- * in the lab and in the cloud.
+ * A wg-quick configuration as data. `table: "off"`: wg-quick/wg-ts add no routes from AllowedIPs;
+ * `routes` are installed by `PostUp` lines of the same file, so every (re)start of the tunnel, in
+ * the lab (`wg-ts up`) and in the cloud (`wg-quick@wg0`), brings exactly these routes back, and
+ * deleting the interface removes them.
  */
 export interface WireGuardPlan {
   /** Device name: `wg0` in the cloud (one per machine), unique per machine in the lab (see lab). */
@@ -76,6 +77,8 @@ export interface WireGuardPlan {
   readonly table: "off";
   readonly privateKey: Placeholder;
   readonly peers: readonly WireGuardPeerPlan[];
+  /** Routes that come and go with the tunnel (rendered as `PostUp = ip route replace …`). */
+  readonly routes: readonly RoutePlan[];
 }
 
 /** Where a route sends traffic. */
@@ -84,8 +87,8 @@ export type RouteVia =
   | { readonly kind: "wireguard" }
   /** A next hop on a directly connected private network. */
   | { readonly kind: "address"; readonly address: string }
-  /** The public uplink's next hop (`uplink-gateway` placeholder). */
-  | { readonly kind: "uplink" };
+  /** The public uplink's next hop (an `uplink-gateway` placeholder). */
+  | { readonly kind: "uplink"; readonly gateway: Placeholder };
 
 /** One IPv4 route. `to` is a CIDR, "default", or a placeholder for a /32 (a peer's public IP). */
 export interface RoutePlan {
@@ -147,6 +150,7 @@ export interface NodePlan {
   readonly sysctls: Readonly<Record<string, string>>;
   /** A complete `nft -f` ruleset (flushes and recreates its own tables only); absent = no rules. */
   readonly nftables?: string;
+  /** Static routes installed at boot, independent of any tunnel (tunnel routes: `wireguard.routes`). */
   readonly routes: readonly RoutePlan[];
   readonly services: readonly ServicePlan[];
   readonly files: readonly FilePlan[];
