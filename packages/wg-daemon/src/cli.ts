@@ -1,3 +1,287 @@
-export async function main(_argv: string[]): Promise<number> {
+/**
+ * The `wg-ts` command table (commander). Each command is a thin call into the programmatic
+ * API (quick.ts, daemon.ts, keys.ts, format.ts); this file is the only one that knows about
+ * process streams, signals and exit codes.
+ *
+ *   wg-ts up <name|path.conf> [--foreground]   like wg-quick up (daemon detached unless -f)
+ *   wg-ts down <name|path.conf>                like wg-quick down
+ *   wg-ts strip <name|path.conf>               like wg-quick strip
+ *   wg-ts daemon <ifname>                      the bare daemon (like `wireguard-go -f IFNAME`)
+ *   wg-ts genkey | genpsk | pubkey             like wg
+ *   wg-ts show [ifname|all|interfaces]         like wg show (through the UAPI socket)
+ *   wg-ts showconf <ifname>                    like wg showconf
+ */
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "./config.js";
+import { startDaemon, type RunningDaemon } from "./daemon.js";
+import { formatShow, formatShowconf } from "./format.js";
+import { generatePresharedKey, generatePrivateKey, parseBase64Key, publicKey, toBase64 } from "./keys.js";
+import { down, loadConfig, uapiGet, up, type QuickEnv } from "./quick.js";
+import { makeRunner } from "./run.js";
+import { isAlive, socketPath, UAPI_DIR } from "./uapi.js";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => Promise<string>;
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
+};
+
+const BIN = fileURLToPath(new URL("../bin/wg-ts.js", import.meta.url));
+
+/** Starts `wg-ts daemon NAME` detached; resolves when it reports readiness on its stdout pipe. */
+function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "daemon", name], {
+      detached: true,
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? "8" },
+    });
+    let out = "";
+    const onExit = (code: number | null): void => reject(new Error(`daemon for ${name} exited (${code ?? "signal"}) before it was ready`));
+    child.once("exit", onExit);
+    child.once("error", reject);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => {
+      out += d;
+      if (out.includes("ready\n")) {
+        child.off("exit", onExit);
+        child.stdout!.destroy();
+        child.unref();
+        resolve({
+          stop: async () => {
+            try {
+              process.kill(child.pid!, "SIGTERM");
+            } catch {
+              /* already gone */
+            }
+          },
+        });
+      }
+    });
+  });
+}
+
+function logTo(io: CliIo): (line: string) => void {
+  return (line) => io.stderr(line + "\n");
+}
+
+function quickEnv(io: CliIo, launch: QuickEnv["launch"]): QuickEnv {
+  const log = logTo(io);
+  return { log, run: makeRunner(log), launch };
+}
+
+function waitForSignal(daemon: RunningDaemon | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string): void => resolve(sig);
+    process.once("SIGTERM", () => on("SIGTERM"));
+    process.once("SIGINT", () => on("SIGINT"));
+    process.on("SIGHUP", () => {});
+    void daemon?.stopped.then((r) => resolve(r));
+  });
+}
+
+async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<number> {
+  if (!foreground) {
+    const name = await up(target, quickEnv(io, launchDetached));
+    io.stderr(`[#] ${name} is up\n`);
+    return 0;
+  }
+  let daemon: RunningDaemon | undefined;
+  const env = quickEnv(io, async (name) => {
+    daemon = await startDaemon({ name, log: logTo(io) });
+    const d = daemon;
+    return { stop: async () => d.stop("up failed") };
+  });
+  await up(target, env);
+  const why = await waitForSignal(daemon);
+  if (why === "SIGTERM" || why === "SIGINT") {
+    io.stderr(`[#] ${why}: taking ${daemon?.name} down\n`);
+    try {
+      await down(target, env);
+    } catch (e) {
+      io.stderr(`wg-ts: ${(e as Error).message}\n`);
+      daemon?.stop(why);
+    }
+    await daemon?.stopped;
+    return 0;
+  }
+  // The daemon stopped on its own: `wg-ts down` elsewhere, `ip link del`, or the socket removed.
   return 0;
+}
+
+async function cmdDaemon(name: string, io: CliIo): Promise<number> {
+  const daemon = await startDaemon({ name, log: logTo(io) });
+  // Tell a waiting `wg-ts up` we are ready, then let go of the pipe.
+  await new Promise<void>((r) => process.stdout.write("ready\n", () => r()));
+  const why = await waitForSignal(daemon);
+  daemon.stop(why);
+  await daemon.stopped;
+  return 0;
+}
+
+function listInterfaces(): string[] {
+  try {
+    return readdirSync(UAPI_DIR)
+      .filter((f) => f.endsWith(".sock"))
+      .map((f) => f.slice(0, -5))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+async function cmdShow(which: string | undefined, io: CliIo): Promise<number> {
+  if (which === "interfaces") {
+    const live: string[] = [];
+    for (const n of listInterfaces()) if (await isAlive(socketPath(n))) live.push(n);
+    io.stdout(live.length ? live.join(" ") + "\n" : "");
+    return 0;
+  }
+  const names = which && which !== "all" ? [which] : listInterfaces();
+  let first = true;
+  let rc = 0;
+  for (const n of names) {
+    try {
+      const get = await uapiGet(socketPath(n));
+      io.stdout((first ? "" : "\n") + formatShow(n, get, Date.now()));
+      first = false;
+    } catch (e) {
+      if (which && which !== "all") {
+        io.stderr(`Unable to access interface ${n}: ${(e as Error).message}\n`);
+        rc = 1;
+      }
+    }
+  }
+  return rc;
+}
+
+/** Builds the command table. Exposed for tests. */
+export function program(io: CliIo, setCode: (code: number) => void): Command {
+  const cmd = new Command("wg-ts")
+    .description("userspace WireGuard: wg-quick compatible interfaces driven by the stock wg tool")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  cmd
+    .command("up")
+    .description("bring up an interface from /etc/wireguard/NAME.conf or a path ending in NAME.conf")
+    .argument("<config>", "interface name or path to NAME.conf")
+    .option("-f, --foreground", "stay attached (for systemd Type=simple); SIGTERM takes the interface down")
+    .action(async (config: string, opts: { foreground?: boolean }) => setCode(await cmdUp(config, opts.foreground ?? false, io)));
+
+  cmd
+    .command("down")
+    .description("take an interface down, running PreDown/PostDown and removing its routes and rules")
+    .argument("<config>", "interface name or path to NAME.conf")
+    .action(async (config: string) => {
+      const env = quickEnv(io, async () => {
+        throw new Error("unreachable");
+      });
+      await down(config, env);
+      setCode(0);
+    });
+
+  cmd
+    .command("strip")
+    .description("print the config without wg-quick-only keys (input for wg setconf)")
+    .argument("<config>", "interface name or path to NAME.conf")
+    .action((config: string) => {
+      const loaded = loadConfig(config);
+      io.stdout(loaded.config.stripped);
+      setCode(0);
+    });
+
+  cmd
+    .command("daemon")
+    .description("run the bare daemon for IFNAME in the foreground (configure it with wg)")
+    .argument("<ifname>")
+    .action(async (name: string) => setCode(await cmdDaemon(name, io)));
+
+  cmd
+    .command("genkey")
+    .description("print a new private key")
+    .action(() => {
+      const k = generatePrivateKey();
+      io.stdout(toBase64(k) + "\n");
+      k.fill(0);
+      setCode(0);
+    });
+
+  cmd
+    .command("genpsk")
+    .description("print a new preshared key")
+    .action(() => {
+      const k = generatePresharedKey();
+      io.stdout(toBase64(k) + "\n");
+      k.fill(0);
+      setCode(0);
+    });
+
+  cmd
+    .command("pubkey")
+    .description("read a private key on stdin, print its public key")
+    .action(async () => {
+      const text = (await io.readStdin()).trim();
+      let k: Uint8Array;
+      try {
+        k = parseBase64Key(text);
+      } catch {
+        io.stderr("pubkey: Key is not the correct length or format\n");
+        setCode(1);
+        return;
+      }
+      io.stdout(toBase64(publicKey(k)) + "\n");
+      k.fill(0);
+      setCode(0);
+    });
+
+  cmd
+    .command("show")
+    .description("show interfaces (all, one, or `interfaces` for the names)")
+    .argument("[ifname]")
+    .action(async (name: string | undefined) => setCode(await cmdShow(name, io)));
+
+  cmd
+    .command("showconf")
+    .description("print the running configuration of an interface (includes the private key)")
+    .argument("<ifname>")
+    .action(async (name: string) => {
+      const get = await uapiGet(socketPath(name));
+      io.stdout(formatShowconf(get));
+      setCode(0);
+    });
+
+  return cmd;
+}
+
+/** Entry point: returns the exit code. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let code = 0;
+  const cmd = program(io, (c) => (code = c));
+  try {
+    await cmd.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof ConfigError) {
+      io.stderr(`wg-ts: ${e.message}\n`);
+      return 1;
+    }
+    io.stderr(`wg-ts: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return code;
 }

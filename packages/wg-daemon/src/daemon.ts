@@ -1,0 +1,72 @@
+/**
+ * The daemon proper (what `wireguard-go IFNAME` is): creates the TUN, the UDP bind, the
+ * engine and the UAPI socket, then runs until asked to stop, the TUN disappears
+ * (`ip link del`), or the UAPI socket file is deleted (`rm /var/run/wireguard/IFNAME.sock`,
+ * the way wg-quick stops userspace implementations). On the way out it removes what it
+ * created: the socket file and (by closing the fd) the TUN interface.
+ */
+import { UdpBind } from "./bind.js";
+import { Engine } from "./engine.js";
+import { LinuxTun } from "./tun.js";
+import { socketPath, UapiServer } from "./uapi.js";
+
+export interface DaemonOptions {
+  name: string;
+  log: (msg: string) => void;
+  /** directory of the UAPI socket (default /var/run/wireguard) */
+  uapiDir?: string;
+  /** concurrent TUN reads on the libuv pool */
+  tunInflight?: number;
+}
+
+export interface RunningDaemon {
+  readonly name: string;
+  readonly engine: Engine;
+  readonly uapi: UapiServer;
+  /** Resolves with the reason once the daemon has stopped and cleaned up. */
+  readonly stopped: Promise<string>;
+  stop(reason?: string): void;
+}
+
+/** How often the daemon checks that its UAPI socket file still exists. */
+const WATCH_MS = 500;
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const { name, log } = opts;
+  const path = socketPath(name, opts.uapiDir);
+  const tun = new LinuxTun(name, opts.tunInflight ?? 2);
+  const engine = new Engine({ tun, bind: new UdpBind(), log });
+  const uapi = new UapiServer(path, engine, log);
+  try {
+    await uapi.listen();
+    await engine.start(0);
+  } catch (e) {
+    uapi.close(false);
+    engine.stop();
+    tun.close();
+    throw e;
+  }
+
+  let resolveStopped!: (reason: string) => void;
+  const stopped = new Promise<string>((r) => (resolveStopped = r));
+  let stopping = false;
+  const stop = (reason = "stopped"): void => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(watch);
+    const unlink = uapi.stillPresent();
+    uapi.close(unlink);
+    engine.stop();
+    const drops = engine.dropSummary();
+    log(`${name}: shutting down (${reason})${drops ? `; drops: ${drops}` : ""}`);
+    resolveStopped(reason);
+  };
+  const watch = setInterval(() => {
+    if (!uapi.stillPresent()) stop("UAPI socket removed");
+  }, WATCH_MS);
+  void engine.done.then((err) => {
+    if (err) stop(`TUN gone: ${err.message}`);
+  });
+  log(`${name}: daemon started (pid ${process.pid})`);
+  return { name, engine, uapi, stopped, stop };
+}

@@ -1,0 +1,189 @@
+/**
+ * One WireGuard interface at run time: a wg-core Device between a Tun and a Bind, driven by
+ * three event sources (TUN batches, UDP batches, a timer), plus the UAPI handler.
+ *
+ * Every entry point calls the core with a caller-owned `out: Action[]`, then flushes it in
+ * batches: all `toNetwork` datagrams go to `bind.send` in one call, all `toTunnel` packets to
+ * `tun.write` in one call, `drop`s are counted by reason. The timer runs `device.tick` every
+ * TICK_MS. Nothing here touches `process`.
+ */
+import { randomFillSync } from "node:crypto";
+import type { Bind, Datagram } from "./bind.js";
+import type { Tun } from "./tun.js";
+import { EADDRINUSE, EINVAL, UapiError, type SetRequest, type UapiDeviceState } from "./uapi-protocol.js";
+import type { UapiHandler } from "./uapi.js";
+import { CoreAdapter, type CoreAction } from "./core-adapter.js";
+
+/** Timer resolution: the protocol's timers are seconds; wireguard-go's are ~jiffies. */
+export const TICK_MS = 100;
+
+export interface EngineOptions {
+  tun: Tun;
+  bind: Bind;
+  log?: (msg: string) => void;
+  /** epoch ms, monotonic within the process */
+  now?: () => number;
+  random?: (out: Uint8Array) => void;
+}
+
+export function monotonicEpochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export class Engine implements UapiHandler {
+  readonly core: CoreAdapter;
+  readonly tun: Tun;
+  readonly bind: Bind;
+  /** drops by reason (core reasons plus daemon ones such as `bind-no-socket`) */
+  readonly drops = new Map<string, number>();
+  private readonly log: (msg: string) => void;
+  private readonly now: () => number;
+  private readonly out: CoreAction[] = [];
+  private readonly sendBatch: Datagram[] = [];
+  private readonly tunBatch: Uint8Array[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private fwmark = 0;
+  private listenPort = 0;
+  /** resolves when the TUN read loop ends (error = the interface went away) */
+  done: Promise<Error | undefined> = Promise.resolve(undefined);
+
+  constructor(opts: EngineOptions) {
+    this.tun = opts.tun;
+    this.bind = opts.bind;
+    this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? monotonicEpochMs;
+    this.core = new CoreAdapter(opts.random ?? ((b) => void randomFillSync(b)));
+    this.bind.onBatch = (batch, n) => this.fromNetwork(batch, n);
+  }
+
+  /** Opens the UDP port and starts reading the TUN and the timer. */
+  async start(listenPort = 0): Promise<void> {
+    this.listenPort = await this.bind.open(listenPort);
+    this.running = true;
+    this.done = this.tunLoop();
+    const tick = (): void => {
+      if (!this.running) return;
+      this.out.length = 0;
+      try {
+        this.core.tick(this.now(), this.out);
+      } catch (e) {
+        this.log(`tick failed: ${(e as Error).message}`);
+      }
+      this.flush();
+      this.timer = setTimeout(tick, TICK_MS);
+    };
+    this.timer = setTimeout(tick, TICK_MS);
+  }
+
+  private async tunLoop(): Promise<Error | undefined> {
+    const batch: Uint8Array[] = [];
+    while (this.running) {
+      let n: number;
+      try {
+        n = await this.tun.read(batch);
+      } catch (e) {
+        return this.running ? (e as Error) : undefined;
+      }
+      const now = this.now();
+      this.out.length = 0;
+      for (let i = 0; i < n; i++) this.core.encapsulate(batch[i]!, now, this.out);
+      this.flush();
+    }
+    return undefined;
+  }
+
+  private fromNetwork(batch: readonly Datagram[], n: number): void {
+    if (!this.running) return;
+    const now = this.now();
+    this.out.length = 0;
+    for (let i = 0; i < n; i++) {
+      const d = batch[i]!;
+      this.core.decapsulate(d.datagram, d.endpoint, now, this.out);
+    }
+    this.flush();
+  }
+
+  private count(reason: string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  private flush(): void {
+    let ns = 0;
+    let nt = 0;
+    for (const a of this.out) {
+      if (a.kind === "toNetwork") {
+        const slot = this.sendBatch[ns];
+        if (slot) {
+          slot.datagram = a.datagram;
+          slot.endpoint = a.endpoint;
+        } else this.sendBatch.push({ datagram: a.datagram, endpoint: a.endpoint });
+        ns++;
+      } else if (a.kind === "toTunnel") {
+        this.tunBatch[nt++] = a.packet;
+      } else {
+        this.count(a.reason);
+      }
+    }
+    this.out.length = 0;
+    if (ns) this.bind.send(this.sendBatch, ns);
+    if (nt) this.tun.write(this.tunBatch, nt);
+  }
+
+  // ---- UAPI ----
+
+  get(): UapiDeviceState {
+    return {
+      privateKey: this.core.privateKey(),
+      listenPort: this.listenPort,
+      fwmark: this.fwmark,
+      peers: this.core.peerStates(),
+    };
+  }
+
+  async set(req: SetRequest): Promise<void> {
+    const now = this.now();
+    if (req.listenPort !== undefined && req.listenPort !== this.listenPort) {
+      try {
+        this.listenPort = await this.bind.open(req.listenPort);
+      } catch (e) {
+        throw new UapiError(EADDRINUSE, `failed to set listen_port: ${(e as Error).message}`);
+      }
+    }
+    if (req.fwmark !== undefined) {
+      try {
+        this.bind.setMark(req.fwmark);
+        this.fwmark = req.fwmark;
+      } catch (e) {
+        throw new UapiError(EADDRINUSE, `failed to update fwmark: ${(e as Error).message}`);
+      }
+    }
+    if (req.privateKey !== undefined) this.core.setPrivateKey(req.privateKey, now);
+    if (req.replacePeers) this.core.removeAllPeers();
+    this.out.length = 0;
+    for (const change of req.peers) {
+      try {
+        this.core.applyPeer(change, now, this.out);
+      } catch (e) {
+        throw new UapiError(EINVAL, `failed to configure peer: ${(e as Error).message}`);
+      }
+    }
+    this.flush();
+  }
+
+  /** Stops reading and timers, closes the bind and the TUN. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.bind.close();
+    this.tun.close();
+  }
+
+  /** A one-line summary of drop counters, for logs. */
+  dropSummary(): string {
+    return [...this.drops].map(([k, v]) => `${k}=${v}`).join(" ");
+  }
+}
+
+

@@ -1,0 +1,42 @@
+/**
+ * Standalone prototype forwarder for measuring the fast data plane (no handshake: fixed transport
+ * keys and indices given on the command line, one peer). Used by `pnpm bench` as "wg-ts-fast".
+ *
+ *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
+ *                     --send-index N --recv-index N [--no-offload] [--batch 64] [--stats]
+ */
+import { startFastDataPlane } from "./dataplane.js";
+
+function arg(name: string, def?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : def;
+  if (v === undefined) throw new Error(`--${name} is required`);
+  return v;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+const [host, port] = arg("peer").split(":");
+const dp = await startFastDataPlane({
+  tunName: arg("tun"),
+  mtu: Number(arg("mtu", "1420")),
+  udpPort: Number(arg("listen")),
+  peer: { address: host ?? "", port: Number(port) },
+  offload: !flag("no-offload"),
+  batch: Number(arg("batch", "64")),
+});
+dp.setKeypair({
+  sendKey: Buffer.from(arg("send-key"), "hex"),
+  recvKey: Buffer.from(arg("recv-key"), "hex"),
+  localIndex: Number(arg("recv-index")),
+  remoteIndex: Number(arg("send-index")),
+});
+if (flag("stats")) {
+  setInterval(() => process.stderr.write(`${JSON.stringify(dp.stats())}\n`), 1000).unref();
+}
+const stop = (): void => {
+  if (flag("stats")) process.stderr.write(`final ${JSON.stringify(dp.stats())}\n`);
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+setInterval(() => {}, 1 << 30);

@@ -1,0 +1,145 @@
+/**
+ * The virtio_net_hdr that a TUN device with IFF_VNET_HDR puts in front of every packet, and
+ * software segmentation of the TCP "super-packets" (up to 64 KiB) the kernel hands us when TSO is
+ * offered (TUNSETOFFLOAD): each segment gets the headers, its share of the payload, its own IPv4
+ * total length / ID / header checksum (or IPv6 payload length), TCP sequence number, flags
+ * (FIN/PSH only on the last segment, CWR only on the first) and a full TCP checksum — what the
+ * kernel's tcp_gso_segment() does. Pure functions over byte arrays; no I/O.
+ *
+ * Layout of struct virtio_net_hdr (little-endian, 10 bytes):
+ *   u8 flags; u8 gso_type; u16 hdr_len; u16 gso_size; u16 csum_start; u16 csum_offset
+ */
+
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_UDP = 3;
+export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
+
+export interface VnetHdr {
+  flags: number;
+  gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
+}
+
+export function readVnetHdr(b: Uint8Array, off: number, into: VnetHdr): VnetHdr {
+  into.flags = b[off]!;
+  into.gsoType = b[off + 1]!;
+  into.hdrLen = b[off + 2]! | (b[off + 3]! << 8);
+  into.gsoSize = b[off + 4]! | (b[off + 5]! << 8);
+  into.csumStart = b[off + 6]! | (b[off + 7]! << 8);
+  into.csumOffset = b[off + 8]! | (b[off + 9]! << 8);
+  return into;
+}
+
+/** One's-complement sum of b[start..end) as big-endian 16-bit words, added to `sum` (not folded). */
+export function sum16(b: Uint8Array, start: number, end: number, sum = 0): number {
+  let i = start;
+  // Sums of 16-bit words fit easily in a double; fold only at the end.
+  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) sum += b[i]! << 8;
+  return sum;
+}
+
+/** Folds a sum to 16 bits and complements it (the Internet checksum, RFC 1071). */
+export function finish(sum: number): number {
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return ~sum & 0xffff;
+}
+
+/**
+ * Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field at csumStart+csumOffset
+ * holds the pseudo-header sum; sum from csumStart to the end and store the folded complement.
+ */
+export function completeChecksum(pkt: Uint8Array, len: number, csumStart: number, csumOffset: number): void {
+  const at = csumStart + csumOffset;
+  if (at + 2 > len) return;
+  const c = finish(sum16(pkt, csumStart, len));
+  pkt[at] = c >> 8;
+  pkt[at + 1] = c & 0xff;
+}
+
+/** TCP/UDP pseudo-header sum for the IP packet in `p` (IPv4 or IPv6), given the L4 length. */
+function pseudoSum(p: Uint8Array, v6: boolean, proto: number, l4len: number): number {
+  const s = v6 ? sum16(p, 8, 40) : sum16(p, 12, 20);
+  return s + proto + l4len;
+}
+
+/**
+ * Splits a GSO TCP super-packet `pkt[0..len)` (starting at the IP header) into segments of at most
+ * `gsoSize` payload bytes. Each segment is built in `seg` (≥ headers + gsoSize bytes) and handed to
+ * `emit(seg, length)` before the next one overwrites it. Returns the number of segments, or −1 if
+ * the packet is not a well-formed TCP/IPv4 or TCP/IPv6 packet.
+ */
+export function segmentTcp(
+  pkt: Uint8Array,
+  len: number,
+  gsoSize: number,
+  seg: Uint8Array,
+  emit: (seg: Uint8Array, length: number) => void,
+): number {
+  if (len < 20 || gsoSize <= 0) return -1;
+  const v6 = pkt[0]! >> 4 === 6;
+  let l4: number;
+  if (v6) {
+    if (pkt[6] !== 6) return -1; // next header must be TCP (no extension headers)
+    l4 = 40;
+  } else {
+    if (pkt[0]! >> 4 !== 4 || pkt[9] !== 6) return -1;
+    l4 = (pkt[0]! & 15) * 4;
+  }
+  if (l4 + 20 > len) return -1;
+  const thl = (pkt[l4 + 12]! >> 4) * 4;
+  const hlen = l4 + thl;
+  if (thl < 20 || hlen > len || hlen + gsoSize > seg.length) return -1;
+  const seq0 = ((pkt[l4 + 4]! << 24) | (pkt[l4 + 5]! << 16) | (pkt[l4 + 6]! << 8) | pkt[l4 + 7]!) >>> 0;
+  const id0 = v6 ? 0 : (pkt[4]! << 8) | pkt[5]!;
+  const flags0 = pkt[l4 + 13]!;
+  seg.set(pkt.subarray(0, hlen), 0);
+  let count = 0;
+  for (let off = hlen; off < len || count === 0; off += gsoSize) {
+    const n = Math.min(gsoSize, len - off);
+    const total = hlen + n;
+    const last = off + n >= len;
+    seg.set(pkt.subarray(off, off + n), hlen);
+    if (v6) {
+      const pl = total - 40;
+      seg[4] = pl >> 8;
+      seg[5] = pl & 0xff;
+    } else {
+      seg[2] = total >> 8;
+      seg[3] = total & 0xff;
+      const id = (id0 + count) & 0xffff;
+      seg[4] = id >> 8;
+      seg[5] = id & 0xff;
+      seg[10] = 0;
+      seg[11] = 0;
+      const c = finish(sum16(seg, 0, l4));
+      seg[10] = c >> 8;
+      seg[11] = c & 0xff;
+    }
+    const seq = (seq0 + (off - hlen)) >>> 0;
+    seg[l4 + 4] = seq >>> 24;
+    seg[l4 + 5] = (seq >>> 16) & 0xff;
+    seg[l4 + 6] = (seq >>> 8) & 0xff;
+    seg[l4 + 7] = seq & 0xff;
+    let fl = flags0;
+    if (!last) fl &= ~0x09; // FIN, PSH only on the last segment
+    if (count > 0) fl &= ~0x80; // CWR only on the first
+    seg[l4 + 13] = fl;
+    seg[l4 + 16] = 0;
+    seg[l4 + 17] = 0;
+    const c = finish(sum16(seg, l4, total, pseudoSum(seg, v6, 6, total - l4)));
+    seg[l4 + 16] = c >> 8;
+    seg[l4 + 17] = c & 0xff;
+    emit(seg, total);
+    count++;
+    if (last) break;
+  }
+  return count;
+}

@@ -1,0 +1,136 @@
+/**
+ * A UDP socket made with koffi (socket/bind/setsockopt) and batch I/O over it with
+ * recvmmsg(2)/sendmmsg(2): one syscall per batch instead of one per datagram.
+ *
+ * {@link MmsgBatch} owns `n` packet slots of `slotSize` bytes in one Buffer plus the native
+ * mmsghdr/iovec/sockaddr arrays that point into it; their addresses are taken once.
+ */
+import {
+  AF_INET, MSG_WAITFORONE, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
+  SO_SNDBUFFORCE, libc,
+} from "./libc.js";
+
+export interface UdpOptions {
+  port: number;
+  /** Bytes for SO_RCVBUF/SO_SNDBUF (FORCE variants first: we run as root). */
+  bufferBytes?: number;
+  /** SO_MARK (fwmark) for policy routing, 0 = unset. */
+  mark?: number;
+}
+
+function setInt(fd: number, level: number, name: number, v: number): number {
+  const c = libc();
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(v, 0);
+  return c.setsockopt(fd, level, name, c.addressOf(b), 4);
+}
+
+/** Writes a struct sockaddr_in for `ip:port` at b[off..off+16]. */
+export function writeSockaddrIn(b: Buffer, off: number, ip: string, port: number): void {
+  b.fill(0, off, off + 16);
+  b.writeUInt16LE(AF_INET, off);
+  b.writeUInt16BE(port, off + 2);
+  const parts = ip.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((x) => !(x >= 0 && x <= 255))) throw new Error(`not an IPv4 address: ${ip}`);
+  for (let i = 0; i < 4; i++) b[off + 4 + i] = parts[i]!;
+}
+
+/** Reads `ip:port` from a struct sockaddr_in. */
+export function readSockaddrIn(b: Buffer, off: number): { address: string; port: number } {
+  return { address: `${b[off + 4]}.${b[off + 5]}.${b[off + 6]}.${b[off + 7]}`, port: b.readUInt16BE(off + 2) };
+}
+
+/** Opens an IPv4 UDP socket bound to 0.0.0.0:port (blocking). Returns the fd. */
+export function openUdp4(o: UdpOptions): number {
+  const c = libc();
+  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`socket: errno ${c.errno()}`);
+  const size = o.bufferBytes ?? 4 << 20;
+  if (setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size) < 0) setInt(fd, SOL_SOCKET, SO_RCVBUF, size);
+  if (setInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size) < 0) setInt(fd, SOL_SOCKET, SO_SNDBUF, size);
+  if (o.mark) setInt(fd, SOL_SOCKET, SO_MARK, o.mark);
+  const sa = Buffer.alloc(16);
+  writeSockaddrIn(sa, 0, "0.0.0.0", o.port);
+  if (c.bind(fd, c.addressOf(sa), 16) < 0) {
+    const e = c.errno();
+    c.close(fd);
+    throw new Error(`bind :${o.port}: errno ${e}`);
+  }
+  return fd;
+}
+
+const MMSGHDR = 64; // struct mmsghdr on LP64: msghdr (56) + msg_len (4) + padding
+const IOVEC = 16;
+const SOCKADDR = 16; // sockaddr_in (IPv4 only in this prototype)
+
+/** A reusable batch of datagram slots wired into native mmsghdr/iovec/sockaddr arrays. */
+export class MmsgBatch {
+  readonly data: Buffer;
+  readonly names: Buffer;
+  readonly #hdrs: Buffer;
+  readonly #iovs: Buffer;
+  readonly #dataAddr: number;
+  readonly #namesAddr: number;
+  readonly #hdrsAddr: number;
+  readonly #iovsAddr: number;
+
+  constructor(readonly n: number, readonly slotSize: number) {
+    const c = libc();
+    this.data = Buffer.alloc(n * slotSize);
+    this.names = Buffer.alloc(n * SOCKADDR);
+    this.#hdrs = Buffer.alloc(n * MMSGHDR);
+    this.#iovs = Buffer.alloc(n * IOVEC);
+    this.#dataAddr = c.addressOf(this.data);
+    this.#namesAddr = c.addressOf(this.names);
+    this.#hdrsAddr = c.addressOf(this.#hdrs);
+    this.#iovsAddr = c.addressOf(this.#iovs);
+    for (let i = 0; i < n; i++) {
+      const h = i * MMSGHDR;
+      this.#hdrs.writeBigUInt64LE(BigInt(this.#namesAddr + i * SOCKADDR), h); // msg_name
+      this.#hdrs.writeUInt32LE(SOCKADDR, h + 8); // msg_namelen
+      this.#hdrs.writeBigUInt64LE(BigInt(this.#iovsAddr + i * IOVEC), h + 16); // msg_iov
+      this.#hdrs.writeBigUInt64LE(1n, h + 24); // msg_iovlen
+      this.#iovs.writeBigUInt64LE(BigInt(this.#dataAddr + i * slotSize), i * IOVEC); // iov_base
+      this.#iovs.writeBigUInt64LE(BigInt(slotSize), i * IOVEC + 8); // iov_len
+    }
+  }
+
+  /** Offset of slot i in {@link data}. */
+  slot(i: number): number {
+    return i * this.slotSize;
+  }
+
+  /** Length of datagram i after {@link recv}. */
+  length(i: number): number {
+    return this.#hdrs.readUInt32LE(i * MMSGHDR + 56);
+  }
+
+  /** Blocks until at least one datagram arrives; returns how many were received (or −errno). */
+  recv(fd: number, max = this.n): number {
+    const c = libc();
+    for (let i = 0; i < max; i++) {
+      this.#hdrs.writeUInt32LE(SOCKADDR, i * MMSGHDR + 8);
+      this.#iovs.writeUInt32LE(this.slotSize, i * IOVEC + 8);
+    }
+    const r = c.recvmmsg(fd, this.#hdrsAddr, max, MSG_WAITFORONE, 0);
+    return r < 0 ? -c.errno() : r;
+  }
+
+  /** Sets the length of outgoing datagram i (its bytes are at {@link slot}(i)) and its destination name. */
+  setLength(i: number, len: number): void {
+    this.#iovs.writeUInt32LE(len, i * IOVEC + 8);
+    this.#iovs.writeUInt32LE(0, i * IOVEC + 12);
+  }
+
+  /** Sends datagrams 0..count-1; retries the remainder after partial sends. Returns sent count or −errno. */
+  send(fd: number, count: number): number {
+    const c = libc();
+    let done = 0;
+    while (done < count) {
+      const r = c.sendmmsg(fd, this.#hdrsAddr + done * MMSGHDR, count - done, 0);
+      if (r < 0) return done > 0 ? done : -c.errno();
+      done += r;
+    }
+    return done;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Data-plane worker threads. Each runs one direction in a tight loop of *blocking* koffi calls —
+ * the thread's own event loop never runs, so a blocked read costs nothing and a wake-up costs one
+ * syscall return:
+ *
+ *   "tx": read(TUN) → [split GSO super-packet] → seal type-4 messages → sendmmsg(UDP)
+ *   "rx": recvmmsg(UDP) → open → replay check → write(TUN)
+ *
+ * State shared with the main thread lives in SharedArrayBuffers (see dataplane.ts): the keypair
+ * table (keys, indices, a send-counter cell reserved with Atomics.add in ranges) and statistics.
+ * Transport format, AEAD and replay window are wg-core's (whitepaper §5.4.6).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { REPLAY_WINDOW_SIZE, ReplayWindow, nodeTransportAead, writeCounter } from "@wg-ts/core";
+import {
+  VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
+  segmentTcp, type VnetHdr,
+} from "./gso.js";
+import { EAGAIN, EINTR, libc } from "./libc.js";
+import { VNET_HDR_LEN } from "./tun.js";
+import { MmsgBatch, writeSockaddrIn } from "./udp.js";
+import { KEYPAIR_WORDS, KP, STATS_WORDS, ST, type WorkerInit } from "./shared.js";
+
+const init = workerData as WorkerInit;
+const c = libc();
+const keyWords = new Int32Array(init.keypairs);
+const counters = new BigInt64Array(init.counters);
+const stats = new Float64Array(init.stats, init.role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS);
+const MESSAGE_TRANSPORT = 4;
+const HEADER = 16;
+const TAG = 16;
+/** Counters reserved per Atomics.add on the shared send counter. */
+const COUNTER_RANGE = 256n;
+const LIMIT = 2 ** 53;
+
+/** A copy of the current keypair, refreshed when the main thread bumps the generation word. */
+class KeyView {
+  generation = -1;
+  valid = false;
+  sendKey = new Uint8Array(32);
+  recvKey = new Uint8Array(32);
+  localIndex = 0;
+  remoteIndex = 0;
+  replay = new ReplayWindow();
+
+  refresh(): void {
+    const g = Atomics.load(keyWords, KP.generation);
+    if (g === this.generation) return;
+    this.generation = g;
+    this.valid = keyWords[KP.valid] === 1;
+    const bytes = new Uint8Array(init.keypairs);
+    this.sendKey = bytes.slice(KP.sendKey * 4, KP.sendKey * 4 + 32);
+    this.recvKey = bytes.slice(KP.recvKey * 4, KP.recvKey * 4 + 32);
+    this.localIndex = keyWords[KP.localIndex]! >>> 0;
+    this.remoteIndex = keyWords[KP.remoteIndex]! >>> 0;
+    this.replay = new ReplayWindow();
+  }
+}
+
+function txLoop(): void {
+  const kv = new KeyView();
+  const mtu = init.mtu;
+  const off = init.offload ? VNET_HDR_LEN : 0;
+  const tunBuf = Buffer.alloc(off + 65536 + 64);
+  const tunAddr = c.addressOf(tunBuf);
+  const seg = Buffer.alloc(mtu + 64);
+  const batch = new MmsgBatch(init.batch, HEADER + mtu + TAG + 16);
+  for (let i = 0; i < batch.n; i++) writeSockaddrIn(batch.names, i * 16, init.peer.address, init.peer.port);
+  const data = batch.data;
+  const hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
+  let count = 0;
+  let next = 0n;
+  let end = 0n;
+  let batches = 0;
+
+  const flush = (): void => {
+    if (count === 0) return;
+    const r = batch.send(init.udpFd, count);
+    if (r < 0) stats[ST.errors]!++;
+    stats[ST.syscalls]!++;
+    batches++;
+    count = 0;
+  };
+  const emit = (p: Uint8Array, len: number): void => {
+    if (count === batch.n) flush();
+    // Pad to a multiple of 16, capped at the MTU (whitepaper §5.4.6; wireguard-go calculatePaddingSize).
+    let padded = (len + 15) & ~15;
+    if (padded > mtu) padded = Math.max(len, mtu);
+    p.fill(0, len, padded);
+    if (next === end) {
+      next = Atomics.add(counters, 0, COUNTER_RANGE);
+      end = next + COUNTER_RANGE;
+    }
+    const counter = Number(next++);
+    const s = batch.slot(count);
+    data[s] = MESSAGE_TRANSPORT;
+    data[s + 1] = 0;
+    data[s + 2] = 0;
+    data[s + 3] = 0;
+    data.writeUInt32LE(kv.remoteIndex, s + 4);
+    writeCounter(data, s + 8, counter);
+    const n = nodeTransportAead.seal(kv.sendKey, counter, p.subarray(0, padded), data, s + HEADER);
+    if (n < 0) {
+      stats[ST.drops]!++;
+      return;
+    }
+    batch.setLength(count, HEADER + n);
+    count++;
+    stats[ST.packets]!++;
+    stats[ST.bytes]! += len;
+  };
+
+  for (;;) {
+    const n = c.read(init.tunFd, tunAddr, tunBuf.length);
+    stats[ST.syscalls]!++;
+    if (n <= 0) {
+      const e = c.errno();
+      if (n < 0 && e !== EINTR && e !== EAGAIN) stats[ST.errors]!++;
+      continue;
+    }
+    kv.refresh();
+    if (!kv.valid) {
+      stats[ST.drops]!++;
+      continue;
+    }
+    if (off) {
+      readVnetHdr(tunBuf, 0, hdr);
+      const pkt = tunBuf.subarray(off);
+      const len = n - off;
+      if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
+        stats[ST.superPackets]!++;
+        if (segmentTcp(pkt, len, hdr.gsoSize, seg, emit) < 0) stats[ST.drops]!++;
+      } else {
+        if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) completeChecksum(pkt, len, hdr.csumStart, hdr.csumOffset);
+        emit(pkt, len);
+      }
+    } else {
+      emit(tunBuf, n);
+    }
+    flush();
+    stats[ST.batches] = batches;
+  }
+}
+
+function rxLoop(): void {
+  const kv = new KeyView();
+  const off = init.offload ? VNET_HDR_LEN : 0;
+  const out = Buffer.alloc(off + 65536);
+  const outAddr = c.addressOf(out);
+  if (off) out[0] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
+  const batch = new MmsgBatch(init.batch, 2048);
+  const data = batch.data;
+  for (;;) {
+    const r = batch.recv(init.udpFd);
+    stats[ST.syscalls]!++;
+    if (r <= 0) continue;
+    stats[ST.batches]!++;
+    kv.refresh();
+    for (let i = 0; i < r; i++) {
+      const s = batch.slot(i);
+      const len = batch.length(i);
+      if (len < HEADER + TAG || data.readUInt32LE(s) !== MESSAGE_TRANSPORT) {
+        // Handshake/cookie messages belong to the main thread (wg-core); the prototype has none.
+        stats[ST.control]!++;
+        continue;
+      }
+      if (!kv.valid || data.readUInt32LE(s + 4) !== kv.localIndex) {
+        stats[ST.drops]!++;
+        continue;
+      }
+      const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
+      const m = nodeTransportAead.open(kv.recvKey, counter, data.subarray(s + HEADER, s + len), out, off);
+      if (m < 0 || !kv.replay.validate(counter, LIMIT)) {
+        stats[ST.drops]!++;
+        continue;
+      }
+      if (m === 0) continue; // keepalive
+      const v = out[off]! >> 4;
+      const inner = v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
+      if (inner < 20 || inner > m) {
+        stats[ST.drops]!++;
+        continue;
+      }
+      const w = c.write(init.tunFd, outAddr, off + inner);
+      stats[ST.syscalls]!++;
+      if (w < 0) stats[ST.errors]!++;
+      stats[ST.packets]!++;
+      stats[ST.bytes]! += inner;
+    }
+  }
+}
+
+void REPLAY_WINDOW_SIZE;
+void KEYPAIR_WORDS;
+parentPort?.postMessage({ ready: init.role });
+if (init.role === "tx") txLoop();
+else rxLoop();
