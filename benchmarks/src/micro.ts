@@ -1,0 +1,226 @@
+/**
+ * Micro benchmarks of wg-core's hot paths, each alternative side by side in one process:
+ *
+ *   - transport AEAD seal and open per packet at 64 B and 1420 B, for every TransportAead
+ *     (@noble/ciphers and node:crypto) — the numbers behind `defaultTransportAead`;
+ *   - allowed-IPs (cryptokey routing, whitepaper §2) lookups per second on a 1000-prefix table;
+ *   - handshakes per second (initiation + response + confirmation), when @wg-ts/core has a Device.
+ *
+ * Method: a warm-up of fixed size, then ROUNDS rounds of a fixed iteration count; the rounds of the
+ * alternatives are interleaved (A B A B …) so a noisy neighbour hits both alike, and the median
+ * round is reported. Machines here are shared: compare rows of one run, never against stored numbers.
+ *
+ *   node benchmarks/dist/micro.js [--json] [--quick]
+ */
+import { randomFillSync } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { AllowedIps, nobleTransportAead, nodeTransportAead, type TransportAead } from "@wg-ts/core";
+import { handshakeBench } from "./micro-handshake.js";
+
+/** One row of results. `opsPerSec` is the median round; `mbPerSec` counts plaintext bytes. */
+export interface MicroResult {
+  readonly benchmark: "seal" | "open" | "allowed-ips lookup" | "handshake";
+  readonly implementation: string;
+  /** Packet size in bytes (seal/open), table size in prefixes (lookups), or null. */
+  readonly size: number | null;
+  readonly iterations: number;
+  readonly rounds: number;
+  readonly opsPerSec: number;
+  readonly nsPerOp: number;
+  readonly mbPerSec: number | null;
+  readonly note?: string;
+}
+
+export interface MicroOptions {
+  /** Fewer iterations (for smoke tests). */
+  readonly quick?: boolean;
+  /** Print the table to stdout as well (default true). */
+  readonly print?: boolean;
+}
+
+const ROUNDS = 5;
+
+interface Case {
+  readonly benchmark: MicroResult["benchmark"];
+  readonly implementation: string;
+  readonly size: number | null;
+  readonly iterations: number;
+  readonly bytesPerOp: number | null;
+  /** Runs `n` operations. */
+  readonly run: (n: number) => void;
+  readonly note?: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Runs the cases' rounds interleaved and returns one result per case. */
+function measure(cases: readonly Case[], warmupFraction: number): MicroResult[] {
+  for (const c of cases) c.run(Math.max(1, Math.floor(c.iterations * warmupFraction)));
+  const times = cases.map(() => [] as number[]);
+  for (let r = 0; r < ROUNDS; r++) {
+    cases.forEach((c, i) => {
+      const t0 = process.hrtime.bigint();
+      c.run(c.iterations);
+      times[i]!.push(Number(process.hrtime.bigint() - t0));
+    });
+  }
+  return cases.map((c, i) => {
+    const ns = median(times[i]!) / c.iterations;
+    const opsPerSec = 1e9 / ns;
+    return {
+      benchmark: c.benchmark,
+      implementation: c.implementation,
+      size: c.size,
+      iterations: c.iterations,
+      rounds: ROUNDS,
+      opsPerSec: Math.round(opsPerSec),
+      nsPerOp: Math.round(ns),
+      mbPerSec: c.bytesPerOp === null ? null : Math.round(((opsPerSec * c.bytesPerOp) / 1e6) * 10) / 10,
+      ...(c.note === undefined ? {} : { note: c.note }),
+    };
+  });
+}
+
+function aeadCases(aeads: readonly TransportAead[], size: number, iterations: number): { seal: Case[]; open: Case[] } {
+  const key = randomFillSync(new Uint8Array(32));
+  const plaintext = randomFillSync(new Uint8Array(size));
+  const sealed = new Uint8Array(size + 16);
+  if (nodeTransportAead.seal(key, 1, plaintext, sealed, 0) !== size + 16) throw new Error("seal failed");
+  const seal: Case[] = [];
+  const open: Case[] = [];
+  for (const aead of aeads) {
+    const out = new Uint8Array(size + 16);
+    let counter = 0;
+    seal.push({
+      benchmark: "seal",
+      implementation: aead.name,
+      size,
+      iterations,
+      bytesPerOp: size,
+      run: (n) => {
+        for (let i = 0; i < n; i++) if (aead.seal(key, counter++, plaintext, out, 0) < 0) throw new Error("seal failed");
+      },
+    });
+    const back = new Uint8Array(size);
+    open.push({
+      benchmark: "open",
+      implementation: aead.name,
+      size,
+      iterations,
+      bytesPerOp: size,
+      run: (n) => {
+        for (let i = 0; i < n; i++) if (aead.open(key, 1, sealed, back, 0) !== size) throw new Error("open failed");
+      },
+    });
+  }
+  return { seal, open };
+}
+
+/** Seeded PRNG (mulberry32): the same table every run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function lookupCase(family: 4 | 6, prefixes: number, iterations: number): Case {
+  const rand = mulberry32(family * 1000 + prefixes);
+  const byte = (): number => Math.floor(rand() * 256);
+  const table = new AllowedIps<number>();
+  for (let i = 0; i < prefixes; i++) {
+    if (family === 4) {
+      table.insert(`10.${byte()}.${byte()}.${byte()}/${16 + Math.floor(rand() * 17)}`, i);
+    } else {
+      const g = (): string => Math.floor(rand() * 65536).toString(16);
+      table.insert(`fd00:${g()}:${g()}:${g()}::/${48 + Math.floor(rand() * 17)}`, i);
+    }
+  }
+  // 256 packets (64 B) whose destinations mostly hit the table, like tunnel traffic.
+  const packets: Uint8Array[] = [];
+  for (let i = 0; i < 256; i++) {
+    const p = new Uint8Array(64);
+    if (family === 4) {
+      p[0] = 0x45;
+      p.set([10, byte(), byte(), byte()], 16);
+    } else {
+      p[0] = 0x60;
+      p.set([0xfd, 0x00, byte(), byte(), byte(), byte(), byte(), byte()], 24);
+    }
+    packets.push(p);
+  }
+  let sink = 0;
+  return {
+    benchmark: "allowed-ips lookup",
+    implementation: `trie, IPv${family}`,
+    size: prefixes,
+    iterations,
+    bytesPerOp: null,
+    run: (n) => {
+      for (let i = 0; i < n; i++) sink += table.lookup(packets[i & 255]!, "dst") ?? 0;
+      if (sink === -1) console.log(sink); // keep the result alive
+    },
+  };
+}
+
+/** Formats results as a fixed-width table. */
+export function microTable(results: readonly MicroResult[]): string {
+  const header = ["benchmark", "implementation", "size", "ops/s", "ns/op", "MB/s"];
+  const rows = results.map((r) => [
+    r.benchmark,
+    r.implementation,
+    r.size === null ? "" : String(r.size),
+    r.opsPerSec.toLocaleString("en-US"),
+    r.nsPerOp.toLocaleString("en-US"),
+    r.mbPerSec === null ? "" : r.mbPerSec.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
+  const notes = results.filter((r) => r.note !== undefined).map((r) => `  ${r.benchmark} ${r.implementation}: ${r.note}`);
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...notes].join("\n");
+}
+
+/** Runs every micro benchmark and returns one row per (benchmark, implementation, size). */
+export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[]> {
+  const q = options.quick === true ? 0.05 : 1;
+  const n = (x: number): number => Math.max(10, Math.floor(x * q));
+  const aeads = [nodeTransportAead, nobleTransportAead];
+  const small = aeadCases(aeads, 64, n(40_000));
+  const large = aeadCases(aeads, 1420, n(8_000));
+  const results: MicroResult[] = [
+    ...measure(small.seal, 0.25),
+    ...measure(small.open, 0.25),
+    ...measure(large.seal, 0.25),
+    ...measure(large.open, 0.25),
+    ...measure([lookupCase(4, 1000, n(400_000)), lookupCase(6, 1000, n(400_000))], 0.25),
+  ];
+  const hs = await handshakeBench(n(300));
+  if (hs !== null) results.push(...measure([hs], 0.1));
+  if (options.print !== false) {
+    console.log(`micro: median of ${ROUNDS} interleaved rounds after warm-up (node ${process.version})`);
+    console.log(microTable(results));
+    if (hs === null) console.log("  handshake: no Device handshake API in @wg-ts/core yet; row left out");
+  }
+  return results;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const json = process.argv.includes("--json");
+  runMicro({ quick: process.argv.includes("--quick"), print: !json }).then(
+    (results) => {
+      if (json) console.log(JSON.stringify(results, null, 2));
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exitCode = 1;
+    },
+  );
+}
