@@ -7,3 +7,6 @@ export * from "./plan/types.js";
 export * from "./plan/render.js";
 export * from "./plan/nftables.js";
 export * from "./plan/plan.js";
+export * from "./target.js";
+export * from "./registry.js";
+export * from "./outputs.js";

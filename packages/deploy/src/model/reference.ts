@@ -69,7 +69,7 @@ export const hubSpokeDescription: TopologyDescription = {
     host: "rdb", engine: "PostgreSQL-15", nodeType: "DB-DEV-S", port: 5432, user: "dbadmin", database: "appdb",
     allowedFrom: [OVERLAY, PRIVATE_SUPERNET],
   },
-  bastion: { name: "public-gateway", sshPort: 61000, type: "VPC-GW-S", hostIndex: 2, attach: "all" },
+  bastion: { name: "bastion", sshPort: 61000, type: "VPC-GW-S", hostIndex: 2, attach: "all" },
   securityGroups,
   privateSupernets: [PRIVATE_SUPERNET, OVERLAY],
 };
