@@ -12,14 +12,14 @@
  *
  *   node benchmarks/dist/micro.js [--json] [--quick]
  */
-import { randomFillSync } from "node:crypto";
+import { createPrivateKey, createPublicKey, diffieHellman, randomFillSync } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { AllowedIps, nobleTransportAead, nodeTransportAead, type TransportAead } from "@wg-ts/core";
+import { AllowedIps, dh, nobleTransportAead, nodeTransportAead, parseCidr, publicKeyOf, type TransportAead } from "@wg-ts/core";
 import { handshakeBench } from "./micro-handshake.js";
 
 /** One row of results. `opsPerSec` is the median round; `mbPerSec` counts plaintext bytes. */
 export interface MicroResult {
-  readonly benchmark: "seal" | "open" | "allowed-ips lookup" | "handshake";
+  readonly benchmark: "seal" | "open" | "allowed-ips lookup" | "x25519" | "handshake";
   readonly implementation: string;
   /** Packet size in bytes (seal/open), table size in prefixes (lookups), or null. */
   readonly size: number | null;
@@ -135,25 +135,26 @@ function lookupCase(family: 4 | 6, prefixes: number, iterations: number): Case {
   const rand = mulberry32(family * 1000 + prefixes);
   const byte = (): number => Math.floor(rand() * 256);
   const table = new AllowedIps<number>();
+  const inserted: Uint8Array[] = [];
   for (let i = 0; i < prefixes; i++) {
+    let cidr: string;
     if (family === 4) {
-      table.insert(`10.${byte()}.${byte()}.${byte()}/${16 + Math.floor(rand() * 17)}`, i);
+      cidr = `10.${byte()}.${byte()}.${byte()}/${16 + Math.floor(rand() * 17)}`;
     } else {
       const g = (): string => Math.floor(rand() * 65536).toString(16);
-      table.insert(`fd00:${g()}:${g()}:${g()}::/${48 + Math.floor(rand() * 17)}`, i);
+      cidr = `fd00:${g()}:${g()}:${g()}::/${48 + Math.floor(rand() * 17)}`;
     }
+    table.insert(cidr, i);
+    inserted.push(parseCidr(cidr).bytes);
   }
-  // 256 packets (64 B) whose destinations mostly hit the table, like tunnel traffic.
+  // 256 packets (64 B) addressed into random table prefixes (last bytes random), like tunnel traffic.
   const packets: Uint8Array[] = [];
   for (let i = 0; i < 256; i++) {
     const p = new Uint8Array(64);
-    if (family === 4) {
-      p[0] = 0x45;
-      p.set([10, byte(), byte(), byte()], 16);
-    } else {
-      p[0] = 0x60;
-      p.set([0xfd, 0x00, byte(), byte(), byte(), byte(), byte(), byte()], 24);
-    }
+    const dst = Uint8Array.from(inserted[Math.floor(rand() * inserted.length)]!);
+    for (let j = family === 4 ? 3 : 8; j < dst.length; j++) dst[j] = byte();
+    p[0] = family === 4 ? 0x45 : 0x60;
+    p.set(dst, family === 4 ? 16 : 24);
     packets.push(p);
   }
   let sink = 0;
@@ -168,6 +169,46 @@ function lookupCase(family: 4 | 6, prefixes: number, iterations: number): Case {
       if (sink === -1) console.log(sink); // keep the result alive
     },
   };
+}
+
+/**
+ * X25519 DH (RFC 7748 §5), the handshake's dominant cost: crypto.ts `dh` (@noble/curves) vs
+ * node:crypto with the key import a handshake would need (its keys are fresh each time).
+ */
+function x25519Cases(iterations: number): Case[] {
+  const priv = randomFillSync(new Uint8Array(32));
+  const pub = publicKeyOf(randomFillSync(new Uint8Array(32)));
+  const b64url = (b: Uint8Array): string => Buffer.from(b).toString("base64url");
+  const jwkPriv = { kty: "OKP", crv: "X25519", d: b64url(priv), x: b64url(publicKeyOf(priv)) };
+  const jwkPub = { kty: "OKP", crv: "X25519", x: b64url(pub) };
+  const viaNode = (): Uint8Array =>
+    diffieHellman({
+      privateKey: createPrivateKey({ key: jwkPriv, format: "jwk" }),
+      publicKey: createPublicKey({ key: jwkPub, format: "jwk" }),
+    });
+  if (Buffer.compare(viaNode(), dh(priv, pub)!) !== 0) throw new Error("x25519: noble and node:crypto disagree");
+  return [
+    {
+      benchmark: "x25519",
+      implementation: "noble (crypto.ts dh)",
+      size: null,
+      iterations,
+      bytesPerOp: null,
+      run: (n) => {
+        for (let i = 0; i < n; i++) dh(priv, pub);
+      },
+    },
+    {
+      benchmark: "x25519",
+      implementation: "node:crypto (+ JWK import)",
+      size: null,
+      iterations,
+      bytesPerOp: null,
+      run: (n) => {
+        for (let i = 0; i < n; i++) viaNode();
+      },
+    },
+  ];
 }
 
 /** Formats results as a fixed-width table. */
@@ -201,6 +242,7 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[
     ...measure(large.seal, 0.25),
     ...measure(large.open, 0.25),
     ...measure([lookupCase(4, 1000, n(400_000)), lookupCase(6, 1000, n(400_000))], 0.25),
+    ...measure(x25519Cases(n(300)), 0.2),
   ];
   const hs = await handshakeBench(n(300));
   if (hs !== null) results.push(...measure([hs], 0.1));
