@@ -13,11 +13,13 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { labTarget } from "./lab/target.js";
+import { meshCommand } from "./mesh/command.js";
 import { hubSpokeTopology } from "./model/reference.js";
 import { formatOutputs, redactOutputs } from "./outputs.js";
 import { describePlaceholder, renderTemplate } from "./plan/render.js";
 import { planTopology } from "./plan/plan.js";
 import { createRegistries, type Registry } from "./registry.js";
+import { MESH_PRESETS } from "./topologies/index.js";
 import type { DeployIo, Target, TargetContext, TopologyPreset } from "./target.js";
 
 export const DEFAULT_TARGET = "lab";
@@ -32,6 +34,7 @@ interface Registries {
 function registerEverything({ targets, topologies }: Registries): void {
   targets.register(labTarget());
   topologies.register({ name: "hub-spoke", description: "seed 000: Scaleway hub and two spokes (docs/topology.md)", build: hubSpokeTopology });
+  for (const preset of MESH_PRESETS) topologies.register(preset);
 }
 
 interface TargetOptions {
@@ -180,6 +183,7 @@ export function buildProgram(io: DeployIo, registries: Registries): Command {
     .action(() => io.stdout(registries.topologies.entries().map((t) => `${t.name}\t${t.description}\n`).join("")));
 
   // Extra command groups: one line each, e.g. program.addCommand(meshCommand());
+  program.addCommand(meshCommand(io));
 
   return program;
 }

@@ -24,24 +24,14 @@ import { addPeer, deletePeer, initDatabase, MeshCommandError, updatePeer, type P
 import { showPeers } from "./showpeers.js";
 import { MeshValidationError, validateMesh } from "./validate.js";
 
-/** Where the mesh command reads and writes besides its files. */
+/** Where the mesh command writes and reads (wg-deploy's `DeployIo` fits). */
 export interface MeshIo {
   stdout(text: string): void;
   stderr(text: string): void;
-  random: RandomFill;
   /** directory relative paths are resolved against */
-  cwd: string;
-  /** throw a CommanderError instead of exiting the process (tests, embedding) */
-  exitOverride?: boolean;
-}
-
-function defaultIo(): MeshIo {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    random: (out) => randomFillSync(out),
-    cwd: process.cwd(),
-  };
+  readonly cwd: string;
+  /** randomness for new private keys; default `crypto.randomFillSync` */
+  readonly random?: RandomFill;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -79,8 +69,12 @@ function peerValues(options: Record<string, unknown>): PeerValues {
   return values;
 }
 
-/** Builds the `mesh` command. */
-export function meshCommand(io: MeshIo = defaultIo()): Command {
+/**
+ * Builds the `mesh` command. Errors are thrown as commander errors (exit status 1, message already
+ * written to `io.stderr`) for the caller's `parseAsync` to turn into an exit status.
+ */
+export function meshCommand(io: MeshIo): Command {
+  const random: RandomFill = io.random ?? ((out) => void randomFillSync(out));
   const mesh = new Command("mesh")
     .description("wg-meshconf-compatible full-mesh configuration: a CSV database of peers -> one wg-quick file per peer")
     .option("-d, --database <path>", "path where the database file is stored", DEFAULT_DATABASE);
@@ -115,7 +109,7 @@ export function meshCommand(io: MeshIo = defaultIo()): Command {
           io.stdout(`Empty database file ${path} has been created\n`);
           return;
         }
-        await writeMeshDatabase(path, initDatabase(db, io.random, path));
+        await writeMeshDatabase(path, initDatabase(db, random, path));
       }),
     );
 
@@ -124,7 +118,7 @@ export function meshCommand(io: MeshIo = defaultIo()): Command {
     .action(
       run(async function (this: Command, name: string, options: Record<string, unknown>) {
         const path = databasePath(this);
-        await writeMeshDatabase(path, addPeer(await load(path), name, peerValues(options), io.random, path));
+        await writeMeshDatabase(path, addPeer(await load(path), name, peerValues(options), random, path));
       }),
     );
 
@@ -191,8 +185,7 @@ export function meshCommand(io: MeshIo = defaultIo()): Command {
     );
 
   for (const command of [mesh, ...mesh.commands]) {
-    command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-    if (io.exitOverride) command.exitOverride();
+    command.configureOutput({ writeOut: (text) => io.stdout(text), writeErr: (text) => io.stderr(text) }).exitOverride();
   }
   return mesh;
 }
@@ -205,8 +198,8 @@ function isFileError(error: unknown): boolean {
  * Runs `mesh` with the arguments after it (e.g. `["addpeer", "a", "--address", "10.0.0.1/24"]`).
  * @returns the exit status (0 on success)
  */
-export async function runMesh(args: readonly string[], io: Omit<MeshIo, "exitOverride">): Promise<number> {
-  const command = meshCommand({ ...io, exitOverride: true });
+export async function runMesh(args: readonly string[], io: MeshIo): Promise<number> {
+  const command = meshCommand(io);
   try {
     await command.parseAsync([...args], { from: "user" });
     return 0;

@@ -1,0 +1,176 @@
+/**
+ * The mesh presets (seeds 003 and 001) as node plans: who peers with whom, which prefixes go where,
+ * who is the exit, and the rendered files checked by the real tools (wg-quick strip, wg-ts's parser,
+ * nft -c in a throw-away network namespace, dnsmasq --test).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomFillSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PrivateKey } from "@wg-ts/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { planTopology } from "../src/plan/plan.js";
+import { renderTemplate } from "../src/plan/render.js";
+import type { NodePlan, Placeholder } from "../src/plan/types.js";
+import { dnsmasqConfig, MESH_PRESETS, siteToSiteTopology, threeSiteMeshTopology } from "../src/topologies/index.js";
+import type { Topology } from "../src/model/topology.js";
+import { parseConfig } from "../../wg-daemon/src/config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "wg-mesh-presets-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A resolver like a target's: real keys, TEST-NET-3 public addresses, a fixed uplink gateway. */
+function labLikeResolver(topology: Topology): (p: Placeholder) => string {
+  const keys = new Map(topology.gateways.map((g) => [g.name, PrivateKey.generate((b) => void randomFillSync(b))]));
+  const publicIp = (node: string) => `203.0.113.${10 + topology.gateways.findIndex((g) => g.name === node)}`;
+  return (p) => {
+    switch (p.kind) {
+      case "wireguard-private-key":
+        return keys.get(p.node)?.toBase64() ?? "";
+      case "wireguard-public-key":
+        return keys.get(p.node)?.publicKey().toBase64() ?? "";
+      case "public-ip":
+        return publicIp(p.node);
+      case "uplink-gateway":
+        return "203.0.113.1";
+      case "database-password":
+        return "x";
+      case "file-path":
+        return join(dir, p.node, p.path);
+    }
+  };
+}
+
+function wireguardFile(plan: NodePlan, resolve: (p: Placeholder) => string): string {
+  const file = plan.files.find((f) => f.path.startsWith("/etc/wireguard/"));
+  if (file === undefined) throw new Error(`${plan.node}: no wg-quick file`);
+  expect(file.mode).toBe(0o600);
+  return renderTemplate(file.content, resolve);
+}
+
+/** wg-quick's own parser and wg-ts's parser both accept `text`; returns what wg(8) would get. */
+function checkWithParsers(text: string, name: string): string {
+  const path = join(dir, `${name}.conf`);
+  writeFileSync(path, text, { mode: 0o600 });
+  const stripped = execFileSync("wg-quick", ["strip", path]).toString();
+  parseConfig(text, `${name}.conf`);
+  return stripped;
+}
+
+/** `nft -c` in a throw-away network namespace (nothing is applied anywhere). */
+function checkNftables(ruleset: string, name: string): void {
+  const path = join(dir, `${name}.nft`);
+  writeFileSync(path, ruleset);
+  execFileSync("unshare", ["--net", "nft", "-c", "-f", path], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+const peersOf = (plan: NodePlan) => plan.wireguard?.peers.map((p) => [p.name, p.allowedIps]) ?? [];
+const routesOf = (plan: NodePlan) => plan.wireguard?.routes.map((r) => (typeof r.to === "string" ? r.to : `<${r.to.kind}:${"node" in r.to ? r.to.node : ""}>`)) ?? [];
+
+describe("presets are registered", () => {
+  it("three-site-mesh and site-to-site build", () => {
+    expect(MESH_PRESETS.map((p) => [p.name, p.build().name])).toEqual([
+      ["three-site-mesh", "three-site-mesh"],
+      ["site-to-site", "site-to-site"],
+    ]);
+  });
+});
+
+describe("three-site-mesh (seed 003)", () => {
+  const topology = threeSiteMeshTopology();
+  const plans = planTopology(topology);
+  const plan = (name: string) => plans.get(name) ?? expect.unreachable(`no plan for ${name}`);
+
+  it("keeps the seed's tunnel addresses and port, one client network per site", () => {
+    expect(topology.overlay).toMatchObject({ cidr: "172.16.1.0/24", port: 5555 });
+    expect(topology.gateways.map((g) => [g.name, g.overlayIp, g.attachments.map((a) => a.cidr)])).toEqual([
+      ["giant", "172.16.1.1", ["10.0.1.0/24"]],
+      ["moly", "172.16.1.2", ["10.0.2.0/24"]],
+      ["raspi", "172.16.1.3", ["77.66.55.0/24"]],
+    ]);
+  });
+
+  it("is a full mesh announcing each site's network; giant and raspi send the default route to moly only", () => {
+    expect(peersOf(plan("giant"))).toEqual([
+      ["moly", ["172.16.1.2/32", "10.0.2.0/24", "0.0.0.0/0"]],
+      ["raspi", ["172.16.1.3/32", "77.66.55.0/24"]],
+    ]);
+    expect(peersOf(plan("raspi"))).toEqual([
+      ["giant", ["172.16.1.1/32", "10.0.1.0/24"]],
+      ["moly", ["172.16.1.2/32", "10.0.2.0/24", "0.0.0.0/0"]],
+    ]);
+    expect(peersOf(plan("moly"))).toEqual([
+      ["giant", ["172.16.1.1/32", "10.0.1.0/24"]],
+      ["raspi", ["172.16.1.3/32", "77.66.55.0/24"]],
+    ]);
+    expect(routesOf(plan("giant"))).toEqual(["<public-ip:moly>", "<public-ip:raspi>", "0.0.0.0/1", "128.0.0.0/1", "10.0.2.0/24", "77.66.55.0/24"]);
+    expect(routesOf(plan("moly"))).toEqual(["10.0.1.0/24", "77.66.55.0/24"]); // the exit keeps its own default route
+  });
+
+  it("only the exit masquerades, and it masquerades every site's network", () => {
+    expect(plan("moly").nftables).toMatch(/ip saddr \{ 10\.0\.1\.0\/24, 10\.0\.2\.0\/24, 77\.66\.55\.0\/24, 172\.16\.1\.0\/24 \} ip daddr != \{[^}]+\} masquerade/);
+    expect(plan("giant").nftables).not.toContain("masquerade");
+    expect(plan("raspi").nftables).not.toContain("masquerade");
+  });
+
+  it("every client's default route goes to its own site gateway", () => {
+    for (const [client, gateway] of [["giant-client", "10.0.1.10"], ["moly-client", "10.0.2.10"], ["raspi-client", "77.66.55.10"]] as const) {
+      expect(plan(client).routes).toEqual([expect.objectContaining({ to: "default", via: { kind: "address", address: gateway } })]);
+    }
+  });
+
+  it("renders wg-quick files that wg-quick and wg-ts accept, and nft rulesets nft accepts", () => {
+    const resolve = labLikeResolver(topology);
+    for (const gateway of topology.gateways) {
+      const p = plan(gateway.name);
+      const stripped = checkWithParsers(wireguardFile(p, resolve), `tsm${gateway.shortName}`);
+      expect(stripped.match(/^\[Peer\]/gm)).toHaveLength(2);
+      expect(stripped).toContain("ListenPort = 5555");
+      checkNftables(p.nftables ?? "", `tsm-${gateway.name}`);
+    }
+  });
+});
+
+describe("site-to-site (seed 001)", () => {
+  const topology = siteToSiteTopology();
+  const plans = planTopology(topology);
+  const plan = (name: string) => plans.get(name) ?? expect.unreachable(`no plan for ${name}`);
+
+  it("one tunnel between the two gateways, each routing the other side's subnet", () => {
+    expect(topology.overlay).toMatchObject({ cidr: "172.16.0.0/24", port: 52435, persistentKeepalive: 25 });
+    expect(peersOf(plan("vpn-gw"))).toEqual([["vpn-client", ["172.16.0.2/32", "192.168.1.0/24"]]]);
+    expect(peersOf(plan("vpn-client"))).toEqual([["vpn-gw", ["172.16.0.1/32", "192.168.0.0/24"]]]);
+    expect(routesOf(plan("vpn-gw"))).toEqual(["192.168.1.0/24"]);
+    expect(routesOf(plan("vpn-client"))).toEqual(["192.168.0.0/24"]);
+    expect(plan("vpn-client").wireguard?.peers[0]?.persistentKeepalive).toBe(25);
+  });
+
+  it("hosts reach the other side through their gateway", () => {
+    expect(plan("test-instance").routes).toEqual([expect.objectContaining({ to: "default", via: { kind: "address", address: "192.168.0.10" } })]);
+    expect(plan("test-server").routes).toEqual([expect.objectContaining({ to: "default", via: { kind: "address", address: "192.168.1.10" } })]);
+  });
+
+  it("renders files the real parsers accept", () => {
+    const resolve = labLikeResolver(topology);
+    for (const gateway of topology.gateways) {
+      const p = plan(gateway.name);
+      const stripped = checkWithParsers(wireguardFile(p, resolve), `sts${gateway.shortName}`);
+      expect(stripped).toContain("PersistentKeepalive = 25");
+      checkNftables(p.nftables ?? "", `sts-${gateway.name}`);
+    }
+  });
+
+  it("dnsmasq pushes the other site's subnet with option 121 (and the default, which 121 overrides)", () => {
+    const gw = topology.gateways.find((g) => g.name === "vpn-gw") ?? expect.unreachable("vpn-gw");
+    const conf = dnsmasqConfig(topology, gw, "ens5");
+    expect(conf).toContain("dhcp-range=192.168.0.2,192.168.0.253,255.255.255.0,12h\n");
+    expect(conf).toContain("dhcp-option=3,192.168.0.10\n");
+    expect(conf).toContain("dhcp-option=121,192.168.1.0/24,192.168.0.10,0.0.0.0/0,192.168.0.10\n");
+    const path = join(dir, "dnsmasq.conf");
+    writeFileSync(path, conf.replace(/^log-facility=.*$/m, `log-facility=${join(dir, "dnsmasq.log")}`));
+    const check = spawnSync("dnsmasq", ["--test", "-C", path], { encoding: "utf8" });
+    expect(check.stderr).toContain("syntax check OK");
+    expect(check.status).toBe(0);
+  });
+});
