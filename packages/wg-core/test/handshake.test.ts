@@ -1,0 +1,143 @@
+// Noise_IKpsk2 handshake functions on their own (whitepaper §5.4.2 – §5.4.5).
+import { describe, expect, it } from "vitest";
+import {
+  consumeInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  HANDSHAKE_INITIATION_RATE,
+  INITIAL_CHAIN_KEY,
+  INITIATION_SIZE,
+  localIdentity,
+  PeerHandshake,
+  PrivateKey,
+  RESPONSE_SIZE,
+  type SessionKeys,
+} from "../src/index.js";
+import { seededRandom } from "./support/vnet.js";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+function setup(seed = 1, psk: [Uint8Array | null, Uint8Array | null] = [null, null]) {
+  const random = seededRandom(seed);
+  const iKey = PrivateKey.generate(random);
+  const rKey = PrivateKey.generate(random);
+  const initiator = localIdentity(iKey.bytes);
+  const responder = localIdentity(rKey.bytes);
+  const iPeer = { handshake: new PeerHandshake(responder.publicKey, psk[0]) }; // the responder, seen by the initiator
+  const rPeer = { handshake: new PeerHandshake(initiator.publicKey, psk[1]) }; // the initiator, seen by the responder
+  iPeer.handshake.setLocal(initiator);
+  rPeer.handshake.setLocal(responder);
+  const find = (k: Uint8Array) => (hex(k) === hex(initiator.publicKey) ? rPeer : undefined);
+  return { random, initiator, responder, iPeer, rPeer, find };
+}
+
+describe("handshake", () => {
+  it("starts from HASH(CONSTRUCTION) as published (60e26dae…)", () => {
+    expect(hex(INITIAL_CHAIN_KEY).slice(0, 40)).toBe("60e26daef327efc02ec335e2a025d2d016eb4206");
+  });
+
+  it("derives mirrored transport keys on both sides and returns to zeroed", () => {
+    const s = setup();
+    const now = 1_700_000_000_000;
+    const init = new Uint8Array(INITIATION_SIZE);
+    expect(createInitiation(s.initiator, s.iPeer.handshake, 0x11223344, now, s.random, init)).toBeNull();
+    expect(s.iPeer.handshake.state.kind).toBe("initiation-created");
+    expect(init[0]).toBe(1);
+    expect(consumeInitiation(s.responder, init, now, s.find)).toBe(s.rPeer);
+    expect(s.rPeer.handshake.state.kind).toBe("initiation-consumed");
+    const resp = new Uint8Array(RESPONSE_SIZE);
+    const rKeys = createResponse(s.rPeer.handshake, 0x55667788, s.random, resp) as SessionKeys;
+    const iKeys = consumeResponse(s.initiator, s.iPeer.handshake, resp) as SessionKeys;
+    expect(typeof iKeys).toBe("object");
+    expect(hex(iKeys.sendKey)).toBe(hex(rKeys.receiveKey));
+    expect(hex(iKeys.receiveKey)).toBe(hex(rKeys.sendKey));
+    expect(hex(iKeys.sendKey)).not.toBe(hex(iKeys.receiveKey));
+    expect(iKeys).toMatchObject({ localIndex: 0x11223344, remoteIndex: 0x55667788, isInitiator: true });
+    expect(rKeys).toMatchObject({ localIndex: 0x55667788, remoteIndex: 0x11223344, isInitiator: false });
+    expect(s.iPeer.handshake.state.kind).toBe("zeroed");
+    expect(s.rPeer.handshake.state.kind).toBe("zeroed");
+  });
+
+  it("wipes the ephemeral private key when the handshake completes", () => {
+    const s = setup(2);
+    const init = new Uint8Array(INITIATION_SIZE);
+    createInitiation(s.initiator, s.iPeer.handshake, 1, 0, s.random, init);
+    const st = s.iPeer.handshake.state;
+    if (st.kind !== "initiation-created") throw new Error("state");
+    consumeInitiation(s.responder, init, 0, s.find);
+    const resp = new Uint8Array(RESPONSE_SIZE);
+    createResponse(s.rPeer.handshake, 2, s.random, resp);
+    consumeResponse(s.initiator, s.iPeer.handshake, resp);
+    expect(st.ephemeralPrivate.every((x) => x === 0)).toBe(true);
+    expect(st.chainKey.every((x) => x === 0)).toBe(true);
+  });
+
+  it("checks the state first: no response without an initiation, no stray responses", () => {
+    const s = setup(3);
+    const resp = new Uint8Array(RESPONSE_SIZE);
+    expect(createResponse(s.rPeer.handshake, 1, s.random, resp)).toBe("unexpected-response");
+    expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("unexpected-response");
+    const init = new Uint8Array(INITIATION_SIZE);
+    createInitiation(s.initiator, s.iPeer.handshake, 7, 0, s.random, init);
+    consumeInitiation(s.responder, init, 0, s.find);
+    createResponse(s.rPeer.handshake, 8, s.random, resp);
+    resp[8] ^= 1; // receiver index no longer ours
+    expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("unexpected-response");
+    expect(s.iPeer.handshake.state.kind).toBe("initiation-created");
+    resp[8] ^= 1;
+    resp[50] ^= 1; // corrupt msg.empty
+    expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("handshake-decrypt-failed");
+    expect(s.iPeer.handshake.state.kind).toBe("initiation-created"); // unchanged on failure
+  });
+
+  it("refuses initiations for another responder, from unknown peers, or with low-order ephemerals", () => {
+    const s = setup(4);
+    const other = setup(5);
+    const init = new Uint8Array(INITIATION_SIZE);
+    createInitiation(s.initiator, s.iPeer.handshake, 1, 0, s.random, init);
+    expect(consumeInitiation(other.responder, init, 0, other.find)).toBe("handshake-decrypt-failed");
+    expect(consumeInitiation(s.responder, init, 0, () => undefined)).toBe("unknown-peer");
+    const bad = init.slice();
+    bad.fill(0, 8, 40); // all-zero ephemeral: DH gives the zero point
+    expect(consumeInitiation(s.responder, bad, 0, s.find)).toBe("invalid-public-key");
+  });
+
+  it("rejects an initiation whose TAI64N timestamp is not newer, and floods within the rate", () => {
+    const s = setup(6);
+    const t0 = 1_700_000_000_000;
+    const first = new Uint8Array(INITIATION_SIZE);
+    createInitiation(s.initiator, s.iPeer.handshake, 1, t0, s.random, first);
+    expect(consumeInitiation(s.responder, first, t0, s.find)).toBe(s.rPeer);
+    // The same message again, much later: its timestamp is not newer.
+    expect(consumeInitiation(s.responder, first, t0 + 60_000, s.find)).toBe("replayed-initiation");
+    // An older initiation created before: also refused.
+    const older = new Uint8Array(INITIATION_SIZE);
+    createInitiation(s.initiator, s.iPeer.handshake, 2, t0 - 1000, s.random, older);
+    expect(consumeInitiation(s.responder, older, t0 + 60_000, s.find)).toBe("replayed-initiation");
+    // A newer one arriving within HANDSHAKE_INITIATION_RATE of the last accepted: flood.
+    const newer = new Uint8Array(INITIATION_SIZE);
+    createInitiation(s.initiator, s.iPeer.handshake, 3, t0 + 50, s.random, newer);
+    expect(consumeInitiation(s.responder, newer, t0 + HANDSHAKE_INITIATION_RATE, s.find)).toBe("initiation-flood");
+    expect(consumeInitiation(s.responder, newer, t0 + HANDSHAKE_INITIATION_RATE + 1, s.find)).toBe(s.rPeer);
+  });
+
+  it("fails the response when the preshared keys differ, and succeeds when they match", () => {
+    const q = new Uint8Array(32).fill(3);
+    for (const [pi, pr, ok] of [
+      [q, q, true],
+      [q, null, false],
+      [null, q, false],
+    ] as const) {
+      const s = setup(7, [pi, pr]);
+      const init = new Uint8Array(INITIATION_SIZE);
+      createInitiation(s.initiator, s.iPeer.handshake, 1, 0, s.random, init);
+      expect(consumeInitiation(s.responder, init, 0, s.find)).toBe(s.rPeer); // PSK is not in message 1
+      const resp = new Uint8Array(RESPONSE_SIZE);
+      createResponse(s.rPeer.handshake, 2, s.random, resp);
+      const r = consumeResponse(s.initiator, s.iPeer.handshake, resp);
+      expect(typeof r === "object").toBe(ok);
+      if (!ok) expect(r).toBe("handshake-decrypt-failed");
+    }
+  });
+});
