@@ -15,6 +15,7 @@
  *  - nothing is thrown for any input bytes: bad input yields a `drop` action with a reason;
  *  - the hot path allocates only the output buffer and the action object.
  */
+import { inspect } from "node:util";
 import type { Action, DropReason } from "./actions.js";
 import { defaultTransportAead, type TransportAead } from "./aead.js";
 import { AllowedIps, parseCidr } from "./allowed-ips.js";
@@ -261,6 +262,17 @@ export class Device {
     let t = Infinity;
     for (const peer of this.#peers.values()) t = Math.min(t, nextDeadline(peer.timers));
     return t;
+  }
+
+  /** Never prints the private key. */
+  toString(): string {
+    return `Device(${this.publicKey?.toBase64() ?? "no key"}, ${this.#peers.size} peers)`;
+  }
+  toJSON(): Record<string, unknown> {
+    return { publicKey: this.publicKey?.toBase64() ?? null, privateKey: this.#privateKey === null ? null : "<redacted>", peers: this.peers() };
+  }
+  [inspect.custom](): string {
+    return `Device ${inspect(this.toJSON(), { depth: 4 })}`;
   }
 
   // -------------------------------------------------------------------------------------------

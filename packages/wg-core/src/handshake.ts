@@ -14,6 +14,7 @@
  * Functions are pure apart from `random` and never throw on bad input: they return a reason.
  * MAC1/MAC2 are not handled here (see cookie.ts): callers verify MAC1 first.
  */
+import { inspect } from "node:util";
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER } from "./constants.js";
 import { aeadOpen, aeadSeal, clampPrivateKey, dh, hash, kdf, publicKeyOf, wipe } from "./crypto.js";
 import {
@@ -124,6 +125,17 @@ export class PeerHandshake {
     if (s.kind === "initiation-created") wipe(s.ephemeralPrivate, s.chainKey, s.hash);
     else if (s.kind === "initiation-consumed") wipe(s.chainKey, s.hash);
     this.state = ZEROED;
+  }
+
+  /** Never prints secrets: only the state's kind. */
+  toString(): string {
+    return `PeerHandshake(${this.state.kind})`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   /** Local index of the pending initiation, if any (the index table points it at this peer). */

@@ -8,6 +8,7 @@
  * older than REJECT_AFTER_TIME or wiped is never used again. The local index is the one the
  * handshake registered in the device's index table, so the peer addresses us with it.
  */
+import { inspect } from "node:util";
 import { COUNTER_LIMIT, REJECT_AFTER_TIME } from "./constants.js";
 import { wipe } from "./crypto.js";
 import { ReplayWindow } from "./replay.js";
@@ -49,6 +50,17 @@ export class Keypair<P = unknown> {
 
   get isWiped(): boolean {
     return this.wiped;
+  }
+
+  /** Never prints keys. */
+  toString(): string {
+    return `Keypair(local ${this.localIndex}, remote ${this.remoteIndex}, sent ${this.sendCounter})`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   /** Zeroes the keys (key erasure, whitepaper §6.3). */

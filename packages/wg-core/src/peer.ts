@@ -14,6 +14,7 @@
  * Byte counters count like wireguard-go: tx = every datagram sent to this peer (handshake and
  * transport), rx = handshake messages accepted from it + authenticated transport datagrams.
  */
+import { inspect } from "node:util";
 import type { AllowedIps } from "./allowed-ips.js";
 import { CookieGenerator } from "./cookie.js";
 import { type Endpoint, sameEndpoint } from "./endpoint.js";
@@ -165,5 +166,21 @@ export class Peer {
   /** Redacted summary: never prints key material beyond the public key. */
   toString(): string {
     return `Peer(${this.publicKey.toBase64()})`;
+  }
+  /** What JSON/inspect show: the UAPI view, with the preshared key redacted. */
+  toJSON(): Record<string, unknown> {
+    return {
+      publicKey: this.publicKey.toBase64(),
+      presharedKey: this.#presharedKey === null ? null : "<redacted>",
+      endpoint: this.#endpoint,
+      allowedIps: this.allowedIps,
+      persistentKeepalive: this.persistentKeepalive,
+      lastHandshakeAt: this.lastHandshakeAt,
+      rxBytes: this.rxBytes,
+      txBytes: this.txBytes,
+    };
+  }
+  [inspect.custom](): string {
+    return `Peer ${inspect(this.toJSON())}`;
   }
 }
