@@ -19,6 +19,7 @@ import { formatOutputs, redactOutputs } from "./outputs.js";
 import { describePlaceholder, renderTemplate } from "./plan/render.js";
 import { planTopology } from "./plan/plan.js";
 import { createRegistries, type Registry } from "./registry.js";
+import { scalewayTarget, synthCommand } from "./scaleway/target.js";
 import { MESH_PRESETS } from "./topologies/index.js";
 import type { DeployIo, Target, TargetContext, TopologyPreset } from "./target.js";
 
@@ -33,6 +34,7 @@ interface Registries {
 /** Every target and topology preset `wg-deploy` knows: one line each. */
 function registerEverything({ targets, topologies }: Registries): void {
   targets.register(labTarget());
+  targets.register(scalewayTarget());
   topologies.register({ name: "hub-spoke", description: "seed 000: Scaleway hub and two spokes (docs/topology.md)", build: hubSpokeTopology });
   for (const preset of MESH_PRESETS) topologies.register(preset);
 }
@@ -184,6 +186,7 @@ export function buildProgram(io: DeployIo, registries: Registries): Command {
 
   // Extra command groups: one line each, e.g. program.addCommand(meshCommand());
   program.addCommand(meshCommand(io));
+  program.addCommand(synthCommand(io, registries));
 
   return program;
 }

@@ -1,0 +1,406 @@
+/**
+ * Topology + node plans -> the Scaleway Terraform document (`main.tf.json`).
+ *
+ * Resources (provider scaleway/scaleway ~> 2.80, hashicorp/random ~> 3.6):
+ * - one `scaleway_vpc` per VPC and one `scaleway_vpc_private_network` per private network;
+ * - one `scaleway_ipam_ip` per fixed private address of the model (gateways, client, bastion), so
+ *   the addresses are booked before anything else joins the network (depends_on);
+ * - the bastion: `scaleway_vpc_public_gateway_ip` + `scaleway_vpc_public_gateway` (bastion on the
+ *   model's SSH port) + one `scaleway_vpc_gateway_network` per attachment, with
+ *   `ipam_config { push_default_route = false }` and `enable_masquerade = false` (the WireGuard
+ *   gateways do the NAT, never the Public Gateway);
+ * - one `scaleway_instance_security_group` per model security group (public traffic only: the
+ *   gateways enforce the same policy on private traffic with the plan's nftables ruleset);
+ * - per instance: `scaleway_instance_ip` if its plan has an uplink, `scaleway_instance_server` with
+ *   the plan rendered as cloud-init, one `scaleway_instance_private_nic` per interface with its
+ *   booked IPAM IP;
+ * - the database: `scaleway_rdb_instance` with a private-network endpoint on the model's address and
+ *   NO `load_balancer` block (= no public endpoint), `scaleway_rdb_database`, `scaleway_rdb_privilege`,
+ *   the password from `random_password`;
+ * - the wg-ts tarball in a public-read `scaleway_object` (see ./artifact.ts);
+ * - the seed's inputs and outputs (names kept).
+ *
+ * Private keys never appear: they come from the sensitive variable `wireguard_private_keys`
+ * (file `wireguard.secrets.json`, see ./secrets.ts).
+ */
+import type { Database, Gateway, Host, Topology } from "../model/topology.js";
+import type { NodePlan, Placeholder } from "../plan/types.js";
+import { renderCloudInit } from "./cloud-init.js";
+import type { ResourceHandle } from "./terraform.js";
+import { expr, hclString, Stack, type TerraformDocument } from "./terraform.js";
+
+/** Provider constraints: the Scaleway docs the schemas were transcribed from are of the 2.8x line. */
+export const PROVIDERS = {
+  scaleway: { source: "scaleway/scaleway", version: "~> 2.80" },
+  random: { source: "hashicorp/random", version: "~> 3.6" },
+} as const;
+
+/** terraform >= 1.5 and OpenTofu (which reports 1.6+) both accept this. */
+export const REQUIRED_VERSION = ">= 1.5.0";
+
+/** Instance image (Debian 12, the distribution the tests run on; NodeSource supports it). */
+export const INSTANCE_IMAGE = "debian_bookworm";
+
+/** File name of the wg-ts tarball next to main.tf.json. */
+export const ARTIFACT_FILE = "wg-ts.tgz";
+
+/** Login user on Scaleway's Debian images, and the bastion's user. */
+export const SSH_USER = "root";
+export const BASTION_USER = "bastion";
+
+/** Terraform identifier for a model name: `wireguard-spoke-01` -> `wireguard_spoke_01`. */
+export function tfName(name: string): string {
+  const id = name.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  return /^[a-z]/.test(id) ? id : `n_${id}`;
+}
+
+/** The generated document plus what tests and tooling want to look at. */
+export interface ScalewaySynthesis {
+  readonly document: TerraformDocument;
+  /** Node name -> its cloud-init (a Terraform template string), for nodes that are Instances. */
+  readonly userData: ReadonlyMap<string, string>;
+}
+
+/** Builds main.tf.json for `topology` from its node `plans` (planTopology with SCALEWAY_PLAN_OPTIONS). */
+export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string, NodePlan>): ScalewaySynthesis {
+  const stack = new Stack(
+    `wg-deploy: topology ${topology.name} on Scaleway. Generated; do not edit. Secrets: -var-file=wireguard.secrets.json.`,
+    REQUIRED_VERSION,
+  );
+  const planOf = (node: string): NodePlan => {
+    const plan = plans.get(node);
+    if (!plan) throw new Error(`scaleway: no node plan for ${node}`);
+    return plan;
+  };
+
+  // ---- inputs (the seed's names) and secrets
+  const sshPublicKey = stack.variable("ssh_public_key", { type: "string", description: "SSH public key installed on the instances and the bastion." });
+  const zone = stack.variable("zone", { type: "string", description: "Scaleway zone.", default: topology.inputs.zone });
+  const region = stack.variable("region", { type: "string", description: "Scaleway region.", default: topology.inputs.region });
+  const pinned = (name: string, value: number, what: string) =>
+    stack.variable(name, {
+      type: "number",
+      description: `${what}. The node plans (wg-quick files, nftables) were synthesized with ${value}: change the topology and re-run wg-deploy synth instead.`,
+      default: value,
+      validation: [{ condition: `${expr(`var.${name} == ${value}`)}`, error_message: `${name} must be ${value}, the value the node plans were synthesized with.` }],
+    });
+  const wireguardPort = pinned("wireguard_port", topology.overlay.port, "WireGuard UDP port");
+  const wireguardMtu = pinned("wireguard_mtu", topology.overlay.mtu, "MTU of the WireGuard interfaces");
+  const gatewayNames = topology.gateways.map((g) => g.name);
+  const keyList = `[${gatewayNames.map((n) => hclString(n)).join(", ")}]`;
+  for (const [name, sensitive, what] of [
+    ["wireguard_private_keys", true, "private"],
+    ["wireguard_public_keys", false, "public"],
+  ] as const) {
+    stack.variable(name, {
+      type: "map(string)",
+      description: `WireGuard ${what} key (base64) of each gateway, by gateway name. Generated by wg-deploy synth into wireguard.secrets.json (0600).`,
+      ...(sensitive ? { sensitive: true } : {}),
+      validation: [
+        {
+          condition: expr(`alltrue([for g in ${keyList} : can(regex("^[A-Za-z0-9+/]{43}=$", var.${name}[g]))])`),
+          error_message: `${name} needs a 44-character base64 key for each of: ${gatewayNames.join(", ")}.`,
+        },
+      ],
+    });
+  }
+
+  stack.provider("scaleway", PROVIDERS.scaleway, { zone: zone, region: region });
+  stack.provider("random", PROVIDERS.random);
+
+  const common = { zone };
+  const tags = (...extra: string[]) => ["wg-ts", `topology-${topology.name}`, ...extra];
+
+  // ---- networks
+  const vpcs = new Map<string, ResourceHandle<"scaleway_vpc">>();
+  const networks = new Map<string, ResourceHandle<"scaleway_vpc_private_network">>();
+  for (const vpc of topology.vpcs) {
+    const handle = stack.resource("scaleway_vpc", tfName(vpc.name), { name: vpc.name, region, tags: tags() });
+    vpcs.set(vpc.name, handle);
+    for (const pn of vpc.privateNetworks) {
+      networks.set(
+        pn.name,
+        stack.resource("scaleway_vpc_private_network", tfName(pn.name), {
+          name: pn.name,
+          vpc_id: handle.attr("id"),
+          ipv4_subnet: { subnet: pn.cidr },
+          region,
+          tags: tags(`vpc-${vpc.name}`),
+        }),
+      );
+    }
+  }
+  const network = (name: string) => {
+    const handle = networks.get(name);
+    if (!handle) throw new Error(`scaleway: unknown private network ${name}`);
+    return handle;
+  };
+
+  // ---- fixed private addresses, booked first
+  const ipamByNetwork = new Map<string, ResourceHandle<"scaleway_ipam_ip">[]>();
+  const book = (owner: string, networkName: string, address: string): ResourceHandle<"scaleway_ipam_ip"> => {
+    const handle = stack.resource("scaleway_ipam_ip", tfName(`${owner}-${networkName}`), {
+      address,
+      source: { private_network_id: network(networkName).attr("id") },
+      region,
+      tags: tags(owner),
+    });
+    ipamByNetwork.set(networkName, [...(ipamByNetwork.get(networkName) ?? []), handle]);
+    return handle;
+  };
+  const bastionIps = topology.bastion.attachments.map((a) => ({ attachment: a, ip: book(topology.bastion.name, a.network, a.address) }));
+  const instances: { name: string; kind: "gateway" | "client"; node: Gateway | Host; instanceType: string; securityGroup: string }[] = [
+    ...topology.gateways.map((g) => ({ name: g.name, kind: "gateway" as const, node: g, instanceType: g.instanceType, securityGroup: g.securityGroup })),
+    ...topology.hosts
+      .filter((h) => h.kind === "client")
+      .map((h) => {
+        if (h.instanceType === undefined || h.securityGroup === undefined) throw new Error(`scaleway: client ${h.name} needs instanceType and securityGroup`);
+        return { name: h.name, kind: "client" as const, node: h, instanceType: h.instanceType, securityGroup: h.securityGroup };
+      }),
+  ];
+  const instanceIps = new Map<string, { network: string; address: string; ip: ResourceHandle<"scaleway_ipam_ip"> }[]>();
+  for (const instance of instances) {
+    const plan = planOf(instance.name);
+    instanceIps.set(
+      instance.name,
+      plan.interfaces.map((i) => {
+        const address = i.address.split("/")[0] ?? i.address;
+        return { network: i.network, address, ip: book(instance.name, i.network, address) };
+      }),
+    );
+  }
+  const bookedIn = (networkName: string) => (ipamByNetwork.get(networkName) ?? []).map((h) => h.address);
+
+  // ---- bastion (Public Gateway): SSH only, no default route, no NAT
+  const bastionPublicIp = stack.resource("scaleway_vpc_public_gateway_ip", tfName(`${topology.bastion.name}-ip`), { ...common, tags: tags("bastion") });
+  const sshKey = stack.resource("scaleway_iam_ssh_key", "operator", { name: `wg-ts-${topology.name}-operator`, public_key: sshPublicKey });
+  const bastion = stack.resource("scaleway_vpc_public_gateway", tfName(topology.bastion.name), {
+    name: topology.bastion.name,
+    type: topology.bastion.type,
+    ip_id: bastionPublicIp.attr("id"),
+    bastion_enabled: true,
+    bastion_port: topology.bastion.sshPort,
+    // The bastion copies the project's SSH keys when this value changes.
+    refresh_ssh_keys: expr(`sha256(${sshKey.ref("public_key")})`),
+    ...common,
+    tags: tags("bastion"),
+  });
+  for (const { attachment, ip } of bastionIps) {
+    stack.resource("scaleway_vpc_gateway_network", tfName(`${topology.bastion.name}-${attachment.network}`), {
+      gateway_id: bastion.attr("id"),
+      private_network_id: network(attachment.network).attr("id"),
+      enable_masquerade: false,
+      ipam_config: { push_default_route: topology.bastion.pushDefaultRoute, ipam_ip_id: ip.attr("id") },
+      ...common,
+      depends_on: bookedIn(attachment.network),
+    });
+  }
+
+  // ---- security groups (public traffic)
+  const securityGroups = new Map<string, ResourceHandle<"scaleway_instance_security_group">>();
+  for (const sg of topology.securityGroups) {
+    securityGroups.set(
+      sg.name,
+      stack.resource("scaleway_instance_security_group", tfName(sg.name), {
+        name: sg.name,
+        description: "wg-deploy: applies to public traffic only; private traffic is filtered by the gateways' nftables",
+        stateful: true,
+        inbound_default_policy: "drop",
+        outbound_default_policy: "accept",
+        inbound_rule: sg.inbound.map((rule) => ({
+          action: "accept" as const,
+          protocol: rule.protocol === "tcp" ? ("TCP" as const) : rule.protocol === "udp" ? ("UDP" as const) : ("ANY" as const),
+          ...(rule.port !== undefined ? { port: rule.port === topology.overlay.port ? wireguardPort : rule.port } : {}),
+          ...(rule.from.kind === "cidr" ? { ip_range: rule.from.cidr } : {}),
+        })),
+        ...common,
+      }),
+    );
+  }
+
+  // ---- database (managed PostgreSQL, private endpoint only)
+  const password = stack.resource("random_password", "database", {
+    length: 24,
+    special: true,
+    // Characters safe in pgpass, shell, YAML block scalars and URLs; Scaleway wants one of each class.
+    override_special: "-_.+",
+    min_lower: 2,
+    min_upper: 2,
+    min_numeric: 2,
+    min_special: 2,
+  });
+  const db = topology.database;
+  const dbHost = db ? topology.hosts.find((h) => h.name === db.host) : undefined;
+  if (db && dbHost) {
+    databaseResources(stack, db, dbHost, network(dbHost.attachment.network).attr("id"), password, region, tags(), bookedIn(dbHost.attachment.network));
+  }
+
+  // ---- the wg-ts build the gateways install (./artifact.ts)
+  const bucketSuffix = stack.resource("random_id", "artifacts", { byte_length: 4 });
+  const bucket = stack.resource("scaleway_object_bucket", "artifacts", {
+    name: `wg-ts-${topology.name}-${bucketSuffix.attr("hex")}`,
+    region,
+    force_destroy: true,
+  });
+  const artifactPath = `\${path.module}/${ARTIFACT_FILE}`;
+  const artifactObject = stack.resource("scaleway_object", "wg_ts", {
+    bucket: bucket.attr("id"),
+    key: ARTIFACT_FILE,
+    file: `${artifactPath}`,
+    hash: expr(`filemd5("${artifactPath}")`),
+    visibility: "public-read",
+    content_type: "application/gzip",
+  });
+  const artifact = { url: `"\${${bucket.ref("endpoint")}}/${ARTIFACT_FILE}"`, sha256: `filesha256("${artifactPath}")` };
+
+  // ---- instances
+  const publicIps = new Map<string, ResourceHandle<"scaleway_instance_ip">>();
+  for (const instance of instances) if (planOf(instance.name).uplink) publicIps.set(instance.name, stack.resource("scaleway_instance_ip", tfName(`${instance.name}-ip`), { ...common }));
+  const expression = (placeholder: Placeholder): string => {
+    switch (placeholder.kind) {
+      case "wireguard-private-key":
+        return `var.wireguard_private_keys[${hclString(placeholder.node)}]`;
+      case "wireguard-public-key":
+        return `var.wireguard_public_keys[${hclString(placeholder.node)}]`;
+      case "public-ip": {
+        if (placeholder.node === topology.bastion.name) return bastionPublicIp.ref("address");
+        const ip = publicIps.get(placeholder.node);
+        if (!ip) throw new Error(`scaleway: ${placeholder.node} has no public IP`);
+        return ip.ref("address");
+      }
+      case "database-password":
+        return password.ref("result");
+      case "uplink-gateway":
+      case "file-path":
+        throw new Error(`scaleway: placeholder ${placeholder.kind} is resolved by the cloud-init renderer`);
+    }
+  };
+  const userData = new Map<string, string>();
+  const servers = new Map<string, ResourceHandle<"scaleway_instance_server">>();
+  for (const instance of instances) {
+    const plan = planOf(instance.name);
+    const cloudInit = renderCloudInit({
+      plan,
+      expression,
+      networkUuid: (name) => `element(split("/", ${network(name).ref("id")}), 1)`,
+      sshPublicKey: "var.ssh_public_key",
+      ...(plan.wireguard ? { artifact } : {}),
+    });
+    userData.set(instance.name, cloudInit);
+    const securityGroup = securityGroups.get(instance.securityGroup);
+    if (!securityGroup) throw new Error(`scaleway: unknown security group ${instance.securityGroup}`);
+    const publicIp = publicIps.get(instance.name);
+    const server = stack.resource("scaleway_instance_server", tfName(instance.name), {
+      name: instance.name,
+      type: instance.instanceType,
+      image: INSTANCE_IMAGE,
+      security_group_id: securityGroup.attr("id"),
+      ...(publicIp ? { ip_id: publicIp.attr("id") } : {}),
+      user_data: { "cloud-init": cloudInit },
+      ...common,
+      tags: tags(instance.kind),
+      // The gateways download the tarball at first boot.
+      ...(plan.wireguard ? { depends_on: [artifactObject.address] } : {}),
+    });
+    servers.set(instance.name, server);
+    for (const { network: networkName, ip } of instanceIps.get(instance.name) ?? []) {
+      stack.resource("scaleway_instance_private_nic", tfName(`${instance.name}-${networkName}`), {
+        server_id: server.attr("id"),
+        private_network_id: network(networkName).attr("id"),
+        ipam_ip_ids: [ip.attr("id")],
+        ...common,
+        depends_on: bookedIn(networkName),
+      });
+    }
+  }
+
+  // ---- outputs (the seed's names)
+  const bastionAddress = bastionPublicIp.attr("address");
+  const sshJump = `ssh -J ${BASTION_USER}@${bastionAddress}:${topology.bastion.sshPort}`;
+  const primaryAddress = (name: string) => instanceIps.get(name)?.[0]?.address ?? "";
+  stack.output("public_ips", {
+    description: "Public IPv4 of every instance that has one, and of the Public Gateway (bastion).",
+    value: {
+      ...Object.fromEntries([...publicIps].map(([name, ip]) => [name, ip.attr("address")])),
+      [topology.bastion.name]: bastionAddress,
+    },
+  });
+  stack.output("ssh_commands", {
+    description: "SSH to each instance through the Public Gateway bastion.",
+    value: Object.fromEntries(instances.map((i) => [i.name, `${sshJump} ${SSH_USER}@${primaryAddress(i.name)}`])),
+  });
+  stack.output("wireguard_status_commands", {
+    description: "Diagnosis commands for each WireGuard gateway (wg show through the UAPI socket of wg-ts, and wg-stats).",
+    value: Object.fromEntries(
+      topology.gateways.map((g) => [g.name, `${sshJump} ${SSH_USER}@${primaryAddress(g.name)} 'wg show wg0; systemctl status --no-pager wg-ts@wg0; /usr/local/bin/wg-stats.sh'`]),
+    ),
+  });
+  stack.output("wireguard_network", {
+    description: "The WireGuard overlay.",
+    value: {
+      cidr: topology.overlay.cidr,
+      port: wireguardPort,
+      mtu: wireguardMtu,
+      persistent_keepalive: topology.overlay.persistentKeepalive,
+      gateways: Object.fromEntries(topology.gateways.map((g) => [g.name, g.overlayIp])),
+      public_keys: expr("var.wireguard_public_keys"),
+    },
+  });
+  stack.output("vpn_subnets", {
+    description: "Private networks reachable through the VPN, by VPC.",
+    value: Object.fromEntries(topology.vpcs.map((v) => [v.name, v.privateNetworks.map((pn) => pn.cidr)])),
+  });
+  if (db && dbHost) {
+    stack.output("database_connection", {
+      description: "PostgreSQL connection (private endpoint, reachable through the VPN only).",
+      sensitive: true,
+      value: {
+        host: dbHost.attachment.address,
+        port: db.port,
+        user: db.user,
+        password: password.attr("result"),
+        database: db.database,
+      },
+    });
+  }
+  stack.output("database_password", { description: "Password of the database user.", sensitive: true, value: password.attr("result") });
+
+  return { document: stack.toJSON(), userData };
+}
+
+function databaseResources(
+  stack: Stack,
+  db: Database,
+  host: Host,
+  networkId: string,
+  password: ResourceHandle<"random_password">,
+  region: string,
+  tags: string[],
+  dependsOn: string[],
+): ResourceHandle<"scaleway_rdb_instance"> {
+  const prefixLength = host.attachment.cidr.split("/")[1] ?? "32";
+  const rdb = stack.resource("scaleway_rdb_instance", tfName(db.host), {
+    name: db.host,
+    node_type: db.nodeType,
+    engine: db.engine,
+    is_ha_cluster: false,
+    disable_backup: false,
+    user_name: db.user,
+    password: password.attr("result"),
+    encryption_at_rest: true,
+    // The model's address, so the client's dbconnect and pgpass (plan files) are the lab's bytes.
+    private_network: { pn_id: networkId, ip_net: `${host.attachment.address}/${prefixLength}` },
+    region,
+    tags,
+    depends_on: dependsOn,
+  });
+  const database = stack.resource("scaleway_rdb_database", tfName(`${db.host}-${db.database}`), { instance_id: rdb.attr("id"), name: db.database, region });
+  stack.resource("scaleway_rdb_privilege", tfName(`${db.host}-${db.user}`), {
+    instance_id: rdb.attr("id"),
+    user_name: db.user,
+    database_name: database.attr("name"),
+    permission: "all",
+    region,
+  });
+  return rdb;
+}

@@ -1,0 +1,174 @@
+/**
+ * The `scaleway` target of `wg-deploy`, and the `synth` command.
+ *
+ *     wg-deploy synth --target scaleway --out DIR     main.tf.json + secrets + wg-ts.tgz (offline)
+ *     wg-deploy up    --target scaleway [-o dir=DIR]  synth, then `tofu|terraform init` + `apply`
+ *     wg-deploy down  --target scaleway [-o dir=DIR]  `tofu|terraform destroy`
+ *     wg-deploy output --target scaleway              `tofu|terraform output -json`
+ *
+ * `up`/`down`/`output` first check that credentials (SCW_ACCESS_KEY, SCW_SECRET_KEY,
+ * SCW_DEFAULT_PROJECT_ID) and a `tofu` or `terraform` binary on PATH are there, and fail with one
+ * message naming everything missing. Options (`-o key=value`): `dir` (default
+ * `out/scaleway/<topology>`), `ssh_public_key_file` (default $TF_VAR_ssh_public_key, else
+ * ~/.ssh/id_ed25519.pub or ~/.ssh/id_rsa.pub), `artifact` (a prebuilt wg-ts.tgz).
+ */
+import { spawn } from "node:child_process";
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { Command, Option } from "commander";
+import type { Outputs } from "../outputs.js";
+import type { Registry } from "../registry.js";
+import type { DeployIo, Target, TargetContext, TopologyPreset } from "../target.js";
+import { SECRETS_FILE } from "./secrets.js";
+import { MAIN_FILE, synthToDirectory, type SynthResult } from "./synth.js";
+
+/** Environment variables the Scaleway provider needs. */
+export const CREDENTIAL_VARIABLES = ["SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"] as const;
+
+/** Binaries tried in order. */
+export const TERRAFORM_BINARIES = ["tofu", "terraform"] as const;
+
+/** A target that can also write its configuration without deploying it. */
+export interface SynthTarget extends Target {
+  synth(context: TargetContext, outDir: string, artifact?: string): Promise<SynthResult>;
+}
+
+export function isSynthTarget(target: Target): target is SynthTarget {
+  return typeof (target as Partial<SynthTarget>).synth === "function";
+}
+
+/** The first of `names` that is an executable file in `path` (a PATH string), or undefined. */
+export function findExecutable(names: readonly string[], path: string | undefined): string | undefined {
+  for (const name of names) {
+    for (const dir of (path ?? "").split(delimiter).filter((d) => d !== "")) {
+      const candidate = join(dir, name);
+      try {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Everything `up`/`down` need that is missing, as sentences; empty = ready. */
+export function missingRequirements(env: Readonly<Record<string, string | undefined>>): { binary?: string; problems: string[] } {
+  const problems: string[] = [];
+  const missingCredentials = CREDENTIAL_VARIABLES.filter((name) => !env[name]);
+  if (missingCredentials.length > 0) {
+    problems.push(`missing Scaleway credentials: ${missingCredentials.join(", ")} (export them; see packages/deploy/README.md)`);
+  }
+  const binary = env["WG_DEPLOY_TERRAFORM"] ?? findExecutable(TERRAFORM_BINARIES, env["PATH"]);
+  if (binary === undefined) {
+    problems.push(
+      "neither `tofu` nor `terraform` is on PATH (install OpenTofu >= 1.6 or Terraform >= 1.5); `wg-deploy synth --target scaleway --out DIR` still writes the configuration",
+    );
+  }
+  return { ...(binary !== undefined ? { binary } : {}), problems };
+}
+
+function workDir(context: TargetContext): string {
+  const dir = context.options["dir"] ?? join("out", "scaleway", context.topologyName);
+  return isAbsolute(dir) ? dir : resolve(context.io.cwd, dir);
+}
+
+function sshPublicKey(context: TargetContext): string {
+  const { env } = context.io;
+  const file = context.options["ssh_public_key_file"];
+  if (file !== undefined) return readFileSync(resolve(context.io.cwd, file), "utf8").trim();
+  const fromEnv = env["TF_VAR_ssh_public_key"];
+  if (fromEnv) return fromEnv.trim();
+  for (const name of ["id_ed25519.pub", "id_rsa.pub"]) {
+    const candidate = join(env["HOME"] ?? "/nonexistent", ".ssh", name);
+    if (existsSync(candidate)) return readFileSync(candidate, "utf8").trim();
+  }
+  throw new Error("no SSH public key: pass -o ssh_public_key_file=PATH or set TF_VAR_ssh_public_key");
+}
+
+/** Runs the binary in `dir`, streaming its output to `io.stderr`; rejects on a non-zero exit. */
+function runTerraform(io: DeployIo, binary: string, args: string[], dir: string, capture = false): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    io.stderr(`scaleway: ${binary} ${args.join(" ")}\n`);
+    const child = spawn(binary, args, { cwd: dir, env: { ...io.env, TF_IN_AUTOMATION: "1" } as NodeJS.ProcessEnv });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (capture ? (stdout += chunk.toString()) : io.stderr(chunk.toString())));
+    child.stderr.on("data", (chunk: Buffer) => io.stderr(chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`${binary} ${args[0]} failed with status ${code}`))));
+  });
+}
+
+function ready(context: TargetContext, action: string): string {
+  const { binary, problems } = missingRequirements(context.io.env);
+  if (problems.length > 0 || binary === undefined) throw new Error(`scaleway ${action}: ${problems.join("; ")}`);
+  return binary;
+}
+
+/** The Scaleway target. */
+export function scalewayTarget(): SynthTarget {
+  return {
+    name: "scaleway",
+    description: "Scaleway: Terraform JSON (main.tf.json) + cloud-init from the node plans, applied with tofu or terraform",
+
+    async synth(context, outDir, artifact) {
+      return synthToDirectory(context.topology, resolve(context.io.cwd, outDir), {
+        ...(artifact !== undefined ? { artifact: resolve(context.io.cwd, artifact) } : {}),
+        log: (line) => context.io.stderr(`scaleway: ${line}\n`),
+      });
+    },
+
+    async up(context) {
+      const binary = ready(context, "up");
+      const key = sshPublicKey(context);
+      const dir = workDir(context);
+      const artifact = context.options["artifact"];
+      await this.synth(context, dir, artifact);
+      // Not secret: the public key and the inputs' defaults (auto-loaded by terraform and tofu).
+      writeFileSync(join(dir, "terraform.tfvars.json"), JSON.stringify({ ssh_public_key: key }, null, 2) + "\n");
+      await runTerraform(context.io, binary, ["init", "-input=false"], dir);
+      await runTerraform(context.io, binary, ["apply", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir);
+      context.io.stderr(`scaleway: deployed; \`wg-deploy output --target scaleway\` prints the outputs\n`);
+    },
+
+    async down(context) {
+      const binary = ready(context, "down");
+      const dir = workDir(context);
+      if (!existsSync(join(dir, MAIN_FILE))) {
+        context.io.stderr(`scaleway: nothing to destroy (${join(dir, MAIN_FILE)} does not exist)\n`);
+        return;
+      }
+      await runTerraform(context.io, binary, ["destroy", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir);
+    },
+
+    async outputs(context) {
+      const binary = ready(context, "output");
+      const json = await runTerraform(context.io, binary, ["output", "-json"], workDir(context), true);
+      const raw = JSON.parse(json) as Record<string, { value: unknown }>;
+      return Object.fromEntries(Object.entries(raw).map(([name, { value }]) => [name, value])) as unknown as Outputs;
+    },
+  };
+}
+
+interface SynthRegistries {
+  readonly targets: Registry<Target>;
+  readonly topologies: Registry<TopologyPreset>;
+}
+
+/** `wg-deploy synth --target T --out DIR`: for targets that implement `synth`. */
+export function synthCommand(io: DeployIo, registries: SynthRegistries): Command {
+  return new Command("synth")
+    .description("write the target's configuration without deploying (scaleway: main.tf.json, wireguard.secrets.json, wg-ts.tgz)")
+    .addOption(new Option("-t, --target <name>", "target").default(io.env["WG_DEPLOY_TARGET"] ?? "scaleway"))
+    .addOption(new Option("-p, --topology <name>", "topology preset").default(io.env["WG_DEPLOY_TOPOLOGY"] ?? "hub-spoke"))
+    .requiredOption("--out <dir>", "output directory")
+    .option("--artifact <file>", "use this wg-ts.tgz instead of packing the workspace")
+    .action(async (options: { target: string; topology: string; out: string; artifact?: string }) => {
+      const target = registries.targets.get(options.target);
+      if (!isSynthTarget(target)) throw new Error(`target ${target.name} has nothing to synthesize`);
+      const preset = registries.topologies.get(options.topology);
+      const result = await target.synth({ io, topologyName: preset.name, topology: preset.build(), options: {} }, options.out, options.artifact);
+      io.stdout(`${result.mainFile}\n`);
+    });
+}
