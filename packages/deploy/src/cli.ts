@@ -145,7 +145,9 @@ export function buildProgram(io: DeployIo, registries: Registries): Command {
     io,
   ).action(async (host: string, command: string[], options: TargetOptions) => {
     const { target, context } = resolveTarget(options);
-    const status = await (target.exec ?? unsupported(target, "exec")).call(target, context, host, command);
+    const argv = command[0] === "--" ? command.slice(1) : command;
+    if (argv.length === 0) throw new Error("exec: no command given (wg-deploy exec HOST -- COMMAND…)");
+    const status = await (target.exec ?? unsupported(target, "exec")).call(target, context, host, argv);
     if (status !== 0) throw new ExitStatus(status);
   });
   program

@@ -1,15 +1,60 @@
-/** The local lab target (network namespaces on this machine). Being written. */
-import type { Target } from "../target.js";
+/**
+ * The `lab` target: the topology built from network namespaces on this machine (root needed).
+ * Settings: state dir WG_DEPLOY_LAB_DIR (default /run/wg-ts-lab); WireGuard implementation
+ * `-o wireguard=wg-ts|wireguard-go` or WG_DEPLOY_WIREGUARD (default wg-ts).
+ */
+import { computeOutputs } from "../outputs.js";
+import type { Target, TargetContext } from "../target.js";
+import { renderDiagram } from "./diagram.js";
+import { Lab } from "./lab.js";
+import { labStateDir, readRecord } from "./state.js";
+
+export const DEFAULT_WIREGUARD = "wg-ts";
+
+/** The lab for a command: the implementation recorded by `up` wins over the default. */
+function labFor(context: TargetContext): Lab {
+  const stateDir = labStateDir(context.io.env);
+  const recorded = readRecord(stateDir)?.wireguard;
+  const wireguard = context.options["wireguard"] ?? context.io.env["WG_DEPLOY_WIREGUARD"] ?? recorded ?? DEFAULT_WIREGUARD;
+  return new Lab({ topologyName: context.topologyName, topology: context.topology, io: context.io, stateDir, wireguard });
+}
 
 export function labTarget(): Target {
-  const notYet = (): never => {
-    throw new Error("the lab target is being written");
-  };
   return {
     name: "lab",
-    description: "network namespaces on this machine (root), WireGuard by wg-ts",
-    up: async () => notYet(),
-    down: async () => notYet(),
-    outputs: async () => notYet(),
+    description: "network namespaces on this machine (root); WireGuard by wg-ts (-o wireguard=wireguard-go for the reference)",
+    up: async (context) => labFor(context).up(),
+    down: async (context) => labFor(context).down(),
+    outputs: async (context) => {
+      const lab = labFor(context);
+      if (readRecord(lab.layout.stateDir)?.status !== "up") throw new Error("the lab is not up; run `wg-deploy up`");
+      return computeOutputs(context.topology, {
+        publicIp: (node) => lab.layout.publicIps.get(node) ?? "",
+        databasePassword: lab.secrets.databasePassword,
+        // The lab has no sshd: the equivalent of `ssh -J <bastion>:61000 root@<ip>` is a shell in the namespace.
+        sshCommand: (node) => `wg-deploy exec ${node} -- bash`,
+        statusCommand: (gateway) => `wg-deploy exec ${gateway} -- wg show ${lab.plan(gateway).wireguard?.interfaceName ?? ""}`,
+      });
+    },
+    status: async (context) => labFor(context).status(),
+    exec: async (context, node, argv) => labFor(context).exec(node, argv),
+    restart: async (context, node) => labFor(context).restart(node),
+    diagram: async (context) => {
+      const lab = labFor(context);
+      if (readRecord(lab.layout.stateDir)?.status !== "up") throw new Error("the lab is not up; run `wg-deploy up`");
+      const now = Date.now() / 1000;
+      const handshakes = new Map<string, Map<string, number>>();
+      for (const g of context.topology.gateways) handshakes.set(g.name, await lab.latestHandshakes(g.name));
+      return renderDiagram({
+        topology: context.topology,
+        layout: lab.layout,
+        interfaces: new Map(context.topology.gateways.map((g) => [g.name, lab.plan(g.name).wireguard?.interfaceName ?? "?"])),
+        implementation: lab.implementation.name,
+        handshakeAge: (a, b) => {
+          const when = handshakes.get(a)?.get(lab.secrets.keys[b]?.publicKey ?? "") ?? 0;
+          return when > 0 ? Math.max(0, Math.round(now - when)) : undefined;
+        },
+      });
+    },
   };
 }
