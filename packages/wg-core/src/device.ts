@@ -191,6 +191,7 @@ export class Device {
     }
     const allowed = config.allowedIps ?? [];
     validateCidrs(allowed);
+    if (config.persistentKeepalive !== undefined) validateKeepalive(config.persistentKeepalive);
     const peer = new Peer(publicKey, toPsk(config.presharedKey), config.endpoint ?? null, this.#routes, this.#release);
     peer.handshake.setLocal(this.#identity);
     this.#peers.set(id, peer);
@@ -375,7 +376,8 @@ export class Device {
     const t = peer.timers;
     t.onAnyAuthenticatedPacketTraversal(now);
     t.onAnyAuthenticatedPacketSent();
-    if (dataSent) t.onDataSent(now, this.#jitter());
+    // Draw jitter only when the timer is about to be armed (keeps randomness off the hot path).
+    if (dataSent && t.newHandshakeAt === Infinity) t.onDataSent(now, this.#jitter());
   }
 
   /** Sends staged packets with the current keypair, or starts a handshake (SendStagedPackets). */

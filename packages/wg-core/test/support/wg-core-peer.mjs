@@ -24,11 +24,16 @@ const peer = device.addPeer(
   now(),
 );
 
+if (cfg.underLoad) device.underLoad = true; // cookie mode: MAC2 required on every handshake message
+
 const socket = dgram.createSocket("udp4");
 const out = [];
 function run() {
   for (const a of out) {
-    if (a.kind === "toNetwork") socket.send(a.datagram, a.endpoint.port, a.endpoint.address);
+    if (a.kind === "toNetwork") {
+      if (a.datagram[0] === 3) emit({ event: "cookie-reply" });
+      socket.send(a.datagram, a.endpoint.port, a.endpoint.address);
+    }
     else if (a.kind === "drop") emit({ event: "drop", reason: a.reason });
     else if (a.kind === "toTunnel") {
       const echo = parseIcmpEcho(a.packet);
