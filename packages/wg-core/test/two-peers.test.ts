@@ -259,4 +259,37 @@ describe("two peers in memory", () => {
     expect(initiations(fresh.a)).toHaveLength(2);
     expect(fresh.bOnA.staged).toHaveLength(1);
   });
+
+  it("starts a new handshake when sent data gets no answer for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT", () => {
+    const { net, a, b } = makePair();
+    net.send(a, ping(A_INNER, B_INNER));
+    net.advance(20_000, 100); // B's passive keepalive answered; everything quiet
+    const before = initiations(a).length;
+    net.filter = (w) => w.from !== b; // B goes silent
+    const sentAt = net.now;
+    net.send(a, ping(A_INNER, B_INNER, 2));
+    net.advance(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + 500, 10);
+    const fresh = initiations(a, sentAt);
+    expect(initiations(a)).toHaveLength(before + 1);
+    expect(fresh[0]!.at - sentAt).toBeGreaterThanOrEqual(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT);
+    expect(fresh[0]!.at - sentAt).toBeLessThanOrEqual(KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + REKEY_TIMEOUT_JITTER_MAX_MS + 10);
+  });
+
+  it("recovers from simultaneous initiations by both sides", () => {
+    const { net, a, b } = makePair();
+    const held: Wire[] = [];
+    net.filter = (w) => (held.push(w), false);
+    net.send(a, ping(A_INNER, B_INNER, 1));
+    net.send(b, ping(B_INNER, A_INNER, 2));
+    expect(held.map((w) => typeOf(w.datagram))).toEqual([1, 1]);
+    net.filter = () => true;
+    for (const w of held) net.inject(w.datagram, w.source, w.to);
+    net.advance(30_000, 10);
+    expect(a.delivered.map((d) => parseIcmpEcho(d.packet)?.seq)).toEqual([2]);
+    expect(b.delivered.map((d) => parseIcmpEcho(d.packet)?.seq)).toEqual([1]);
+    net.send(a, ping(A_INNER, B_INNER, 3));
+    net.send(b, ping(B_INNER, A_INNER, 4));
+    expect(b.delivered).toHaveLength(2);
+    expect(a.delivered).toHaveLength(2);
+  });
 });
