@@ -192,8 +192,7 @@ export class Lab {
         await step.run();
       } catch (error) {
         const failure = new LabStepError(step.title, step.host, error);
-        this.#progress(`FAILED: ${failure.message}`);
-        this.#progress("rolling back");
+        this.#progress(`step ${index + 1} failed on ${step.host}; rolling back`);
         try {
           await this.down({ quiet: true });
         } catch (cleanupError) {
@@ -269,7 +268,12 @@ export class Lab {
     need("sysctl", "procps", "every host");
     for (const plan of this.plans.values()) {
       for (const pkg of plan.packages) for (const command of PACKAGE_COMMANDS[pkg] ?? []) need(command, pkg, plan.node);
-      if (plan.wireguard) for (const r of this.implementation.requires) need(r.command, r.provider, `${plan.node} (WireGuard by ${this.implementation.name})`);
+      for (const r of plan.wireguard ? this.implementation.requires : []) {
+        const hosts = `${plan.node} (WireGuard by ${this.implementation.name})`;
+        if (r.file) {
+          if (!existsSync(r.command)) missing.push(`${r.command} (${r.provider}) needed on ${hosts}`);
+        } else need(r.command, r.provider, hosts);
+      }
       if (plan.services.some((s) => s.kind === "postgresql")) {
         const bin = postgresBinDir(this.#settings.io.env);
         if (bin === undefined) missing.push(`PostgreSQL server binaries (postgresql; or set WG_DEPLOY_PG_BIN) needed on ${plan.node}`);

@@ -15,8 +15,8 @@ export const TUNNEL_IMPLEMENTATIONS: readonly TunnelImplementationName[] = ["wg-
 
 export interface TunnelImplementation {
   readonly name: TunnelImplementationName;
-  /** Executables that must exist, with the package that provides them. */
-  readonly requires: readonly { readonly command: string; readonly provider: string }[];
+  /** Executables (or, with `file`, plain files such as Node scripts) that must exist, with their provider. */
+  readonly requires: readonly { readonly command: string; readonly provider: string; readonly file?: boolean }[];
   upCommand(configPath: string): string[];
   downCommand(configPath: string): string[];
   readonly env: Readonly<Record<string, string>>;
@@ -36,8 +36,8 @@ export function tunnelImplementation(name: string, env: Readonly<Record<string, 
       return {
         name,
         requires: [
-          { command: launcher, provider: "packages/wg-daemon (run `pnpm build`)" },
-          ...(env["WG_DEPLOY_WG_TS"] === undefined ? [{ command: built, provider: "packages/wg-daemon (run `pnpm build`)" }] : []),
+          { command: launcher, provider: "packages/wg-daemon", file: true },
+          ...(env["WG_DEPLOY_WG_TS"] === undefined ? [{ command: built, provider: "packages/wg-daemon: run `pnpm build`", file: true }] : []),
           { command: "wg", provider: "wireguard-tools" },
         ],
         upCommand: (config) => [process.execPath, launcher, "up", config],
