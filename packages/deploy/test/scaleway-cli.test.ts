@@ -1,0 +1,143 @@
+/**
+ * `wg-deploy synth|up|down --target scaleway` through the real command table (`main`), with the
+ * environment under the test's control: PATH without tofu/terraform, credentials missing, and a
+ * stand-in `tofu` that records how it is called (no network, no cloud).
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../src/cli.js";
+import type { DeployIo } from "../src/target.js";
+
+const CREDENTIALS = { SCW_ACCESS_KEY: "SCWXXXXXXXXXXXXXXXXX", SCW_SECRET_KEY: "11111111-1111-1111-1111-111111111111", SCW_DEFAULT_PROJECT_ID: "22222222-2222-2222-2222-222222222222" };
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const io: DeployIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, cwd };
+  const status = await main(["node", "wg-deploy", ...args], io);
+  return { status, stdout, stderr };
+}
+
+/** A scratch dir with an empty PATH dir, an SSH public key and a stand-in wg-ts tarball. */
+function scratch(): { dir: string; emptyPath: string; key: string; artifact: string } {
+  const dir = mkdtempSync(join(tmpdir(), "wg-ts-scaleway-cli-"));
+  const emptyPath = join(dir, "empty-bin");
+  mkdirSync(emptyPath);
+  const key = join(dir, "id.pub");
+  writeFileSync(key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExample operator@example\n");
+  const artifact = join(dir, "prebuilt.tgz");
+  writeFileSync(artifact, "not really a tarball: the stand-in tofu never uploads it\n");
+  return { dir, emptyPath, key, artifact };
+}
+
+/** A `tofu` that appends its arguments to LOG and succeeds (`output -json` prints one output). */
+function fakeTofu(dir: string): { bin: string; log: string } {
+  const bin = join(dir, "fake-bin");
+  mkdirSync(bin);
+  const log = join(dir, "tofu.log");
+  writeFileSync(
+    join(bin, "tofu"),
+    `#!/bin/sh\necho "$PWD: $*" >> '${log}'\nif [ "$1" = output ]; then echo '{"vpn_subnets":{"sensitive":false,"value":{"hub":["172.16.188.0/22"]}}}'; fi\nexit 0\n`,
+  );
+  chmodSync(join(bin, "tofu"), 0o755);
+  return { bin, log };
+}
+
+describe("wg-deploy up/down --target scaleway: missing binary or credentials", () => {
+  it("fails with one message naming the missing credentials and the missing binary, and writes nothing", async () => {
+    const { dir, emptyPath } = scratch();
+    const result = await run(["up", "--target", "scaleway"], { PATH: emptyPath, HOME: dir }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("missing Scaleway credentials: SCW_ACCESS_KEY, SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID");
+    expect(result.stderr).toContain("neither `tofu` nor `terraform` is on PATH");
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("names only the binary when the credentials are there", async () => {
+    const { dir, emptyPath } = scratch();
+    const result = await run(["down", "--target", "scaleway"], { PATH: emptyPath, HOME: dir, ...CREDENTIALS }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).not.toContain("credentials");
+    expect(result.stderr).toMatch(/scaleway down: neither `tofu` nor `terraform` is on PATH/);
+  });
+
+  it("names only the missing credential when a binary is on PATH", async () => {
+    const { dir } = scratch();
+    const { bin, log } = fakeTofu(dir);
+    const result = await run(["up", "--target", "scaleway"], { PATH: bin, HOME: dir, SCW_ACCESS_KEY: "x", SCW_SECRET_KEY: "y" }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("missing Scaleway credentials: SCW_DEFAULT_PROJECT_ID");
+    expect(result.stderr).not.toContain("tofu");
+    expect(existsSync(log)).toBe(false);
+  });
+
+  it("pnpm's `deploy -- --target scaleway` form reaches the same check", async () => {
+    const { dir, emptyPath } = scratch();
+    const result = await run(["up", "--", "--target", "scaleway"], { PATH: emptyPath, HOME: dir }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("scaleway up: missing Scaleway credentials");
+  });
+});
+
+describe("wg-deploy synth/up/down --target scaleway with a stand-in tofu", () => {
+  it("synth writes main.tf.json (the committed snapshot), 0600 secrets and the tarball, offline", async () => {
+    const { dir, emptyPath, artifact } = scratch();
+    const out = join(dir, "tf");
+    const result = await run(["synth", "--target", "scaleway", "--out", out, "--artifact", artifact], { PATH: emptyPath, HOME: dir }, dir);
+    expect(result.stderr).toContain(`scaleway: wrote ${join(out, "main.tf.json")}`);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`${join(out, "main.tf.json")}\n`);
+    const snapshot = readFileSync(new URL("./__snapshots__/scaleway.main.tf.json", import.meta.url), "utf8");
+    expect(readFileSync(join(out, "main.tf.json"), "utf8") === snapshot).toBe(true);
+    expect(statSync(join(out, "wireguard.secrets.json")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, "wg-ts.tgz"), "utf8")).toBe(readFileSync(artifact, "utf8"));
+    expect(readFileSync(join(out, ".gitignore"), "utf8")).toContain("*");
+  });
+
+  it("up runs init then apply with the secrets file in the work dir; down destroys; output reads terraform output", async () => {
+    const { dir, key, artifact } = scratch();
+    const { bin, log } = fakeTofu(dir);
+    const env = { PATH: bin, HOME: dir, ...CREDENTIALS };
+    const options = ["-o", "dir=deploy", "-o", `ssh_public_key_file=${key}`, "-o", `artifact=${artifact}`];
+    const up = await run(["up", "--target", "scaleway", ...options], env, dir);
+    expect(up.stderr.includes("wg-deploy:")).toBe(false);
+    expect(up.status).toBe(0);
+    const work = join(dir, "deploy");
+    expect(readFileSync(log, "utf8")).toBe(`${work}: init -input=false\n${work}: apply -input=false -auto-approve -var-file=wireguard.secrets.json\n`);
+    expect(JSON.parse(readFileSync(join(work, "terraform.tfvars.json"), "utf8"))).toEqual({ ssh_public_key: readFileSync(key, "utf8").trim() });
+    const secrets = JSON.parse(readFileSync(join(work, "wireguard.secrets.json"), "utf8")) as { wireguard_private_keys: Record<string, string> };
+    expect(Object.keys(secrets.wireguard_private_keys).sort()).toEqual(["wireguard-hub", "wireguard-spoke-01", "wireguard-spoke-02"]);
+
+    const output = await run(["output", "vpn_subnets", "--json", "--target", "scaleway", "-o", "dir=deploy"], env, dir);
+    expect(output.status).toBe(0);
+    expect(JSON.parse(output.stdout)).toEqual({ hub: ["172.16.188.0/22"] });
+
+    const down = await run(["down", "--target", "scaleway", "-o", "dir=deploy"], env, dir);
+    expect(down.status).toBe(0);
+    expect(readFileSync(log, "utf8").trim().split("\n").at(-1)).toBe(`${work}: destroy -input=false -auto-approve -var-file=wireguard.secrets.json`);
+  });
+
+  it("down with nothing synthesized says so and calls nothing", async () => {
+    const { dir } = scratch();
+    const { bin, log } = fakeTofu(dir);
+    const result = await run(["down", "--target", "scaleway", "-o", "dir=nothing-here"], { PATH: bin, HOME: dir, ...CREDENTIALS }, dir);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain("nothing to destroy");
+    expect(existsSync(log)).toBe(false);
+  });
+
+  it("synth refuses a target that has nothing to synthesize", async () => {
+    const { dir, emptyPath } = scratch();
+    const result = await run(["synth", "--target", "lab", "--out", join(dir, "x")], { PATH: emptyPath, HOME: dir }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("target lab has nothing to synthesize");
+  });
+});
