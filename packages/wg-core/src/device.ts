@@ -34,7 +34,6 @@ import {
   UNDER_LOAD_HANDSHAKES_PER_SECOND,
 } from "./constants.js";
 import { CookieChecker } from "./cookie.js";
-import { writeCounter } from "./crypto.js";
 import { type Endpoint, endpointBytes } from "./endpoint.js";
 import {
   consumeInitiation,
@@ -54,15 +53,13 @@ import {
   INITIATION_SIZE,
   InitiationLayout,
   MAX_CONTENT_SIZE,
-  MESSAGE_TRANSPORT,
   RESPONSE_SIZE,
   ResponseLayout,
   readCounter,
   readU32,
   TransportLayout,
   TRANSPORT_MIN_SIZE,
-  writeHeader,
-  writeU32,
+  writeTransportHeader,
 } from "./messages.js";
 import { Peer } from "./peer.js";
 import { RateLimiter } from "./ratelimiter.js";
@@ -356,10 +353,8 @@ export class Device {
     // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖)
     const padded = Math.ceil(packet.length / PADDING_MULTIPLE) * PADDING_MULTIPLE;
     const datagram = new Uint8Array(TransportLayout.payload + padded + 16);
-    writeHeader(datagram, MESSAGE_TRANSPORT);
-    writeU32(datagram, TransportLayout.receiver, kp.remoteIndex);
     const counter = kp.sendCounter++;
-    writeCounter(datagram, TransportLayout.counter, counter);
+    writeTransportHeader(datagram, kp.remoteIndex, counter);
     datagram.set(packet, TransportLayout.payload);
     // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place
     const plain = datagram.subarray(TransportLayout.payload, TransportLayout.payload + padded);
@@ -560,13 +555,13 @@ export class Device {
     if (n < 0) return drop(out, "decrypt-failed", peer);
     if (!kp.replay.validate(counter, COUNTER_LIMIT)) return drop(out, "replay", peer);
     const t = peer.timers;
+    peer.setEndpoint(from); // roaming (§2.1): only authenticated packets move the endpoint
     if (peer.receivedWithKeypair(kp)) {
       // Key confirmation: the initiator used our `next` keypair (whitepaper §5.4.5).
       t.onHandshakeComplete();
       peer.lastHandshakeAt = now;
       this.#sendStaged(peer, now, out);
     }
-    peer.setEndpoint(from); // roaming: only authenticated packets move the endpoint
     this.#keepKeyFreshReceiving(peer, now, out);
     t.onAnyAuthenticatedPacketTraversal(now);
     t.onAnyAuthenticatedPacketReceived();

@@ -112,3 +112,86 @@ export function writeHeader(b: Uint8Array, type: 1 | 2 | 3 | 4): void {
   b[2] = 0;
   b[3] = 0;
 }
+
+/** A datagram split into its fields (views into the datagram, no copies). */
+export type ParsedMessage =
+  | {
+      readonly type: 1;
+      readonly sender: number;
+      readonly ephemeral: Uint8Array;
+      readonly encryptedStatic: Uint8Array;
+      readonly encryptedTimestamp: Uint8Array;
+      readonly mac1: Uint8Array;
+      readonly mac2: Uint8Array;
+    }
+  | {
+      readonly type: 2;
+      readonly sender: number;
+      readonly receiver: number;
+      readonly ephemeral: Uint8Array;
+      readonly encryptedNothing: Uint8Array;
+      readonly mac1: Uint8Array;
+      readonly mac2: Uint8Array;
+    }
+  | { readonly type: 3; readonly receiver: number; readonly nonce: Uint8Array; readonly encryptedCookie: Uint8Array }
+  | { readonly type: 4; readonly receiver: number; readonly counter: number; readonly encryptedPacket: Uint8Array };
+
+/**
+ * Parses a datagram into its fields (for tools, logs and tests; the device reads fields in place).
+ * Returns the {@link classifyMessage} reason when it is not a well-formed message; a transport
+ * counter ≥ 2^53 is reported as -1 (see {@link readCounter}).
+ */
+export function parseMessage(d: Uint8Array): ParsedMessage | Exclude<MessageClass, number> {
+  const cls = classifyMessage(d);
+  const v = (off: number, len: number): Uint8Array => d.subarray(off, off + len);
+  switch (cls) {
+    case 1:
+      return {
+        type: 1,
+        sender: readU32(d, InitiationLayout.sender),
+        ephemeral: v(InitiationLayout.ephemeral, 32),
+        encryptedStatic: v(InitiationLayout.static, InitiationLayout.staticLength),
+        encryptedTimestamp: v(InitiationLayout.timestamp, InitiationLayout.timestampLength),
+        mac1: v(InitiationLayout.mac1, 16),
+        mac2: v(InitiationLayout.mac2, 16),
+      };
+    case 2:
+      return {
+        type: 2,
+        sender: readU32(d, ResponseLayout.sender),
+        receiver: readU32(d, ResponseLayout.receiver),
+        ephemeral: v(ResponseLayout.ephemeral, 32),
+        encryptedNothing: v(ResponseLayout.empty, ResponseLayout.emptyLength),
+        mac1: v(ResponseLayout.mac1, 16),
+        mac2: v(ResponseLayout.mac2, 16),
+      };
+    case 3:
+      return {
+        type: 3,
+        receiver: readU32(d, CookieReplyLayout.receiver),
+        nonce: v(CookieReplyLayout.nonce, 24),
+        encryptedCookie: v(CookieReplyLayout.cookie, CookieReplyLayout.cookieLength),
+      };
+    case 4:
+      return {
+        type: 4,
+        receiver: readU32(d, TransportLayout.receiver),
+        counter: readCounter(d, TransportLayout.counter),
+        encryptedPacket: d.subarray(TransportLayout.payload),
+      };
+    default:
+      return cls;
+  }
+}
+
+/**
+ * Serializes a transport header (type 4, receiver, counter) into the first 16 bytes of `out`.
+ * @param counter < 2^53
+ */
+export function writeTransportHeader(out: Uint8Array, receiver: number, counter: number): void {
+  writeHeader(out, MESSAGE_TRANSPORT);
+  writeU32(out, TransportLayout.receiver, receiver);
+  const lo = counter >>> 0;
+  writeU32(out, TransportLayout.counter, lo);
+  writeU32(out, TransportLayout.counter + 4, Math.floor(counter / 0x1_0000_0000) >>> 0);
+}

@@ -1,7 +1,7 @@
 // Hostile and malformed input: every datagram yields exactly one specific drop, nothing throws
 // (docs/architecture.md: "Nothing thrown escapes encapsulate/decapsulate/tick for any input bytes").
 import { describe, expect, it } from "vitest";
-import { type Action, CookieGenerator, type DropReason, MAX_SEGMENT_SIZE } from "../src/index.js";
+import { type Action, CookieGenerator, type DropReason, MAX_SEGMENT_SIZE, parseMessage } from "../src/index.js";
 import { icmpEcho } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, seededRandom, typeOf } from "./support/vnet.js";
 
@@ -218,5 +218,27 @@ describe("bad input", () => {
     net.send(a, p);
     expect(b.dropReasons()).toEqual(["invalid-inner-packet"]);
     expect(bOnA.current).not.toBeNull();
+  });
+
+  it("parses well-formed messages into their fields and reports malformed ones", () => {
+    const ctx = established(6);
+    const init = parseMessage(ctx.initiation);
+    if (typeof init === "string" || init.type !== 1) throw new Error("not an initiation");
+    expect(init.ephemeral).toHaveLength(32);
+    expect(init.encryptedStatic).toHaveLength(48);
+    expect(init.encryptedTimestamp).toHaveLength(28);
+    expect(init.mac1.some((x) => x !== 0)).toBe(true);
+    expect(init.mac2.every((x) => x === 0)).toBe(true);
+    const resp = parseMessage(ctx.b.sent.find((w) => typeOf(w.datagram) === 2)!.datagram);
+    if (typeof resp === "string" || resp.type !== 2) throw new Error("not a response");
+    expect(resp.receiver).toBe(init.sender);
+    const tr = parseMessage(ctx.transport);
+    if (typeof tr === "string" || tr.type !== 4) throw new Error("not transport");
+    expect(tr.counter).toBe(0);
+    expect(tr.encryptedPacket.length % 16).toBe(0);
+    expect(tr.receiver).toBe(resp.sender);
+    expect(parseMessage(new Uint8Array(3))).toBe("truncated");
+    expect(parseMessage(withType(150, 1))).toBe("invalid-size");
+    expect(parseMessage(withType(40, 9))).toBe("unknown-type");
   });
 });
