@@ -3,8 +3,8 @@
  *
  * `up` runs numbered steps (progress on stderr, each naming its host); when one fails it says which
  * step and host, tears down everything (same code as `down`) and rethrows. `down` is idempotent and
- * also cleans a half-built lab left by a crash: it sweeps every `wgts-*` namespace, the processes
- * inside, stale UAPI sockets and the state files.
+ * also cleans a half-built lab left by a crash: it sweeps the lab's namespaces (those of the layout
+ * and those recorded in lab.json), the processes inside, stale UAPI sockets and the state files.
  */
 import { existsSync, mkdirSync, rmSync, rmdirSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
@@ -180,7 +180,7 @@ export class Lab {
       }
       this.#progress("lab recorded as up but unhealthy: rebuilding");
     }
-    if (record !== undefined || (await existingLabNamespaces()).length > 0) {
+    if (record !== undefined || (await this.existingNamespaces()).length > 0) {
       this.#progress("cleaning up what a previous run left behind");
       await this.down({ quiet: true });
     }
@@ -376,7 +376,7 @@ export class Lab {
     const ifname = plan.wireguard.interfaceName;
     const ns = namespaceOf(this.layout, gateway);
     const config = this.configPath(gateway, ifname);
-    if ((await existingLabNamespaces()).includes(ns) && existsSync(config) && (await succeeds(["ip", "-n", ns, "link", "show", ifname]))) {
+    if ((await this.existingNamespaces()).includes(ns) && existsSync(config) && (await succeeds(["ip", "-n", ns, "link", "show", ifname]))) {
       try {
         await runLogged(["ip", "netns", "exec", ns, ...this.implementation.downCommand(config)], this.tunnelLog(gateway, ifname), this.implementation.env, 15_000);
       } catch (error) {
@@ -462,6 +462,21 @@ export class Lab {
     }
   }
 
+  /**
+   * The lab's namespaces that exist now: those of this topology's layout plus those a previous run
+   * recorded. Never any other namespace, even with the same prefix (other tests use `wgts-…` too).
+   */
+  async existingNamespaces(): Promise<string[]> {
+    let recorded: readonly string[] = [];
+    try {
+      recorded = readRecord(this.layout.stateDir)?.namespaces ?? [];
+    } catch {
+      // a corrupt lab.json must not stop `down`: the layout's names still apply
+    }
+    const ours = new Set([...this.layout.namespaces.values(), ...recorded]);
+    return (await existingLabNamespaces()).filter((ns) => ours.has(ns));
+  }
+
   /** True if every namespace exists, every tunnel answers UAPI and the database is ready. */
   async healthy(): Promise<boolean> {
     const existing = new Set(await existingLabNamespaces());
@@ -490,7 +505,7 @@ export class Lab {
     const say = (line: string) => {
       if (!options.quiet) this.#progress(line);
     };
-    const existing = await existingLabNamespaces();
+    const existing = await this.existingNamespaces();
     if (existing.length > 0) {
       for (const gateway of this.topology.gateways) {
         if (existing.includes(namespaceOf(this.layout, gateway.name))) {

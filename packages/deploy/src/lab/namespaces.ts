@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NAMESPACE_PREFIX } from "./layout.js";
 import { run, runIn } from "./shell.js";
 
-/** Names of the lab's namespaces that currently exist. */
+/** Names of the existing namespaces with the lab's prefix (callers filter to their own layout). */
 export async function existingLabNamespaces(): Promise<string[]> {
   const { stdout } = await run(["ip", "netns", "list"]);
   return stdout

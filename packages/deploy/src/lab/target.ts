@@ -14,7 +14,12 @@ export const DEFAULT_WIREGUARD = "wg-ts";
 /** The lab for a command: the implementation recorded by `up` wins over the default. */
 function labFor(context: TargetContext): Lab {
   const stateDir = labStateDir(context.io.env);
-  const recorded = readRecord(stateDir)?.wireguard;
+  let recorded: string | undefined;
+  try {
+    recorded = readRecord(stateDir)?.wireguard;
+  } catch {
+    recorded = undefined; // corrupt lab.json: `down` still works, other commands report it
+  }
   const wireguard = context.options["wireguard"] ?? context.io.env["WG_DEPLOY_WIREGUARD"] ?? recorded ?? DEFAULT_WIREGUARD;
   return new Lab({ topologyName: context.topologyName, topology: context.topology, io: context.io, stateDir, wireguard });
 }
