@@ -11,6 +11,8 @@ import {
   PrivateKey,
   UNDER_LOAD_AFTER_TIME,
   UNDER_LOAD_HANDSHAKES_PER_SECOND,
+  addressBytes,
+  endpointBytes,
 } from "../src/index.js";
 import { icmpEcho } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, seededRandom, typeOf } from "./support/vnet.js";
@@ -197,5 +199,57 @@ describe("secrets are never printed", () => {
     }
     expect(JSON.stringify(bOnA)).toContain("<redacted>");
     expect(JSON.stringify(bOnA)).toContain(bOnA.publicKey.toBase64());
+  });
+});
+
+describe("IPv6", () => {
+  /** A minimal IPv6 packet (next header 59, "no next header") with `n` payload bytes. */
+  const ipv6 = (src: string, dst: string, n: number) => {
+    const p = new Uint8Array(40 + n);
+    p[0] = 0x60;
+    p[4] = n >>> 8;
+    p[5] = n & 0xff;
+    p[6] = 59;
+    p[7] = 64;
+    p.set(addressBytes(src)!, 8);
+    p.set(addressBytes(dst)!, 24);
+    return p;
+  };
+
+  it("routes and delivers IPv6 inner packets, checking the source like IPv4", () => {
+    const { net, a, b } = makePair();
+    a.device.updatePeer(b.privateKey.publicKey(), { allowedIps: ["fd00:b::/64"] }, net.now);
+    b.device.updatePeer(a.privateKey.publicKey(), { allowedIps: ["fd00:a::1/128"] }, net.now);
+    const p = ipv6("fd00:a::1", "fd00:b::7", 13);
+    net.send(a, p);
+    expect(b.delivered.map((d) => d.packet)).toEqual([p]); // 53 bytes, padding (to 64) removed
+    net.send(a, ipv6("fd00:a::2", "fd00:b::7", 0));
+    expect(b.dropReasons()).toEqual(["source-not-allowed"]);
+    const out: Action[] = [];
+    a.device.encapsulate(ipv6("fd00:a::1", "fd00:c::1", 0), net.now, out);
+    expect(out).toEqual([{ kind: "drop", reason: "no-route" }]);
+  });
+
+  it("parses endpoint addresses for cookies and rate limiting, and refuses malformed ones", () => {
+    expect(addressBytes("192.0.2.1")).toEqual(Uint8Array.of(192, 0, 2, 1));
+    expect(addressBytes("::1")).toEqual(Uint8Array.of(...Array(15).fill(0), 1));
+    expect(addressBytes("2001:db8::8:800:200c:417a")).toEqual(
+      Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0x08, 0x08, 0, 0x20, 0x0c, 0x41, 0x7a),
+    );
+    expect(addressBytes("::ffff:192.0.2.1")).toEqual(Uint8Array.of(...Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1));
+    expect(addressBytes("fe80::1%eth0")).toEqual(Uint8Array.of(0xfe, 0x80, ...Array(13).fill(0), 1));
+    for (const bad of ["", "1.2.3", "1.2.3.256", "1::2::3", "12345::", "a:b:c:d:e:f:0:1:2", "host.example"]) {
+      expect(addressBytes(bad)).toBeNull();
+    }
+    expect(endpointBytes({ address: "192.0.2.1", port: 0x1234 })).toEqual(Uint8Array.of(192, 0, 2, 1, 0x34, 0x12));
+    expect(endpointBytes({ address: "nope", port: 1 })).toBeNull();
+  });
+
+  it("answers a handshake from a malformed source address under load with a drop, not a throw", () => {
+    const { net, a, b } = makePair();
+    b.device.underLoad = true;
+    a.endpoint = { address: "not-an-ip", port: 1 };
+    net.send(a, icmpEcho(A_INNER, B_INNER));
+    expect(b.dropReasons()).toEqual(["invalid-endpoint"]);
   });
 });
