@@ -12,7 +12,7 @@
  *   wg-ts showconf <ifname>                    like wg showconf
  */
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { closeSync, openSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "./config.js";
@@ -41,16 +41,31 @@ const defaultIo: CliIo = {
 
 const BIN = fileURLToPath(new URL("../bin/wg-ts.js", import.meta.url));
 
+/**
+ * Where a detached daemon logs: the journal when `up` itself runs under systemd (JOURNAL_STREAM),
+ * else /var/log/wg-ts-IFNAME.log (0600). Never the caller's stderr pipe: a detached process holding
+ * it open would make `$(wg-ts up x)` or a test harness wait forever (wireguard-go uses /dev/null).
+ */
+function daemonLogFd(name: string): number | "inherit" {
+  if (process.env["JOURNAL_STREAM"]) return "inherit";
+  return openSync(`/var/log/wg-ts-${name}.log`, "a", 0o600);
+}
+
 /** Starts `wg-ts daemon NAME` detached; resolves when it reports readiness on its stdout pipe. */
 function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
+    const logFd = daemonLogFd(name);
     const child = spawn(process.execPath, [BIN, "daemon", name], {
       detached: true,
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["ignore", "pipe", logFd],
       env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? "8" },
     });
+    if (typeof logFd === "number") closeSync(logFd);
     let out = "";
-    const onExit = (code: number | null): void => reject(new Error(`daemon for ${name} exited (${code ?? "signal"}) before it was ready`));
+    const onExit = (code: number | null): void => {
+      const msg = /^error: (.*)$/m.exec(out)?.[1];
+      reject(new Error(msg ?? `daemon for ${name} exited (${code ?? "signal"}) before it was ready`));
+    };
     child.once("exit", onExit);
     child.once("error", reject);
     child.stdout!.setEncoding("utf8");
@@ -123,9 +138,17 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
 }
 
 async function cmdDaemon(name: string, io: CliIo): Promise<number> {
-  const daemon = await startDaemon({ name, log: logTo(io) });
+  let daemon: RunningDaemon;
+  try {
+    daemon = await startDaemon({ name, log: logTo(io) });
+  } catch (e) {
+    // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
+    io.stdout(`error: ${(e as Error).message}\n`);
+    throw e;
+  }
   // Tell a waiting `wg-ts up` we are ready, then let go of the pipe.
   await new Promise<void>((r) => process.stdout.write("ready\n", () => r()));
+  process.stdout.on("error", () => {}); // the reader is gone: never crash on EPIPE
   const why = await waitForSignal(daemon);
   daemon.stop(why);
   await daemon.stopped;
@@ -201,7 +224,7 @@ export function program(io: CliIo, setCode: (code: number) => void): Command {
     .argument("<config>", "interface name or path to NAME.conf")
     .action((config: string) => {
       const loaded = loadConfig(config);
-      io.stdout(loaded.config.stripped);
+      io.stdout(loaded.config.stripped + "\n"); // as wg-quick: echo "$WG_CONFIG"
       setCode(0);
     });
 

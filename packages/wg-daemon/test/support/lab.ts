@@ -1,0 +1,162 @@
+/**
+ * Helpers for the e2e suites: network namespaces joined by a veth pair (never connected to the
+ * host's network), configs written 0600 into a temp dir, the built `wg-ts` CLI, wireguard-go
+ * through wg-quick, and the stock `wg` tool.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const WG_TS = fileURLToPath(new URL("../../bin/wg-ts.js", import.meta.url));
+const GO_ENV = { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" };
+
+export interface Result {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command (no shell) and returns its status and output. */
+export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Result {
+  const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input ?? "", env: opts.env ?? process.env, timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** Runs a command and throws with its stderr when it fails. */
+export function sh(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = run(cmd, args, opts);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} -> ${r.status}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+export function inNs(ns: string, cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Result {
+  return run("ip", ["netns", "exec", ns, cmd, ...args], opts);
+}
+
+export function nsSh(ns: string, cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  return sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
+}
+
+export function wgTs(ns: string, args: string[]): Result {
+  return inNs(ns, process.execPath, [WG_TS, ...args]);
+}
+
+export function wgQuickGo(ns: string, action: "up" | "down", conf: string): Result {
+  return inNs(ns, "wg-quick", [action, conf], { env: GO_ENV });
+}
+
+/** One ping; true if answered. `size` is the ICMP payload; DF set. */
+export function ping(ns: string, dst: string, opts: { size?: number; count?: number; src?: string; wait?: number } = {}): boolean {
+  const args = ["-n", "-q", "-c", String(opts.count ?? 1), "-W", String(opts.wait ?? 3), "-M", "do"];
+  if (opts.size !== undefined) args.push("-s", String(opts.size));
+  if (opts.src) args.push("-I", opts.src);
+  if (opts.count && opts.count > 1) args.push("-i", "0.2");
+  args.push(dst);
+  return inNs(ns, "ping", args).status === 0;
+}
+
+export function genkey(): { priv: string; pub: string } {
+  const priv = sh("wg", ["genkey"]).trim();
+  return { priv, pub: sh("wg", ["pubkey"], { input: priv + "\n" }).trim() };
+}
+
+/** `wg show IFACE dump` parsed: the interface line and one record per peer. */
+export function dump(ns: string, iface: string): {
+  listenPort: number;
+  fwmark: string;
+  peers: { pub: string; psk: string; endpoint: string; allowed: string; handshake: number; rx: number; tx: number; keepalive: string }[];
+} {
+  const lines = nsSh(ns, "wg", ["show", iface, "dump"]).trim().split("\n");
+  const head = lines[0]!.split("\t");
+  return {
+    listenPort: Number(head[2]),
+    fwmark: head[3]!,
+    peers: lines.slice(1).map((l) => {
+      const f = l.split("\t");
+      return {
+        pub: f[0]!,
+        psk: f[1]!,
+        endpoint: f[2]!,
+        allowed: f[3]!,
+        handshake: Number(f[4]),
+        rx: Number(f[5]),
+        tx: Number(f[6]),
+        keepalive: f[7]!,
+      };
+    }),
+  };
+}
+
+/** RX/TX packet counters of a link as the kernel sees them. */
+export function linkStats(ns: string, dev: string): { rxPackets: number; txPackets: number } {
+  const j = JSON.parse(nsSh(ns, "ip", ["-j", "-s", "link", "show", "dev", dev])) as {
+    stats64: { rx: { packets: number }; tx: { packets: number } };
+  }[];
+  return { rxPackets: j[0]!.stats64.rx.packets, txPackets: j[0]!.stats64.tx.packets };
+}
+
+export function pidsOf(pattern: string): number[] {
+  const r = run("pgrep", ["-f", pattern]);
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => p !== process.pid);
+}
+
+/** Removes what a previous (crashed) run of a suite may have left: namespaces, sockets, daemons. */
+export function cleanLeftovers(namespaces: string[], ifaces: string[]): void {
+  for (const i of ifaces) {
+    for (const pid of pidsOf(`wg-ts.js (up --foreground .*|daemon )${i}`)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    for (const pid of pidsOf(`wireguard-go ${i}$`)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    rmSync(`/var/run/wireguard/${i}.sock`, { force: true });
+  }
+  for (const ns of namespaces) run("ip", ["netns", "del", ns]);
+}
+
+/** Two namespaces joined by veth (IPv4 + IPv6 underlay, no DAD). */
+export function makePair(nsA: string, nsB: string, v4: [string, string], v6: [string, string]): { vethA: string; vethB: string } {
+  const vethA = `${nsA}v`;
+  const vethB = `${nsB}v`;
+  sh("ip", ["netns", "add", nsA]);
+  sh("ip", ["netns", "add", nsB]);
+  sh("ip", ["link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name", vethB, "netns", nsB]);
+  for (const [ns, dev, a4, a6] of [
+    [nsA, vethA, v4[0], v6[0]],
+    [nsB, vethB, v4[1], v6[1]],
+  ] as const) {
+    sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    sh("ip", ["-n", ns, "addr", "add", `${a4}/24`, "dev", dev]);
+    sh("ip", ["-n", ns, "addr", "add", `${a6}/64`, "dev", dev, "nodad"]);
+    sh("ip", ["-n", ns, "link", "set", dev, "up"]);
+  }
+  return { vethA, vethB };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeConf(path: string, text: string, mode = 0o600): string {
+  writeFileSync(path, text, { mode });
+  execFileSync("chmod", [mode.toString(8), path]);
+  return path;
+}
+
+export function exists(path: string): boolean {
+  return existsSync(path);
+}

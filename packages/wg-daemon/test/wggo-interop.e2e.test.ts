@@ -1,0 +1,234 @@
+/**
+ * wg-ts <-> wireguard-go across two namespaces joined by veth: pings both ways (v4, v6, at the
+ * MTU with DF), the stock `wg` on the wg-ts side, live `wg set` changes, PSK, byte counters,
+ * roaming and crypto-RP filtering (ported from the kernel's selftests/wireguard/netns.sh).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  cleanLeftovers,
+  dump,
+  exists,
+  genkey,
+  inNs,
+  linkStats,
+  makePair,
+  nsSh,
+  pidsOf,
+  ping,
+  tempDir,
+  wgQuickGo,
+  wgTs,
+  writeConf,
+} from "./support/lab.js";
+
+const NS_A = "wgts-e1a"; // wg-ts
+const NS_B = "wgts-e1b"; // wireguard-go
+const IF_A = "wgd1a";
+const IF_B = "wgd1b";
+const A4 = "192.168.101.1";
+const B4 = "192.168.101.2";
+const A6 = "fd65:101::1";
+const B6 = "fd65:101::2";
+const UA4 = "10.101.0.1";
+const UB4 = "10.101.0.2";
+
+const dir = tempDir("wgts-e1-");
+const ka = genkey();
+const kb = genkey();
+const confA = `${dir}/${IF_A}.conf`;
+const confB = `${dir}/${IF_B}.conf`;
+
+function configA(extra = ""): string {
+  return `[Interface]
+PrivateKey = ${ka.priv}
+ListenPort = 51101
+Address = ${A4}/24, ${A6}/64
+
+[Peer]
+PublicKey = ${kb.pub}
+AllowedIPs = ${B4}/32, ${B6}/128
+Endpoint = ${UB4}:51102
+${extra}`;
+}
+
+beforeAll(() => {
+  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  makePair(NS_A, NS_B, [UA4, UB4], ["fd01:101::1", "fd01:101::2"]);
+  writeConf(confA, configA());
+  writeConf(
+    confB,
+    `[Interface]
+PrivateKey = ${kb.priv}
+ListenPort = 51102
+Address = ${B4}/24, ${B6}/64
+
+[Peer]
+PublicKey = ${ka.pub}
+AllowedIPs = ${A4}/32, ${A6}/128
+Endpoint = ${UA4}:51101
+`,
+  );
+  const up = wgTs(NS_A, ["up", confA]);
+  expect(up.stderr).not.toMatch(/PrivateKey = |[A-Za-z0-9+/]{43}=/); // no key in logs
+  expect(up.status, up.stderr).toBe(0);
+  const go = wgQuickGo(NS_B, "up", confB);
+  expect(go.status, go.stderr).toBe(0);
+});
+
+afterAll(() => {
+  wgTs(NS_A, ["down", confA]);
+  wgQuickGo(NS_B, "down", confB);
+  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+});
+
+describe("wg-ts <-> wireguard-go", () => {
+  it("pings v4 and v6 inner addresses in both directions", () => {
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(ping(NS_A, B6)).toBe(true);
+    expect(ping(NS_B, A4)).toBe(true);
+    expect(ping(NS_B, A6)).toBe(true);
+  });
+
+  it("carries packets at the MTU (1420) with DF, both directions", () => {
+    expect(ping(NS_A, B4, { size: 1420 - 28 })).toBe(true);
+    expect(ping(NS_B, A4, { size: 1420 - 28 })).toBe(true);
+    expect(ping(NS_A, B6, { size: 1420 - 48 })).toBe(true);
+    expect(ping(NS_B, A6, { size: 1420 - 48 })).toBe(true);
+    // one byte more does not fit the interface MTU
+    expect(ping(NS_A, B4, { size: 1420 - 27 })).toBe(false);
+  });
+
+  it("the stock `wg show` reads the wg-ts interface: handshake, endpoint, counters", () => {
+    const d = dump(NS_A, IF_A);
+    expect(d.listenPort).toBe(51101);
+    expect(d.peers).toHaveLength(1);
+    const p = d.peers[0]!;
+    expect(p.pub).toBe(kb.pub);
+    expect(p.endpoint).toBe(`${UB4}:51102`);
+    expect(p.allowed).toBe(`${B4}/32,${B6}/128`);
+    expect(p.handshake).toBeGreaterThan(1_600_000_000); // epoch seconds
+    expect(p.rx).toBeGreaterThan(0);
+    expect(p.tx).toBeGreaterThan(0);
+    const pretty = nsSh(NS_A, "wg", ["show", IF_A]);
+    expect(pretty).toContain(`peer: ${kb.pub}`);
+    expect(pretty).toMatch(/latest handshake: /);
+    expect(nsSh(NS_A, "wg", ["show", IF_A, "public-key"]).trim()).toBe(ka.pub);
+    expect(nsSh(NS_A, "wg", ["show", IF_A, "private-key"]).trim()).toBe(ka.priv);
+    // wg-ts show agrees and hides the private key
+    const own = wgTs(NS_A, ["show", IF_A]);
+    expect(own.stdout).toContain(`public key: ${ka.pub}`);
+    expect(own.stdout).not.toContain(ka.priv);
+  });
+
+  it("byte counters: one ping adds exactly the datagram sizes, and both sides agree", () => {
+    // Ported from netns.sh's transfer checks: the inner packet is 28+100 = 128 bytes (already a
+    // multiple of 16), plus 32 bytes of transport header and tag = 160 bytes per datagram.
+    const before = dump(NS_A, IF_A).peers[0]!;
+    const goBefore = dump(NS_B, IF_B).peers[0]!;
+    expect(ping(NS_A, B4, { size: 100 })).toBe(true);
+    const after = dump(NS_A, IF_A).peers[0]!;
+    const goAfter = dump(NS_B, IF_B).peers[0]!;
+    const dtx = after.tx - before.tx;
+    const drx = after.rx - before.rx;
+    // Any extra is whole keepalives (32 bytes), never partial packets.
+    expect(dtx).toBeGreaterThanOrEqual(160);
+    expect((dtx - 160) % 32).toBe(0);
+    expect(drx).toBeGreaterThanOrEqual(160);
+    expect((drx - 160) % 32).toBe(0);
+    // What wg-ts sent is what wireguard-go received, and vice versa.
+    expect(goAfter.rx - goBefore.rx).toBe(dtx);
+    expect(goAfter.tx - goBefore.tx).toBe(drx);
+  });
+
+  it("crypto-RP: a packet from a source outside AllowedIPs is dropped after decryption", () => {
+    // B gets an extra inner address that A does not allow for B, and pings from it.
+    nsSh(NS_B, "ip", ["addr", "add", "192.168.101.99/32", "dev", IF_B]);
+    const rxBefore = dump(NS_A, IF_A).peers[0]!.rx;
+    const tunBefore = linkStats(NS_A, IF_A).rxPackets;
+    expect(ping(NS_B, A4, { src: "192.168.101.99", wait: 1 })).toBe(false);
+    // The datagram was authenticated (rx grew) but never reached A's TUN.
+    expect(dump(NS_A, IF_A).peers[0]!.rx).toBeGreaterThan(rxBefore);
+    expect(linkStats(NS_A, IF_A).rxPackets).toBe(tunBefore);
+    nsSh(NS_B, "ip", ["addr", "del", "192.168.101.99/32", "dev", IF_B]);
+    expect(ping(NS_B, A4)).toBe(true);
+  });
+
+  it("`wg set` on wg-ts: remove and re-add the peer, change allowed-ips, live", () => {
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "remove"]);
+    expect(dump(NS_A, IF_A).peers).toHaveLength(0);
+    expect(ping(NS_A, B4, { wait: 1 })).toBe(false);
+
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "endpoint", `${UB4}:51102`, "allowed-ips", `${B4}/32`]);
+    expect(dump(NS_A, IF_A).peers[0]!.allowed).toBe(`${B4}/32`);
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(ping(NS_A, B6, { wait: 1 })).toBe(false); // not routed to the peer any more
+
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "allowed-ips", `${B4}/32,${B6}/128`, "persistent-keepalive", "25"]);
+    const p = dump(NS_A, IF_A).peers[0]!;
+    expect(p.allowed).toBe(`${B4}/32,${B6}/128`);
+    expect(p.keepalive).toBe("25");
+    expect(ping(NS_A, B6)).toBe(true);
+  });
+
+  it("`wg set` listen-port rebinds; wireguard-go follows the roaming endpoint", () => {
+    nsSh(NS_A, "wg", ["set", IF_A, "listen-port", "51111"]);
+    expect(dump(NS_A, IF_A).listenPort).toBe(51111);
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(dump(NS_B, IF_B).peers[0]!.endpoint).toBe(`${UA4}:51111`);
+    expect(ping(NS_B, A4)).toBe(true);
+  });
+
+  it("roaming: the peer moves to a new port and address family; traffic continues, wg show updates", () => {
+    // netns.sh "roaming": the peer changes its source (port, then IPv6 underlay), sends, and
+    // wg-ts follows the authenticated source. (wireguard-go's sticky source address keeps the
+    // old IPv4 source when its address is deleted, so moving ports is the portable check.)
+    nsSh(NS_B, "wg", ["set", IF_B, "listen-port", "51122"]);
+    expect(ping(NS_B, A4)).toBe(true);
+    expect(dump(NS_A, IF_A).peers[0]!.endpoint).toBe(`${UB4}:51122`);
+    expect(ping(NS_A, B4)).toBe(true);
+    nsSh(NS_B, "wg", ["set", IF_B, "peer", ka.pub, "endpoint", "[fd01:101::1]:51111"]);
+    expect(ping(NS_B, A6)).toBe(true);
+    expect(dump(NS_A, IF_A).peers[0]!.endpoint).toBe("[fd01:101::2]:51122");
+    expect(ping(NS_A, B6)).toBe(true);
+    expect(ping(NS_A, B4, { size: 1420 - 28 })).toBe(true);
+  });
+
+  it("preshared keys: matching PSK interoperates, a wrong one does not", () => {
+    const psk = inNs(NS_A, "wg", ["genpsk"]).stdout.trim();
+    const wrong = inNs(NS_A, "wg", ["genpsk"]).stdout.trim();
+    writeConf(`${dir}/psk`, psk + "\n");
+    writeConf(`${dir}/wrong`, wrong + "\n");
+    nsSh(NS_B, "wg", ["set", IF_B, "listen-port", "51102", "peer", ka.pub, "preshared-key", `${dir}/psk`, "endpoint", `${UA4}:51101`]);
+    // Restart wg-ts with the PSK in its config: a fresh handshake must use it.
+    expect(wgTs(NS_A, ["down", confA]).status).toBe(0);
+    writeConf(confA, configA(`PresharedKey = ${psk}\n`));
+    const up = wgTs(NS_A, ["up", confA]);
+    expect(up.status, up.stderr).toBe(0);
+    expect(dump(NS_A, IF_A).peers[0]!.psk).toBe(psk);
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(ping(NS_B, A6)).toBe(true);
+    // Change only wg-ts's PSK and force a new handshake by re-adding the peer: no session.
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "remove"]);
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "preshared-key", `${dir}/wrong`, "endpoint", `${UB4}:51102`, "allowed-ips", `${B4}/32`]);
+    expect(ping(NS_A, B4, { wait: 2 })).toBe(false);
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "preshared-key", `${dir}/psk`]);
+    expect(ping(NS_A, B4, { count: 3, wait: 6 })).toBe(true);
+  });
+
+  it("`wg showconf` of wg-ts round-trips through `wg syncconf`", () => {
+    const conf = nsSh(NS_A, "wg", ["showconf", IF_A]);
+    expect(conf).toContain(`PrivateKey = ${ka.priv}`);
+    writeConf(`${dir}/sync.conf`, conf);
+    nsSh(NS_A, "wg", ["syncconf", IF_A, `${dir}/sync.conf`]);
+    expect(nsSh(NS_A, "wg", ["showconf", IF_A])).toBe(conf);
+    expect(ping(NS_A, B4)).toBe(true);
+  });
+
+  it("down removes the interface, the socket and the daemon", () => {
+    expect(wgTs(NS_A, ["down", confA]).status).toBe(0);
+    expect(inNs(NS_A, "ip", ["link", "show", IF_A]).status).not.toBe(0);
+    expect(exists(`/var/run/wireguard/${IF_A}.sock`)).toBe(false);
+    expect(pidsOf(`wg-ts.js daemon ${IF_A}`)).toEqual([]);
+    expect(wgTs(NS_A, ["down", confA]).stderr).toMatch(/is not a WireGuard interface/);
+  });
+});
