@@ -54,7 +54,7 @@ export function packWgTs(outFile: string, repoRoot: string = REPO_ROOT): Artifac
     run("pnpm", ["--filter", "@wg-ts/daemon", "deploy", "--prod", "--legacy", "--offline", bundle], repoRoot);
     const tar = spawnSync(
       "tar",
-      ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "--exclude=./node_modules/.modules.yaml", "-cf", "-", "-C", bundle, "."],
+      ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "--exclude=./node_modules/.modules.yaml", "--exclude=.bin", "--exclude=*.tsbuildinfo", "-cf", "-", "-C", bundle, "."],
       { maxBuffer: 512 * 1024 * 1024 },
     );
     if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString().trim()}`);
