@@ -3,6 +3,7 @@
  * our crypto.ts functions and against both ChaCha20-Poly1305 backends behind the TransportAeads.
  * The replay-window cases of wireguard-go live in replay.test.ts.
  */
+import { createHash, createPrivateKey, createPublicKey, diffieHellman } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { blake2s } from "@noble/hashes/blake2.js";
 import { describe, expect, it } from "vitest";
@@ -157,6 +158,16 @@ describe("XChaCha20-Poly1305 (crypto.ts xaeadSeal / xaeadOpen)", () => {
 // X25519
 // ---------------------------------------------------------------------------------------------
 
+/** X25519 through OpenSSL (node:crypto), as a second implementation for the same vectors. */
+function opensslX25519(privateKey: Uint8Array, publicKey: Uint8Array): string {
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64url");
+  const jwk = { kty: "OKP", crv: "X25519", d: b64(privateKey), x: b64(publicKeyOf(privateKey)) };
+  return diffieHellman({
+    privateKey: createPrivateKey({ key: jwk, format: "jwk" }),
+    publicKey: createPublicKey({ key: { kty: "OKP", crv: "X25519", x: b64(publicKey) }, format: "jwk" }),
+  }).toString("hex");
+}
+
 describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
   const rfc7748 = load<{
     scalarmult: { name: string; scalar: string; u: string; output: string }[];
@@ -166,6 +177,7 @@ describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
 
   it.each(rfc7748.scalarmult)("$name", (t) => {
     expect(hex(dh(h(t.scalar), h(t.u))!)).toBe(t.output);
+    expect(opensslX25519(h(t.scalar), h(t.u)), "OpenSSL agrees").toBe(t.output);
   });
 
   it("RFC 7748 5.2 iterated: 1 and 1000 iterations", () => {
@@ -204,6 +216,7 @@ describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
         refused++;
       } else {
         expect(shared && hex(shared), `tcId ${t.tcId}`).toBe(t.shared);
+        expect(opensslX25519(h(t.private), h(t.public)), `tcId ${t.tcId}: OpenSSL agrees`).toBe(t.shared);
       }
     }
     expect(refused).toBeGreaterThan(0);
@@ -224,6 +237,7 @@ describe("BLAKE2s", () => {
       expect(input.every((x, i) => x === i)).toBe(true);
       const got = t.key === "" ? hash(input) : blake2s(input, { key: h(t.key) });
       expect(hex(got), `in ${input.length} bytes, key ${t.key.length / 2} bytes`).toBe(t.out);
+      if (t.key === "") expect(createHash("blake2s256").update(input).digest("hex"), "OpenSSL agrees").toBe(t.out);
     }
   });
 
