@@ -195,6 +195,31 @@ describe("main.tf.json: the reference network and Scaleway's platform facts", ()
     }
   });
 
+  it("routes, in every VPC, the other sites' networks and the overlay to its WireGuard gateway's NIC", () => {
+    const routes = resources("scaleway_vpc_route").map(([, r]) => ({
+      vpc: body("scaleway_vpc", target(r["vpc_id"])[1])["name"] as string,
+      destination: r["destination"] as string,
+      via: target(r["nexthop_resource_id"]),
+    }));
+    for (const [, vpc] of resources("scaleway_vpc")) expect(vpc["enable_routing"]).toBe(true);
+    const expected = {
+      hub: ["172.16.32.0/22", "172.16.64.0/23", "172.16.66.0/23", "192.168.1.0/24"],
+      "spoke-01": ["172.16.188.0/22", "172.16.64.0/23", "172.16.66.0/23", "192.168.1.0/24"],
+      "spoke-02": ["172.16.188.0/22", "172.16.32.0/22", "192.168.1.0/24"],
+    };
+    for (const [vpc, destinations] of Object.entries(expected)) {
+      const mine = routes.filter((r) => r.vpc === vpc);
+      expect(mine.map((r) => r.destination).sort(), vpc).toEqual([...destinations].sort());
+      for (const r of mine) {
+        expect(r.via[0]).toBe("scaleway_instance_private_nic");
+        const nic = body("scaleway_instance_private_nic", r.via[1]);
+        const [, server] = target(nic["server_id"]);
+        expect(server, `${vpc} -> ${r.destination}`).toBe(tfName(topology.gateways.find((g) => g.vpc === vpc)?.name ?? "?"));
+      }
+    }
+    expect(routes).toHaveLength(11);
+  });
+
   it("keeps the database private: no load_balancer block, an endpoint on spoke-01's network only", () => {
     const [[, rdb]] = resources("scaleway_rdb_instance") as [[string, Body]];
     expect(rdb).not.toHaveProperty("load_balancer");

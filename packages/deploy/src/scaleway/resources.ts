@@ -53,6 +53,16 @@ export interface ScalewayVpcGatewayNetwork {
   zone?: string;
 }
 
+export interface ScalewayVpcRoute {
+  vpc_id: string;
+  description: string;
+  destination: string;
+  /** An Instance private NIC (the WireGuard gateway's NIC in that VPC). */
+  nexthop_resource_id: string;
+  tags?: readonly string[];
+  region?: string;
+}
+
 export interface ScalewayIpamIp {
   address: string;
   source: { private_network_id: string };
@@ -176,6 +186,7 @@ export interface ResourceArgs {
   scaleway_vpc_public_gateway_ip: ScalewayVpcPublicGatewayIp;
   scaleway_vpc_public_gateway: ScalewayVpcPublicGateway;
   scaleway_vpc_gateway_network: ScalewayVpcGatewayNetwork;
+  scaleway_vpc_route: ScalewayVpcRoute;
   scaleway_ipam_ip: ScalewayIpamIp;
   scaleway_instance_ip: ScalewayInstanceIp;
   scaleway_instance_security_group: ScalewayInstanceSecurityGroup;
@@ -200,6 +211,7 @@ interface ExportedAttributes {
   scaleway_vpc_public_gateway_ip: "id" | "address";
   scaleway_vpc_public_gateway: "id" | "status";
   scaleway_vpc_gateway_network: "id" | "mac_address" | "private_ip";
+  scaleway_vpc_route: "id";
   scaleway_ipam_ip: "id" | "address_cidr";
   scaleway_instance_ip: "id" | "address";
   scaleway_instance_security_group: "id";

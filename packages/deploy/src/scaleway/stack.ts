@@ -115,7 +115,8 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   const vpcs = new Map<string, ResourceHandle<"scaleway_vpc">>();
   const networks = new Map<string, ResourceHandle<"scaleway_vpc_private_network">>();
   for (const vpc of topology.vpcs) {
-    const handle = stack.resource("scaleway_vpc", tfName(vpc.name), { name: vpc.name, region, tags: tags() });
+    // Routing on: the custom routes below (remote networks behind the WireGuard gateway) need it.
+    const handle = stack.resource("scaleway_vpc", tfName(vpc.name), { name: vpc.name, enable_routing: true, region, tags: tags() });
     vpcs.set(vpc.name, handle);
     for (const pn of vpc.privateNetworks) {
       networks.set(
@@ -277,6 +278,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   };
   const userData = new Map<string, string>();
   const servers = new Map<string, ResourceHandle<"scaleway_instance_server">>();
+  const nics = new Map<string, ResourceHandle<"scaleway_instance_private_nic">>();
   for (const instance of instances) {
     const plan = planOf(instance.name);
     const cloudInit = renderCloudInit({
@@ -304,12 +306,34 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
     });
     servers.set(instance.name, server);
     for (const { network: networkName, ip } of instanceIps.get(instance.name) ?? []) {
-      stack.resource("scaleway_instance_private_nic", tfName(`${instance.name}-${networkName}`), {
+      const nic = stack.resource("scaleway_instance_private_nic", tfName(`${instance.name}-${networkName}`), {
         server_id: server.attr("id"),
         private_network_id: network(networkName).attr("id"),
         ipam_ip_ids: [ip.attr("id")],
         ...common,
         depends_on: bookedIn(networkName),
+      });
+      nics.set(`${instance.name}/${networkName}`, nic);
+    }
+  }
+
+  // ---- VPC routes: the other sites' networks and the overlay are behind the VPC's WireGuard gateway
+  // (topology.md: the database must be able to answer spoke-02; this declares the path to the VPC
+  // dataplane in addition to the spoke-01 masquerade of the plan).
+  for (const gateway of topology.gateways) {
+    const first = gateway.attachments[0];
+    const nic = first ? nics.get(`${gateway.name}/${first.network}`) : undefined;
+    const vpc = vpcs.get(gateway.vpc);
+    if (!nic || !vpc) throw new Error(`scaleway: gateway ${gateway.name} has no NIC in VPC ${gateway.vpc}`);
+    const remote = [...topology.gateways.filter((o) => o.name !== gateway.name).flatMap((o) => o.attachments.map((a) => a.cidr)), topology.overlay.cidr];
+    for (const destination of remote) {
+      stack.resource("scaleway_vpc_route", tfName(`${gateway.vpc}-to-${destination}`), {
+        vpc_id: vpc.attr("id"),
+        description: `${destination} via ${gateway.name} (WireGuard)`,
+        destination,
+        nexthop_resource_id: nic.attr("id"),
+        region,
+        tags: tags(),
       });
     }
   }
