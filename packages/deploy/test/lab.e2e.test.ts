@@ -220,6 +220,21 @@ describe.runIf(canRun)("wg-deploy lab (hub-spoke, WireGuard by wg-ts)", () => {
     expect(result.stdout.trim()).toBe("back");
   });
 
+  it("restarts spoke-01's tunnel by itself (wg-monitor) when the hub stops answering", async () => {
+    const pid = await daemonPid("wgts-wireguard-spoke-01", "wg-s01");
+    expect(pid).toBeDefined();
+    process.kill(pid ?? 0, "SIGKILL");
+    // wg-monitor probes every 10 s and restarts after 3 failures.
+    await waitFor("wg-monitor to bring wg-s01 back", async () => {
+      const now = await daemonPid("wgts-wireguard-spoke-01", "wg-s01");
+      return now !== undefined && now !== pid && (await inNs("wgts-postgres-client", ["ping", "-c", "1", "-W", "1", "172.16.32.20"])).code === 0;
+    }, 50_000);
+    const log = readFileSync(join(STATE_DIR, "nodes/wireguard-spoke-01/fs/var/log/wireguard-monitor.log"), "utf8");
+    expect(log).toMatch(/192\.168\.1\.1 unreachable \(3\/3\)\n.*restarting the tunnel/);
+    const result = await dbconnect("select 'monitored'");
+    expect(result.stdout.trim(), result.stderr).toBe("monitored");
+  });
+
   it("fails clearly and rolls back when a gateway cannot start", async () => {
     await wgDeploy(["down"]);
     const dir = mkdtempSync(join(tmpdir(), "wg-deploy-e2e-"));
