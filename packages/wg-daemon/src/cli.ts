@@ -89,6 +89,11 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
   });
 }
 
+/** A read still blocked on the libuv pool must not keep a stopped daemon alive. */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
 function logTo(io: CliIo): (line: string) => void {
   return (line) => io.stderr(line + "\n");
 }
@@ -131,9 +136,11 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
       daemon?.stop(why);
     }
     await daemon?.stopped;
+    exitSoon(0);
     return 0;
   }
   // The daemon stopped on its own: `wg-ts down` elsewhere, `ip link del`, or the socket removed.
+  exitSoon(0);
   return 0;
 }
 
@@ -152,6 +159,7 @@ async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   const why = await waitForSignal(daemon);
   daemon.stop(why);
   await daemon.stopped;
+  exitSoon(0);
   return 0;
 }
 

@@ -5,6 +5,7 @@
  * the way wg-quick stops userspace implementations). On the way out it removes what it
  * created: the socket file and (by closing the fd) the TUN interface.
  */
+import { execFile } from "node:child_process";
 import { UdpBind } from "./bind.js";
 import { Engine } from "./engine.js";
 import { LinuxTun } from "./tun.js";
@@ -56,10 +57,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     clearInterval(watch);
     const unlink = uapi.stillPresent();
     uapi.close(unlink);
-    engine.stop();
     const drops = engine.dropSummary();
     log(`${name}: shutting down (${reason})${drops ? `; drops: ${drops}` : ""}`);
-    resolveStopped(reason);
+    // Delete the link first: that wakes the TUN reads blocked on the libuv pool (closing the
+    // fd alone does not), then close everything.
+    execFile("ip", ["link", "delete", "dev", name], () => {
+      engine.stop();
+      resolveStopped(reason);
+    });
   };
   const watch = setInterval(() => {
     if (!uapi.stillPresent()) stop("UAPI socket removed");
