@@ -45,7 +45,7 @@ function fakeTofu(dir: string): { bin: string; log: string } {
   const log = join(dir, "tofu.log");
   writeFileSync(
     join(bin, "tofu"),
-    `#!/bin/sh\necho "$PWD: $*" >> '${log}'\nif [ "$1" = output ]; then echo '{"vpn_subnets":{"sensitive":false,"value":{"hub":["172.16.188.0/22"]}}}'; fi\nexit 0\n`,
+    `#!/bin/sh\necho "$PWD: $*" >> '${log}'\nif [ "$1" = output ]; then echo '{"vpn_subnets":{"sensitive":false,"value":{"hub":["172.16.188.0/22"]}},"public_ips":{"sensitive":false,"value":{"bastion":"51.158.0.61"}}}'; fi\nexit 0\n`,
   );
   chmodSync(join(bin, "tofu"), 0o755);
   return { bin, log };
@@ -139,5 +139,56 @@ describe("wg-deploy synth/up/down --target scaleway with a stand-in tofu", () =>
     const result = await run(["synth", "--target", "lab", "--out", join(dir, "x")], { PATH: emptyPath, HOME: dir }, dir);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("target lab has nothing to synthesize");
+  });
+});
+
+describe("wg-deploy exec/restart/status --target scaleway: ssh through the bastion", () => {
+  /** tofu + an ssh that logs its arguments and answers `wg show`. */
+  function tools(dir: string): { env: Record<string, string>; sshLog: string } {
+    const { bin } = fakeTofu(dir);
+    const sshLog = join(dir, "ssh.log");
+    writeFileSync(join(bin, "ssh"), `#!/bin/sh\necho "$*" >> '${sshLog}'\necho "interface: wg0"\nexit 0\n`);
+    chmodSync(join(bin, "ssh"), 0o755);
+    // What `up` leaves behind (the stand-in tofu answers `output` from there).
+    mkdirSync(join(dir, "out", "scaleway", "hub-spoke"), { recursive: true });
+    writeFileSync(join(dir, "out", "scaleway", "hub-spoke", "main.tf.json"), "{}\n");
+    return { env: { PATH: bin, HOME: dir, ...CREDENTIALS }, sshLog };
+  }
+
+  it("exec jumps through bastion@<gateway ip>:61000 to root@<private address>, quoting the command", async () => {
+    const { dir } = scratch();
+    const { env, sshLog } = tools(dir);
+    const result = await run(["exec", "--target", "scaleway", "postgres-client", "--", "dbconnect", "-c", "select 'ok'"], env, dir);
+    expect(result.stderr).toBe("scaleway: tofu output -json\n".replace("tofu", join(dir, "fake-bin", "tofu")));
+    expect(result.status).toBe(0);
+    expect(readFileSync(sshLog, "utf8")).toBe(`-o StrictHostKeyChecking=accept-new -J bastion@51.158.0.61:61000 root@172.16.64.20 -- dbconnect -c 'select '"'"'ok'"'"''\n`);
+  });
+
+  it("restart restarts wg-ts@wg0 on the gateway; status shows each gateway's wg show", async () => {
+    const { dir } = scratch();
+    const { env, sshLog } = tools(dir);
+    expect((await run(["restart", "--target", "scaleway", "wireguard-spoke-01"], env, dir)).status).toBe(0);
+    expect(readFileSync(sshLog, "utf8")).toBe("-o StrictHostKeyChecking=accept-new -J bastion@51.158.0.61:61000 root@172.16.32.10 -- systemctl restart wg-ts@wg0\n");
+    const status = await run(["status", "--target", "scaleway"], env, dir);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toBe(
+      "## wireguard-hub (172.16.188.10)\ninterface: wg0\n## wireguard-spoke-01 (172.16.32.10)\ninterface: wg0\n## wireguard-spoke-02 (172.16.64.10)\ninterface: wg0\n",
+    );
+  });
+
+  it("says when nothing was deployed", async () => {
+    const { dir } = scratch();
+    const { bin } = fakeTofu(dir);
+    const result = await run(["exec", "--target", "scaleway", "wireguard-hub", "--", "true"], { PATH: bin, HOME: dir, ...CREDENTIALS }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("nothing deployed from");
+  });
+
+  it("refuses nodes that are not Instances", async () => {
+    const { dir } = scratch();
+    const { env } = tools(dir);
+    const result = await run(["exec", "--target", "scaleway", "rdb", "--", "true"], env, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('scaleway: "rdb" is not an Instance');
   });
 });

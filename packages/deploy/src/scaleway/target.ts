@@ -5,6 +5,7 @@
  *     wg-deploy up    --target scaleway [-o dir=DIR]  synth, then `tofu|terraform init` + `apply`
  *     wg-deploy down  --target scaleway [-o dir=DIR]  `tofu|terraform destroy`
  *     wg-deploy output --target scaleway              `tofu|terraform output -json`
+ *     wg-deploy exec|restart|status --target scaleway ssh through the Public Gateway bastion
  *
  * `up`/`down`/`output` first check that credentials (SCW_ACCESS_KEY, SCW_SECRET_KEY,
  * SCW_DEFAULT_PROJECT_ID) and a `tofu` or `terraform` binary on PATH are there, and fail with one
@@ -20,7 +21,8 @@ import type { Outputs } from "../outputs.js";
 import type { Registry } from "../registry.js";
 import type { DeployIo, Target, TargetContext, TopologyPreset } from "../target.js";
 import { SECRETS_FILE } from "./secrets.js";
-import { MAIN_FILE, synthToDirectory, type SynthResult } from "./synth.js";
+import { BASTION_USER, SSH_USER } from "./stack.js";
+import { MAIN_FILE, scalewayPlans, synthToDirectory, type SynthResult } from "./synth.js";
 
 /** Environment variables the Scaleway provider needs. */
 export const CREDENTIAL_VARIABLES = ["SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"] as const;
@@ -106,6 +108,39 @@ function ready(context: TargetContext, action: string): string {
   return binary;
 }
 
+/** POSIX shell single-quoting (ssh joins the remote command's words and hands them to a shell). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** ssh arguments that run `command` on `address` through the Public Gateway bastion. */
+export function sshArguments(bastion: { ip: string; port: number }, address: string, command: readonly string[]): string[] {
+  return ["-o", "StrictHostKeyChecking=accept-new", "-J", `${BASTION_USER}@${bastion.ip}:${bastion.port}`, `${SSH_USER}@${address}`, "--", ...command.map(shellQuote)];
+}
+
+/** Where to reach `node` over SSH: the bastion's public IP (from the outputs) and the node's private address. */
+async function sshTarget(target: Target, context: TargetContext, node: string): Promise<{ bastion: { ip: string; port: number }; address: string }> {
+  const plan = scalewayPlans(context.topology).get(node);
+  const address = plan?.interfaces[0]?.address.split("/")[0];
+  const isInstance = plan !== undefined && (plan.kind === "gateway" || plan.kind === "client");
+  if (!isInstance || address === undefined) throw new Error(`scaleway: "${node}" is not an Instance (known: ${[...scalewayPlans(context.topology).values()].filter((p) => p.kind === "gateway" || p.kind === "client").map((p) => p.node).join(", ")})`);
+  const outputs = await target.outputs(context);
+  const ip = outputs.public_ips[context.topology.bastion.name];
+  if (!ip) throw new Error("scaleway: no bastion IP in the outputs; run `wg-deploy up --target scaleway` first");
+  return { bastion: { ip, port: context.topology.bastion.sshPort }, address };
+}
+
+function runSsh(io: DeployIo, args: string[], capture: boolean): Promise<{ status: number; stdout: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("ssh", args, { env: io.env as NodeJS.ProcessEnv, stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit" });
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => io.stderr(chunk.toString()));
+    child.on("error", (error) => reject(new Error(`ssh: ${error.message}`)));
+    child.on("close", (code) => resolvePromise({ status: code ?? 1, stdout }));
+  });
+}
+
 /** The Scaleway target. */
 export function scalewayTarget(): SynthTarget {
   return {
@@ -142,9 +177,35 @@ export function scalewayTarget(): SynthTarget {
       await runTerraform(context.io, binary, ["destroy", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir);
     },
 
+    async exec(context, node, argv) {
+      const { bastion, address } = await sshTarget(this, context, node);
+      return (await runSsh(context.io, sshArguments(bastion, address, argv), false)).status;
+    },
+
+    async restart(context, node) {
+      const { bastion, address } = await sshTarget(this, context, node);
+      const plan = scalewayPlans(context.topology).get(node);
+      const interfaceName = plan?.wireguard?.interfaceName;
+      if (interfaceName === undefined) throw new Error(`scaleway: ${node} runs no WireGuard tunnel`);
+      const result = await runSsh(context.io, sshArguments(bastion, address, ["systemctl", "restart", `wg-ts@${interfaceName}`]), true);
+      if (result.status !== 0) throw new Error(`scaleway: restarting wg-ts@${interfaceName} on ${node} failed (ssh status ${result.status})`);
+    },
+
+    async status(context) {
+      let text = "";
+      for (const gateway of context.topology.gateways) {
+        const { bastion, address } = await sshTarget(this, context, gateway.name);
+        const result = await runSsh(context.io, sshArguments(bastion, address, ["wg", "show", "wg0"]), true);
+        text += `## ${gateway.name} (${address})\n${result.status === 0 ? result.stdout : `ssh failed with status ${result.status}\n`}`;
+      }
+      return text;
+    },
+
     async outputs(context) {
       const binary = ready(context, "output");
-      const json = await runTerraform(context.io, binary, ["output", "-json"], workDir(context), true);
+      const dir = workDir(context);
+      if (!existsSync(join(dir, MAIN_FILE))) throw new Error(`scaleway: nothing deployed from ${dir} (no ${MAIN_FILE}); run \`wg-deploy up --target scaleway\``);
+      const json = await runTerraform(context.io, binary, ["output", "-json"], dir, true);
       const raw = JSON.parse(json) as Record<string, { value: unknown }>;
       return Object.fromEntries(Object.entries(raw).map(([name, { value }]) => [name, value])) as unknown as Outputs;
     },
