@@ -79,7 +79,10 @@ function workDir(context: TargetContext): string {
 function sshPublicKey(context: TargetContext): string {
   const { env } = context.io;
   const file = context.options["ssh_public_key_file"];
-  if (file !== undefined) return readFileSync(resolve(context.io.cwd, file), "utf8").trim();
+  if (file !== undefined) {
+    const path = file.startsWith("~/") ? join(env["HOME"] ?? "/nonexistent", file.slice(2)) : resolve(context.io.cwd, file);
+    return readFileSync(path, "utf8").trim();
+  }
   const fromEnv = env["TF_VAR_ssh_public_key"];
   if (fromEnv) return fromEnv.trim();
   for (const name of ["id_ed25519.pub", "id_rsa.pub"]) {
