@@ -86,6 +86,15 @@ attach() {
 }
 `;
 
+/**
+ * Scaleway-only: keep the metadata API (169.254.42.42) on the uplink's current path, so a tunnel
+ * that takes the default route (0.0.0.0/1 + 128.0.0.0/1) does not swallow it.
+ */
+const METADATA_PIN = `# Scaleway metadata API stays on the uplink (a spoke's tunnel routes 128.0.0.0/1).
+metadata=$(ip -4 -o route get 169.254.42.42 | sed -n 's/^\\(169\\.254\\.42\\.42\\( via [0-9.]*\\)\\{0,1\\} dev [^ ]*\\).*/\\1/p')
+if [ -n "$metadata" ]; then ip route replace $metadata; fi
+`;
+
 /** Renders `inputs.plan` to a Terraform template string holding a `#cloud-config` document. */
 export function renderCloudInit(inputs: CloudInitInputs): string {
   const { plan } = inputs;
@@ -122,6 +131,7 @@ export function renderCloudInit(inputs: CloudInitInputs): string {
     "set -eu\n",
     NIC_LOOKUP,
     ...plan.interfaces.map((i) => `attach ${holes.token(inputs.networkUuid(i.network))} ${i.address} ${i.network}\n`),
+    ...(hasUplink ? [METADATA_PIN] : []),
     ...(sysctls.length > 0 ? [`sysctl -p ${INSTANCE_PATHS.sysctl}\n`] : []),
     ...(plan.nftables !== undefined ? [`nft -f ${INSTANCE_PATHS.nftables}\n`] : []),
     ...plan.routes.map((r) => renderTemplate(routeCommand(r, plan.wireguard?.interfaceName ?? "wg0"), resolve) + "\n"),
