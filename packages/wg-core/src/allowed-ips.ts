@@ -347,6 +347,11 @@ export class AllowedIps<T> {
     return out;
   }
 
+  /** True when no prefix is routed. Removals keep the tries compacted, so this is O(1). */
+  isEmpty(): boolean {
+    return this.#root4 === null && this.#root6 === null;
+  }
+
   /** Removes every prefix. */
   clear(): void {
     this.#root4 = null;

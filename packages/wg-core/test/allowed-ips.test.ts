@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AllowedIps, CidrFormatError, formatCidr, parseCidr } from "../src/allowed-ips.js";
+import { AllowedIps, CidrFormatError, formatAddress, formatCidr, parseCidr } from "../src/allowed-ips.js";
 
 /** Seeded PRNG (mulberry32) so failures reproduce. */
 function mulberry32(seed: number): () => number {
@@ -252,7 +253,65 @@ describe("AllowedIps", () => {
           const want = [...reference.entries()].filter(([, v]) => v.value === value).map(([k]) => k);
           expect(t.entries(value).sort()).toEqual(want.sort());
         }
+        // Removing every owner leaves no node behind (the trie stays compacted).
+        expect(t.isEmpty()).toBe(false);
+        for (let value = 0; value < 20; value++) t.removeValue(value);
+        expect(t.isEmpty()).toBe(true);
       });
     }
+  }
+});
+
+interface GoOp {
+  op: "insert" | "assertEQ" | "assertNEQ" | "removeByPeer" | "assertEmpty";
+  peer?: string;
+  addr?: number[];
+  words?: string[];
+  cidr?: number;
+}
+const goCases = JSON.parse(
+  readFileSync(new URL("../../../test-vectors/wireguard-go-allowedips.json", import.meta.url), "utf8"),
+) as Record<"TestTrieIPv4" | "TestTrieIPv6", GoOp[]>;
+
+describe("AllowedIps against wireguard-go allowedips_test.go (ported from the kernel selftest)", () => {
+  /** The address of an op: 4 bytes, or 4 big-endian 32-bit words as written in the Go test. */
+  function address(op: GoOp): Uint8Array {
+    if (op.addr !== undefined) return Uint8Array.from(op.addr);
+    const out = new Uint8Array(16);
+    const view = new DataView(out.buffer);
+    op.words!.forEach((w, i) => view.setUint32(i * 4, Number(w)));
+    return out;
+  }
+  const cidrOf = (op: GoOp): string => `${formatAddress(address(op))}/${op.cidr}`;
+
+  for (const name of ["TestTrieIPv4", "TestTrieIPv6"] as const) {
+    it(name, () => {
+      const t = new AllowedIps<string>();
+      let checks = 0;
+      goCases[name].forEach((op, i) => {
+        const where = `${name} op ${i}`;
+        switch (op.op) {
+          case "insert":
+            t.insert(cidrOf(op), op.peer!);
+            break;
+          case "assertEQ":
+            expect(t.lookupAddress(address(op)), where).toBe(op.peer);
+            checks++;
+            break;
+          case "assertNEQ":
+            expect(t.lookupAddress(address(op)), where).not.toBe(op.peer);
+            checks++;
+            break;
+          case "removeByPeer":
+            t.removeValue(op.peer!);
+            break;
+          case "assertEmpty":
+            expect(t.isEmpty(), where).toBe(true);
+            checks++;
+            break;
+        }
+      });
+      expect(checks).toBeGreaterThan(5);
+    });
   }
 });

@@ -271,6 +271,14 @@ describe("BLAKE2s", () => {
     expect(viaMac).toBeGreaterThan(0);
   });
 
+  it("wireguard-go kdf_test.go through crypto.ts kdf() (KDF1, KDF2, KDF3)", () => {
+    const v = load<{ tests: { key: string; input: string; t0: string; t1: string; t2: string }[] }>("wireguard-go-kdf.json");
+    for (const t of v.tests) {
+      const want = [t.t0, t.t1, t.t2];
+      for (const n of [1, 2, 3] as const) expect(kdf(n, h(t.key), h(t.input)).map(hex), `KDF${n}`).toEqual(want.slice(0, n));
+    }
+  });
+
   it("Linux blake2s_hmac_testvecs through crypto.ts hmac()", () => {
     expect(hex(hmac(fib, counting))).toBe(kernel.hmac[0]!.out); // 32-byte key, as WireGuard uses
     expect(hex(hmac(counting, fib))).toBe(kernel.hmac[1]!.out); // key longer than a block: hashed first
