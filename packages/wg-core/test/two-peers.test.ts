@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import {
   COUNTER_LIMIT,
   KEEPALIVE_TIMEOUT,
+  nobleTransportAead,
+  nodeTransportAead,
   REJECT_AFTER_TIME,
   REKEY_AFTER_TIME,
   REKEY_COUNTER_LIMIT,
@@ -291,5 +293,20 @@ describe("two peers in memory", () => {
     net.send(b, ping(B_INNER, A_INNER, 4));
     expect(b.delivered).toHaveLength(2);
     expect(a.delivered).toHaveLength(2);
+  });
+
+  it.each([
+    ["noble", "node:crypto"],
+    ["node:crypto", "noble"],
+    ["noble", "noble"],
+  ] as const)("interoperates with transport AEAD %s on A and %s on B", (ia, ib) => {
+    const pick = (n: string) => (n === "noble" ? nobleTransportAead : nodeTransportAead);
+    const { net, a, b } = makePair({ aeadA: pick(ia), aeadB: pick(ib) });
+    for (let seq = 1; seq <= 3; seq++) {
+      net.send(a, ping(A_INNER, B_INNER, seq));
+      net.send(b, ping(B_INNER, A_INNER, seq));
+    }
+    expect(b.delivered.map((d) => parseIcmpEcho(d.packet)?.seq)).toEqual([1, 2, 3]);
+    expect(a.delivered.map((d) => parseIcmpEcho(d.packet)?.seq)).toEqual([1, 2, 3]);
   });
 });

@@ -3,7 +3,7 @@
  * with a UDP endpoint; datagrams emitted by one are delivered to the node owning the destination
  * endpoint (optionally filtered: loss, capture, delay). Nothing touches a real socket or clock.
  */
-import { type Action, Device, type DropReason, type Endpoint, type Peer, PrivateKey } from "../../src/index.js";
+import { type Action, Device, type DropReason, type Endpoint, type Peer, PrivateKey, type TransportAead } from "../../src/index.js";
 
 /** Deterministic random bytes (mulberry32), so every run is reproducible. */
 export function seededRandom(seed: number): (out: Uint8Array) => void {
@@ -53,10 +53,11 @@ export class VirtualNet {
   readonly wire: Wire[] = [];
   readonly #out: Action[] = [];
 
-  addNode(name: string, endpoint: Endpoint, seed: number): VNode {
+  addNode(name: string, endpoint: Endpoint, seed: number, aead?: TransportAead): VNode {
     const random = seededRandom(seed);
     const privateKey = PrivateKey.generate(random);
-    const node = new VNode(name, new Device({ privateKey, random }), endpoint, privateKey);
+    const device = new Device(aead ? { privateKey, random, aead } : { privateKey, random });
+    const node = new VNode(name, device, endpoint, privateKey);
     this.nodes.push(node);
     return node;
   }
@@ -128,6 +129,9 @@ export interface PairOptions {
   endpointOnA?: boolean;
   endpointOnB?: boolean;
   seed?: number;
+  /** Transport AEAD of A and of B (default: the device default). */
+  aeadA?: TransportAead;
+  aeadB?: TransportAead;
 }
 
 export const A_INNER = "10.0.0.1";
@@ -137,8 +141,8 @@ export const B_INNER = "10.0.0.2";
 export function makePair(o: PairOptions = {}) {
   const net = new VirtualNet();
   const seed = o.seed ?? 1;
-  const a = net.addNode("A", { address: "192.0.2.1", port: 1001 }, seed * 2);
-  const b = net.addNode("B", { address: "192.0.2.2", port: 1002 }, seed * 2 + 1);
+  const a = net.addNode("A", { address: "192.0.2.1", port: 1001 }, seed * 2, o.aeadA);
+  const b = net.addNode("B", { address: "192.0.2.2", port: 1002 }, seed * 2 + 1, o.aeadB);
   const bOnA = a.device.addPeer(
     {
       publicKey: b.privateKey.publicKey(),
