@@ -411,6 +411,26 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
     for (const r of plan.routes) expect(network).toContain(`ip route replace ${String(r.to)} via ${r.via.kind === "address" ? r.via.address : "?"}\n`);
   });
 
+  it.each(instances)("%s: every shell script it writes parses (sh -n), the embedded Python compiles", (name) => {
+    const config = parseYaml(evaluateTemplate(synthesis.userData.get(name) ?? "")) as { write_files: WriteFile[] };
+    const dir = mkdtempSync(join(tmpdir(), "wg-ts-scripts-"));
+    const scripts = config.write_files.filter((f) => f.content.startsWith("#!/bin/sh\n"));
+    expect(scripts.length).toBeGreaterThanOrEqual(2);
+    for (const [i, script] of scripts.entries()) {
+      const file = join(dir, `script-${i}.sh`);
+      writeFileSync(file, script.content);
+      const result = spawnSync("sh", ["-n", file], { encoding: "utf8" });
+      expect(result.stderr, script.path).toBe("");
+      expect(result.status, script.path).toBe(0);
+    }
+    const network = config.write_files.find((f) => f.path === INSTANCE_PATHS.networkScript)?.content ?? "";
+    const python = /<<'PY'\n([\s\S]*?)\nPY\n/.exec(network)?.[1];
+    expect(python).toContain("private_nics");
+    const compiled = spawnSync("python3", ["-c", "import ast, sys; ast.parse(sys.stdin.read())"], { input: python, encoding: "utf8" });
+    expect(compiled.stderr).toBe("");
+    expect(compiled.status).toBe(0);
+  });
+
   it("the gateways' wg-quick files carry MTU 1380, keepalive 25, port 52345 and the real peers' keys and endpoints", () => {
     const hub = parseYaml(evaluateTemplate(synthesis.userData.get("wireguard-hub") ?? "")) as { write_files: WriteFile[] };
     const conf = hub.write_files.find((f) => f.path === "/etc/wireguard/wg0.conf")?.content ?? "";
