@@ -64,8 +64,8 @@ export class UdpBind implements Bind {
   private pendingCount = 0;
   private flushScheduled = false;
 
+  /** Binds new sockets first and swaps them in only on success: a failed rebind keeps the old port. */
   async open(port: number): Promise<number> {
-    this.close();
     for (let attempt = 0; attempt < 10; attempt++) {
       const v4 = createSocket({ type: "udp4", reuseAddr: false });
       const v6 = createSocket({ type: "udp6", ipv6Only: true, reuseAddr: false });
@@ -104,6 +104,7 @@ export class UdpBind implements Bind {
   }
 
   private attach(v4: Socket, v6: Socket | undefined, port: number): void {
+    this.close();
     this.v4 = v4;
     this.v6 = v6;
     this.port = port;

@@ -89,6 +89,12 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
   });
 }
 
+/** Concurrent TUN reads (WG_TS_TUN_INFLIGHT, default 2; keep below UV_THREADPOOL_SIZE). */
+function tunInflight(): number {
+  const n = Number(process.env["WG_TS_TUN_INFLIGHT"] ?? 2);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 2;
+}
+
 /** A read still blocked on the libuv pool must not keep a stopped daemon alive. */
 function exitSoon(code: number): void {
   setTimeout(() => process.exit(code), 1000).unref();
@@ -103,8 +109,14 @@ function quickEnv(io: CliIo, launch: QuickEnv["launch"]): QuickEnv {
   return { log, run: makeRunner(log), launch };
 }
 
-function waitForSignal(daemon: RunningDaemon | undefined): Promise<string> {
+function waitForSignal(daemon: RunningDaemon | undefined, io?: CliIo): Promise<string> {
   return new Promise((resolve) => {
+    // SIGUSR1: log the drop counters (by reason) and UAPI errors, for diagnosis.
+    process.on("SIGUSR1", () => {
+      if (!daemon) return;
+      const uapiErrors = [...daemon.uapi.errors].map(([e, n]) => `-${e}=${n}`).join(" ");
+      io?.stderr(`${daemon.name}: drops: ${daemon.engine.dropSummary() || "none"}; uapi errors: ${uapiErrors || "none"}\n`);
+    });
     const on = (sig: string): void => resolve(sig);
     process.once("SIGTERM", () => on("SIGTERM"));
     process.once("SIGINT", () => on("SIGINT"));
@@ -121,12 +133,12 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
   }
   let daemon: RunningDaemon | undefined;
   const env = quickEnv(io, async (name) => {
-    daemon = await startDaemon({ name, log: logTo(io) });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight() });
     const d = daemon;
     return { stop: async () => d.stop("up failed") };
   });
   await up(target, env);
-  const why = await waitForSignal(daemon);
+  const why = await waitForSignal(daemon, io);
   if (why === "SIGTERM" || why === "SIGINT") {
     io.stderr(`[#] ${why}: taking ${daemon?.name} down\n`);
     try {
@@ -147,7 +159,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
 async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon({ name, log: logTo(io) });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight() });
   } catch (e) {
     // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
     io.stdout(`error: ${(e as Error).message}\n`);
@@ -156,7 +168,7 @@ async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   // Tell a waiting `wg-ts up` we are ready, then let go of the pipe.
   await new Promise<void>((r) => process.stdout.write("ready\n", () => r()));
   process.stdout.on("error", () => {}); // the reader is gone: never crash on EPIPE
-  const why = await waitForSignal(daemon);
+  const why = await waitForSignal(daemon, io);
   daemon.stop(why);
   await daemon.stopped;
   exitSoon(0);

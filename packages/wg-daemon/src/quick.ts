@@ -108,8 +108,8 @@ export function setconfRequest(config: QuickConfig, endpoints: readonly (string 
   const lines = ["set=1"];
   const i = config.interface;
   lines.push(`private_key=${i.privateKey ? toHex(i.privateKey) : "0".repeat(64)}`);
-  lines.push(`listen_port=${i.listenPort ?? 0}`);
-  lines.push(`fwmark=${i.fwMark ?? 0}`);
+  if (i.listenPort !== undefined) lines.push(`listen_port=${i.listenPort}`);
+  if (i.fwMark !== undefined) lines.push(`fwmark=${i.fwMark}`);
   lines.push("replace_peers=true");
   config.peers.forEach((p, idx) => {
     lines.push(`public_key=${toHex(p.publicKey)}`);

@@ -229,4 +229,18 @@ describe("bad configs fail before anything is created", () => {
     expect(again.stderr).toMatch(/already exists/);
     expect(wgTs(NS_A, ["down", open]).status).toBe(0);
   });
+
+  it("SaveConfig = true writes `wg set` changes back on down, 0600", () => {
+    const conf = `${dir}/${IF_C}.conf`;
+    writeConf(conf, `[Interface]\nPrivateKey = ${ka.priv}\nAddress = 10.77.1.1/24\nTable = off\nSaveConfig = true\n`);
+    expect(wgTs(NS_A, ["up", conf]).status).toBe(0);
+    nsSh(NS_A, "wg", ["set", IF_C, "listen-port", "51999", "peer", kb.pub, "allowed-ips", "10.77.0.0/16"]);
+    expect(wgTs(NS_A, ["down", conf]).status).toBe(0);
+    const saved = sh("cat", [conf]);
+    expect(saved).toContain("Address = 10.77.1.1/24");
+    expect(saved).toContain("SaveConfig = true");
+    expect(saved).toContain("ListenPort = 51999");
+    expect(saved).toContain(`[Peer]\nPublicKey = ${kb.pub}\nAllowedIPs = 10.77.0.0/16`);
+    expect(sh("stat", ["-c", "%a", conf]).trim()).toBe("600");
+  });
 });
