@@ -235,8 +235,17 @@ describe.runIf(canRun)("wg-deploy lab (hub-spoke, WireGuard by wg-ts)", () => {
     expect(result.stdout.trim(), result.stderr).toBe("monitored");
   });
 
-  it("fails clearly and rolls back when a gateway cannot start", async () => {
+  it("names the missing prerequisite and its host before building anything", async () => {
     await wgDeploy(["down"]);
+    const failed = await wgDeploy(["up"], { ...ENV, WG_DEPLOY_PG_BIN: "/nonexistent/pg/bin" });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/step "check prerequisites" failed on this machine: missing prerequisites:/);
+    expect(failed.stderr).toContain("`/nonexistent/pg/bin/initdb` (postgresql) needed on rdb");
+    expect(await labNamespaces()).toEqual([]);
+    expect(existsSync(STATE_DIR)).toBe(false);
+  });
+
+  it("fails clearly and rolls back when a gateway cannot start", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wg-deploy-e2e-"));
     const broken = join(dir, "broken-wg-ts.js");
     writeFileSync(broken, `console.error("simulated wg-ts failure"); process.exit(3);\n`);
