@@ -118,6 +118,44 @@ export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   return ownedCopy(diffieHellman({ privateKey: x25519PrivateKey(privateKey), publicKey: basePointKey }));
 }
 
+/**
+ * An X25519 private key loaded into OpenSSL once, for several DH operations with it (our static
+ * key; a handshake's ephemeral key, used two or three times). Saves the key import that
+ * {@link dh} repeats on every call. The caller still owns and wipes the 32 raw bytes; the OpenSSL
+ * copy is freed (and cleansed by OpenSSL) when this object is garbage-collected.
+ */
+export class DhPrivateKey {
+  readonly #key: KeyObject;
+  /** DH-Pubkey(private), 32 bytes. */
+  readonly publicKey: Uint8Array;
+
+  /** @param privateKey 32-byte private key (not retained) */
+  constructor(privateKey: Uint8Array) {
+    if (privateKey.length !== KEY_LENGTH) throw new RangeError("X25519 private key must be 32 bytes");
+    this.#key = x25519PrivateKey(privateKey);
+    basePointKey ??= x25519PublicKey(BASE_POINT);
+    this.publicKey = ownedCopy(diffieHellman({ privateKey: this.#key, publicKey: basePointKey }));
+  }
+
+  /** DH(this, publicKey); null for a low-order public key, like {@link dh}. */
+  dh(publicKey: Uint8Array): Uint8Array | null {
+    if (publicKey.length !== KEY_LENGTH) return null;
+    try {
+      const shared = ownedCopy(diffieHellman({ privateKey: this.#key, publicKey: x25519PublicKey(publicKey) }));
+      return isZero(shared) ? null : shared;
+    } catch {
+      return null;
+    }
+  }
+
+  toString(): string {
+    return "<redacted>";
+  }
+  toJSON(): string {
+    return "<redacted>";
+  }
+}
+
 /** The X25519 base point u = 9 (RFC 7748 §4.1). */
 const BASE_POINT = Uint8Array.of(9, ...new Uint8Array(31));
 const BASE_POINT_B64 = base64url(BASE_POINT);

@@ -16,7 +16,7 @@
  */
 import { inspect } from "node:util";
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER } from "./constants.js";
-import { aeadOpen, aeadSeal, clampPrivateKey, dh, hash, kdf, publicKeyOf, wipe } from "./crypto.js";
+import { aeadOpen, aeadSeal, clampPrivateKey, DhPrivateKey, hash, kdf, wipe } from "./crypto.js";
 import {
   INITIATION_SIZE,
   InitiationLayout,
@@ -38,17 +38,21 @@ export const INITIAL_CHAIN_KEY: Uint8Array = hash(encoder.encode(CONSTRUCTION));
 /** Hi := HASH(Ci ‖ IDENTIFIER) — before mixing in the responder's static key. */
 export const INITIAL_HASH: Uint8Array = hash(INITIAL_CHAIN_KEY, encoder.encode(IDENTIFIER));
 
-/** Our static identity; `responderHash` is HASH(INITIAL_HASH ‖ Spub_local), shared by all peers. */
+/**
+ * Our static identity: the private key loaded for DH, its public key, and `responderHash` =
+ * HASH(INITIAL_HASH ‖ Spub_local), shared by all peers.
+ */
 export interface LocalIdentity {
-  readonly privateKey: Uint8Array;
+  readonly staticKey: DhPrivateKey;
   readonly publicKey: Uint8Array;
   readonly responderHash: Uint8Array;
 }
 
-/** Builds a {@link LocalIdentity} from a 32-byte private key. */
+/** Builds a {@link LocalIdentity} from a 32-byte private key (not retained). */
 export function localIdentity(privateKey: Uint8Array): LocalIdentity {
-  const publicKey = publicKeyOf(privateKey);
-  return { privateKey, publicKey, responderHash: hash(INITIAL_HASH, publicKey) };
+  const staticKey = new DhPrivateKey(privateKey);
+  const publicKey = staticKey.publicKey;
+  return { staticKey, publicKey, responderHash: hash(INITIAL_HASH, publicKey) };
 }
 
 /** The handshake in progress for one peer. */
@@ -60,6 +64,7 @@ export type HandshakeState =
       readonly hash: Uint8Array;
       readonly chainKey: Uint8Array;
       readonly ephemeralPrivate: Uint8Array;
+      readonly ephemeral: DhPrivateKey;
       readonly createdAt: number;
     }
   | {
@@ -116,7 +121,7 @@ export class PeerHandshake {
   /** Recomputes DH(Spriv_local, Spub_remote) after our private key changed. */
   setLocal(local: LocalIdentity | null): void {
     wipe(this.staticStatic);
-    this.staticStatic = local === null ? null : dh(local.privateKey, this.remoteStatic);
+    this.staticStatic = local === null ? null : local.staticKey.dh(this.remoteStatic);
   }
 
   /** Forgets the handshake in progress, wiping its secrets. */
@@ -169,7 +174,8 @@ export function createInitiation(
   let c: Uint8Array = INITIAL_CHAIN_KEY;
   // (Epriv_i, Epub_i) := DH-GENERATE()
   const ePriv = generateEphemeral(random);
-  const ePub = publicKeyOf(ePriv);
+  const ephemeral = new DhPrivateKey(ePriv);
+  const ePub = ephemeral.publicKey;
   // Ci := KDF1(Ci, Epub_i)
   [c] = kdf(1, c, ePub) as [Uint8Array];
   // msg.ephemeral := Epub_i
@@ -179,7 +185,7 @@ export function createInitiation(
   // Hi := HASH(Hi ‖ msg.ephemeral)
   h = hash(h, ePub);
   // (Ci, κ) := KDF2(Ci, DH(Epriv_i, Spub_r))
-  const es = dh(ePriv, hs.remoteStatic);
+  const es = ephemeral.dh(hs.remoteStatic);
   if (es === null) {
     wipe(ePriv);
     return "invalid-public-key";
@@ -201,7 +207,7 @@ export function createInitiation(
   wipe(k1, k2, c1, c);
   out.fill(0, InitiationLayout.mac1);
   hs.clear();
-  hs.state = { kind: "initiation-created", localIndex, hash: h, chainKey: c2, ephemeralPrivate: ePriv, createdAt: now };
+  hs.state = { kind: "initiation-created", localIndex, hash: h, chainKey: c2, ephemeralPrivate: ePriv, ephemeral, createdAt: now };
   return null;
 }
 
@@ -224,7 +230,7 @@ export function consumeInitiation<P extends { readonly handshake: PeerHandshake 
   // Hr := HASH(Hr ‖ msg.ephemeral)
   h = hash(h, ePub);
   // (Cr, κ) := KDF2(Cr, DH(Spriv_r, msg.ephemeral))
-  const es = dh(local.privateKey, ePub);
+  const es = local.staticKey.dh(ePub);
   if (es === null) return "invalid-public-key";
   const [c1, k1] = kdf(2, c, es) as [Uint8Array, Uint8Array];
   wipe(es, c);
@@ -280,7 +286,8 @@ export function createResponse(
   if (s.kind !== "initiation-consumed" || out.length !== RESPONSE_SIZE) return "unexpected-response";
   // (Epriv_r, Epub_r) := DH-GENERATE()
   const ePriv = generateEphemeral(random);
-  const ePub = publicKeyOf(ePriv);
+  const ephemeral = new DhPrivateKey(ePriv);
+  const ePub = ephemeral.publicKey;
   writeHeader(out, MESSAGE_RESPONSE);
   writeU32(out, ResponseLayout.sender, localIndex);
   writeU32(out, ResponseLayout.receiver, s.remoteIndex);
@@ -291,9 +298,9 @@ export function createResponse(
   // Hr := HASH(Hr ‖ msg.ephemeral)
   let h = hash(s.hash, ePub);
   // Cr := KDF1(Cr, DH(Epriv_r, Epub_i))
-  const ee = dh(ePriv, s.remoteEphemeral);
+  const ee = ephemeral.dh(s.remoteEphemeral);
   // Cr := KDF1(Cr, DH(Epriv_r, Spub_i))
-  const se = dh(ePriv, hs.remoteStatic);
+  const se = ephemeral.dh(hs.remoteStatic);
   wipe(ePriv);
   if (ee === null || se === null) {
     wipe(ee, se, c1);
@@ -336,9 +343,9 @@ export function consumeResponse(local: LocalIdentity, hs: PeerHandshake, msg: Ui
   // Hr := HASH(Hr ‖ msg.ephemeral)
   let h = hash(s.hash, ePub);
   // Cr := KDF1(Cr, DH(Epriv_i, msg.ephemeral))
-  const ee = dh(s.ephemeralPrivate, ePub);
+  const ee = s.ephemeral.dh(ePub);
   // Cr := KDF1(Cr, DH(Spriv_i, msg.ephemeral))
-  const se = dh(local.privateKey, ePub);
+  const se = local.staticKey.dh(ePub);
   if (ee === null || se === null) {
     wipe(ee, se, c1);
     return "invalid-public-key";
