@@ -3,9 +3,10 @@
  * our crypto.ts functions and against both ChaCha20-Poly1305 backends behind the TransportAeads.
  * The replay-window cases of wireguard-go live in replay.test.ts.
  */
-import { createHash, createPrivateKey, createPublicKey, diffieHellman } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2s } from "@noble/hashes/blake2.js";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { describe, expect, it } from "vitest";
 import {
   type ChaChaPolyBackend,
@@ -158,15 +159,8 @@ describe("XChaCha20-Poly1305 (crypto.ts xaeadSeal / xaeadOpen)", () => {
 // X25519
 // ---------------------------------------------------------------------------------------------
 
-/** X25519 through OpenSSL (node:crypto), as a second implementation for the same vectors. */
-function opensslX25519(privateKey: Uint8Array, publicKey: Uint8Array): string {
-  const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64url");
-  const jwk = { kty: "OKP", crv: "X25519", d: b64(privateKey), x: b64(publicKeyOf(privateKey)) };
-  return diffieHellman({
-    privateKey: createPrivateKey({ key: jwk, format: "jwk" }),
-    publicKey: createPublicKey({ key: { kty: "OKP", crv: "X25519", x: b64(publicKey) }, format: "jwk" }),
-  }).toString("hex");
-}
+/** X25519 through @noble/curves, a second implementation for the same vectors (crypto.ts uses OpenSSL). */
+const nobleX25519 = (privateKey: Uint8Array, publicKey: Uint8Array): string => hex(x25519.getSharedSecret(privateKey, publicKey));
 
 describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
   const rfc7748 = load<{
@@ -177,7 +171,7 @@ describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
 
   it.each(rfc7748.scalarmult)("$name", (t) => {
     expect(hex(dh(h(t.scalar), h(t.u))!)).toBe(t.output);
-    expect(opensslX25519(h(t.scalar), h(t.u)), "OpenSSL agrees").toBe(t.output);
+    expect(nobleX25519(h(t.scalar), h(t.u)), "@noble/curves agrees").toBe(t.output);
   });
 
   it("RFC 7748 5.2 iterated: 1 and 1000 iterations", () => {
@@ -216,7 +210,7 @@ describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
         refused++;
       } else {
         expect(shared && hex(shared), `tcId ${t.tcId}`).toBe(t.shared);
-        expect(opensslX25519(h(t.private), h(t.public)), `tcId ${t.tcId}: OpenSSL agrees`).toBe(t.shared);
+        expect(nobleX25519(h(t.private), h(t.public)), `tcId ${t.tcId}: @noble/curves agrees`).toBe(t.shared);
       }
     }
     expect(refused).toBeGreaterThan(0);
@@ -237,7 +231,7 @@ describe("BLAKE2s", () => {
       expect(input.every((x, i) => x === i)).toBe(true);
       const got = t.key === "" ? hash(input) : blake2s(input, { key: h(t.key) });
       expect(hex(got), `in ${input.length} bytes, key ${t.key.length / 2} bytes`).toBe(t.out);
-      if (t.key === "") expect(createHash("blake2s256").update(input).digest("hex"), "OpenSSL agrees").toBe(t.out);
+      if (t.key === "") expect(hex(blake2s(input)), "@noble/hashes agrees").toBe(t.out);
     }
   });
 
@@ -282,6 +276,8 @@ describe("BLAKE2s", () => {
   it("Linux blake2s_hmac_testvecs through crypto.ts hmac()", () => {
     expect(hex(hmac(fib, counting))).toBe(kernel.hmac[0]!.out); // 32-byte key, as WireGuard uses
     expect(hex(hmac(counting, fib))).toBe(kernel.hmac[1]!.out); // key longer than a block: hashed first
+    expect(hex(nobleHmac(blake2s, fib, counting)), "@noble/hashes agrees").toBe(kernel.hmac[0]!.out);
+    expect(hex(nobleHmac(blake2s, counting, fib)), "@noble/hashes agrees").toBe(kernel.hmac[1]!.out);
   });
 });
 
