@@ -259,4 +259,24 @@ describe.skipIf(!canRun)("wg-core against wireguard-go", () => {
       await core.stop();
     }
   });
+
+  it("follows wireguard-go to a new port (roaming on authenticated packets)", async () => {
+    const { core } = configure({ psk: false, goKnowsEndpoint: false, coreKnowsEndpoint: true });
+    try {
+      await core.waitFor((e) => e["event"] === "ready");
+      core.send({ cmd: "ping", dst: INNER_B, id: 9, seq: 1 });
+      await core.waitFor((e) => e["event"] === "echo-reply" && e["seq"] === 1);
+      const newPort = PORT_B + 10;
+      inB("wg", "set", WG_IF, "listen-port", String(newPort));
+      // wireguard-go now sends from the new port; our answers must follow it there.
+      const out = inB("ping", "-c", "2", "-i", "0.3", "-W", "5", INNER_A);
+      expect(out).toMatch(/2 packets transmitted, 2 received/);
+      const st = await core.status();
+      expect(st["endpoint"]).toEqual({ address: OUTER_B, port: newPort });
+      core.send({ cmd: "ping", dst: INNER_B, id: 9, seq: 2 });
+      await core.waitFor((e) => e["event"] === "echo-reply" && e["seq"] === 2);
+    } finally {
+      await core.stop();
+    }
+  });
 });
