@@ -88,7 +88,7 @@ async function runHooks(env: QuickEnv, cmds: readonly string[], name: string): P
 }
 
 /** Resolves endpoint host names (like wg does before talking to the interface). */
-async function resolveEndpoints(loaded: LoadedConfig): Promise<(string | undefined)[]> {
+export async function resolveEndpoints(loaded: LoadedConfig): Promise<(string | undefined)[]> {
   return Promise.all(
     loaded.config.peers.map(async (p) => {
       if (!p.endpoint) return undefined;

@@ -3,7 +3,9 @@
  * MTU with DF), the stock `wg` on the wg-ts side, live `wg set` changes, PSK, byte counters,
  * roaming and crypto-RP filtering (ported from the kernel's selftests/wireguard/netns.sh).
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uapiRequest } from "../src/uapi.js";
 import {
   cleanLeftovers,
   dump,
@@ -222,6 +224,35 @@ describe("wg-ts <-> wireguard-go", () => {
     nsSh(NS_A, "wg", ["syncconf", IF_A, `${dir}/sync.conf`]);
     expect(nsSh(NS_A, "wg", ["showconf", IF_A])).toBe(conf);
     expect(ping(NS_A, B4)).toBe(true);
+  });
+
+  it("bad UAPI requests get wireguard-go's errno answers; the daemon keeps serving", async () => {
+    const sock = `/var/run/wireguard/${IF_A}.sock`;
+    expect(await uapiRequest(sock, "set=1\nbogus_key=1\n\n")).toBe("errno=-22\n\n");
+    expect(await uapiRequest(sock, "set=1\nlisten_port=99999\n\n")).toBe("errno=-22\n\n");
+    expect(await uapiRequest(sock, "set=1\npublic_key=00\n\n")).toBe("errno=-22\n\n");
+    expect(await uapiRequest(sock, "set=1\nno-equals-sign\n\n")).toBe("errno=-71\n\n");
+    await expect(uapiRequest(sock, "hello=1\n\n")).rejects.toThrow(/closed/);
+    // A rejected request changed nothing, and normal service continues.
+    expect(dump(NS_A, IF_A).peers).toHaveLength(1);
+    expect(ping(NS_A, B4)).toBe(true);
+  });
+
+  it("packets to unknown destinations are dropped and counted by reason (SIGUSR1 logs the counters)", async () => {
+    // 192.168.101.77 is on the interface's /24 but no peer has it in AllowedIPs.
+    expect(ping(NS_A, "192.168.101.77", { wait: 1 })).toBe(false);
+    const [pid] = pidsOf(`wg-ts.js daemon ${IF_A}$`);
+    expect(pid).toBeGreaterThan(0);
+    const log = `/var/log/wg-ts-${IF_A}.log`;
+    const before = readFileSync(log, "utf8").length;
+    process.kill(pid!, "SIGUSR1");
+    let line = "";
+    for (let i = 0; i < 100 && !line; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      line = readFileSync(log, "utf8").slice(before);
+    }
+    expect(line).toMatch(new RegExp(`${IF_A}: drops: .*no-route=\\d+`));
+    expect(line).not.toContain(ka.priv);
   });
 
   it("down removes the interface, the socket and the daemon", () => {

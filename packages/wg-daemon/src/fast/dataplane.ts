@@ -9,6 +9,7 @@
  * full integration needs).
  */
 import { Worker } from "node:worker_threads";
+import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "./libc.js";
 import { openTun } from "./tun.js";
 import { openUdp4 } from "./udp.js";
 import { KEYPAIR_WORDS, KP, STATS_WORDS, ST, type WorkerInit } from "./shared.js";
@@ -27,6 +28,11 @@ export interface FastDataPlaneOptions {
   batch?: number;
   /** SO_MARK for the UDP socket. */
   fwmark?: number;
+  /**
+   * Block in read(2)/recvmmsg(2) (true) or make the TUN non-blocking and wait in poll(2) with a
+   * 250 ms timeout (false, default): same speed under load, and workers can be stopped.
+   */
+  blocking?: boolean;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
   socketBuffer?: number;
 }
@@ -65,6 +71,11 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   const offload = o.offload ?? true;
   const tunFd = openTun(o.tunName, { offload });
   const udpFd = openUdp4({ port: o.udpPort, bufferBytes: o.socketBuffer ?? 4 << 20, mark: o.fwmark ?? 0 });
+  const blocking = o.blocking ?? false;
+  if (!blocking) {
+    const c = libc();
+    c.fcntl(tunFd, F_SETFL, c.fcntl(tunFd, F_GETFL, 0) | O_NONBLOCK);
+  }
   const keypairs = new SharedArrayBuffer(KEYPAIR_WORDS * 4);
   const counters = new SharedArrayBuffer(8);
   const stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
@@ -72,7 +83,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   const bytes = new Uint8Array(keypairs);
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
-    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, peer: o.peer, keypairs, counters, stats,
+    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, peer: o.peer, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const workers = (["tx", "rx"] as const).map((role) => new Worker(url, { workerData: { ...base, role } }));
@@ -112,8 +123,16 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
     },
     stats: () => ({ tx: read(0), rx: read(1) }),
     async close() {
-      // The workers sit in blocking syscalls; terminate() takes effect when they return to JS.
-      await Promise.all(workers.map((w) => w.terminate()));
+      Atomics.store(words, KP.stop, 1);
+      if (blocking) {
+        // Workers blocked in read/recvmmsg never return to JS: closing is only possible by exiting.
+        for (const w of workers) w.unref();
+      } else {
+        await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
+      }
+      const c = libc();
+      c.close(tunFd);
+      c.close(udpFd);
     },
   };
 }

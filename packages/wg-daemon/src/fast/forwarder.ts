@@ -3,7 +3,7 @@
  * keys and indices given on the command line, one peer). Used by `pnpm bench` as "wg-ts-fast".
  *
  *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
- *                     --send-index N --recv-index N [--no-offload] [--batch 64] [--stats]
+ *                     --send-index N --recv-index N [--no-offload] [--blocking] [--batch 64] [--stats]
  */
 import { startFastDataPlane } from "./dataplane.js";
 
@@ -23,6 +23,7 @@ const dp = await startFastDataPlane({
   peer: { address: host ?? "", port: Number(port) },
   offload: !flag("no-offload"),
   batch: Number(arg("batch", "64")),
+  blocking: flag("blocking"),
 });
 dp.setKeypair({
   sendKey: Buffer.from(arg("send-key"), "hex"),
@@ -35,7 +36,9 @@ if (flag("stats")) {
 }
 const stop = (): void => {
   if (flag("stats")) process.stderr.write(`final ${JSON.stringify(dp.stats())}\n`);
-  process.exit(0);
+  // With --blocking the workers cannot be joined (they sit in read/recvmmsg): leave without them.
+  if (flag("blocking")) process.kill(process.pid, "SIGKILL");
+  void dp.close().then(() => process.exit(0));
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

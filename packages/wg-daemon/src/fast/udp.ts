@@ -105,14 +105,17 @@ export class MmsgBatch {
     return this.#hdrs.readUInt32LE(i * MMSGHDR + 56);
   }
 
-  /** Blocks until at least one datagram arrives; returns how many were received (or −errno). */
-  recv(fd: number, max = this.n): number {
+  /**
+   * Receives up to `max` datagrams. With MSG_WAITFORONE (default) it blocks until one arrives; with
+   * MSG_DONTWAIT it returns −EAGAIN when none is queued. Returns the count or −errno.
+   */
+  recv(fd: number, max = this.n, flags = MSG_WAITFORONE): number {
     const c = libc();
     for (let i = 0; i < max; i++) {
       this.#hdrs.writeUInt32LE(SOCKADDR, i * MMSGHDR + 8);
       this.#iovs.writeUInt32LE(this.slotSize, i * IOVEC + 8);
     }
-    const r = c.recvmmsg(fd, this.#hdrsAddr, max, MSG_WAITFORONE, 0);
+    const r = c.recvmmsg(fd, this.#hdrsAddr, max, flags, 0);
     return r < 0 ? -c.errno() : r;
   }
 

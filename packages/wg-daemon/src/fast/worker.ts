@@ -16,7 +16,7 @@ import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
 } from "./gso.js";
-import { EAGAIN, EINTR, libc } from "./libc.js";
+import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "./libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, writeSockaddrIn } from "./udp.js";
 import { KEYPAIR_WORDS, KP, STATS_WORDS, ST, type WorkerInit } from "./shared.js";
@@ -32,6 +32,20 @@ const TAG = 16;
 /** Counters reserved per Atomics.add on the shared send counter. */
 const COUNTER_RANGE = 256n;
 const LIMIT = 2 ** 53;
+const POLLIN = 1;
+const POLL_TIMEOUT_MS = 250;
+const pollfd = Buffer.alloc(8);
+const pollAddr = c.addressOf(pollfd);
+const stopped = (): boolean => Atomics.load(keyWords, KP.stop) === 1;
+
+/** Waits until `fd` is readable (or the timeout passes). */
+function waitReadable(fd: number): void {
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(POLLIN, 4);
+  pollfd.writeInt16LE(0, 6);
+  c.poll(pollAddr, 1, POLL_TIMEOUT_MS);
+  stats[ST.syscalls]!++;
+}
 
 /** A copy of the current keypair, refreshed when the main thread bumps the generation word. */
 class KeyView {
@@ -110,12 +124,13 @@ function txLoop(): void {
     stats[ST.bytes]! += len;
   };
 
-  for (;;) {
+  while (!stopped()) {
     const n = c.read(init.tunFd, tunAddr, tunBuf.length);
     stats[ST.syscalls]!++;
     if (n <= 0) {
       const e = c.errno();
-      if (n < 0 && e !== EINTR && e !== EAGAIN) stats[ST.errors]!++;
+      if (n < 0 && e === EAGAIN) waitReadable(init.tunFd);
+      else if (n < 0 && e !== EINTR) stats[ST.errors]!++;
       continue;
     }
     kv.refresh();
@@ -150,10 +165,14 @@ function rxLoop(): void {
   if (off) out[0] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
   const batch = new MmsgBatch(init.batch, 2048);
   const data = batch.data;
-  for (;;) {
-    const r = batch.recv(init.udpFd);
+  const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
+  while (!stopped()) {
+    const r = batch.recv(init.udpFd, batch.n, recvFlags);
     stats[ST.syscalls]!++;
-    if (r <= 0) continue;
+    if (r <= 0) {
+      if (r === -EAGAIN) waitReadable(init.udpFd);
+      continue;
+    }
     stats[ST.batches]!++;
     kv.refresh();
     for (let i = 0; i < r; i++) {
