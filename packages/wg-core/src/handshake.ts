@@ -6,11 +6,12 @@
  * initiations, and a {@link HandshakeState}: a discriminated union whose variants carry the
  * data of the step in progress. Initial state: `zeroed`.
  *
- * Guarantees: every create/consume checks the state first and leaves it unchanged on failure;
- * a consumed initiation must carry a TAI64N timestamp strictly newer than the last accepted one
+ * Guarantees: every create/consume checks the state first; a failed consume leaves it unchanged
+ * (a failed createResponse discards the consumed initiation); a consumed initiation must carry a TAI64N timestamp strictly newer than the last accepted one
  * from that peer (§5.1) and must not follow the previous accepted one within
  * HANDSHAKE_INITIATION_RATE (wireguard-go's flood guard). Successful completion returns the
- * transport keys (§5.4.5) and resets the state to `zeroed`, wiping the ephemeral secrets.
+ * transport keys (§5.4.5) and resets the state to `zeroed`, wiping the ephemeral secrets (their
+ * OpenSSL key objects are cleansed when collected, see crypto.ts DhPrivateKey).
  * Functions are pure apart from `random` and never throw on bad input: they return a reason.
  * MAC1/MAC2 are not handled here (see cookie.ts): callers verify MAC1 first.
  */
