@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { IMPLS, type ImplName } from "./macro/endpoints.js";
+import { IMPLS, isImplName } from "./macro/endpoints.js";
 import { BASELINE, DEFAULT_PAIRS, missingTools, runMacro, type MacroResult, type Pair } from "./macro/index.js";
 import { macroPanels, macroTable, svgChart } from "./macro/report.js";
 
@@ -50,8 +50,7 @@ function parseArgs(argv: readonly string[]): Args {
       case "--pairs":
         a.pairs = v.split(",").map((p) => {
           const [x, y] = p.split(":");
-          const ok = (n: string | undefined): n is ImplName => IMPLS.includes(n as ImplName);
-          if (!ok(x) || !ok(y)) throw new Error(`--pairs: ${p}: implementations are ${IMPLS.join(", ")}`);
+          if (!isImplName(x) || !isImplName(y)) throw new Error(`--pairs: ${p}: implementations are ${IMPLS.join(", ")}`);
           return [x, y] as const;
         });
         i++;

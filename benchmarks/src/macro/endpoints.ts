@@ -21,8 +21,16 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
 const FAST_BIN = join(ROOT, "packages/wg-daemon/dist/fast/forwarder.js");
 
-export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-fast";
-export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-fast"];
+export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-fast";
+export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-fast"];
+/**
+ * An implementation name, optionally with variant flags for wg-ts-fast: "wg-ts-fast/no-offload/batch=8"
+ * runs the forwarder with `--no-offload --batch 8` (research comparisons side by side in one run).
+ */
+export type ImplName = BaseImpl | `wg-ts-fast/${string}`;
+export const baseOf = (i: ImplName): BaseImpl => i.split("/")[0] as BaseImpl;
+export const isImplName = (s: string | undefined): s is ImplName =>
+  s !== undefined && IMPLS.includes(s.split("/")[0] as BaseImpl) && (!s.includes("/") || s.startsWith("wg-ts-fast/"));
 
 /** One side of a tunnel: where it lives and what it talks to. */
 export interface SideSpec {
@@ -56,7 +64,7 @@ export function keyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
 
 /** Why an implementation cannot run here, or null when it can. */
 export function unavailable(impl: ImplName): string | null {
-  switch (impl) {
+  switch (baseOf(impl)) {
     case "wireguard-go":
       if (!have("wireguard-go") || !have("wg"))
         return "wireguard-go/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools";
@@ -87,7 +95,7 @@ const linkExists = (ns: string, ifname: string): boolean =>
 /** Adds the tunnel address (if the implementation did not) and brings the link up. */
 function configureLink(s: SideSpec): void {
   const addrs = nsRun(s.ns, ["ip", "-o", "addr", "show", "dev", s.ifname], { allowFail: true });
-  if (!addrs.includes(s.address.split("/")[0]!)) nsRun(s.ns, ["ip", "addr", "add", s.address, "dev", s.ifname]);
+  if (!addrs.includes(s.address.split("/")[0]!)) nsRun(s.ns, ["ip", "addr", "replace", s.address, "dev", s.ifname]);
   nsRun(s.ns, ["ip", "link", "set", s.ifname, "mtu", String(s.mtu), "up"]);
 }
 
@@ -103,13 +111,13 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
   const dir = mkdtempSync(join(tmpdir(), "wgb-bench-"));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   try {
-    switch (impl) {
+    switch (baseOf(impl)) {
       case "wireguard-go":
         return await startWireguardGo(s, dir, cleanup);
       case "wg-ts":
         return await startWgTs(s, dir, cleanup);
       case "wg-ts-fast":
-        return await startFast(s, cleanup);
+        return await startFast(impl, s, cleanup);
     }
   } catch (e) {
     cleanup();
@@ -153,7 +161,7 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise
     `[Interface]\nPrivateKey = ${b64(s.privateKey)}\nListenPort = ${s.listenPort}\nAddress = ${s.address}\nMTU = ${s.mtu}\n\n${peerSection(s)}`,
     { mode: 0o600 },
   );
-  const bg = background("ip", ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf]);
+  const bg = background("ip", ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf, "--foreground"]);
   await waitFor(`wg-ts ${s.ifname}`, () => linkExists(s.ns, s.ifname), null);
   configureLink(s);
   await sleep(200);
@@ -174,7 +182,7 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise
   };
 }
 
-async function startFast(s: SideSpec, cleanup: () => void): Promise<RunningEndpoint> {
+async function startFast(impl: ImplName, s: SideSpec, cleanup: () => void): Promise<RunningEndpoint> {
   const f = s.fast;
   if (!f) throw new Error("wg-ts-fast needs fixed transport keys");
   const hex = (k: Uint8Array): string => Buffer.from(k).toString("hex");
@@ -183,12 +191,15 @@ async function startFast(s: SideSpec, cleanup: () => void): Promise<RunningEndpo
     "--send-key", hex(f.sendKey), "--recv-key", hex(f.recvKey),
     "--send-index", String(f.sendIndex), "--recv-index", String(f.recvIndex),
   ];
-  const extra = (process.env["WG_TS_FAST_ARGS"] ?? "").split(" ").filter(Boolean);
+  const extra = impl
+    .split("/")
+    .slice(1)
+    .flatMap((f) => (f.includes("=") ? [`--${f.slice(0, f.indexOf("="))}`, f.slice(f.indexOf("=") + 1)] : [`--${f}`]));
   const bg = background("ip", ["netns", "exec", s.ns, "node", FAST_BIN, ...args, ...extra]);
   await waitFor(`wg-ts-fast ${s.ifname}`, () => linkExists(s.ns, s.ifname), bg);
   configureLink(s);
   return {
-    impl: "wg-ts-fast",
+    impl,
     pids: [bg.pid],
     log: bg.log,
     async stop() {

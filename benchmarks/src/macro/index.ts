@@ -8,7 +8,7 @@
  * Traffic stays inside the namespaces this module creates (wgb-bench-a/b); they are deleted at exit.
  */
 import { randomBytes } from "node:crypto";
-import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
+import { baseOf, startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
 import { cpuSeconds, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
 export type Pair = readonly [ImplName, ImplName];
@@ -123,7 +123,7 @@ function sides(p: Pair, slot: number): [SideSpec, SideSpec] {
     ns: NS_B, ifname: `${base}b`, privateKey: b.privateKey, listenPort: PORT_B, address: `${TUN_B}/24`, mtu: MTU,
     peer: { publicKey: a.publicKey, endpoint: `${UNDER_A}:${PORT_A}`, allowedIps: `${TUN_A}/32` },
   };
-  if (p[0] === "wg-ts-fast") {
+  if (baseOf(p[0]) === "wg-ts-fast") {
     A.fast = { sendKey: k1, recvKey: k2, sendIndex: 0x1111, recvIndex: 0x2222 };
     B.fast = { sendKey: k2, recvKey: k1, sendIndex: 0x2222, recvIndex: 0x1111 };
   }
@@ -244,7 +244,7 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
   const skipped: { pair: string; reason: string }[] = [];
   const pairs = o.pairs.filter((p) => {
     const why = unavailable(p[0]) ?? unavailable(p[1]);
-    if (p[0] === "wg-ts-fast" && p[1] !== "wg-ts-fast") {
+    if ((baseOf(p[0]) === "wg-ts-fast" || baseOf(p[1]) === "wg-ts-fast") && p[0] !== p[1]) {
       skipped.push({ pair: pairName(p), reason: "wg-ts-fast has no handshake: it only pairs with itself" });
       return false;
     }

@@ -33,6 +33,8 @@ export interface FastDataPlaneOptions {
    * 250 ms timeout (false, default): same speed under load, and workers can be stopped.
    */
   blocking?: boolean;
+  /** Coalesce received TCP segments into super-packets on TUN writes (default true; needs offload). */
+  gro?: boolean;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
   socketBuffer?: number;
 }
@@ -83,7 +85,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   const bytes = new Uint8Array(keypairs);
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
-    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, peer: o.peer, keypairs, counters, stats,
+    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true, peer: o.peer, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const workers = (["tx", "rx"] as const).map((role) => new Worker(url, { workerData: { ...base, role } }));

@@ -3,7 +3,7 @@
  * keys and indices given on the command line, one peer). Used by `pnpm bench` as "wg-ts-fast".
  *
  *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
- *                     --send-index N --recv-index N [--no-offload] [--blocking] [--batch 64] [--stats]
+ *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--blocking] [--batch 64] [--stats]
  */
 import { startFastDataPlane } from "./dataplane.js";
 
@@ -24,6 +24,7 @@ const dp = await startFastDataPlane({
   offload: !flag("no-offload"),
   batch: Number(arg("batch", "64")),
   blocking: flag("blocking"),
+  gro: !flag("no-gro"),
 });
 dp.setKeypair({
   sendKey: Buffer.from(arg("send-key"), "hex"),

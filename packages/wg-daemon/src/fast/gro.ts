@@ -95,8 +95,7 @@ export class TcpCoalescer {
     }
     // ports, ack, (data offset byte), window, urgent, options — everything but seq, flags, checksum
     if (!same(b, VNET + l4, p, off + l4, 4) || !same(b, VNET + l4 + 8, p, off + l4 + 8, 5)) return false;
-    if (!same(b, VNET + l4 + 14, p, off + l4 + 14, 2) || !same(b, VNET + l4 + 18, p, off + hlen - 2 + 2 - (hlen - l4 - 18), hlen - l4 - 18))
-      return false;
+    if (!same(b, VNET + l4 + 14, p, off + l4 + 14, 2) || !same(b, VNET + l4 + 18, p, off + l4 + 18, hlen - l4 - 18)) return false;
     b.set(p.subarray(off + hlen, off + len), VNET + this.#len);
     this.#len += payload;
     this.#count++;

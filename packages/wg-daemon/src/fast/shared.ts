@@ -26,6 +26,8 @@ export interface WorkerInit {
   batch: number;
   /** Block in read/recvmmsg (true) or use non-blocking calls + poll(2) with a timeout (false). */
   blocking: boolean;
+  /** Coalesce received TCP segments into GSO super-packets on the TUN write (needs offload). */
+  gro: boolean;
   peer: { address: string; port: number };
   keypairs: SharedArrayBuffer;
   counters: SharedArrayBuffer;

@@ -16,6 +16,7 @@ import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
 } from "./gso.js";
+import { TcpCoalescer } from "./gro.js";
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "./libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, writeSockaddrIn } from "./udp.js";
@@ -165,6 +166,15 @@ function rxLoop(): void {
   if (off) out[0] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
   const batch = new MmsgBatch(init.batch, 2048);
   const data = batch.data;
+  const groBuf = Buffer.alloc(VNET_HDR_LEN + 65536);
+  const groAddr = c.addressOf(groBuf);
+  const gro =
+    init.offload && init.gro
+      ? new TcpCoalescer(groBuf, (_b, n) => {
+          if (c.write(init.tunFd, groAddr, n) < 0) stats[ST.errors]!++;
+          stats[ST.syscalls]!++;
+        })
+      : null;
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
@@ -200,12 +210,17 @@ function rxLoop(): void {
         stats[ST.drops]!++;
         continue;
       }
-      const w = c.write(init.tunFd, outAddr, off + inner);
-      stats[ST.syscalls]!++;
-      if (w < 0) stats[ST.errors]!++;
+      if (gro) gro.push(out, off, inner);
+      else {
+        const w = c.write(init.tunFd, outAddr, off + inner);
+        stats[ST.syscalls]!++;
+        if (w < 0) stats[ST.errors]!++;
+      }
       stats[ST.packets]!++;
       stats[ST.bytes]! += inner;
     }
+    gro?.flush();
+    if (gro) stats[ST.superPackets] = gro.merged;
   }
 }
 
