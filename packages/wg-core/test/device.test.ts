@@ -120,6 +120,21 @@ describe("device configuration", () => {
     ]);
   });
 
+  it("tells the caller when the next timer is due, and tick does nothing before it", () => {
+    const { net, a, bOnA } = makePair();
+    expect(a.device.nextTickAt()).toBe(Infinity);
+    net.filter = () => false;
+    net.send(a, icmpEcho(A_INNER, B_INNER));
+    const due = a.device.nextTickAt();
+    expect(due).toBe(bOnA.timers.retransmitHandshakeAt);
+    expect(due - net.now).toBeGreaterThanOrEqual(5000);
+    const out: Action[] = [];
+    a.device.tick(due - 1, out);
+    expect(out).toEqual([]);
+    a.device.tick(due, out);
+    expect(out.map((x) => (x.kind === "toNetwork" ? typeOf(x.datagram) : x.kind))).toEqual([1]);
+  });
+
   it("gives every session a distinct random local index", () => {
     const { net, a, bOnA } = makePair();
     const seen = new Set<number>();
