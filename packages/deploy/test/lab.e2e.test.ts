@@ -160,6 +160,21 @@ describe.runIf(canRun)("wg-deploy lab (hub-spoke, WireGuard by wg-ts)", () => {
     expect(status.stdout).not.toMatch(/private key: (?!\(hidden\))/);
   });
 
+  it("shows every gateway's peers and handshakes (status) and draws what was built (diagram)", async () => {
+    const status = await wgDeploy(["status"]);
+    expect(status.code, status.stderr).toBe(0);
+    for (const [gateway, ifname] of [["wireguard-hub", "wg-hub"], ["wireguard-spoke-01", "wg-s01"], ["wireguard-spoke-02", "wg-s02"]]) {
+      const section = status.stdout.split("== ").find((s) => s.startsWith(gateway)) ?? "";
+      expect(section).toContain(`interface: ${ifname}`);
+      expect(section.match(/latest handshake: /g)).toHaveLength(2);
+      expect(section.match(/^peer: .*\((wireguard-[a-z0-9-]+)\)$/gm)).toHaveLength(2);
+    }
+    const diagram = await wgDeploy(["diagram"]);
+    expect(diagram.code, diagram.stderr).toBe(0);
+    expect(diagram.stdout).toMatch(/wireguard-spoke-01 192\.168\.1\.2 +<==> wireguard-spoke-02 192\.168\.1\.3 +handshake \d+s ago/);
+    expect(diagram.stdout).toMatch(/172\.16\.32\.20 +rdb +PostgreSQL :5432/);
+  });
+
   it("runs a select from postgres-client through spoke-02 -> spoke-01 -> rdb, bytes crossing spoke-02's tunnel", async () => {
     const spoke01Key = await publicKey("wgts-wireguard-spoke-01", "wg-s01");
     const before = await transfer("wgts-wireguard-spoke-02", "wg-s02", spoke01Key);
