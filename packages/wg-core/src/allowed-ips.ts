@@ -5,7 +5,8 @@
  *
  * Like wireguard-go `device/allowedips.go`, each address family is a path-compressed binary trie:
  * every node holds a masked prefix, an optional owner, and two children chosen by the first bit after
- * the prefix. Initial state: empty (every lookup returns undefined).
+ * the prefix; each owner also keeps the list of its prefixes in insertion order, so removing a peer
+ * costs its own prefixes, not the table. Initial state: empty (every lookup returns undefined).
  * Guarantees: a prefix has at most one owner (inserting an identical prefix replaces the owner, as
  * `wg set ... allowed-ips` moves it between peers); lookups are longest-prefix match over the masked
  * prefixes, read the address straight from the packet and allocate nothing; a truncated or non-IP
@@ -170,6 +171,9 @@ export function formatCidr(cidr: Cidr): string {
   return `${formatAddress(cidr.bytes)}/${cidr.bits}`;
 }
 
+/** Marks "nothing removed" (an owner may itself be undefined). */
+const NOT_REMOVED: unique symbol = Symbol("not removed");
+
 /** One trie node: a masked prefix, maybe an owner, and the subtrees for the next bit 0 / 1. */
 class TrieNode<T> {
   child0: TrieNode<T> | null = null;
@@ -205,17 +209,25 @@ function contains(node: TrieNode<unknown>, buf: Uint8Array, off: number): boolea
   return rest === 0 || (buf[off + full]! & ((0xff00 >> rest) & 0xff)) === prefix[full];
 }
 
-function insertAt<T>(node: TrieNode<T> | null, key: Uint8Array, cidr: number, value: T): TrieNode<T> {
+/** The owner an insert displaced, if any. */
+interface Displaced<T> {
+  owned: boolean;
+  value: T | undefined;
+}
+
+function insertAt<T>(node: TrieNode<T> | null, key: Uint8Array, cidr: number, value: T, prev: Displaced<T>): TrieNode<T> {
   if (node === null) return new TrieNode(key, cidr, true, value);
   const common = commonBits(node.bits, key, Math.min(node.cidr, cidr));
   if (common === node.cidr) {
     if (cidr === node.cidr) {
+      prev.owned = node.owned;
+      prev.value = node.value;
       node.owned = true; // identical prefix: the new owner replaces the old one
       node.value = value;
     } else if (bitAt(key, 0, node.cidr) === 1) {
-      node.child1 = insertAt(node.child1, key, cidr, value);
+      node.child1 = insertAt(node.child1, key, cidr, value, prev);
     } else {
-      node.child0 = insertAt(node.child0, key, cidr, value);
+      node.child0 = insertAt(node.child0, key, cidr, value, prev);
     }
     return node;
   }
@@ -245,22 +257,24 @@ function collapse<T>(node: TrieNode<T>): TrieNode<T> | null {
   return node.child0 ?? node.child1;
 }
 
-function compactAll<T>(node: TrieNode<T> | null): TrieNode<T> | null {
-  if (node === null) return null;
-  node.child0 = compactAll(node.child0);
-  node.child1 = compactAll(node.child1);
-  return collapse(node);
-}
-
 export class AllowedIps<T> {
   #root4: TrieNode<T> | null = null;
   #root6: TrieNode<T> | null = null;
+  /** Each owner's prefixes in the order they were added (like wireguard-go's per-peer list). */
+  readonly #byOwner = new Map<T, Map<string, Cidr>>();
 
   /** Routes `cidr` to `value`, replacing the owner of an identical prefix. @throws CidrFormatError */
   insert(cidr: string, value: T): void {
     const c = parseCidr(cidr);
-    if (c.family === 4) this.#root4 = insertAt(this.#root4, c.bytes, c.bits, value);
-    else this.#root6 = insertAt(this.#root6, c.bytes, c.bits, value);
+    const prev: Displaced<T> = { owned: false, value: undefined };
+    if (c.family === 4) this.#root4 = insertAt(this.#root4, c.bytes, c.bits, value, prev);
+    else this.#root6 = insertAt(this.#root6, c.bytes, c.bits, value, prev);
+    if (prev.owned && prev.value === value) return; // already this owner's: keeps its place
+    const key = formatCidr(c);
+    if (prev.owned) this.#forget(prev.value as T, key);
+    let list = this.#byOwner.get(value);
+    if (list === undefined) this.#byOwner.set(value, (list = new Map()));
+    list.set(key, c);
   }
 
   /**
@@ -270,15 +284,30 @@ export class AllowedIps<T> {
    */
   remove(cidr: string, value?: T): boolean {
     const c = parseCidr(cidr);
-    const onlyIfOwnedBy = arguments.length > 1;
-    let removed = false;
+    const owner = this.#removePrefix(c, arguments.length > 1, value);
+    if (owner === NOT_REMOVED) return false;
+    this.#forget(owner as T, formatCidr(c));
+    return true;
+  }
+
+  /** Removes every prefix owned by `value` (a peer being removed), in O(its prefixes × depth). */
+  removeValue(value: T): void {
+    const list = this.#byOwner.get(value);
+    if (list === undefined) return;
+    for (const c of list.values()) this.#removePrefix(c, true, value);
+    this.#byOwner.delete(value);
+  }
+
+  /** Unlinks one exact prefix; returns its former owner, or NOT_REMOVED. Leaves #byOwner alone. */
+  #removePrefix(c: Cidr, onlyIfOwnedBy: boolean, value: T | undefined): T | undefined | typeof NOT_REMOVED {
+    let removed: T | undefined | typeof NOT_REMOVED = NOT_REMOVED;
     const walk = (node: TrieNode<T> | null): TrieNode<T> | null => {
       if (node === null || commonBits(node.bits, c.bytes, node.cidr) < node.cidr || node.cidr > c.bits) return node;
       if (node.cidr === c.bits) {
         if (!node.owned || (onlyIfOwnedBy && node.value !== value)) return node;
+        removed = node.value;
         node.owned = false;
         node.value = undefined;
-        removed = true;
         return collapse(node);
       }
       if (bitAt(c.bytes, 0, node.cidr) === 1) node.child1 = walk(node.child1);
@@ -290,21 +319,11 @@ export class AllowedIps<T> {
     return removed;
   }
 
-  /** Removes every prefix owned by `value` (a peer being removed). */
-  removeValue(value: T): void {
-    const clear = (node: TrieNode<T> | null): void => {
-      if (node === null) return;
-      if (node.owned && node.value === value) {
-        node.owned = false;
-        node.value = undefined;
-      }
-      clear(node.child0);
-      clear(node.child1);
-    };
-    clear(this.#root4);
-    clear(this.#root6);
-    this.#root4 = compactAll(this.#root4);
-    this.#root6 = compactAll(this.#root6);
+  #forget(owner: T, key: string): void {
+    const list = this.#byOwner.get(owner);
+    if (list === undefined) return;
+    list.delete(key);
+    if (list.size === 0) this.#byOwner.delete(owner);
   }
 
   /**
@@ -333,18 +352,9 @@ export class AllowedIps<T> {
     return undefined;
   }
 
-  /** The prefixes owned by `value` ("10.0.0.0/24"), IPv4 first, each family in trie order. */
+  /** The prefixes owned by `value` ("10.0.0.0/24"), in the order they were added (as `wg show` lists them). */
   entries(value: T): string[] {
-    const out: string[] = [];
-    const walk = (node: TrieNode<T> | null): void => {
-      if (node === null) return;
-      if (node.owned && node.value === value) out.push(formatCidr({ family: node.bits.length === 4 ? 4 : 6, bytes: node.bits, bits: node.cidr }));
-      walk(node.child0);
-      walk(node.child1);
-    };
-    walk(this.#root4);
-    walk(this.#root6);
-    return out;
+    return [...(this.#byOwner.get(value)?.keys() ?? [])];
   }
 
   /** True when no prefix is routed. Removals keep the tries compacted, so this is O(1). */
@@ -356,6 +366,7 @@ export class AllowedIps<T> {
   clear(): void {
     this.#root4 = null;
     this.#root6 = null;
+    this.#byOwner.clear();
   }
 }
 

@@ -129,7 +129,7 @@ describe("AllowedIps", () => {
 
     t.insert("10.1.0.0/16", "c"); // moves to c
     expect(t.lookupAddress(v4("10.1.9.9"))).toBe("c");
-    expect(t.entries("c")).toEqual(["10.1.0.0/16", "10.1.2.3/32"]);
+    expect(t.entries("c")).toEqual(["10.1.2.3/32", "10.1.0.0/16"]); // in the order c received them
     expect(t.entries("b")).toEqual([]);
 
     expect(t.remove("10.1.0.0/16", "b")).toBe(false); // not b's any more
@@ -143,6 +143,24 @@ describe("AllowedIps", () => {
     t.clear();
     expect(t.lookupAddress(v4("10.1.2.3"))).toBeUndefined();
     expect(t.entries("c")).toEqual([]);
+  });
+
+  it("lists a value's prefixes in the order they were added, like wireguard-go", () => {
+    const t = new AllowedIps<string>();
+    for (const c of ["fd00::/64", "10.0.0.0/8", "192.168.1.0/24", "10.1.0.0/16"]) t.insert(c, "a");
+    t.insert("10.0.0.1/8", "a"); // the same prefix again: keeps its place
+    expect(t.entries("a")).toEqual(["fd00::/64", "10.0.0.0/8", "192.168.1.0/24", "10.1.0.0/16"]);
+    t.insert("10.0.0.0/8", "b"); // moved: leaves a's list, joins the end of b's
+    t.insert("172.16.0.0/12", "b");
+    expect(t.entries("a")).toEqual(["fd00::/64", "192.168.1.0/24", "10.1.0.0/16"]);
+    expect(t.entries("b")).toEqual(["10.0.0.0/8", "172.16.0.0/12"]);
+    t.removeValue("a");
+    expect(t.entries("a")).toEqual([]);
+    expect(t.lookupAddress(parseCidr("10.1.2.3").bytes)).toBe("b");
+    t.remove("10.0.0.0/8");
+    t.remove("172.16.0.0/12", "b");
+    expect(t.entries("b")).toEqual([]);
+    expect(t.isEmpty()).toBe(true);
   });
 
   it("reads source or destination from IPv4 and IPv6 headers", () => {
