@@ -25,6 +25,7 @@ import { planTopology } from "../src/plan/plan.js";
 import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
 import { INSTANCE_PATHS, UPLINK_GATEWAY_COMMAND } from "../src/scaleway/cloud-init.js";
+import { evaluateTemplate as evaluateWith } from "../src/scaleway/evaluate.js";
 import { NODESOURCE_KEYRING_BASE64, NODESOURCE_KEYRING_SHA256 } from "../src/scaleway/nodesource.js";
 import { completeSecrets, ensureSecretsFile, SECRETS_FILE } from "../src/scaleway/secrets.js";
 import { PROVIDERS, synthesizeScaleway, tfName } from "../src/scaleway/stack.js";
@@ -333,24 +334,8 @@ function evaluate(expression: string): string {
   throw new Error(`unexpected expression in user-data: ${expression}`);
 }
 
-/** A Terraform template string -> its value: escapes undone, interpolations evaluated. */
-function evaluateTemplate(template: string): string {
-  let out = "";
-  for (let i = 0; i < template.length; ) {
-    if (template.startsWith("$${", i) || template.startsWith("%%{", i)) {
-      out += template.slice(i + 1, i + 3);
-      i += 3;
-    } else if (template.startsWith("${", i)) {
-      const body = interpolations(template.slice(i))[0] ?? "";
-      out += evaluate(body);
-      i += body.length + 3;
-    } else {
-      out += template[i];
-      i += 1;
-    }
-  }
-  return out;
-}
+/** A Terraform template string -> its value, as `apply` would produce it with the sample values. */
+const evaluateTemplate = (template: string): string => evaluateWith(template, evaluate);
 
 interface WriteFile {
   path: string;

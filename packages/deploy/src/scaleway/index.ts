@@ -10,3 +10,4 @@ export * from "./secrets.js";
 export * from "./artifact.js";
 export * from "./synth.js";
 export * from "./target.js";
+export * from "./evaluate.js";
