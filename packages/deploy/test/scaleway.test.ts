@@ -92,9 +92,11 @@ describe("main.tf.json: provider-doc schemas and references", () => {
   it("rejects references to undeclared variables, resources and attributes the schema does not export", () => {
     const bad = clone(doc);
     const server = bad.resource["scaleway_instance_server"]?.["wireguard_hub"] as Body;
-    server["name"] = "${var.nope}-${scaleway_vpc.nowhere.id}-${scaleway_instance_ip.wireguard_hub_ip.ipv4}";
+    server["name"] = "${var.nope}-${scaleway_vpc.nowhere.id}-${scaleway_instance_ip.wireguard_hub_ip.ipv4}-${local.x}-${data.scaleway_vpc.d.id}";
     const problems = checkReferences(bad, schemas);
-    expect(problems).toHaveLength(3);
+    expect(problems).toHaveLength(5);
+    expect(problems.join("\n")).toMatch(/undeclared local x/);
+    expect(problems.join("\n")).toMatch(/data source scaleway_vpc\.d is not declared/);
     expect(problems.join("\n")).toMatch(/undeclared variable nope/);
     expect(problems.join("\n")).toMatch(/resource scaleway_vpc\.nowhere is not declared/);
     expect(problems.join("\n")).toMatch(/scaleway_instance_ip has no attribute "ipv4"/);

@@ -156,6 +156,12 @@ export function checkReferences(document: TerraformDocument, schemas: SchemaSet)
           if (!variables.has(rest[0] ?? "")) problems.push(`${where}: undeclared variable ${rest[0]}`);
         } else if (head === "local") {
           if (!locals.has(rest[0] ?? "")) problems.push(`${where}: undeclared local ${rest[0]}`);
+        } else if (head === "data") {
+          // No data sources are emitted; a reference to one must at least name a declared block.
+          const [type, name] = rest;
+          const data = (document as { data?: Record<string, Record<string, unknown>> }).data;
+          if (!type || !name || !data?.[type]?.[name]) problems.push(`${where}: data source ${type}.${name} is not declared`);
+          else problems.push(`${where}: data source ${type} has no schema`);
         } else if (head === "path" || head === "terraform") {
           // path.module / terraform.workspace: always defined.
         } else {
