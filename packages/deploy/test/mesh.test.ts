@@ -77,6 +77,13 @@ describe("database (wg-meshconf CSV)", () => {
     expect(written.split("\r\n")[1]).toBe(fixtureText.split("\r\n")[1]);
   });
 
+  it("reads a file whose appended rows end with LF while the others end with CRLF", () => {
+    const appended = `${fixtureText}"extra1","10.9.0.1/16","extra1.example","","51820","","","","","","","","","","",""\n`;
+    const db = parseMeshDatabase(appended);
+    expect(db.rows.map((r) => [r.cells["Name"], r.cells["SaveConfig"]])).toContainEqual(["extra1", ""]);
+    expect(formatMeshDatabase(db).startsWith(fixtureText)).toBe(true);
+  });
+
   it("keeps columns it does not know (forks' PresharedKeys)", () => {
     const text = `"Name","Address","PresharedKeys"\r\n"a","10.0.0.1/24","x:y:z"\r\n`;
     const written = formatMeshDatabase(parseMeshDatabase(text));

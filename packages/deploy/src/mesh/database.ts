@@ -89,7 +89,7 @@ export function listCell(row: MeshRow, column: string): string[] {
 export function parseMeshDatabase(text: string, file = DEFAULT_DATABASE): MeshDatabase {
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
+    records = parse(text, { bom: true, record_delimiter: ["\r\n", "\n", "\r"], relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
   } catch (error) {
     const e = error as { lines?: number; message?: string };
     throw new MeshDatabaseError(`${file}: not a valid CSV file${e.lines ? ` (line ${e.lines})` : ""}: ${e.message ?? error}`);
