@@ -122,7 +122,7 @@ afterAll(() => {
 });
 
 describe("a gateway's and the client's first boot: wg-ts-network", () => {
-  it.each(["wireguard-spoke-02", "postgres-client"])("%s: finds its NICs through the metadata API and applies the plan", async (node) => {
+  it.each(["wireguard-hub", "wireguard-spoke-01", "wireguard-spoke-02", "postgres-client"])("%s: finds its NICs through the metadata API and applies the plan", async (node) => {
     const plan = synthesis.userData.get(node);
     expect(plan).toBeDefined();
     spawnSync("ip", ["netns", "del", ns]);
