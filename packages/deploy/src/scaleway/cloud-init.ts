@@ -112,6 +112,8 @@ export function renderCloudInit(inputs: CloudInitInputs): string {
   const file = (path: string, permissions: number, content: string, extra: Record<string, unknown> = {}) =>
     writeFiles.push({ path, owner: "root:root", permissions: `0${permissions.toString(8)}`, content, ...extra });
 
+  // wireguard-tools recommends a kernel module package: wg-ts is the userspace implementation.
+  file("/etc/apt/apt.conf.d/60-wg-ts-no-recommends", 0o644, 'APT::Install-Recommends "false";\n');
   if (runsWireGuard) {
     file(NODESOURCE_KEYRING_PATH, 0o644, NODESOURCE_KEYRING_BASE64, { encoding: "b64" });
     file("/etc/apt/sources.list.d/nodesource.sources", 0o644, NODESOURCE_SOURCES);
