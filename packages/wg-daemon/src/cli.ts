@@ -95,6 +95,11 @@ function tunInflight(): number {
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 2;
 }
 
+/** WG_TS_TUN_MODE=poll (default) | threadpool: see tun.ts. */
+function tunMode(): "poll" | "threadpool" {
+  return process.env["WG_TS_TUN_MODE"] === "threadpool" ? "threadpool" : "poll";
+}
+
 /** A read still blocked on the libuv pool must not keep a stopped daemon alive. */
 function exitSoon(code: number): void {
   setTimeout(() => process.exit(code), 1000).unref();
@@ -133,7 +138,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
   }
   let daemon: RunningDaemon | undefined;
   const env = quickEnv(io, async (name) => {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight() });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode() });
     const d = daemon;
     return { stop: async () => d.stop("up failed") };
   });
@@ -159,7 +164,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
 async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight() });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode() });
   } catch (e) {
     // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
     io.stdout(`error: ${(e as Error).message}\n`);

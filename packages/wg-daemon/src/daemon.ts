@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { UdpBind } from "./bind.js";
 import { Engine } from "./engine.js";
-import { LinuxTun } from "./tun.js";
+import { LinuxTun, type TunReadMode } from "./tun.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
 export interface DaemonOptions {
@@ -16,8 +16,10 @@ export interface DaemonOptions {
   log: (msg: string) => void;
   /** directory of the UAPI socket (default /var/run/wireguard) */
   uapiDir?: string;
-  /** concurrent TUN reads on the libuv pool */
+  /** concurrent TUN reads on the libuv pool (threadpool mode) */
   tunInflight?: number;
+  /** how the TUN is read (default poll) */
+  tunMode?: TunReadMode;
 }
 
 export interface RunningDaemon {
@@ -35,7 +37,7 @@ const WATCH_MS = 500;
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { name, log } = opts;
   const path = socketPath(name, opts.uapiDir);
-  const tun = new LinuxTun(name, opts.tunInflight ?? 2);
+  const tun = new LinuxTun(name, opts.tunInflight ?? 2, opts.tunMode ?? "poll");
   const engine = new Engine({ tun, bind: new UdpBind(), log });
   const uapi = new UapiServer(path, engine, log);
   try {

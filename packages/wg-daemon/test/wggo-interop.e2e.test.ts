@@ -213,8 +213,10 @@ describe("wg-ts <-> wireguard-go", () => {
     nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "remove"]);
     nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "preshared-key", `${dir}/wrong`, "endpoint", `${UB4}:51102`, "allowed-ips", `${B4}/32`]);
     expect(ping(NS_A, B4, { wait: 2 })).toBe(false);
-    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "preshared-key", `${dir}/psk`]);
-    expect(ping(NS_A, B4, { count: 3, wait: 6 })).toBe(true);
+    // Fix it with a fresh peer (no waiting for the 5 s handshake retransmit).
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "remove"]);
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "preshared-key", `${dir}/psk`, "endpoint", `${UB4}:51102`, "allowed-ips", `${B4}/32`]);
+    expect(ping(NS_A, B4)).toBe(true);
   });
 
   it("`wg showconf` of wg-ts round-trips through `wg syncconf`", () => {

@@ -35,6 +35,10 @@ export interface FastDataPlaneOptions {
   blocking?: boolean;
   /** Coalesce received TCP segments into super-packets on TUN writes (default true; needs offload). */
   gro?: boolean;
+  /** Send with UDP GSO (UDP_SEGMENT) instead of sendmmsg (default true). */
+  udpGso?: boolean;
+  /** Non-blocking mode: empty reads retried before sleeping in poll(2) (default 0). */
+  spin?: number;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
   socketBuffer?: number;
 }
@@ -85,7 +89,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   const bytes = new Uint8Array(keypairs);
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
-    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true, peer: o.peer, keypairs, counters, stats,
+    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true, udpGso: o.udpGso ?? true, spin: o.spin ?? 0, peer: o.peer, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const workers = (["tx", "rx"] as const).map((role) => new Worker(url, { workerData: { ...base, role } }));

@@ -3,7 +3,7 @@
  * keys and indices given on the command line, one peer). Used by `pnpm bench` as "wg-ts-fast".
  *
  *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
- *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--blocking] [--batch 64] [--stats]
+ *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--no-udp-gso] [--spin N] [--blocking] [--batch 64] [--stats]
  */
 import { startFastDataPlane } from "./dataplane.js";
 
@@ -25,6 +25,8 @@ const dp = await startFastDataPlane({
   batch: Number(arg("batch", "64")),
   blocking: flag("blocking"),
   gro: !flag("no-gro"),
+  udpGso: !flag("no-udp-gso"),
+  spin: Number(arg("spin", "0")),
 });
 dp.setKeypair({
   sendKey: Buffer.from(arg("send-key"), "hex"),

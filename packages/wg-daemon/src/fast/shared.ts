@@ -28,6 +28,10 @@ export interface WorkerInit {
   blocking: boolean;
   /** Coalesce received TCP segments into GSO super-packets on the TUN write (needs offload). */
   gro: boolean;
+  /** Send runs of equal-sized datagrams as one UDP GSO super-datagram (UDP_SEGMENT). */
+  udpGso: boolean;
+  /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
+  spin: number;
   peer: { address: string; port: number };
   keypairs: SharedArrayBuffer;
   counters: SharedArrayBuffer;

@@ -87,12 +87,13 @@ function txLoop(): void {
   let next = 0n;
   let end = 0n;
   let batches = 0;
+  let idle = 0;
 
   const flush = (): void => {
     if (count === 0) return;
-    const r = batch.send(init.udpFd, count);
+    const r = init.udpGso ? batch.sendSegmented(init.udpFd, count) : batch.send(init.udpFd, count);
     if (r < 0) stats[ST.errors]!++;
-    stats[ST.syscalls]!++;
+    stats[ST.syscalls]! += init.udpGso ? Math.max(r, 1) : 1;
     batches++;
     count = 0;
   };
@@ -130,10 +131,16 @@ function txLoop(): void {
     stats[ST.syscalls]!++;
     if (n <= 0) {
       const e = c.errno();
-      if (n < 0 && e === EAGAIN) waitReadable(init.tunFd);
+      if (n < 0 && e === EAGAIN) {
+        if (++idle > init.spin) {
+          waitReadable(init.tunFd);
+          idle = 0;
+        }
+      }
       else if (n < 0 && e !== EINTR) stats[ST.errors]!++;
       continue;
     }
+    idle = 0;
     kv.refresh();
     if (!kv.valid) {
       stats[ST.drops]!++;
@@ -175,14 +182,19 @@ function rxLoop(): void {
           stats[ST.syscalls]!++;
         })
       : null;
+  let idle = 0;
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
     stats[ST.syscalls]!++;
     if (r <= 0) {
-      if (r === -EAGAIN) waitReadable(init.udpFd);
+      if (r === -EAGAIN && ++idle > init.spin) {
+        waitReadable(init.udpFd);
+        idle = 0;
+      }
       continue;
     }
+    idle = 0;
     stats[ST.batches]!++;
     kv.refresh();
     for (let i = 0; i < r; i++) {

@@ -1,0 +1,303 @@
+#!/usr/bin/env node
+/**
+ * Hostile traffic for the e2e suites, run inside a test namespace (`ip netns exec NS node blaster.mjs MODE ...`).
+ * Plain ESM (no build step): it runs as its own process in another namespace. Every mode is bounded
+ * in count and time, stops by itself, and prints one JSON line with what it sent and received.
+ *
+ *   garbage   --to H:P --count N [--seed S] [--big-every K]
+ *             random datagrams of every size and message type; reports how many of each the
+ *             daemon must drop and for which reason (the same rules as wg-core's classifyMessage)
+ *   initiations --to H:P --pub B64 --keys K --rate PPS --seconds S [--answer-cookies] [--bind ADDR]
+ *             handshake initiations with a valid MAC1 from K random static keys; counts replies by
+ *             type; with --answer-cookies, stamps MAC2 from each cookie reply (rate-limit probe)
+ *   initiation --to H:P --pub B64 --priv B64 [--psk B64] [--ts-offset-ms X] [--repeat R] [--bind ADDR] [--port P]
+ *             one initiation from a real peer's key (timestamp now+X), sent R times 200 ms apart
+ *   tcp-sink  --listen H:P [--timeout-ms T]   one TCP connection; prints bytes + sha256
+ *   tcp-source --to H:P --bytes N [--seed S]   deterministic bytes; prints bytes + sha256
+ */
+import { createHash, randomBytes, randomFillSync } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { createConnection, createServer } from "node:net";
+import {
+  CookieGenerator,
+  INITIATION_SIZE,
+  PeerHandshake,
+  createInitiation,
+  localIdentity,
+  publicKeyOf,
+} from "@wg-ts/core";
+
+const argv = process.argv.slice(2);
+const mode = argv[0];
+function opt(name, dflt) {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  return argv[i + 1];
+}
+const flag = (name) => argv.includes(`--${name}`);
+function hostPort(s) {
+  const i = s.lastIndexOf(":");
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(s.slice(i + 1)) };
+}
+const b64 = (s) => new Uint8Array(Buffer.from(s, "base64"));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const random = (out) => void randomFillSync(out);
+
+/** A small deterministic PRNG (xorshift32) so runs are reproducible from --seed. */
+function prng(seed) {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** What wg-core does with a datagram it cannot authenticate (messages.ts classifyMessage + device.ts). */
+function expectedReason(d) {
+  if (d.length < 4) return "truncated";
+  const type = d.readUInt32LE(0);
+  const sized = (n, ok) => (d.length === n ? ok : d.length < n ? "truncated" : "invalid-size");
+  switch (type) {
+    case 1:
+      return sized(148, "bad-mac1");
+    case 2:
+      return sized(92, "bad-mac1");
+    case 3:
+      return sized(64, "unknown-index"); // receiver index names nothing of ours
+    case 4:
+      return d.length < 32 ? "truncated" : d.length > 65535 ? "oversized" : "unknown-index";
+    default:
+      return "unknown-type";
+  }
+}
+
+/** Sends `count` datagrams from `make(i)` with a bounded number in flight. */
+async function sendAll(sock, to, count, make, deadline) {
+  let inFlight = 0;
+  let sent = 0;
+  let errors = 0;
+  let wake = null;
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    const d = make(i);
+    inFlight++;
+    sock.send(d, to.port, to.host, (err) => {
+      inFlight--;
+      if (err) errors++;
+      else sent++;
+      if (wake && inFlight < 64) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+    });
+    if (inFlight >= 256) await new Promise((r) => (wake = r));
+  }
+  while (inFlight > 0) await sleep(5);
+  return { sent, errors };
+}
+
+async function garbage() {
+  const to = hostPort(opt("to"));
+  const count = Number(opt("count", "100000"));
+  const bigEvery = Number(opt("big-every", "1000"));
+  const next = prng(Number(opt("seed", "1")));
+  const sock = createSocket(to.host.includes(":") ? "udp6" : "udp4");
+  await new Promise((r) => sock.bind(0, r));
+  sock.setSendBufferSize(4 << 20);
+  const expected = {};
+  const pool = randomBytes(1 << 20);
+  const make = (i) => {
+    const r = next();
+    let len;
+    // Sizes: every class of message at, around and away from its exact size; now and then a big one.
+    if (bigEvery > 0 && i % bigEvery === bigEvery - 1) len = 1500 + (r % 60000);
+    else {
+      const sizes = [0, 1, 2, 3, 4, 31, 32, 33, 63, 64, 65, 91, 92, 93, 147, 148, 149];
+      len = r % 3 === 0 ? sizes[(r >>> 8) % sizes.length] : (r >>> 4) % 1500;
+    }
+    const off = (r >>> 3) % (pool.length - len);
+    const d = Buffer.from(pool.subarray(off, off + len)); // a copy: the header is edited below
+    if (len >= 4) {
+      const t = (r >>> 20) % 6; // 1..4 valid types, 0 and 5: anything else
+      if (t >= 1 && t <= 4) d.writeUInt32LE(t, 0);
+      else if (t === 5) d[0] = 1 + (r % 4); // right type byte, non-zero reserved bytes
+      if (t === 5 && d[1] === 0 && d[2] === 0 && d[3] === 0) d[1] = 1;
+    }
+    const why = expectedReason(d);
+    expected[why] = (expected[why] ?? 0) + 1;
+    return d;
+  };
+  const t0 = Date.now();
+  const res = await sendAll(sock, to, count, make, t0 + Number(opt("max-ms", "60000")));
+  sock.close();
+  return { mode, ...res, ms: Date.now() - t0, expected };
+}
+
+async function initiations() {
+  const to = hostPort(opt("to"));
+  const pub = b64(opt("pub"));
+  const keys = Number(opt("keys", "32"));
+  const rate = Number(opt("rate", "1000"));
+  const seconds = Number(opt("seconds", "5"));
+  const answer = flag("answer-cookies");
+  const sock = createSocket(to.host.includes(":") ? "udp6" : "udp4");
+  const bind = opt("bind");
+  await new Promise((r) => sock.bind(0, bind, r));
+  const msgs = [];
+  const gens = [];
+  const base = 0x40000000;
+  for (let k = 0; k < keys; k++) {
+    const priv = randomBytes(32);
+    const local = localIdentity(priv);
+    const hs = new PeerHandshake(pub, null);
+    hs.setLocal(local);
+    const m = new Uint8Array(INITIATION_SIZE);
+    const fail = createInitiation(local, hs, base + k, Date.now(), random, m);
+    if (fail) throw new Error(`createInitiation: ${fail}`);
+    const gen = new CookieGenerator(pub);
+    gen.addMacs(m, Date.now());
+    msgs.push(m);
+    gens.push(gen);
+  }
+  const replies = { 1: 0, 2: 0, 3: 0, 4: 0, other: 0 };
+  let cookiesAccepted = 0;
+  let withMac2 = 0;
+  const hasCookie = new Array(keys).fill(false);
+  sock.on("message", (d) => {
+    const t = d.length >= 4 ? d.readUInt32LE(0) : 0;
+    if (t >= 1 && t <= 4) replies[t]++;
+    else replies.other++;
+    if (t === 3 && d.length === 64 && answer) {
+      const k = d.readUInt32LE(4) - base;
+      const gen = gens[k];
+      if (gen && gen.consumeReply(new Uint8Array(d), Date.now())) {
+        cookiesAccepted++;
+        gen.addMacs(msgs[k], Date.now()); // same MAC1, MAC2 from the cookie
+        hasCookie[k] = true;
+      }
+    }
+  });
+  const t0 = Date.now();
+  const end = t0 + seconds * 1000;
+  let sent = 0;
+  let errors = 0;
+  // Paced in 10 ms slots: rate/100 datagrams per slot.
+  const perSlot = Math.max(1, Math.round(rate / 100));
+  let slot = 0;
+  while (Date.now() < end) {
+    for (let j = 0; j < perSlot; j++) {
+      const k = (sent + j) % keys;
+      if (hasCookie[k]) withMac2++;
+      sock.send(msgs[k], to.port, to.host, (e) => void (e ? errors++ : 0));
+    }
+    sent += perSlot;
+    slot++;
+    const wait = t0 + slot * 10 - Date.now();
+    await sleep(Math.max(0, wait));
+  }
+  await sleep(500); // late replies
+  sock.close();
+  return { mode, sent, errors, withMac2, replies, cookiesAccepted, ms: Date.now() - t0 };
+}
+
+async function initiation() {
+  const to = hostPort(opt("to"));
+  const pub = b64(opt("pub"));
+  const priv = b64(opt("priv"));
+  const psk = opt("psk");
+  const repeat = Number(opt("repeat", "1"));
+  const sock = createSocket(to.host.includes(":") ? "udp6" : "udp4");
+  await new Promise((r) => sock.bind(Number(opt("port", "0")), opt("bind"), r));
+  const local = localIdentity(priv);
+  const hs = new PeerHandshake(pub, psk ? b64(psk) : null);
+  hs.setLocal(local);
+  const m = new Uint8Array(INITIATION_SIZE);
+  const now = Date.now();
+  const fail = createInitiation(local, hs, 0x7e570001, now + Number(opt("ts-offset-ms", "0")), random, m);
+  if (fail) throw new Error(`createInitiation: ${fail}`);
+  new CookieGenerator(pub).addMacs(m, now);
+  const replies = { 1: 0, 2: 0, 3: 0, 4: 0, other: 0 };
+  sock.on("message", (d) => {
+    const t = d.length >= 4 ? d.readUInt32LE(0) : 0;
+    if (t >= 1 && t <= 4) replies[t]++;
+    else replies.other++;
+  });
+  for (let i = 0; i < repeat; i++) {
+    await new Promise((r) => sock.send(m, to.port, to.host, r));
+    await sleep(200);
+  }
+  await sleep(300);
+  sock.close();
+  return { mode, sent: repeat, replies, from: Buffer.from(publicKeyOf(priv)).toString("base64") };
+}
+
+async function tcpSink() {
+  const at = hostPort(opt("listen"));
+  const timeout = Number(opt("timeout-ms", "60000"));
+  return new Promise((resolve) => {
+    const h = createHash("sha256");
+    let bytes = 0;
+    const server = createServer((c) => {
+      c.on("data", (d) => {
+        h.update(d);
+        bytes += d.length;
+      });
+      c.on("end", () => {
+        clearTimeout(t);
+        server.close();
+        resolve({ mode, bytes, sha256: h.digest("hex") });
+      });
+    });
+    const t = setTimeout(() => {
+      server.close();
+      resolve({ mode, bytes, sha256: null, error: "timeout" });
+    }, timeout);
+    server.listen(at.port, at.host, () => console.error("listening"));
+  });
+}
+
+async function tcpSource() {
+  const to = hostPort(opt("to"));
+  const total = Number(opt("bytes", "1048576"));
+  const next = prng(Number(opt("seed", "7")));
+  const h = createHash("sha256");
+  const c = createConnection(to.port, to.host);
+  await new Promise((r, j) => (c.once("connect", r), c.once("error", j)));
+  let left = total;
+  while (left > 0) {
+    const n = Math.min(65536, left);
+    const b = Buffer.alloc(n);
+    for (let i = 0; i + 4 <= n; i += 4) b.writeUInt32LE(next(), i);
+    h.update(b);
+    left -= n;
+    if (!c.write(b)) await new Promise((r) => c.once("drain", r));
+  }
+  await new Promise((r) => c.end(r));
+  return { mode, bytes: total, sha256: h.digest("hex") };
+}
+
+const modes = { garbage, initiations, initiation, "tcp-sink": tcpSink, "tcp-source": tcpSource };
+const fn = modes[mode];
+if (!fn) {
+  console.error(`blaster: unknown mode ${mode}; modes: ${Object.keys(modes).join(", ")}`);
+  process.exit(2);
+}
+// A hard bound whatever happens: no mode outlives two minutes.
+setTimeout(() => {
+  console.error("blaster: hard time limit");
+  process.exit(3);
+}, 120_000).unref();
+fn().then(
+  (r) => {
+    console.log(JSON.stringify(r));
+    process.exit(0);
+  },
+  (e) => {
+    console.error(`blaster: ${e?.stack ?? e}`);
+    process.exit(1);
+  },
+);
