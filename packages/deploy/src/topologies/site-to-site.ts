@@ -65,7 +65,7 @@ export const siteToSiteDescription: TopologyDescription = {
     "test-instance": { kind: "client", network: "pn-vpc", hostIndex: 20, defaultVia: "vpn-gw", instanceType: "PLAY2-NANO", securityGroup: "sg-client" },
     "test-server": { kind: "client", network: "pn-onprem", hostIndex: 20, defaultVia: "vpn-client", instanceType: "PLAY2-NANO", securityGroup: "sg-client" },
   },
-  bastion: { name: "public-gateway", sshPort: 61000, type: "VPC-GW-S", hostIndex: 2, attach: ["pn-vpc"] },
+  bastion: { name: "bastion", sshPort: 61000, type: "VPC-GW-S", hostIndex: 2, attach: ["pn-vpc"] },
   securityGroups,
   privateSupernets: [SITE_TO_SITE_NETWORKS.cloud, SITE_TO_SITE_NETWORKS.onPremise, OVERLAY],
 };

@@ -74,7 +74,7 @@ export const threeSiteMeshDescription: TopologyDescription = {
     "moly-client": { kind: "client", network: "pn-moly", hostIndex: 20, defaultVia: "moly", instanceType: "PLAY2-NANO", securityGroup: "sg-client" },
     "raspi-client": { kind: "client", network: "pn-raspi", hostIndex: 20, defaultVia: "raspi", instanceType: "PLAY2-NANO", securityGroup: "sg-client" },
   },
-  bastion: { name: "public-gateway", sshPort: 61000, type: "VPC-GW-S", hostIndex: 2, attach: "all" },
+  bastion: { name: "bastion", sshPort: 61000, type: "VPC-GW-S", hostIndex: 2, attach: "all" },
   securityGroups,
   // Masqueraded by the exit and allowed through every gateway's forward chain.
   privateSupernets: [...SITE_NETWORKS, OVERLAY],
