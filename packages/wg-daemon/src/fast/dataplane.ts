@@ -37,6 +37,8 @@ export interface FastDataPlaneOptions {
   gro?: boolean;
   /** Send with UDP GSO (UDP_SEGMENT) instead of sendmmsg (default true). */
   udpGso?: boolean;
+  /** Receive with UDP_GRO (default true). */
+  udpGro?: boolean;
   /** Non-blocking mode: empty reads retried before sleeping in poll(2) (default 0). */
   spin?: number;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
@@ -76,7 +78,8 @@ export interface FastDataPlane {
 export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastDataPlane> {
   const offload = o.offload ?? true;
   const tunFd = openTun(o.tunName, { offload });
-  const udpFd = openUdp4({ port: o.udpPort, bufferBytes: o.socketBuffer ?? 4 << 20, mark: o.fwmark ?? 0 });
+  const udpGro = o.udpGro ?? true;
+  const udpFd = openUdp4({ port: o.udpPort, bufferBytes: o.socketBuffer ?? 4 << 20, mark: o.fwmark ?? 0, gro: udpGro });
   const blocking = o.blocking ?? false;
   if (!blocking) {
     const c = libc();
@@ -89,7 +92,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   const bytes = new Uint8Array(keypairs);
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
-    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true, udpGso: o.udpGso ?? true, spin: o.spin ?? 0, peer: o.peer, keypairs, counters, stats,
+    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true, udpGso: o.udpGso ?? true, udpGro, spin: o.spin ?? 0, peer: o.peer, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const workers = (["tx", "rx"] as const).map((role) => new Worker(url, { workerData: { ...base, role } }));

@@ -3,7 +3,7 @@
  * keys and indices given on the command line, one peer). Used by `pnpm bench` as "wg-ts-fast".
  *
  *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
- *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--no-udp-gso] [--spin N] [--blocking] [--batch 64] [--stats]
+ *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--no-udp-gso] [--no-udp-gro] [--spin N] [--blocking] [--batch 64] [--stats]
  */
 import { startFastDataPlane } from "./dataplane.js";
 
@@ -26,6 +26,7 @@ const dp = await startFastDataPlane({
   blocking: flag("blocking"),
   gro: !flag("no-gro"),
   udpGso: !flag("no-udp-gso"),
+  udpGro: !flag("no-udp-gro"),
   spin: Number(arg("spin", "0")),
 });
 dp.setKeypair({

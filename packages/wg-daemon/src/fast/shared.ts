@@ -30,6 +30,8 @@ export interface WorkerInit {
   gro: boolean;
   /** Send runs of equal-sized datagrams as one UDP GSO super-datagram (UDP_SEGMENT). */
   udpGso: boolean;
+  /** The socket has UDP_GRO on: received buffers may hold several datagrams. */
+  udpGro: boolean;
   /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
   peer: { address: string; port: number };

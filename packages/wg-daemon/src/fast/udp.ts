@@ -6,7 +6,7 @@
  * mmsghdr/iovec/sockaddr arrays that point into it; their addresses are taken once.
  */
 import {
-  AF_INET, MSG_WAITFORONE, SOL_UDP, UDP_SEGMENT, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
+  AF_INET, MSG_WAITFORONE, SOL_UDP, UDP_GRO, UDP_SEGMENT, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
   SO_SNDBUFFORCE, libc,
 } from "./libc.js";
 
@@ -16,6 +16,8 @@ export interface UdpOptions {
   bufferBytes?: number;
   /** SO_MARK (fwmark) for policy routing, 0 = unset. */
   mark?: number;
+  /** UDP_GRO: let the kernel deliver runs of same-flow datagrams as one buffer (Linux ≥ 5.0). */
+  gro?: boolean;
 }
 
 function setInt(fd: number, level: number, name: number, v: number): number {
@@ -49,6 +51,7 @@ export function openUdp4(o: UdpOptions): number {
   if (setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size) < 0) setInt(fd, SOL_SOCKET, SO_RCVBUF, size);
   if (setInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size) < 0) setInt(fd, SOL_SOCKET, SO_SNDBUF, size);
   if (o.mark) setInt(fd, SOL_SOCKET, SO_MARK, o.mark);
+  if (o.gro && setInt(fd, SOL_UDP, UDP_GRO, 1) < 0) throw new Error(`UDP_GRO: errno ${c.errno()}`);
   const sa = Buffer.alloc(16);
   writeSockaddrIn(sa, 0, "0.0.0.0", o.port);
   if (c.bind(fd, c.addressOf(sa), 16) < 0) {
@@ -62,6 +65,7 @@ export function openUdp4(o: UdpOptions): number {
 const MMSGHDR = 64; // struct mmsghdr on LP64: msghdr (56) + msg_len (4) + padding
 const IOVEC = 16;
 const SOCKADDR = 16; // sockaddr_in (IPv4 only in this prototype)
+const CONTROL = 32; // ≥ CMSG_SPACE(sizeof(int)) for UDP_GRO
 
 /** A reusable batch of datagram slots wired into native mmsghdr/iovec/sockaddr arrays. */
 export class MmsgBatch {
@@ -77,8 +81,13 @@ export class MmsgBatch {
   readonly #gsoMsg = Buffer.alloc(56 + 24);
   readonly #gsoMsgAddr: number;
 
-  constructor(readonly n: number, readonly slotSize: number) {
+  /** Per-message control buffers (only with `withControl`: UDP_GRO segment size). */
+  readonly #controls: Buffer | null;
+
+  constructor(readonly n: number, readonly slotSize: number, withControl = false) {
     const c = libc();
+    this.#controls = withControl ? Buffer.alloc(n * CONTROL) : null;
+    const controlsAddr = this.#controls ? c.addressOf(this.#controls) : 0;
     this.data = Buffer.alloc(n * slotSize);
     this.names = Buffer.alloc(n * SOCKADDR);
     this.#hdrs = Buffer.alloc(n * MMSGHDR);
@@ -101,6 +110,7 @@ export class MmsgBatch {
       this.#hdrs.writeUInt32LE(SOCKADDR, h + 8); // msg_namelen
       this.#hdrs.writeBigUInt64LE(BigInt(this.#iovsAddr + i * IOVEC), h + 16); // msg_iov
       this.#hdrs.writeBigUInt64LE(1n, h + 24); // msg_iovlen
+      if (controlsAddr) this.#hdrs.writeBigUInt64LE(BigInt(controlsAddr + i * CONTROL), h + 32); // msg_control
       this.#iovs.writeBigUInt64LE(BigInt(this.#dataAddr + i * slotSize), i * IOVEC); // iov_base
       this.#iovs.writeBigUInt64LE(BigInt(slotSize), i * IOVEC + 8); // iov_len
     }
@@ -109,6 +119,17 @@ export class MmsgBatch {
   /** Offset of slot i in {@link data}. */
   slot(i: number): number {
     return i * this.slotSize;
+  }
+
+  /**
+   * The UDP_GRO segment size of received message i (several datagrams of this size, the last one
+   * possibly shorter, glued together), or 0 when it is a single datagram.
+   */
+  gsoSize(i: number): number {
+    const ctl = this.#controls;
+    if (!ctl || this.#hdrs.readUInt32LE(i * MMSGHDR + 40) < 20) return 0;
+    const o = i * CONTROL;
+    return ctl.readInt32LE(o + 8) === SOL_UDP && ctl.readInt32LE(o + 12) === UDP_GRO ? ctl.readUInt16LE(o + 16) : 0;
   }
 
   /** Length of datagram i after {@link recv}. */
@@ -124,6 +145,7 @@ export class MmsgBatch {
     const c = libc();
     for (let i = 0; i < max; i++) {
       this.#hdrs.writeUInt32LE(SOCKADDR, i * MMSGHDR + 8);
+      if (this.#controls) this.#hdrs.writeUInt32LE(CONTROL, i * MMSGHDR + 40); // msg_controllen
       this.#iovs.writeUInt32LE(this.slotSize, i * IOVEC + 8);
     }
     const r = c.recvmmsg(fd, this.#hdrsAddr, max, flags, 0);

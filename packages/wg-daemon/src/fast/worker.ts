@@ -171,7 +171,7 @@ function rxLoop(): void {
   const out = Buffer.alloc(off + 65536);
   const outAddr = c.addressOf(out);
   if (off) out[0] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
-  const batch = new MmsgBatch(init.batch, 2048);
+  const batch = init.udpGro ? new MmsgBatch(Math.min(init.batch, 16), 65536, true) : new MmsgBatch(init.batch, 2048);
   const data = batch.data;
   const groBuf = Buffer.alloc(VNET_HDR_LEN + 65536);
   const groAddr = c.addressOf(groBuf);
@@ -182,6 +182,38 @@ function rxLoop(): void {
           stats[ST.syscalls]!++;
         })
       : null;
+  const handle = (s: number, len: number): void => {
+    if (len < HEADER + TAG || data.readUInt32LE(s) !== MESSAGE_TRANSPORT) {
+      // Handshake/cookie messages belong to the main thread (wg-core); the prototype has none.
+      stats[ST.control]!++;
+      return;
+    }
+    if (!kv.valid || data.readUInt32LE(s + 4) !== kv.localIndex) {
+      stats[ST.drops]!++;
+      return;
+    }
+    const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
+    const m = nodeTransportAead.open(kv.recvKey, counter, data.subarray(s + HEADER, s + len), out, off);
+    if (m < 0 || !kv.replay.validate(counter, LIMIT)) {
+      stats[ST.drops]!++;
+      return;
+    }
+    if (m === 0) return; // keepalive
+    const v = out[off]! >> 4;
+    const inner = v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
+    if (inner < 20 || inner > m) {
+      stats[ST.drops]!++;
+      return;
+    }
+    if (gro) gro.push(out, off, inner);
+    else {
+      const w = c.write(init.tunFd, outAddr, off + inner);
+      stats[ST.syscalls]!++;
+      if (w < 0) stats[ST.errors]!++;
+    }
+    stats[ST.packets]!++;
+    stats[ST.bytes]! += inner;
+  };
   let idle = 0;
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
@@ -200,36 +232,9 @@ function rxLoop(): void {
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);
-      if (len < HEADER + TAG || data.readUInt32LE(s) !== MESSAGE_TRANSPORT) {
-        // Handshake/cookie messages belong to the main thread (wg-core); the prototype has none.
-        stats[ST.control]!++;
-        continue;
-      }
-      if (!kv.valid || data.readUInt32LE(s + 4) !== kv.localIndex) {
-        stats[ST.drops]!++;
-        continue;
-      }
-      const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
-      const m = nodeTransportAead.open(kv.recvKey, counter, data.subarray(s + HEADER, s + len), out, off);
-      if (m < 0 || !kv.replay.validate(counter, LIMIT)) {
-        stats[ST.drops]!++;
-        continue;
-      }
-      if (m === 0) continue; // keepalive
-      const v = out[off]! >> 4;
-      const inner = v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
-      if (inner < 20 || inner > m) {
-        stats[ST.drops]!++;
-        continue;
-      }
-      if (gro) gro.push(out, off, inner);
-      else {
-        const w = c.write(init.tunFd, outAddr, off + inner);
-        stats[ST.syscalls]!++;
-        if (w < 0) stats[ST.errors]!++;
-      }
-      stats[ST.packets]!++;
-      stats[ST.bytes]! += inner;
+      // With UDP_GRO the kernel may hand us several same-sized datagrams glued together.
+      const seg = init.udpGro ? batch.gsoSize(i) || len : len;
+      for (let o = 0; o < len; o += seg) handle(s + o, Math.min(seg, len - o));
     }
     gro?.flush();
     if (gro) stats[ST.superPackets] = gro.merged;
