@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { PrivateKey } from "@wg-ts/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { planTopology } from "../src/plan/plan.js";
+import { synthesizeValidated } from "../src/scaleway/synth.js";
 import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
 import { dnsmasqConfig, MESH_PRESETS, siteToSiteTopology, threeSiteMeshTopology } from "../src/topologies/index.js";
@@ -74,6 +75,13 @@ describe("presets are registered", () => {
       ["three-site-mesh", "three-site-mesh"],
       ["site-to-site", "site-to-site"],
     ]);
+  });
+
+  it("render to Scaleway Terraform JSON that passes the offline provider-schema check", () => {
+    for (const preset of MESH_PRESETS) {
+      const { document } = synthesizeValidated(preset.build()); // throws listing every problem
+      expect(JSON.stringify(document)).toContain(preset.name === "site-to-site" ? "vpn-client" : "raspi");
+    }
   });
 });
 
