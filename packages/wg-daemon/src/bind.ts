@@ -167,9 +167,12 @@ export class UdpBind implements Bind {
         this.sendErrors++;
         continue;
       }
-      sock.send(d.datagram, d.endpoint.port, d.endpoint.address, (err) => {
-        if (err) this.sendErrors++;
-      });
+      try {
+        // No per-packet callback: asynchronous send errors arrive as 'error' events (counted).
+        sock.send(d.datagram, d.endpoint.port, d.endpoint.address);
+      } catch {
+        this.sendErrors++; // e.g. port 0 or a malformed address: counted, never thrown
+      }
     }
   }
 

@@ -243,4 +243,14 @@ describe("bad configs fail before anything is created", () => {
     expect(saved).toContain(`[Peer]\nPublicKey = ${kb.pub}\nAllowedIPs = 10.77.0.0/16`);
     expect(sh("stat", ["-c", "%a", conf]).trim()).toBe("600");
   });
+
+  it("Table = <number> puts the AllowedIPs routes into that table", () => {
+    const conf = `${dir}/${IF_C}.conf`;
+    writeConf(conf, `[Interface]\nPrivateKey = ${ka.priv}\nTable = 1234\n[Peer]\nPublicKey = ${kb.pub}\nAllowedIPs = 10.88.0.0/16, fd88::/48\n`);
+    expect(wgTs(NS_A, ["up", conf]).status).toBe(0);
+    expect(nsSh(NS_A, "ip", ["-4", "route", "show", "table", "1234"])).toContain(`10.88.0.0/16 dev ${IF_C}`);
+    expect(nsSh(NS_A, "ip", ["-6", "route", "show", "table", "1234"])).toContain(`fd88::/48 dev ${IF_C}`);
+    expect(nsSh(NS_A, "ip", ["-4", "route", "show"])).not.toContain("10.88.0.0/16");
+    expect(wgTs(NS_A, ["down", conf]).status).toBe(0);
+  });
 });
