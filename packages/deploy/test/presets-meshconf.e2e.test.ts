@@ -93,3 +93,86 @@ describe("wg-deploy mesh -> wg-ts", () => {
     }
   });
 });
+
+/**
+ * Seed 001's situation with the mesh tool: the on-premise peer sits behind a NAT router (a namespace
+ * that masquerades) and has no Endpoint in the database, so the cloud side cannot dial it; the cloud
+ * row's PersistentKeepalive makes the on-premise side keep its NAT mapping open, and the cloud then
+ * reaches it through that mapping.
+ */
+describe("wg-deploy mesh -> wg-ts, one peer behind NAT", () => {
+  const INET = "wgnat-inet";
+  const CLOUD = { ns: "wgnat-cloud", iface: "wgnatc", public: "10.81.0.10", overlay: "10.82.0.1", port: "51821" };
+  const ROUTER = { ns: "wgnat-rtr", public: "10.81.0.20", inside: "192.168.77.1" };
+  const PREM = { ns: "wgnat-prem", iface: "wgnatp", inside: "192.168.77.2", overlay: "10.82.0.2", port: "51822" };
+  const natDir = tempDir("wg-meshconf-nat-");
+  const db = `${natDir}/database.csv`;
+  const namespaces = [INET, CLOUD.ns, ROUTER.ns, PREM.ns];
+  const ifaces = [CLOUD.iface, PREM.iface];
+
+  beforeAll(() => {
+    cleanLeftovers(namespaces, ifaces);
+    for (const ns of namespaces) {
+      sh("ip", ["netns", "add", ns]);
+      sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    }
+    sh("ip", ["-n", INET, "link", "add", "br0", "type", "bridge"]);
+    sh("ip", ["-n", INET, "link", "set", "br0", "up"]);
+    const link = (ns: string, dev: string, peerNs: string, peerDev: string) =>
+      sh("ip", ["link", "add", dev, "netns", ns, "type", "veth", "peer", "name", peerDev, "netns", peerNs]);
+    link(CLOUD.ns, "wgnatcu", INET, "wgnatcb");
+    link(ROUTER.ns, "wgnatru", INET, "wgnatrb");
+    link(ROUTER.ns, "wgnatri", PREM.ns, "wgnatpu");
+    for (const port of ["wgnatcb", "wgnatrb"]) sh("ip", ["-n", INET, "link", "set", port, "master", "br0", "up"]);
+    const address = (ns: string, dev: string, cidr: string) => {
+      sh("ip", ["-n", ns, "addr", "add", cidr, "dev", dev]);
+      sh("ip", ["-n", ns, "link", "set", dev, "up"]);
+    };
+    address(CLOUD.ns, "wgnatcu", `${CLOUD.public}/24`);
+    address(ROUTER.ns, "wgnatru", `${ROUTER.public}/24`);
+    address(ROUTER.ns, "wgnatri", `${ROUTER.inside}/24`);
+    address(PREM.ns, "wgnatpu", `${PREM.inside}/24`);
+    sh("ip", ["-n", PREM.ns, "route", "add", "default", "via", ROUTER.inside]);
+    sh("ip", ["netns", "exec", ROUTER.ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+    sh("ip", ["netns", "exec", ROUTER.ns, "nft", "-f", "-"], {
+      input: `table ip nat { chain postrouting { type nat hook postrouting priority srcnat; oifname "wgnatru" masquerade; }; }\n`,
+    });
+  }, 60_000);
+
+  afterAll(() => {
+    for (const [site, ns] of [[CLOUD, CLOUD.ns], [PREM, PREM.ns]] as const) wgTs(ns, ["down", `${natDir}/output/${site.iface}.conf`]);
+    cleanLeftovers(namespaces, ifaces);
+    rmSync(natDir, { recursive: true, force: true });
+  });
+
+  it("the cloud reaches the NATed peer once its keepalives opened the mapping", async () => {
+    const add = (...args: string[]) => {
+      const r = wgDeploy("mesh", "-d", db, "addpeer", ...args);
+      expect(r.status, r.stderr).toBe(0);
+    };
+    add(CLOUD.iface, "--address", `${CLOUD.overlay}/24`, "--endpoint", CLOUD.public, "--listenport", CLOUD.port, "--persistentkeepalive", "1");
+    add(PREM.iface, "--address", `${PREM.overlay}/24`, "--listenport", PREM.port); // no endpoint: behind NAT
+    const gen = wgDeploy("mesh", "-d", db, "genconfig", "-o", `${natDir}/output`);
+    expect(gen.status, gen.stderr).toBe(0);
+    const cloudConf = readFileSync(`${natDir}/output/${CLOUD.iface}.conf`, "utf8");
+    const premConf = readFileSync(`${natDir}/output/${PREM.iface}.conf`, "utf8");
+    expect(cloudConf).not.toContain("Endpoint");
+    expect(premConf).toContain(`Endpoint = ${CLOUD.public}:${CLOUD.port}\nAllowedIPs = ${CLOUD.overlay}/32\nPersistentKeepalive = 1\n`);
+
+    for (const [site, ns] of [[CLOUD, CLOUD.ns], [PREM, PREM.ns]] as const) {
+      const up = wgTs(ns, ["up", `${natDir}/output/${site.iface}.conf`]);
+      expect(up.status, up.stderr).toBe(0);
+    }
+    // no traffic from the test: the on-premise keepalives alone must show up at the cloud, from the router's address
+    const deadline = Date.now() + 15_000;
+    let endpoint = "(none)";
+    while (Date.now() < deadline) {
+      endpoint = dump(CLOUD.ns, CLOUD.iface).peers[0]?.endpoint ?? "(none)";
+      if (endpoint !== "(none)") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(endpoint).toMatch(new RegExp(`^${ROUTER.public.replaceAll(".", "\\.")}:\\d+$`));
+    expect(ping(CLOUD.ns, PREM.overlay, { count: 3, wait: 3 }), "cloud -> NATed peer").toBe(true);
+    expect(ping(PREM.ns, CLOUD.overlay, { count: 1 }), "NATed peer -> cloud").toBe(true);
+  });
+});
