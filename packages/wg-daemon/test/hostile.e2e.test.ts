@@ -75,7 +75,9 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
       expect(d[reason] ?? 0, reason).toBeGreaterThanOrEqual(Math.floor(n * delivered * 0.9) - 50);
       expect(d[reason] ?? 0, reason).toBeLessThanOrEqual(n);
     }
-    expect(Object.keys(d).filter((k) => !(k in r.expected))).toEqual([]);
+    // Nothing else moved, except outbound drops of the tunnel side (e.g. an IPv6 router
+    // solicitation from the TUN itself: no-route).
+    expect(Object.keys(d).filter((k) => !(k in r.expected) && k !== "no-route")).toEqual([]);
     expect(d["internal-error"]).toBeUndefined();
     // Memory: a generous bound, not a measurement.
     expect(rss1 - rss0).toBeLessThan(64 * 1024);
@@ -85,50 +87,62 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
     // The flooder uses its own source address on b's link, so per-source limits are visible.
     const flooder = p.ub.replace(/\.2$/, ".3");
     nsSh(p.nsB, "ip", ["addr", "add", `${flooder}/24`, "dev", p.vethB]);
-    const c0 = await dropCounters(p.ifA);
-    const hs0 = dump(p.nsB, p.ifB).peers[0]!.handshake;
-    // 12 s at 1500 initiations/s (far above the 128/s that puts the device under load), from 64
-    // random static keys; the flooder answers cookies, so it also carries valid MAC2s.
-    const flood = blast(p.nsB, [
-      "initiations", "--to", `${p.ua}:${p.portA}`, "--pub", p.ka.pub, "--keys", "64",
-      "--rate", "1500", "--seconds", "12", "--answer-cookies", "--bind", flooder,
-    ]);
-    await eventually(() => false, 1000);
-    // The real peer must make a new handshake during the flood: restart wireguard-go's side of
-    // the session (remove + re-add the peer: new ephemeral, no session).
-    nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "remove"]);
-    nsSh(p.nsB, "sh", [
-      "-c",
-      `printf '%s\\n' '${p.psk}' | wg set ${p.ifB} peer ${p.ka.pub} preshared-key /dev/stdin endpoint ${p.ua}:${p.portA} allowed-ips ${p.ta}/32`,
-    ]);
-    // wireguard-go gets a cookie reply, waits REKEY_TIMEOUT (5 s) and retries with MAC2.
-    const through = pingStats(p.nsB, p.ta, 45, 0.2);
-    const r = (await flood) as unknown as {
-      sent: number; withMac2: number; cookiesAccepted: number; replies: Record<string, number>;
-    };
-    const c1 = await dropCounters(p.ifA);
-    const d = delta(c1, c0);
-    const hs1 = dump(p.nsB, p.ifB).peers[0]!.handshake;
-    console.log(
-      `handshake flood: sent ${r.sent} (with MAC2 ${r.withMac2}), replies ${JSON.stringify(r.replies)}, ` +
-        `cookies accepted ${r.cookiesAccepted}; daemon drops ${JSON.stringify(d)}; real peer ping ${through.rx}/${through.tx}`,
-    );
-    nsSh(p.nsB, "ip", ["addr", "del", `${flooder}/24`, "dev", p.vethB]);
-    // Under load: cookie replies instead of handshakes, one per cookie-required drop, all received.
-    expect(d["cookie-required"]).toBeGreaterThan(r.sent / 2);
-    expect(r.replies["3"]).toBeGreaterThan(0);
-    expect(r.replies["3"]).toBeLessThanOrEqual(d["cookie-required"]!);
-    expect(r.replies["3"]).toBeGreaterThan(d["cookie-required"]! * 0.9);
-    expect(r.cookiesAccepted).toBe(r.replies["3"]);
-    // MAC2 proved the address, then the per-source token bucket (20/s, burst 5) took over.
-    expect(d["rate-limited"]).toBeGreaterThan(0);
-    // What passed the limiter is bounded by 20/s + burst over ~13 s (and is an unknown peer).
-    expect(d["unknown-peer"] ?? 0).toBeLessThanOrEqual(20 * 14 + 5);
-    expect(r.replies["2"]).toBe(0); // no handshake response to an unknown static key
-    // The real peer handshook (a new handshake time) and passed traffic during the flood.
-    expect(hs1).toBeGreaterThan(hs0);
-    expect(through.rx).toBeGreaterThan(0);
-    expect(ping(p.nsA, p.tb, { count: 3 })).toBe(true);
+    const common = ["--to", `${p.ua}:${p.portA}`, "--pub", p.ka.pub, "--keys", "64", "--bind", flooder];
+    try {
+      // Phase 1: 2 s at 1000/s (far above the 128 handshakes/s that put the device under load),
+      // MAC2 never set: every initiation past the first ~128 is answered by a cookie reply.
+      const c0 = await dropCounters(p.ifA);
+      const f1 = (await blast(p.nsB, ["initiations", ...common, "--rate", "1000", "--seconds", "2"])) as unknown as {
+        sent: number; replies: Record<string, number>;
+      };
+      const d1 = delta(await dropCounters(p.ifA), c0);
+      console.log(`handshake flood (no MAC2): sent ${f1.sent}, replies ${JSON.stringify(f1.replies)}; daemon drops ${JSON.stringify(d1)}`);
+      expect(d1["cookie-required"]).toBeGreaterThan(f1.sent - 200);
+      expect((d1["cookie-required"] ?? 0) + (d1["unknown-peer"] ?? 0)).toBeGreaterThanOrEqual(f1.sent - 10);
+      expect(d1["unknown-peer"] ?? 0).toBeLessThanOrEqual(200); // only before load was detected
+      expect(f1.replies["3"]).toBeLessThanOrEqual(d1["cookie-required"]!);
+      expect(f1.replies["3"]).toBeGreaterThan(d1["cookie-required"]! * 0.9); // the flooder got them
+      expect(f1.replies["2"]).toBe(0);
+
+      // Phase 2: 12 s at 1500/s, the flooder answers cookies and so carries valid MAC2s; the
+      // per-source token bucket (20/s, burst 5) must hold it back.
+      const c1 = await dropCounters(p.ifA);
+      const hs0 = dump(p.nsB, p.ifB).peers[0]!.handshake;
+      const flood = blast(p.nsB, ["initiations", ...common, "--rate", "1500", "--seconds", "12", "--answer-cookies"]);
+      await new Promise((r) => setTimeout(r, 1000));
+      // The real peer must make a new handshake during the flood: drop wireguard-go's session
+      // (remove + re-add the peer: new ephemeral, no keys).
+      nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "remove"]);
+      nsSh(p.nsB, "sh", [
+        "-c",
+        `printf '%s\\n' '${p.psk}' | wg set ${p.ifB} peer ${p.ka.pub} preshared-key /dev/stdin endpoint ${p.ua}:${p.portA} allowed-ips ${p.ta}/32`,
+      ]);
+      // wireguard-go gets a cookie reply, waits REKEY_TIMEOUT (5 s) and retries with MAC2.
+      const through = pingStats(p.nsB, p.ta, 45, 0.2);
+      const r = (await flood) as unknown as {
+        sent: number; withMac2: number; cookiesAccepted: number; replies: Record<string, number>;
+      };
+      const d = delta(await dropCounters(p.ifA), c1);
+      const hs1 = dump(p.nsB, p.ifB).peers[0]!.handshake;
+      console.log(
+        `handshake flood (MAC2 from cookies): sent ${r.sent} (with MAC2 ${r.withMac2}), replies ${JSON.stringify(r.replies)}, ` +
+          `cookies accepted ${r.cookiesAccepted}; daemon drops ${JSON.stringify(d)}; real peer ping ${through.rx}/${through.tx}`,
+      );
+      expect(r.replies["3"]).toBeGreaterThan(0);
+      expect(r.cookiesAccepted).toBe(r.replies["3"]); // genuine cookies for our MAC1s
+      expect(r.withMac2).toBeGreaterThan(r.sent * 0.9);
+      // Almost all of it stopped at the rate limiter; what passed is bounded by 20/s + burst over
+      // ~13 s (plus what arrived before load was detected), and is an unknown peer.
+      expect(d["rate-limited"]).toBeGreaterThan(r.sent * 0.9);
+      expect(d["unknown-peer"] ?? 0).toBeLessThanOrEqual(128 + 20 * 14 + 5);
+      expect(r.replies["2"]).toBe(0); // no handshake response to an unknown static key
+      // The real peer handshook (a new handshake time) and passed traffic during the flood.
+      expect(hs1).toBeGreaterThan(hs0);
+      expect(through.rx).toBeGreaterThan(0);
+      expect(ping(p.nsA, p.tb, { count: 3 })).toBe(true);
+    } finally {
+      nsSh(p.nsB, "ip", ["addr", "del", `${flooder}/24`, "dev", p.vethB]);
+    }
   });
 
   it("every datagram delivered twice (nft dup): nothing reaches the inner network twice; duplicates counted as replays", async () => {
