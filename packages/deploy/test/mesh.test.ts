@@ -201,6 +201,9 @@ describe("genconfig", () => {
     writeFileSync(dbPath(), fixtureText);
     expect(await mesh("genconfig", "canada1")).toBe(0);
     expect(readdirSync(join(dir, "output"))).toEqual(["canada1.conf"]);
+    writeFileSync(join(dir, "afile"), "");
+    expect(await mesh("genconfig", "-o", "afile")).toBe(1);
+    expect(err.join("")).toMatch(/afile: output path already exists and is not a directory/);
     expect(await mesh("genconfig", "nobody")).toBe(1);
     expect(err.join("")).toContain("peer nobody does not exist");
     writeFileSync(dbPath(), fixtureText.replace(/"[A-Za-z0-9+/]{43}="/, '""'));

@@ -7,7 +7,7 @@
  *                    [--mtu N] [--table T] [--preup C] [--postup C] [--predown C] [--postdown C] [--saveconfig]
  *     wg-deploy mesh updatepeer NAME [same options]
  *     wg-deploy mesh delpeer NAME
- *     wg-deploy mesh showpeers [NAME] [-s|--simplify]
+ *     wg-deploy mesh showpeers [NAME] [-s|--simplify] [-v|--verbose]   (all columns unless -s)
  *     wg-deploy mesh genconfig [NAME] [-o output]
  *
  * Differences from wg-meshconf: errors (unknown peer, existing name, bad value) exit with status 1
@@ -16,6 +16,7 @@
  * `--with-psk` extension of some forks is not supported.
  */
 import { randomFillSync } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_DATABASE, emptyDatabase, MeshDatabaseError, readMeshDatabase, writeMeshDatabase, type MeshDatabase } from "./database.js";
@@ -175,6 +176,8 @@ export function meshCommand(io: MeshIo): Command {
         const selected = name === undefined ? peers : peers.filter((peer) => peer.name === name);
         if (selected.length === 0) throw new MeshCommandError(name === undefined ? `${path} has no peers` : `peer ${name} does not exist in ${path}`);
         const output = resolve(io.cwd, options.output);
+        const existing = await stat(output).catch(() => undefined);
+        if (existing !== undefined && !existing.isDirectory()) throw new MeshCommandError(`${output}: output path already exists and is not a directory`);
         for (const peer of selected) {
           if (!WG_QUICK_INTERFACE_NAME.test(peer.name)) {
             io.stderr(`note: wg-quick names the interface after the file; rename ${peer.name}.conf to a name of 1-15 characters [a-zA-Z0-9_=+.-] when installing it\n`);
