@@ -96,14 +96,25 @@ async function addDefault(ctx: RouteContext, cidr: string, state: RouteState): P
   const fam = family(cidr);
   state.families.add(fam);
   const pf = fam === "-6" ? "ip6" : "ip";
-  await run("ip", [fam, "rule", "add", "not", "fwmark", String(table), "table", String(table)]);
-  await run("ip", [fam, "rule", "add", "table", "main", "suppress_prefixlength", "0"]);
+  // Rules left by a daemon that died without `down` (e.g. before a systemd restart) are reused,
+  // not duplicated.
+  const rules = (await run("ip", [fam, "rule", "show"], { quiet: true }).catch(() => ({ stdout: "" }))).stdout;
+  const hex = `0x${table.toString(16)}`;
+  if (!rules.includes(`not from all fwmark ${hex} lookup ${table}`)) {
+    await run("ip", [fam, "rule", "add", "not", "fwmark", String(table), "table", String(table)]);
+  }
+  if (!rules.includes("from all lookup main suppress_prefixlength 0")) {
+    await run("ip", [fam, "rule", "add", "table", "main", "suppress_prefixlength", "0"]);
+  }
   await run("ip", [fam, "route", "add", cidr, "dev", name, "table", String(table)]);
 
   // wg-quick's nft rules: drop spoofed packets to our addresses from other interfaces, and
   // carry the fwmark on conntrack so replies to the tunnel's own UDP take the marked path.
   const nftable = `wg-quick-${name}`;
+  const tables = await run("nft", ["list", "tables"], { quiet: true }).catch(() => ({ stdout: "" }));
+  const stale = tables.stdout.split("\n").includes(`table ${pf} ${nftable}`);
   const lines = [
+    ...(stale ? [`delete table ${pf} ${nftable}`] : []),
     `add table ${pf} ${nftable}`,
     `add chain ${pf} ${nftable} preraw { type filter hook prerouting priority -300; }`,
     `add chain ${pf} ${nftable} premangle { type filter hook prerouting priority -150; }`,

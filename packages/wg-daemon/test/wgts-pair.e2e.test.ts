@@ -14,6 +14,7 @@ import {
   inNs,
   makePair,
   nsSh,
+  pidsOf,
   ping,
   run,
   sh,
@@ -177,6 +178,21 @@ describe("wg-ts <-> wg-ts, full tunnel with policy routing", () => {
     expect(nsSh(NS_A, "ip", ["-6", "rule", "show"])).not.toContain("suppress_prefixlength");
     expect(nsSh(NS_A, "nft", ["list", "tables"])).not.toContain(`wg-quick-${IF_A}`);
     expect(exists(`${dir}/postdown-${IF_A}`)).toBe(true);
+  });
+
+  it("after the daemon is killed (SIGKILL), `up` works again without duplicating rules", async () => {
+    expect(wgTs(NS_A, ["up", confA]).status).toBe(0);
+    const [pid] = pidsOf(`wg-ts.js daemon ${IF_A}$`);
+    process.kill(pid!, "SIGKILL");
+    await until("the TUN to disappear", () => !linkExists(NS_A, IF_A));
+    const again = wgTs(NS_A, ["up", confA]);
+    expect(again.status, again.stderr).toBe(0);
+    const rules = nsSh(NS_A, "ip", ["-4", "rule", "show"]);
+    expect(rules.split("lookup 51820").length - 1).toBe(1);
+    expect(rules.split("suppress_prefixlength 0").length - 1).toBe(1);
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(wgTs(NS_A, ["down", confA]).status).toBe(0);
+    expect(nsSh(NS_A, "ip", ["-4", "rule", "show"])).not.toContain("51820");
   });
 
   it("the daemon exits and removes its interface when its UAPI socket is deleted", async () => {

@@ -1,21 +1,44 @@
 /**
  * Layout of the SharedArrayBuffers between the main thread (wg-core Device: handshakes, timers)
- * and the data-plane workers. Prototype: one peer, one current keypair.
+ * and the data-plane workers. One peer per data plane in this prototype.
  *
- * keypairs (Int32 words):
- *   [generation] bumped (Atomics.add) after every change; workers re-read the slot when it moves
- *   [valid] 1 when the keys below may be used
- *   [localIndex] our receiver index (incoming type-4 messages carry it)
- *   [remoteIndex] the peer's receiver index (we put it in outgoing messages)
- *   [sendKey 8 words][recvKey 8 words]
+ * keypairs (Int32 words), written only by the main thread:
+ *   [generation] bumped (Atomics.add) after every change; workers re-read everything when it moves
  *   [stop] set to 1 by close(): workers leave their loops at the next poll timeout
- * counters (BigInt64): [0] next send counter; senders reserve ranges with Atomics.add
- * stats (Float64, one block per worker): see ST
+ *   [sendValid] 1 when the send slot may be used   [remoteIndex] the peer's receiver index
+ *   [sendKey 8 words]
+ *   3 receive slots (wg-core's current/previous/next keypairs), each:
+ *     [valid] [localIndex] [recvKey 8 words]
+ *   [endpointAddr] peer IPv4 as a big-endian u32  [endpointPort]
+ * counters (BigInt64): [0] next send counter of the send slot; every sender (workers and the main
+ *   thread) reserves counters with Atomics.add, so no counter is ever used twice
+ * stats (Float64, one block of STATS_WORDS per worker): see ST
  */
-export const KP = { generation: 0, valid: 1, localIndex: 2, remoteIndex: 3, sendKey: 4, recvKey: 12, stop: 20 } as const;
-export const KEYPAIR_WORDS = 21;
+export const KP = {
+  generation: 0,
+  stop: 1,
+  sendValid: 2,
+  remoteIndex: 3,
+  sendKey: 4,
+  recvSlots: 12,
+  endpointAddr: 42,
+  endpointPort: 43,
+} as const;
+export const RECV_SLOTS = 3;
+export const RECV_SLOT_WORDS = 10; // valid, localIndex, key[8]
+export const KEYPAIR_WORDS = 44;
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 export const STATS_WORDS = 8;
+
+/** Messages a worker posts to the main thread (rare events only; never per data packet in steady state). */
+export type WorkerEvent =
+  | { kind: "ready"; role: "tx" | "rx" }
+  /** A handshake/cookie message, or a transport message for an index no receive slot has. */
+  | { kind: "control"; datagram: Uint8Array; from: { address: string; port: number } }
+  /** A tunnel packet while no send keypair is valid (the core stages it and starts a handshake). */
+  | { kind: "nokey"; packet: Uint8Array }
+  /** First authenticated packet on a receive slot since the last change (key confirmation, roaming). */
+  | { kind: "received"; localIndex: number; from: { address: string; port: number } };
 
 export interface WorkerInit {
   role: "tx" | "rx";
@@ -34,7 +57,6 @@ export interface WorkerInit {
   udpGro: boolean;
   /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
-  peer: { address: string; port: number };
   keypairs: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   stats: SharedArrayBuffer;

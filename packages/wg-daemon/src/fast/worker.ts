@@ -19,8 +19,8 @@ import {
 import { TcpCoalescer } from "./gro.js";
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "./libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
-import { MmsgBatch, writeSockaddrIn } from "./udp.js";
-import { KEYPAIR_WORDS, KP, STATS_WORDS, ST, type WorkerInit } from "./shared.js";
+import { MmsgBatch, readSockaddrIn, writeSockaddrIn } from "./udp.js";
+import { KP, RECV_SLOTS, RECV_SLOT_WORDS, STATS_WORDS, ST, type WorkerEvent, type WorkerInit } from "./shared.js";
 
 const init = workerData as WorkerInit;
 const c = libc();
@@ -48,29 +48,46 @@ function waitReadable(fd: number): void {
   stats[ST.syscalls]!++;
 }
 
-/** A copy of the current keypair, refreshed when the main thread bumps the generation word. */
+/** The worker's copy of the shared keypair table, refreshed when the generation word moves. */
 class KeyView {
   generation = -1;
-  valid = false;
+  sendValid = false;
   sendKey = new Uint8Array(32);
-  recvKey = new Uint8Array(32);
-  localIndex = 0;
   remoteIndex = 0;
-  replay = new ReplayWindow();
+  recv: { localIndex: number; key: Uint8Array; replay: ReplayWindow; seen: boolean }[] = [];
+  endpoint = { address: "0.0.0.0", port: 0 };
 
-  refresh(): void {
+  /** Returns true when something changed. */
+  refresh(): boolean {
     const g = Atomics.load(keyWords, KP.generation);
-    if (g === this.generation) return;
+    if (g === this.generation) return false;
     this.generation = g;
-    this.valid = keyWords[KP.valid] === 1;
     const bytes = new Uint8Array(init.keypairs);
+    this.sendValid = keyWords[KP.sendValid] === 1;
     this.sendKey = bytes.slice(KP.sendKey * 4, KP.sendKey * 4 + 32);
-    this.recvKey = bytes.slice(KP.recvKey * 4, KP.recvKey * 4 + 32);
-    this.localIndex = keyWords[KP.localIndex]! >>> 0;
     this.remoteIndex = keyWords[KP.remoteIndex]! >>> 0;
-    this.replay = new ReplayWindow();
+    const old = this.recv;
+    this.recv = [];
+    for (let i = 0; i < RECV_SLOTS; i++) {
+      const w = KP.recvSlots + i * RECV_SLOT_WORDS;
+      if (keyWords[w] !== 1) continue;
+      const localIndex = keyWords[w + 1]! >>> 0;
+      // A keypair moving between slots (current → previous) keeps its replay window.
+      const prev = old.find((r) => r.localIndex === localIndex);
+      this.recv.push({
+        localIndex,
+        key: bytes.slice((w + 2) * 4, (w + 2) * 4 + 32),
+        replay: prev?.replay ?? new ReplayWindow(),
+        seen: prev?.seen ?? false,
+      });
+    }
+    const a = keyWords[KP.endpointAddr]! >>> 0;
+    this.endpoint = { address: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, port: keyWords[KP.endpointPort]! };
+    return true;
   }
 }
+
+const post = (e: WorkerEvent): void => parentPort?.postMessage(e);
 
 function txLoop(): void {
   const kv = new KeyView();
@@ -80,7 +97,7 @@ function txLoop(): void {
   const tunAddr = c.addressOf(tunBuf);
   const seg = Buffer.alloc(mtu + 64);
   const batch = new MmsgBatch(init.batch, HEADER + mtu + TAG + 16);
-  for (let i = 0; i < batch.n; i++) writeSockaddrIn(batch.names, i * 16, init.peer.address, init.peer.port);
+  let noKeyPosts = 0;
   const data = batch.data;
   const hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   let count = 0;
@@ -98,6 +115,12 @@ function txLoop(): void {
     count = 0;
   };
   const emit = (p: Uint8Array, len: number): void => {
+    if (!kv.sendValid) {
+      // Hand a bounded number of packets to the core, which stages them and starts a handshake.
+      if (noKeyPosts++ < 128) post({ kind: "nokey", packet: p.slice(0, len) });
+      stats[ST.drops]!++;
+      return;
+    }
     if (count === batch.n) flush();
     // Pad to a multiple of 16, capped at the MTU (whitepaper §5.4.6; wireguard-go calculatePaddingSize).
     let padded = (len + 15) & ~15;
@@ -141,10 +164,11 @@ function txLoop(): void {
       continue;
     }
     idle = 0;
-    kv.refresh();
-    if (!kv.valid) {
-      stats[ST.drops]!++;
-      continue;
+    if (kv.refresh()) {
+      noKeyPosts = 0;
+      for (let i = 0; i < batch.n; i++) writeSockaddrIn(batch.names, i * 16, kv.endpoint.address, kv.endpoint.port);
+      // A new send keypair starts a new counter range.
+      next = end = 0n;
     }
     if (off) {
       readVnetHdr(tunBuf, 0, hdr);
@@ -182,21 +206,25 @@ function rxLoop(): void {
           stats[ST.syscalls]!++;
         })
       : null;
-  const handle = (s: number, len: number): void => {
-    if (len < HEADER + TAG || data.readUInt32LE(s) !== MESSAGE_TRANSPORT) {
-      // Handshake/cookie messages belong to the main thread (wg-core); the prototype has none.
+  const handle = (slot: number, s: number, len: number): void => {
+    const index = len >= HEADER + TAG && data.readUInt32LE(s) === MESSAGE_TRANSPORT ? data.readUInt32LE(s + 4) : -1;
+    let r = null;
+    for (const x of kv.recv) if (x.localIndex === index) r = x;
+    if (r === null) {
+      // Handshake/cookie messages and unknown indices belong to the main thread (wg-core).
       stats[ST.control]!++;
-      return;
-    }
-    if (!kv.valid || data.readUInt32LE(s + 4) !== kv.localIndex) {
-      stats[ST.drops]!++;
+      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddrIn(batch.names, slot * 16) });
       return;
     }
     const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
-    const m = nodeTransportAead.open(kv.recvKey, counter, data.subarray(s + HEADER, s + len), out, off);
-    if (m < 0 || !kv.replay.validate(counter, LIMIT)) {
+    const m = nodeTransportAead.open(r.key, counter, data.subarray(s + HEADER, s + len), out, off);
+    if (m < 0 || !r.replay.validate(counter, LIMIT)) {
       stats[ST.drops]!++;
       return;
+    }
+    if (!r.seen) {
+      r.seen = true;
+      post({ kind: "received", localIndex: r.localIndex, from: readSockaddrIn(batch.names, slot * 16) });
     }
     if (m === 0) return; // keepalive
     const v = out[off]! >> 4;
@@ -234,7 +262,7 @@ function rxLoop(): void {
       const len = batch.length(i);
       // With UDP_GRO the kernel may hand us several same-sized datagrams glued together.
       const seg = init.udpGro ? batch.gsoSize(i) || len : len;
-      for (let o = 0; o < len; o += seg) handle(s + o, Math.min(seg, len - o));
+      for (let o = 0; o < len; o += seg) handle(i, s + o, Math.min(seg, len - o));
     }
     gro?.flush();
     if (gro) stats[ST.superPackets] = gro.merged;
@@ -242,7 +270,6 @@ function rxLoop(): void {
 }
 
 void REPLAY_WINDOW_SIZE;
-void KEYPAIR_WORDS;
-parentPort?.postMessage({ ready: init.role });
+post({ kind: "ready", role: init.role });
 if (init.role === "tx") txLoop();
 else rxLoop();

@@ -1,0 +1,241 @@
+/**
+ * Faults around a wg-ts daemon peered with wireguard-go (namespaces wgh2a/b): loss on the path
+ * (handshake retries at the timers' pace, a TCP transfer arrives intact), `kill -9` and restart,
+ * the peer restarting (new ephemeral keys), the peer roaming behind a NAT rebinding, malformed
+ * UAPI requests, and the TUN deleted under the daemon.
+ */
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uapiRequest } from "../src/uapi.js";
+import { dump, exists, inNs, nsSh, pidsOf, ping, wgQuickGo, wgTs } from "./support/lab.js";
+import {
+  blast,
+  daemonLog,
+  daemonPid,
+  delta,
+  dropCounters,
+  eventually,
+  nft,
+  nftCounter,
+  nftDelete,
+  secretForms,
+  startPair,
+  stopPair,
+  upA,
+  type Pair,
+} from "./support/hostile/pair.js";
+
+let p: Pair;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sock = (): string => `/var/run/wireguard/${p.ifA}.sock`;
+
+beforeAll(() => {
+  p = startPair("wgh2", 152);
+});
+
+afterAll(() => {
+  if (p) stopPair(p);
+});
+
+/** Sends raw bytes on a fresh UAPI connection; resolves with whatever came back before close/timeout. */
+function rawUapi(path: string, data: string | Buffer, opts: { end?: boolean; waitMs?: number } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    let got = "";
+    const t = setTimeout(() => {
+      c.destroy();
+      resolve(got);
+    }, opts.waitMs ?? 2000);
+    c.on("data", (d) => (got += d.toString()));
+    c.on("error", () => {});
+    c.on("close", () => {
+      clearTimeout(t);
+      resolve(got);
+    });
+    c.write(data, () => {
+      if (opts.end) c.end();
+    });
+  });
+}
+
+describe("faults: wg-ts <-> wireguard-go", () => {
+  it("handshake retransmits follow REKEY_TIMEOUT when the path eats everything, then resume", async () => {
+    // Blackhole wg-ts's datagrams on b's input; count wg-ts's initiations (type 1) as they arrive.
+    nft(
+      p.nsB,
+      "wghloss",
+      "ip",
+      `counter inits {}
+       chain in { type filter hook input priority -10;
+         ip saddr ${p.ua} udp sport ${p.portA} @th,64,8 1 counter name inits;
+         ip saddr ${p.ua} udp sport ${p.portA} drop; }`,
+    );
+    try {
+      // Forget the session on wg-ts (remove/re-add the peer), then try to send for ~11 s.
+      nsSh(p.nsA, "wg", ["set", p.ifA, "peer", p.kb.pub, "remove"]);
+      nsSh(p.nsA, "sh", [
+        "-c",
+        `printf '%s\\n' '${p.psk}' | wg set ${p.ifA} peer ${p.kb.pub} preshared-key /dev/stdin endpoint ${p.ub}:${p.portB} allowed-ips ${p.tb}/32`,
+      ]);
+      const t0 = Date.now();
+      inNs(p.nsA, "ping", ["-c", "22", "-i", "0.5", "-W", "1", p.tb]);
+      const secs = (Date.now() - t0) / 1000;
+      const n = nftCounter(p.nsB, "wghloss", "ip", "inits");
+      console.log(`blackhole: ${n} initiations from wg-ts in ${secs.toFixed(1)} s`);
+      // REKEY_TIMEOUT 5 s (+ up to 333 ms jitter): one at t=0, ~5, ~10 -> 2..4 in ~11 s; never a flood.
+      expect(n).toBeGreaterThanOrEqual(2);
+      expect(n).toBeLessThanOrEqual(Math.ceil(secs / 5) + 1);
+    } finally {
+      nftDelete(p.nsB, "wghloss", "ip");
+    }
+    expect(ping(p.nsA, p.tb, { count: 3, wait: 6 })).toBe(true);
+  });
+
+  it("20% loss each way: the handshake completes and a 1 MiB TCP transfer arrives intact", async () => {
+    const lossRule = (dir: "saddr" | "daddr", addr: string): string =>
+      `chain in { type filter hook input priority -10; ip ${dir} ${addr} udp numgen random mod 100 < 20 counter drop; }`;
+    nft(p.nsA, "wghloss", "ip", lossRule("saddr", p.ub));
+    nft(p.nsB, "wghloss", "ip", lossRule("saddr", p.ua));
+    try {
+      // Force a new handshake under loss: restart wireguard-go's session.
+      nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "remove"]);
+      nsSh(p.nsB, "sh", [
+        "-c",
+        `printf '%s\\n' '${p.psk}' | wg set ${p.ifB} peer ${p.ka.pub} preshared-key /dev/stdin endpoint ${p.ua}:${p.portA} allowed-ips ${p.ta}/32`,
+      ]);
+      const sink = blast(p.nsB, ["tcp-sink", "--listen", `${p.tb}:5201`, "--timeout-ms", "90000"]);
+      await sleep(300);
+      const src = await blast(p.nsA, ["tcp-source", "--to", `${p.tb}:5201`, "--bytes", String(1 << 20), "--seed", "152"]);
+      const got = await sink;
+      const dropped = nsSh(p.nsA, "nft", ["list", "table", "ip", "wghloss"]);
+      console.log(`loss: sent ${JSON.stringify(src)} got ${JSON.stringify({ bytes: got["bytes"], sha256: got["sha256"] })}; ${/packets (\d+)/.exec(dropped)?.[0]} dropped at a`);
+      expect(got["bytes"]).toBe(1 << 20);
+      expect(got["sha256"]).toBe(src["sha256"]);
+      expect(dump(p.nsB, p.ifB).peers[0]!.handshake).toBeGreaterThan(0);
+    } finally {
+      nftDelete(p.nsA, "wghloss", "ip");
+      nftDelete(p.nsB, "wghloss", "ip");
+    }
+  });
+
+  it("malformed UAPI requests get errno answers or a closed connection; the daemon keeps serving", async () => {
+    const pid = daemonPid(p.ifA);
+    const c0 = await dropCounters(p.ifA);
+    const answers: string[] = [];
+    // Unknown keys, bad keys and values, as wireguard-go answers them (EINVAL / EPROTO).
+    for (const req of [
+      "set=1\nfrobnicate=1\n\n",
+      "set=1\nprivate_key=zz\n\n",
+      `set=1\nprivate_key=${"0".repeat(63)}\n\n`,
+      "set=1\npublic_key=" + "g".repeat(64) + "\n\n",
+      "set=1\nlisten_port=-1\n\n",
+      "set=1\nfwmark=0x\n\n",
+      `set=1\npublic_key=${Buffer.from(p.kb.pub, "base64").toString("hex")}\nallowed_ip=300.1.1.1/32\n\n`,
+      `set=1\npublic_key=${Buffer.from(p.kb.pub, "base64").toString("hex")}\nendpoint=nowhere\n\n`,
+      `set=1\npublic_key=${Buffer.from(p.kb.pub, "base64").toString("hex")}\npersistent_keepalive_interval=70000\n\n`,
+      "set=1\n=\n\n",
+      "set=1\nno equals\n\n",
+    ]) {
+      answers.push(await uapiRequest(sock(), req));
+    }
+    console.log(`uapi answers: ${JSON.stringify(answers)}`);
+    for (const a of answers) expect(a).toMatch(/^errno=-(22|71)\n\n$/);
+    // Random binary lines, a 6 MiB line without a newline, half requests, an unknown operation:
+    // the connection may close, the daemon must not.
+    const junk = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < junk.length; i++) junk[i] = (i * 7919 + 13) & 0xff;
+    await rawUapi(sock(), junk, { end: true });
+    await rawUapi(sock(), Buffer.alloc(6 << 20, 0x61), { end: true, waitMs: 5000 });
+    await rawUapi(sock(), "set=1\nprivate_key=", { end: true });
+    await rawUapi(sock(), "set=1\nlisten_port=1", { waitMs: 300 }); // client vanishes mid-request
+    await rawUapi(sock(), "get=1\n", { end: true });
+    await rawUapi(sock(), "hello=1\n\n");
+    await rawUapi(sock(), "\n\n\n");
+    for (let i = 0; i < 50; i++) await rawUapi(sock(), `set=1\nk${i}=${"x".repeat(i * 100)}\n\n`, { waitMs: 500 });
+    // Still the same process, same configuration, still serving, tunnel still up.
+    expect(daemonPid(p.ifA)).toBe(pid);
+    const d = dump(p.nsA, p.ifA);
+    expect(d.listenPort).toBe(p.portA);
+    expect(d.peers.map((x) => x.pub)).toEqual([p.kb.pub]);
+    expect(d.peers[0]!.psk).toBe(p.psk);
+    expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
+    const errs = delta(await dropCounters(p.ifA), c0);
+    console.log(`uapi errors counted: ${JSON.stringify(errs)}`);
+    expect((errs["uapi-22"] ?? 0) + (errs["uapi-71"] ?? 0)).toBeGreaterThanOrEqual(answers.length);
+  });
+
+  it("the peer restarts (new ephemeral keys, same static key): the tunnel comes back", async () => {
+    const hs0 = dump(p.nsA, p.ifA).peers[0]!.handshake;
+    expect(wgQuickGo(p.nsB, "down", p.confB).status).toBe(0);
+    expect(ping(p.nsA, p.tb, { wait: 1 })).toBe(false);
+    expect(wgQuickGo(p.nsB, "up", p.confB).status).toBe(0);
+    // wg-ts still holds the old session; its first packets go to a peer that lost the keys, and
+    // the handshake is renewed (by wireguard-go's initiation on its first packet, or wg-ts's timers).
+    expect(ping(p.nsB, p.ta, { count: 3, wait: 6 })).toBe(true);
+    expect(ping(p.nsA, p.tb, { count: 3, wait: 6 })).toBe(true);
+    expect(dump(p.nsA, p.ifA).peers[0]!.handshake).toBeGreaterThanOrEqual(hs0);
+  });
+
+  it("the peer roams (NAT rebinding to a new address and port): wg-ts follows the authenticated source", async () => {
+    // NAT applies to new conntrack flows only: the peer moves to a new port, and b's NAT maps
+    // that flow to another address and port, as a rebinding home router would.
+    const newAddr = p.ub.replace(/\.2$/, ".22");
+    const newPort = p.portB + 100;
+    nsSh(p.nsB, "ip", ["addr", "add", `${newAddr}/24`, "dev", p.vethB]);
+    nft(
+      p.nsB,
+      "wghnat",
+      "ip",
+      `chain post { type nat hook postrouting priority 100; ip daddr ${p.ua} udp sport ${newPort} udp dport ${p.portA} snat to ${newAddr}:40123; }`,
+    );
+    try {
+      nsSh(p.nsB, "wg", ["set", p.ifB, "listen-port", String(newPort)]);
+      expect(ping(p.nsB, p.ta, { count: 2, wait: 3 })).toBe(true);
+      expect(dump(p.nsA, p.ifA).peers[0]!.endpoint).toBe(`${newAddr}:40123`);
+      // Replies go to the new endpoint, and conntrack maps them back to wireguard-go.
+      expect(ping(p.nsA, p.tb, { count: 2, wait: 3 })).toBe(true);
+    } finally {
+      nftDelete(p.nsB, "wghnat", "ip");
+      nsSh(p.nsB, "wg", ["set", p.ifB, "listen-port", String(p.portB)]);
+      nsSh(p.nsB, "ip", ["addr", "del", `${newAddr}/24`, "dev", p.vethB]);
+    }
+    // Back home.
+    expect(ping(p.nsB, p.ta, { count: 2, wait: 3 })).toBe(true);
+    expect(dump(p.nsA, p.ifA).peers[0]!.endpoint).toBe(`${p.ub}:${p.portB}`);
+  });
+
+  it("kill -9 of the daemon: the TUN goes with it, a stale socket does not block `wg-ts up`", async () => {
+    const pid = daemonPid(p.ifA);
+    p.logs.push(daemonLog(p.ifA));
+    process.kill(pid, "SIGKILL");
+    expect(await eventually(() => pidsOf(`wg-ts.js daemon ${p.ifA}$`).length === 0, 5000)).toBe(true);
+    // The kernel removes the TUN with its last fd; the socket file is left behind, dead.
+    expect(await eventually(() => inNs(p.nsA, "ip", ["link", "show", p.ifA]).status !== 0, 5000)).toBe(true);
+    const stale = exists(sock());
+    upA(p);
+    expect(daemonPid(p.ifA)).not.toBe(pid);
+    expect(ping(p.nsA, p.tb, { count: 3, wait: 6 })).toBe(true);
+    expect(ping(p.nsB, p.ta, { count: 2, wait: 3 })).toBe(true);
+    console.log(`kill -9: stale socket left behind: ${stale}; restart ok`);
+  });
+
+  it("the TUN deleted under the daemon: it exits cleanly and removes its socket", async () => {
+    const pid = daemonPid(p.ifA);
+    nsSh(p.nsA, "ip", ["link", "del", p.ifA]);
+    expect(await eventually(() => pidsOf(`wg-ts.js daemon ${p.ifA}$`).length === 0, 8000)).toBe(true);
+    expect(exists(sock())).toBe(false);
+    const log = daemonLog(p.ifA);
+    p.logs.push(log);
+    expect(log).toMatch(new RegExp(`${p.ifA}: shutting down \\(TUN gone`));
+    // And it can come back.
+    upA(p);
+    expect(daemonPid(p.ifA)).not.toBe(pid);
+    expect(ping(p.nsA, p.tb, { count: 3, wait: 6 })).toBe(true);
+  });
+
+  it("no private key or PSK in any log line of these faults", () => {
+    const all = daemonLog(p.ifA) + p.logs.join("\n") + wgTs(p.nsA, ["show", p.ifA]).stdout;
+    expect(all.length).toBeGreaterThan(0);
+    for (const s of secretForms(p)) expect(all).not.toContain(s);
+  });
+});
