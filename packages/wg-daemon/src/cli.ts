@@ -57,6 +57,7 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
     const logFd = daemonLogFd(name);
     const child = spawn(process.execPath, [BIN, "daemon", name], {
       detached: true,
+      cwd: "/",
       stdio: ["ignore", "pipe", logFd],
       env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? "8" },
     });

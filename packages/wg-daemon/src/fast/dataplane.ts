@@ -1,18 +1,32 @@
 /**
  * The multi-threaded data plane: opens the TUN (with TSO offload) and a UDP socket through koffi
- * and runs one worker thread per direction (worker.ts). The main thread keeps wg-core's Device
- * (handshakes, timers, cryptokey routing) and publishes the current keypair to the workers through
- * shared memory with {@link FastDataPlane.setKeypair}.
+ * and runs one worker thread per direction (worker.ts):
  *
- * Prototype scope: one peer with a fixed IPv4 endpoint; handshake/cookie datagrams are counted as
- * "control" and dropped by the rx worker (see the report in benchmarks/README.md for the hooks a
- * full integration needs).
+ *   tx worker: read(TUN) → split TSO super-packets → seal (wg-core AEAD, type-4 format) → UDP GSO send
+ *   rx worker: recvmmsg (UDP GRO) → open → replay window (wg-core) → coalesce TCP (GRO) → write(TUN)
+ *
+ * The main thread keeps wg-core's Device (handshakes, cookies, timers, configuration) and talks
+ * to the workers through shared memory: it publishes keypairs and the peer endpoint
+ * ({@link FastDataPlane.setKeypairs}, {@link FastDataPlane.setEndpoint}); workers post only rare
+ * events back ({@link FastDataPlaneHooks}): handshake datagrams, packets while no keypair exists,
+ * the first packet received on a keypair. See benchmarks/README.md ("Integration") for how the
+ * daemon wires this to the core, and what the core still has to expose.
+ *
+ * Prototype scope: one peer, IPv4 underlay.
  */
 import { Worker } from "node:worker_threads";
 import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "./libc.js";
-import { openTun } from "./tun.js";
-import { openUdp4 } from "./udp.js";
-import { KEYPAIR_WORDS, KP, STATS_WORDS, ST, type WorkerInit } from "./shared.js";
+import { VNET_HDR_LEN, openTun } from "./tun.js";
+import { openUdp4, writeSockaddrIn } from "./udp.js";
+import {
+  KEYPAIR_WORDS, KP, RECV_SLOTS, RECV_SLOT_WORDS, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
+} from "./shared.js";
+import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
+
+export interface Endpoint4 {
+  address: string;
+  port: number;
+}
 
 export interface FastDataPlaneOptions {
   /** TUN interface name (created if absent). */
@@ -20,8 +34,8 @@ export interface FastDataPlaneOptions {
   mtu: number;
   /** UDP listen port. */
   udpPort: number;
-  /** The peer's IPv4 endpoint. */
-  peer: { address: string; port: number };
+  /** The peer's IPv4 endpoint, if known (see setEndpoint). */
+  peer?: Endpoint4;
   /** IFF_VNET_HDR + TSO (default true). */
   offload?: boolean;
   /** Datagrams per recvmmsg/sendmmsg (default 64). */
@@ -45,12 +59,33 @@ export interface FastDataPlaneOptions {
   socketBuffer?: number;
 }
 
+/** Called on the main thread; each gets its own copy of the bytes. */
+export interface FastDataPlaneHooks {
+  /** Handshake/cookie datagram, or transport for an unknown index: give it to device.decapsulate. */
+  onControl?(datagram: Uint8Array, from: Endpoint4): void;
+  /** Tunnel packet while no send keypair is published: give it to device.encapsulate (stages + handshake). */
+  onNoKey?(packet: Uint8Array): void;
+  /** First authenticated packet on receive keypair `localIndex` since it was published. */
+  onReceived?(localIndex: number, from: Endpoint4): void;
+}
+
+export interface SendKeypair {
+  sendKey: Uint8Array;
+  remoteIndex: number;
+  /** First counter the workers may use (default 0); later ones come from reserveCounters. */
+  counter?: number;
+}
+export interface ReceiveKeypair {
+  recvKey: Uint8Array;
+  localIndex: number;
+}
+
+/** Convenience for a single session: both directions of one keypair. */
 export interface Keypair {
   sendKey: Uint8Array;
   recvKey: Uint8Array;
   localIndex: number;
   remoteIndex: number;
-  /** First send counter to use (the main thread may have used lower ones). */
   sendCounter?: number;
 }
 
@@ -68,23 +103,28 @@ export interface DirectionStats {
 export interface FastDataPlane {
   readonly tunFd: number;
   readonly udpFd: number;
+  /** Publishes wg-core's keypairs: `send` = current, `receive` = current/previous/next (≤ 3). */
+  setKeypairs(send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void;
   setKeypair(k: Keypair | null): void;
-  /** Reserves `n` send counters for the main thread (e.g. a keepalive); returns the first. */
+  setEndpoint(e: Endpoint4): void;
+  /** Reserves `n` consecutive send counters (for a packet the main thread encrypts); returns the first. */
   reserveCounters(n: number): number;
+  /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
+  sendDatagram(datagram: Uint8Array, to: Endpoint4): number;
+  /** Writes an inner IP packet to the TUN from the main thread. */
+  writeTunnel(packet: Uint8Array): number;
   stats(): { tx: DirectionStats; rx: DirectionStats };
   close(): Promise<void>;
 }
 
-export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastDataPlane> {
+export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneHooks = {}): Promise<FastDataPlane> {
+  const c = libc();
   const offload = o.offload ?? true;
   const tunFd = openTun(o.tunName, { offload });
   const udpGro = o.udpGro ?? true;
   const udpFd = openUdp4({ port: o.udpPort, bufferBytes: o.socketBuffer ?? 4 << 20, mark: o.fwmark ?? 0, gro: udpGro });
   const blocking = o.blocking ?? false;
-  if (!blocking) {
-    const c = libc();
-    c.fcntl(tunFd, F_SETFL, c.fcntl(tunFd, F_GETFL, 0) | O_NONBLOCK);
-  }
+  if (!blocking) c.fcntl(tunFd, F_SETFL, c.fcntl(tunFd, F_GETFL, 0) | O_NONBLOCK);
   const keypairs = new SharedArrayBuffer(KEYPAIR_WORDS * 4);
   const counters = new SharedArrayBuffer(8);
   const stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
@@ -92,10 +132,26 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   const bytes = new Uint8Array(keypairs);
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
-    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true, udpGso: o.udpGso ?? true, udpGro, spin: o.spin ?? 0, peer: o.peer, keypairs, counters, stats,
+    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 64, blocking, gro: o.gro ?? true,
+    udpGso: o.udpGso ?? true, udpGro, spin: o.spin ?? 0, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const workers = (["tx", "rx"] as const).map((role) => new Worker(url, { workerData: { ...base, role } }));
+  const onEvent = (e: WorkerEvent): void => {
+    switch (e.kind) {
+      case "control":
+        hooks.onControl?.(e.datagram, e.from);
+        break;
+      case "nokey":
+        hooks.onNoKey?.(e.packet);
+        break;
+      case "received":
+        hooks.onReceived?.(e.localIndex, e.from);
+        break;
+      case "ready":
+        break;
+    }
+  };
   await Promise.all(
     workers.map(
       (w) =>
@@ -105,6 +161,41 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
         }),
     ),
   );
+  for (const w of workers) w.on("message", onEvent);
+
+  const publish = (): void => void Atomics.add(words, KP.generation, 1);
+  const setKeypairs = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void => {
+    if (receive.length > RECV_SLOTS) throw new Error(`at most ${RECV_SLOTS} receive keypairs`);
+    words[KP.sendValid] = 0;
+    if (send) {
+      bytes.set(send.sendKey, KP.sendKey * 4);
+      words[KP.remoteIndex] = send.remoteIndex | 0;
+      Atomics.store(ctr, 0, BigInt(send.counter ?? 0));
+      words[KP.sendValid] = 1;
+    }
+    for (let i = 0; i < RECV_SLOTS; i++) {
+      const w = KP.recvSlots + i * RECV_SLOT_WORDS;
+      const r = receive[i];
+      words[w] = r ? 1 : 0;
+      if (r) {
+        words[w + 1] = r.localIndex | 0;
+        bytes.set(r.recvKey, (w + 2) * 4);
+      }
+    }
+    publish();
+  };
+  const setEndpoint = (e: Endpoint4): void => {
+    const p = e.address.split(".").map(Number);
+    words[KP.endpointAddr] = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) | 0;
+    words[KP.endpointPort] = e.port;
+    publish();
+  };
+  if (o.peer) setEndpoint(o.peer);
+
+  const sa = Buffer.alloc(16);
+  const saAddr = c.addressOf(sa);
+  const tunOut = Buffer.alloc(VNET_HDR_LEN + 65536);
+  const tunOutAddr = c.addressOf(tunOut);
   const read = (i: number): DirectionStats => {
     const f = new Float64Array(stats, i * STATS_WORDS * 8, STATS_WORDS);
     return {
@@ -115,20 +206,32 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
   return {
     tunFd,
     udpFd,
+    setKeypairs,
     setKeypair(k) {
-      Atomics.store(words, KP.valid, 0);
-      if (k) {
-        bytes.set(k.sendKey, KP.sendKey * 4);
-        bytes.set(k.recvKey, KP.recvKey * 4);
-        words[KP.localIndex] = k.localIndex | 0;
-        words[KP.remoteIndex] = k.remoteIndex | 0;
-        Atomics.store(ctr, 0, BigInt(k.sendCounter ?? 0));
-        Atomics.store(words, KP.valid, 1);
+      if (!k) setKeypairs(null, []);
+      else {
+        const send: SendKeypair = { sendKey: k.sendKey, remoteIndex: k.remoteIndex };
+        if (k.sendCounter !== undefined) send.counter = k.sendCounter;
+        setKeypairs(send, [{ recvKey: k.recvKey, localIndex: k.localIndex }]);
       }
-      Atomics.add(words, KP.generation, 1);
     },
+    setEndpoint,
     reserveCounters(n) {
       return Number(Atomics.add(ctr, 0, BigInt(n)));
+    },
+    sendDatagram(datagram, to) {
+      writeSockaddrIn(sa, 0, to.address, to.port);
+      const b = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+      return c.sendto(udpFd, c.addressOf(b), b.length, 0, saAddr, 16);
+    },
+    writeTunnel(packet) {
+      const off = offload ? VNET_HDR_LEN : 0;
+      if (offload) {
+        tunOut.fill(0, 0, VNET_HDR_LEN);
+        tunOut[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+      }
+      tunOut.set(packet, off);
+      return c.write(tunFd, tunOutAddr, off + packet.length);
     },
     stats: () => ({ tx: read(0), rx: read(1) }),
     async close() {
@@ -139,7 +242,6 @@ export async function startFastDataPlane(o: FastDataPlaneOptions): Promise<FastD
       } else {
         await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
       }
-      const c = libc();
       c.close(tunFd);
       c.close(udpFd);
     },

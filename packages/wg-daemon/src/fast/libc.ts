@@ -21,6 +21,7 @@ export interface Libc {
   recvmmsg(fd: number, vec: number, vlen: number, flags: number, timeout: number): number;
   sendmmsg(fd: number, vec: number, vlen: number, flags: number): number;
   sendmsg(fd: number, msg: number, flags: number): number;
+  sendto(fd: number, buf: number, len: number, flags: number, to: number, tolen: number): number;
   poll(fds: number, nfds: number, timeoutMs: number): number;
   fcntl(fd: number, cmd: number, arg: number): number;
   /** Address of a Buffer's first byte. */
@@ -46,6 +47,7 @@ export function libc(): Libc {
   const recvmmsg = lib.func("int recvmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags, uintptr_t timeout)");
   const sendmmsg = lib.func("int sendmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags)");
   const sendmsg = lib.func("long sendmsg(int fd, uintptr_t msg, int flags)");
+  const sendto = lib.func("long sendto(int fd, uintptr_t buf, size_t len, int flags, uintptr_t to, uint32_t tolen)");
   const poll = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)");
   const fcntl = lib.func("int fcntl(int fd, int cmd, int arg)");
   cached = {
@@ -61,6 +63,7 @@ export function libc(): Libc {
     recvmmsg: (fd, v, n, f, t) => recvmmsg(fd, v, n, f, t) as number,
     sendmmsg: (fd, v, n, f) => sendmmsg(fd, v, n, f) as number,
     sendmsg: (fd, m, f) => sendmsg(fd, m, f) as number,
+    sendto: (fd, b, l, f, t, tl) => sendto(fd, b, l, f, t, tl) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
     fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
     addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,
