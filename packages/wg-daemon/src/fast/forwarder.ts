@@ -22,7 +22,7 @@ const dp = await startFastDataPlane({
   udpPort: Number(arg("listen")),
   peer: { address: host ?? "", port: Number(port) },
   offload: !flag("no-offload"),
-  batch: Number(arg("batch", "64")),
+  batch: Number(arg("batch", "128")),
   blocking: flag("blocking"),
   gro: !flag("no-gro"),
   udpGso: !flag("no-udp-gso"),

@@ -111,7 +111,7 @@ function txLoop(): void {
     const r = init.udpGso ? batch.sendSegmented(init.udpFd, count) : batch.send(init.udpFd, count);
     if (r < 0) stats[ST.errors]!++;
     stats[ST.syscalls]! += init.udpGso ? Math.max(r, 1) : 1;
-    batches++;
+    stats[ST.batches] = ++batches;
     count = 0;
   };
   const emit = (p: Uint8Array, len: number): void => {
@@ -155,6 +155,7 @@ function txLoop(): void {
     if (n <= 0) {
       const e = c.errno();
       if (n < 0 && e === EAGAIN) {
+        flush();
         if (++idle > init.spin) {
           waitReadable(init.tunFd);
           idle = 0;
@@ -184,8 +185,10 @@ function txLoop(): void {
     } else {
       emit(tunBuf, n);
     }
+    // Keep reading while the TUN has more and a whole super-packet still fits in the batch:
+    // single-packet traffic (UDP, many flows) then also leaves in one GSO send / sendmmsg.
+    if (!init.blocking && count + 46 <= batch.n) continue;
     flush();
-    stats[ST.batches] = batches;
   }
 }
 
