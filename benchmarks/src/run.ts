@@ -4,7 +4,7 @@
  * namespaces, wg-ts side by side with wireguard-go), printed as tables and written to
  * benchmarks/results/<timestamp>.json and .svg.
  *
- *   node benchmarks/dist/run.js [--only micro|macro] [--rounds N] [--seconds S] [--udp-rate 200M]
+ *   node benchmarks/dist/run.js [--only micro|macro] [--quick] [--rounds N] [--seconds S] [--udp-rate 200M]
  *                               [--pairs wg-ts:wg-ts,wireguard-go:wireguard-go,...]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { IMPLS, isImplName } from "./macro/endpoints.js";
 import { BASELINE, DEFAULT_PAIRS, missingTools, runMacro, type MacroResult, type Pair } from "./macro/index.js";
 import { macroPanels, macroTable, svgChart } from "./macro/report.js";
+import { runMicro, type MicroResult } from "./micro.js";
 
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), "../results");
 
@@ -22,10 +23,11 @@ interface Args {
   seconds: number;
   udpRate: string;
   pairs: readonly Pair[];
+  quick: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS };
+  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1] ?? "";
@@ -57,10 +59,13 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--":
         break;
+      case "--quick":
+        a.quick = true;
+        break;
       case "-h":
       case "--help":
         console.log(
-          "usage: pnpm bench [-- --only micro|macro] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--pairs a:b,...]",
+          "usage: pnpm bench [-- --only micro|macro] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--pairs a:b,...]",
         );
         process.exit(0);
         break;
@@ -73,35 +78,32 @@ function parseArgs(argv: readonly string[]): Args {
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-async function micro(): Promise<unknown> {
-  // micro.ts belongs to the vectors engineer; loaded by name so this file builds before it exists.
-  const spec = "./micro.js";
-  let mod: { runMicro?: () => Promise<unknown> | unknown };
-  try {
-    mod = (await import(spec)) as typeof mod;
-  } catch (e) {
-    log(`micro: not available (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`);
-    return null;
-  }
-  if (typeof mod.runMicro !== "function") {
-    log("micro: micro.js has no runMicro()");
-    return null;
-  }
-  log("micro: running …");
-  return await mod.runMicro();
+async function micro(quick: boolean): Promise<MicroResult[]> {
+  log("micro: running (seal/open, allowed-IPs lookups, x25519, handshakes) …");
+  return await runMicro({ quick });
+}
+
+function microPanels(rows: readonly MicroResult[]): Parameters<typeof svgChart>[1] {
+  const pick = (f: (r: MicroResult) => boolean): { label: string; value: number }[] =>
+    rows.filter(f).map((r) => ({ label: `${r.benchmark} ${r.implementation}${r.size ? ` ${r.size}` : ""}`, value: r.opsPerSec }));
+  return [
+    { title: "micro: transport seal/open, 1420-byte packets", unit: "packets/s per core", bars: pick((r) => (r.benchmark === "seal" || r.benchmark === "open") && r.size === 1420) },
+    { title: "micro: transport seal/open, 64-byte packets", unit: "packets/s per core", bars: pick((r) => (r.benchmark === "seal" || r.benchmark === "open") && r.size === 64) },
+    { title: "micro: handshakes, x25519, allowed-IPs lookups", unit: "ops/s", bars: pick((r) => r.benchmark !== "seal" && r.benchmark !== "open") },
+  ].filter((p) => p.bars.length > 0);
 }
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const started = new Date();
-  const out: { startedAt: string; host: { cpus: number; node: string }; micro: unknown; macro: MacroResult | null; notes: string[] } = {
+  const out: { startedAt: string; host: { cpus: number; node: string }; micro: MicroResult[] | null; macro: MacroResult | null; notes: string[] } = {
     startedAt: started.toISOString(),
     host: { cpus: (await import("node:os")).cpus().length, node: process.version },
     micro: null,
     macro: null,
     notes: [],
   };
-  if (args.only !== "macro") out.micro = await micro();
+  if (args.only !== "macro") out.micro = await micro(args.quick);
   if (args.only !== "micro") {
     const missing = missingTools();
     if (missing.length) {
@@ -121,9 +123,10 @@ export async function main(argv: string[]): Promise<number> {
   const json = join(RESULTS, `${stamp}.json`);
   writeFileSync(json, JSON.stringify(out, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2));
   console.log(`\nwrote ${json}`);
-  if (out.macro) {
+  const panels = [...(out.macro ? macroPanels(out.macro) : []), ...(out.micro ? microPanels(out.micro) : [])];
+  if (panels.length > 0) {
     const svg = join(RESULTS, `${stamp}.svg`);
-    writeFileSync(svg, svgChart(`wg-ts vs wireguard-go — ${out.startedAt}`, macroPanels(out.macro)));
+    writeFileSync(svg, svgChart(`wg-ts vs wireguard-go — ${out.startedAt}`, panels));
     console.log(`wrote ${svg}`);
   }
   return 0;

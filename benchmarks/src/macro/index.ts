@@ -43,6 +43,8 @@ export interface RoundResult {
   /** Daemon CPU seconds (both sides, user+system) per GB of TCP payload received. */
   cpuSecPerGB: number;
   idleRssMiB: [number, number];
+  /** RssAnon of each daemon when idle: private memory, without shared executable pages. */
+  idleAnonMiB: [number, number];
   peakRssMiB: [number, number];
   error?: string;
 }
@@ -57,6 +59,7 @@ export interface PairSummary {
   pingAvgMs: number;
   cpuSecPerGB: number;
   idleRssMiB: number;
+  idleAnonMiB: number;
   peakRssMiB: number;
   errors: string[];
 }
@@ -158,7 +161,7 @@ const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
 async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
   const res: RoundResult = {
     pair: pairName(p), round, tcpMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
-    pingAvgMs: NaN, pingMaxMs: NaN, cpuSecPerGB: NaN, idleRssMiB: [NaN, NaN], peakRssMiB: [NaN, NaN],
+    pingAvgMs: NaN, pingMaxMs: NaN, cpuSecPerGB: NaN, idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN],
   };
   const [sa, sb] = sides(p, slot);
   const eps: RunningEndpoint[] = [];
@@ -170,9 +173,10 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     server = background("ip", ["netns", "exec", NS_B, "iperf3", "-s", "-B", TUN_B]);
     await sleep(300);
     const [ea, eb] = eps as [RunningEndpoint, RunningEndpoint];
-    const rss = (e: RunningEndpoint, key: "rssMiB" | "hwmMiB"): number =>
+    const rss = (e: RunningEndpoint, key: "rssMiB" | "hwmMiB" | "anonMiB"): number =>
       e.pids.reduce((s, pid) => s + memory(pid)[key], 0);
     res.idleRssMiB = [rss(ea, "rssMiB"), rss(eb, "rssMiB")];
+    res.idleAnonMiB = [rss(ea, "anonMiB"), rss(eb, "anonMiB")];
 
     const ping = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-q", "-c", "50", "-i", "0.01", TUN_B]);
     const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(ping.stdout);
@@ -222,6 +226,7 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       pingAvgMs: med((r) => r.pingAvgMs),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
       idleRssMiB: median(rs.flatMap((r) => r.idleRssMiB)),
+      idleAnonMiB: median(rs.flatMap((r) => r.idleAnonMiB)),
       peakRssMiB: median(rs.flatMap((r) => r.peakRssMiB)),
       errors: rs.flatMap((r) => (r.error ? [`round ${r.round}: ${r.error}`] : [])),
     };

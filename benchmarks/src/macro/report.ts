@@ -24,10 +24,11 @@ export function macroTable(m: MacroResult): string {
     f(s.pingAvgMs, 3),
     f(s.cpuSecPerGB, 1),
     f(s.idleRssMiB, 1),
+    f(s.idleAnonMiB, 1),
     f(s.peakRssMiB, 1),
   ]);
   return table(
-    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB", "peak RSS MiB"],
+    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB", "idle anon MiB", "peak RSS MiB"],
     rows,
   );
 }
@@ -40,7 +41,7 @@ const COLORS: Record<string, string> = {
   "wg-ts-fast↔wg-ts-fast": "#54a24b",
 };
 
-interface Panel {
+export interface Panel {
   title: string;
   unit: string;
   bars: { label: string; value: number }[];
@@ -85,6 +86,7 @@ export function macroPanels(m: MacroResult): Panel[] {
     { title: `iperf3 UDP at ${m.options.udpRate}: received`, unit: "Mbit/s", bars: bars((s) => s.udpRecvMbps) },
     { title: "ping RTT through the tunnel", unit: "ms, lower is better", bars: bars((s) => s.pingAvgMs) },
     { title: "daemon CPU per GB moved (both sides)", unit: "CPU s/GB, lower is better", bars: bars((s) => s.cpuSecPerGB) },
-    { title: "idle RSS per daemon", unit: "MiB, lower is better", bars: bars((s) => s.idleRssMiB) },
+    { title: "idle RSS per daemon (VmRSS)", unit: "MiB, lower is better", bars: bars((s) => s.idleRssMiB) },
+    { title: "idle private memory per daemon (RssAnon)", unit: "MiB, lower is better", bars: bars((s) => s.idleAnonMiB) },
   ];
 }

@@ -93,14 +93,18 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** Resident and peak resident memory (MiB) of a process from /proc/<pid>/status. */
-export function memory(pid: number): { rssMiB: number; hwmMiB: number } {
+/**
+ * Memory (MiB) of a process from /proc/<pid>/status: resident (VmRSS), peak resident (VmHWM) and
+ * the anonymous part of the resident set (RssAnon: heaps and stacks, without the pages of the
+ * executable and libraries that every process running the same binary shares).
+ */
+export function memory(pid: number): { rssMiB: number; hwmMiB: number; anonMiB: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+    return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024, anonMiB: kb("RssAnon") / 1024 };
   } catch {
-    return { rssMiB: Number.NaN, hwmMiB: Number.NaN };
+    return { rssMiB: Number.NaN, hwmMiB: Number.NaN, anonMiB: Number.NaN };
   }
 }
 
