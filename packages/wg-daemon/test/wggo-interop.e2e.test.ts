@@ -257,6 +257,18 @@ describe("wg-ts <-> wireguard-go", () => {
     expect(line).not.toContain(ka.priv);
   });
 
+  it("`wg set private-key` on wg-ts takes effect live", () => {
+    const k2 = genkey();
+    writeConf(`${dir}/k2`, k2.priv + "\n");
+    nsSh(NS_A, "wg", ["set", IF_A, "private-key", `${dir}/k2`]);
+    expect(nsSh(NS_A, "wg", ["show", IF_A, "public-key"]).trim()).toBe(k2.pub);
+    expect(ping(NS_A, B4, { wait: 1 })).toBe(false); // B does not know the new key yet
+    nsSh(NS_B, "wg", ["set", IF_B, "peer", ka.pub, "remove"]);
+    nsSh(NS_B, "wg", ["set", IF_B, "peer", k2.pub, "preshared-key", `${dir}/psk`, "endpoint", `${UA4}:51101`, "allowed-ips", `${A4}/32,${A6}/128`]);
+    expect(ping(NS_B, A4)).toBe(true);
+    expect(ping(NS_A, B4)).toBe(true); // (A routes only B4 to B since the PSK test)
+  });
+
   it("down removes the interface, the socket and the daemon", () => {
     expect(wgTs(NS_A, ["down", confA]).status).toBe(0);
     expect(inNs(NS_A, "ip", ["link", "show", IF_A]).status).not.toBe(0);
