@@ -42,6 +42,12 @@ const POLL_MS = 500;
 
 export type TunReadMode = "poll" | "threadpool";
 
+/** EBADFD (77, unnamed in Node) is what reads return once the interface has been deleted. */
+function tunError(name: string, err: NodeJS.ErrnoException): Error {
+  if (err.errno === -77) return new Error(`${name}: interface deleted`);
+  return new Error(`${name}: TUN read failed: ${err.code ?? err.message}`);
+}
+
 export class LinuxTun implements Tun {
   private fd: number;
   private closed = false;
@@ -85,7 +91,7 @@ export class LinuxTun implements Tun {
         this.outstanding--;
         if (this.closed) return;
         if (err || n === 0) {
-          this.error = err ?? new Error(`${this.name}: TUN closed`);
+          this.error = err ? tunError(this.name, err) : new Error(`${this.name}: TUN closed`);
         } else {
           this.ready.push(buf);
           this.readyLen.push(n);
@@ -106,8 +112,9 @@ export class LinuxTun implements Tun {
       try {
         len = readSync(this.fd, buf, 0, READ_SIZE, null);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EAGAIN") break;
-        throw e;
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === "EAGAIN") break;
+        throw tunError(this.name, err);
       }
       if (len === 0) throw new Error(`${this.name}: TUN closed`);
       out[n++] = buf.subarray(0, len);
