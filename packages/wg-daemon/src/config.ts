@@ -271,9 +271,14 @@ export function parseConfig(text: string, file = "config"): QuickConfig {
     } else if (section === "peer" && peer) {
       stripped.push(raw);
       switch (lkey) {
-        case "publickey":
-          peer.publicKey = key32();
+        case "publickey": {
+          const publicKey = key32();
+          // wg would silently merge two sections with one key; an operator mistake, so refuse it.
+          const dup = peers.find((q) => Buffer.from(q.publicKey).equals(publicKey));
+          if (dup) fail(`duplicate peer: the same public key as the [Peer] at line ${dup.line}`);
+          peer.publicKey = publicKey;
           return;
+        }
         case "presharedkey":
           peer.presharedKey = key32();
           return;

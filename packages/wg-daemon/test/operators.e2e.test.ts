@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanLeftovers, genkey, inNs, nsSh, pidsOf, sh, tempDir, wgTs, writeConf } from "./support/lab.js";
 
 const NS = "wgh3a";
@@ -92,6 +92,14 @@ describe("operators: broken configs", () => {
   beforeAll(() => {
     before = clean();
   });
+  // A case that wrongly succeeds must not leave its interface to the next one.
+  afterEach(() => {
+    if (inNs(NS, "ip", ["link", "show", IF]).status === 0 || pidsOf(`wg-ts.js daemon ${IF}$`).length) {
+      writeConf(conf, BASE.join("\n") + "\n");
+      wgTs(NS, ["down", conf]);
+      cleanLeftovers([], [IF]);
+    }
+  });
 
   it.each(cases)("%s: non-zero exit, message names file:line and key, nothing left behind", (_what, text, line, key) => {
     writeConf(conf, text);
@@ -111,7 +119,10 @@ describe("operators: broken configs", () => {
       "netns", "exec", NS, process.execPath, "-e",
       `const s=require("dgram").createSocket("udp4");s.bind(${PORT},()=>console.log("bound"));setTimeout(()=>process.exit(0),20000)`,
     ]);
-    await new Promise<void>((r) => holder.stdout.once("data", () => r()));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once("data", () => resolve());
+      holder.once("exit", (c) => reject(new Error(`the port holder exited (${c}) before binding`)));
+    });
     const snap = snapshot();
     try {
       writeConf(conf, BASE.join("\n") + "\n");

@@ -219,13 +219,19 @@ describe("wg-ts <-> wireguard-go", () => {
     expect(ping(NS_A, B4)).toBe(true);
   });
 
-  it("`wg showconf` of wg-ts round-trips through `wg syncconf`", () => {
+  it("`wg showconf` of wg-ts round-trips through `wg syncconf` and `wg setconf`", () => {
     const conf = nsSh(NS_A, "wg", ["showconf", IF_A]);
     expect(conf).toContain(`PrivateKey = ${ka.priv}`);
     writeConf(`${dir}/sync.conf`, conf);
     nsSh(NS_A, "wg", ["syncconf", IF_A, `${dir}/sync.conf`]);
     expect(nsSh(NS_A, "wg", ["showconf", IF_A])).toBe(conf);
     expect(ping(NS_A, B4)).toBe(true);
+    // setconf replaces everything (replace_peers): same config, same result, still working.
+    nsSh(NS_A, "wg", ["setconf", IF_A, `${dir}/sync.conf`]);
+    expect(nsSh(NS_A, "wg", ["showconf", IF_A])).toBe(conf);
+    expect(ping(NS_A, B4)).toBe(true);
+    // and wg-ts's own showconf prints the same file
+    expect(wgTs(NS_A, ["showconf", IF_A]).stdout).toBe(conf);
   });
 
   it("bad UAPI requests get wireguard-go's errno answers; the daemon keeps serving", async () => {
