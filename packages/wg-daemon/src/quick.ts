@@ -149,7 +149,13 @@ export async function up(arg: string, env: QuickEnv): Promise<string> {
   env.log(`[#] wg-ts daemon ${name}`);
   const daemon = await env.launch(name);
   try {
-    await uapiSet(sock, setconfRequest(config, endpoints));
+    await uapiSet(sock, setconfRequest(config, endpoints)).catch((e: Error) => {
+      // EADDRINUSE: name the key the operator has to change, not just an errno.
+      const port = config.interface.listenPort;
+      if (port !== undefined && e.message.endsWith("errno -98"))
+        throw new Error(`${loaded.label}: ListenPort = ${port}: the port is already in use (errno -98)`);
+      throw e;
+    });
     for (const a of config.interface.addresses) await addAddress(env.run, name, a);
     await setMtuUp(env.run, name, config.interface.mtu ?? DEFAULT_MTU);
     await setDns(env.run, name, config.interface.dns, config.interface.dnsSearch, env.log);
