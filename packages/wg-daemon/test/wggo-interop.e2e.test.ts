@@ -3,7 +3,7 @@
  * MTU with DF), the stock `wg` on the wg-ts side, live `wg set` changes, PSK, byte counters,
  * roaming and crypto-RP filtering (ported from the kernel's selftests/wireguard/netns.sh).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uapiRequest } from "../src/uapi.js";
 import {
@@ -81,6 +81,7 @@ afterAll(() => {
   wgTs(NS_A, ["down", confA]);
   wgQuickGo(NS_B, "down", confB);
   cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  rmSync(dir, { recursive: true, force: true }); // configs hold private keys
 });
 
 describe("wg-ts <-> wireguard-go", () => {

@@ -4,6 +4,7 @@
  * running `wg-ts up --foreground` (MTU 1380, PSK, hooks), plus the lifecycle: SIGTERM, socket
  * removal, broken configs.
  */
+import { rmSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -111,6 +112,7 @@ afterAll(() => {
   wgTs(NS_A, ["down", confA]);
   if (gateway && gateway.exitCode === null) gateway.kill("SIGTERM");
   cleanLeftovers([NS_A, NS_B], [IF_A, IF_B, IF_C]);
+  rmSync(dir, { recursive: true, force: true }); // configs hold private keys
 });
 
 describe("wg-ts <-> wg-ts, full tunnel with policy routing", () => {
