@@ -169,7 +169,17 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
   try {
     eps.push(await startEndpoint(p[0], sa));
     eps.push(await startEndpoint(p[1], sb));
-    await waitForTunnel();
+    try {
+      await waitForTunnel();
+    } catch (e) {
+      // Say why: the daemons' own last words, and what wg shows on each side.
+      const tail = (x: RunningEndpoint): string => x.log().trim().split("\n").slice(-3).join(" / ");
+      const show = (ns: string, s: SideSpec): string =>
+        nsRun(ns, ["wg", "show", s.ifname, "latest-handshakes"], { allowFail: true }).trim() || "(no wg show)";
+      throw new Error(
+        `${(e as Error).message}; A: ${tail(eps[0]!)} ${show(NS_A, sa)}; B: ${tail(eps[1]!)} ${show(NS_B, sb)}`,
+      );
+    }
     server = background("ip", ["netns", "exec", NS_B, "iperf3", "-s", "-B", TUN_B]);
     await sleep(300);
     const [ea, eb] = eps as [RunningEndpoint, RunningEndpoint];
