@@ -69,6 +69,14 @@ export class UapiError extends Error {
 const ZERO = new Uint8Array(32);
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/**
+ * An unknown UAPI key as it may appear in a log line: only when it looks like a key name. A
+ * client that lost the `private_key=` prefix would otherwise put key material into the log.
+ */
+function printableKey(key: string): string {
+  return /^[a-z_]{1,32}$/.test(key) ? key : `<${key.length} characters>`;
+}
+
 function hexKey(value: string, what: string): Uint8Array {
   if (!HEX64.test(value)) throw new UapiError(EINVAL, `invalid ${what}`);
   return new Uint8Array(Buffer.from(value, "hex"));
@@ -139,7 +147,7 @@ export function parseSet(lines: readonly string[]): SetRequest {
           req.replacePeers = true;
           break;
         default:
-          throw new UapiError(EINVAL, `invalid UAPI device key: ${key.slice(0, 40)}`);
+          throw new UapiError(EINVAL, `invalid UAPI device key: ${printableKey(key)}`);
       }
       continue;
     }
@@ -178,7 +186,7 @@ export function parseSet(lines: readonly string[]): SetRequest {
         if (value !== "1") throw new UapiError(EINVAL, "invalid protocol version");
         break;
       default:
-        throw new UapiError(EINVAL, `invalid UAPI peer key: ${key.slice(0, 40)}`);
+        throw new UapiError(EINVAL, `invalid UAPI peer key: ${printableKey(key)}`);
     }
   }
   return req;
