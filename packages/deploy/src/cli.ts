@@ -49,7 +49,8 @@ interface TargetOptions {
 function withTargetOptions(command: Command, io: DeployIo): Command {
   return command
     .addOption(new Option("-t, --target <name>", "where to deploy").default(io.env["WG_DEPLOY_TARGET"] ?? DEFAULT_TARGET))
-    .addOption(new Option("-p, --topology <name>", "which topology preset").default(io.env["WG_DEPLOY_TOPOLOGY"] ?? DEFAULT_TOPOLOGY))
+    // No commander default: "not given" must stay visible (the lab then acts on the topology it runs).
+    .addOption(new Option("-p, --topology <name>", `which topology preset (default: WG_DEPLOY_TOPOLOGY or ${DEFAULT_TOPOLOGY}; lab commands other than up: the one running)`))
     .addOption(new Option("-o, --option <key=value>", "target-specific setting (repeatable)").argParser(collect).default([]));
 }
 
@@ -71,8 +72,19 @@ function parseKeyValues(pairs: readonly string[]): Record<string, string> {
 export function buildProgram(io: DeployIo, registries: Registries): Command {
   const resolveTarget = (options: TargetOptions): { target: Target; context: TargetContext } => {
     const target = registries.targets.get(options.target ?? DEFAULT_TARGET);
-    const preset = registries.topologies.get(options.topology ?? DEFAULT_TOPOLOGY);
-    return { target, context: { io, topologyName: preset.name, topology: preset.build(), options: parseKeyValues(options.option ?? []) } };
+    const chosen = options.topology ?? io.env["WG_DEPLOY_TOPOLOGY"];
+    const preset = registries.topologies.get(chosen ?? DEFAULT_TOPOLOGY);
+    return {
+      target,
+      context: {
+        io,
+        topologyName: preset.name,
+        topology: preset.build(),
+        topologyChosen: chosen !== undefined,
+        topologyNamed: (name) => registries.topologies.get(name).build(),
+        options: parseKeyValues(options.option ?? []),
+      },
+    };
   };
   const unsupported = (target: Target, what: string): never => {
     throw new Error(`target ${target.name} does not support "${what}"`);

@@ -22,6 +22,13 @@ export interface TargetContext {
   /** Registered topology name (`--topology`). */
   readonly topologyName: string;
   readonly topology: Topology;
+  /**
+   * True when the user chose the topology (`--topology` or WG_DEPLOY_TOPOLOGY); false when it is the
+   * default, so a target may act on whatever it has running instead (the lab's `down`). Absent = true.
+   */
+  readonly topologyChosen?: boolean;
+  /** Builds another registered topology by name (a target adopting the one it has running). */
+  readonly topologyNamed?: (name: string) => Topology;
   /** Extra `--option key=value` pairs given on the command line, for target-specific settings. */
   readonly options: Readonly<Record<string, string>>;
 }

@@ -14,7 +14,9 @@ import { planTopology } from "../src/plan/plan.js";
 import { synthesizeValidated } from "../src/scaleway/synth.js";
 import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
-import { dnsmasqConfig, MESH_PRESETS, siteToSiteTopology, threeSiteMeshTopology } from "../src/topologies/index.js";
+import { buildTopology } from "../src/model/build.js";
+import { siteToSiteDescription } from "../src/topologies/site-to-site.js";
+import { MESH_PRESETS, siteToSiteTopology, threeSiteMeshTopology } from "../src/topologies/index.js";
 import type { Topology } from "../src/model/topology.js";
 import { parseConfig } from "../../wg-daemon/src/config.js";
 
@@ -146,37 +148,85 @@ describe("site-to-site (seed 001)", () => {
   const plan = (name: string) => plans.get(name) ?? expect.unreachable(`no plan for ${name}`);
 
   it("one tunnel between the two gateways, each routing the other side's subnet", () => {
-    expect(topology.overlay).toMatchObject({ cidr: "172.16.0.0/24", port: 52435, persistentKeepalive: 25 });
+    expect(topology.overlay).toMatchObject({ cidr: "172.16.0.0/24", port: 52435 });
     expect(peersOf(plan("vpn-gw"))).toEqual([["vpn-client", ["172.16.0.2/32", "192.168.1.0/24"]]]);
     expect(peersOf(plan("vpn-client"))).toEqual([["vpn-gw", ["172.16.0.1/32", "192.168.0.0/24"]]]);
     expect(routesOf(plan("vpn-gw"))).toEqual(["192.168.1.0/24"]);
     expect(routesOf(plan("vpn-client"))).toEqual(["192.168.0.0/24"]);
-    expect(plan("vpn-client").wireguard?.peers[0]?.persistentKeepalive).toBe(25);
   });
 
-  it("hosts reach the other side through their gateway", () => {
-    expect(plan("test-instance").routes).toEqual([expect.objectContaining({ to: "default", via: { kind: "address", address: "192.168.0.10" } })]);
-    expect(plan("test-server").routes).toEqual([expect.objectContaining({ to: "default", via: { kind: "address", address: "192.168.1.10" } })]);
+  it("the on-premise gateway is behind NAT: no Endpoint for it, and only it sends PersistentKeepalive 25 (the seed's two wg0.conf)", () => {
+    const cloudSide = plan("vpn-gw").wireguard?.peers[0];
+    const onPremSide = plan("vpn-client").wireguard?.peers[0];
+    expect(cloudSide?.endpoint).toBeUndefined();
+    expect(cloudSide?.persistentKeepalive).toBe(0);
+    expect(onPremSide?.endpoint).toEqual({ host: { kind: "public-ip", node: "vpn-gw" }, port: 52435 });
+    expect(onPremSide?.persistentKeepalive).toBe(25);
+    const resolve = labLikeResolver(topology);
+    const cloudFile = wireguardFile(plan("vpn-gw"), resolve);
+    expect(cloudFile).not.toMatch(/^Endpoint|^PersistentKeepalive/m);
+    expect(wireguardFile(plan("vpn-client"), resolve)).toMatch(/^Endpoint = 203\.0\.113\.10:52435\nAllowedIPs = 172\.16\.0\.1\/32, 192\.168\.0\.0\/24\nPersistentKeepalive = 25\n/m);
+  });
+
+  it("a gateway behind NAT gets no endpoint-pinning route from a peer that sends it its default route", () => {
+    const withDefault = buildTopology({
+      ...siteToSiteDescription,
+      gateways: {
+        ...siteToSiteDescription.gateways,
+        "vpn-gw": { ...siteToSiteDescription.gateways["vpn-gw"]!, defaultVia: "vpn-client" },
+        "vpn-client": { ...siteToSiteDescription.gateways["vpn-client"]!, defaultVia: "vpn-gw" },
+      },
+    });
+    const plans = planTopology(withDefault);
+    // vpn-client pins vpn-gw's public address to its uplink; vpn-gw has nothing to pin for vpn-client.
+    expect(routesOf(plans.get("vpn-client")!)).toEqual(["<public-ip:vpn-gw>", "0.0.0.0/1", "128.0.0.0/1", "192.168.0.0/24"]);
+    expect(routesOf(plans.get("vpn-gw")!)).toEqual(["0.0.0.0/1", "128.0.0.0/1", "192.168.1.0/24"]);
+  });
+
+  it("refuses a gateway behind NAT without keepalive, and two peers both behind NAT", () => {
+    const gateways = siteToSiteDescription.gateways;
+    expect(() => buildTopology({ ...siteToSiteDescription, gateways: { ...gateways, "vpn-client": { ...gateways["vpn-client"]!, persistentKeepalive: 0 } } })).toThrow(
+      /vpn-client: behind NAT it needs a PersistentKeepalive > 0/,
+    );
+    expect(() => buildTopology({ ...siteToSiteDescription, gateways: { ...gateways, "vpn-gw": { ...gateways["vpn-gw"]!, behindNat: true, persistentKeepalive: 25 } } })).toThrow(
+      /both behind NAT/,
+    );
+  });
+
+  it("hosts get their address and routes by DHCP from their gateway (no static route in their plan)", () => {
+    expect(plan("test-instance").routes).toEqual([]);
+    expect(plan("test-server").routes).toEqual([]);
+    const dhcp = (name: string) => plan(name).interfaces.map((i) => [i.address, i.dhcp?.server, i.dhcp?.routes.map((r) => `${String(r.to)} via ${r.via.kind === "address" ? r.via.address : r.via.kind}`)]);
+    expect(dhcp("test-instance")).toEqual([["192.168.0.20/24", "vpn-gw", ["192.168.1.0/24 via 192.168.0.10", "default via 192.168.0.10"]]]);
+    expect(dhcp("test-server")).toEqual([["192.168.1.20/24", "vpn-client", ["192.168.0.0/24 via 192.168.1.10", "default via 192.168.1.10"]]]);
+    expect(plan("vpn-gw").services.filter((s) => s.kind === "dhcp-server")).toEqual([
+      { kind: "dhcp-server", name: "dnsmasq-pn-vpc", network: "pn-vpc", listenAddress: "192.168.0.10", config: "/etc/wg-ts/dnsmasq-pn-vpc.conf" },
+    ]);
+    expect(plan("vpn-gw").packages).toContain("dnsmasq-base");
+    // DHCP requests come from 0.0.0.0: the gateway's input chain lets them in.
+    expect(plan("vpn-gw").nftables).toContain("ip saddr 0.0.0.0 udp dport 67 accept");
   });
 
   it("renders files the real parsers accept", () => {
     const resolve = labLikeResolver(topology);
     for (const gateway of topology.gateways) {
       const p = plan(gateway.name);
-      const stripped = checkWithParsers(wireguardFile(p, resolve), `sts${gateway.shortName}`);
-      expect(stripped).toContain("PersistentKeepalive = 25");
+      checkWithParsers(wireguardFile(p, resolve), `sts${gateway.shortName}`);
       checkNftables(p.nftables ?? "", `sts-${gateway.name}`);
     }
   });
 
-  it("dnsmasq pushes the other site's subnet with option 121 (and the default, which 121 overrides)", () => {
-    const gw = topology.gateways.find((g) => g.name === "vpn-gw") ?? expect.unreachable("vpn-gw");
-    const conf = dnsmasqConfig(topology, gw, "ens5");
-    expect(conf).toContain("dhcp-range=192.168.0.2,192.168.0.253,255.255.255.0,12h\n");
+  it("dnsmasq (plan file) reserves each host's address and pushes the other site's subnet with option 121 (and the default, which 121 overrides)", () => {
+    const file = plan("vpn-gw").files.find((f) => f.path === "/etc/wg-ts/dnsmasq-pn-vpc.conf") ?? expect.unreachable("no dnsmasq file");
+    const conf = renderTemplate(file.content, labLikeResolver(topology));
+    expect(conf).toContain("listen-address=192.168.0.10\n");
+    expect(conf).toContain("port=0\n");
+    expect(conf).toContain("dhcp-range=192.168.0.0,static,255.255.255.0,12h\n");
+    expect(conf).toContain("dhcp-host=test-instance,192.168.0.20\n");
     expect(conf).toContain("dhcp-option=3,192.168.0.10\n");
     expect(conf).toContain("dhcp-option=121,192.168.1.0/24,192.168.0.10,0.0.0.0/0,192.168.0.10\n");
     const path = join(dir, "dnsmasq.conf");
-    writeFileSync(path, conf.replace(/^log-facility=.*$/m, `log-facility=${join(dir, "dnsmasq.log")}`));
+    writeFileSync(path, conf);
     const check = spawnSync("dnsmasq", ["--test", "-C", path], { encoding: "utf8" });
     expect(check.stderr).toContain("syntax check OK");
     expect(check.status).toBe(0);

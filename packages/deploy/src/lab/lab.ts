@@ -12,9 +12,10 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { withPrefixLength } from "../model/ipv4.js";
 import type { Gateway, Topology } from "../model/topology.js";
+import { DNSMASQ_PATHS } from "../plan/dnsmasq.js";
 import { GATEWAY_PATHS, planTopology } from "../plan/plan.js";
 import { renderTemplate } from "../plan/render.js";
-import type { NodePlan, PlanOptions, Resolver } from "../plan/types.js";
+import type { NodePlan, PlanOptions, Resolver, RoutePlan } from "../plan/types.js";
 import type { DeployIo } from "../target.js";
 import {
   INTERNET_BRIDGE,
@@ -29,7 +30,10 @@ import {
   UPLINK_DEVICE,
   type LabLayout,
 } from "./layout.js";
+import { acquireLease, startDnsmasq } from "./dhcp.js";
+import { buildNatRouter, wireBehindNat } from "./nat.js";
 import { createNamespace, deleteNamespace, existingLabNamespaces, stopNamespaceProcesses } from "./namespaces.js";
+import { markLabOwner, readLabOwner } from "./owner.js";
 import { postgresBinDir, postgresPaths, postgresReady, startPostgres, stopPostgres, type PostgresqlService } from "./postgres.js";
 import { findExecutable, run, runIn, runInteractive, spawnDetached, succeeds } from "./shell.js";
 import { createSecrets, ensureStateDir, readRecord, readSecrets, writeFileAtomic, writeRecord, type LabSecrets } from "./state.js";
@@ -48,6 +52,7 @@ const PACKAGE_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   "iputils-ping": ["ping"],
   "postgresql-client": ["psql"],
   postgresql: ["runuser"],
+  "dnsmasq-base": ["dnsmasq", "ss"],
 };
 
 /** A failed step of `up`: which step, on which host. */
@@ -146,7 +151,7 @@ export class Lab {
         case "database-password":
           return this.secrets.databasePassword;
         case "uplink-gateway":
-          return INTERNET_ROUTER;
+          return this.layout.natRouters.get(placeholder.node)?.insideAddress ?? INTERNET_ROUTER;
         case "file-path":
           return labFilePath(this.layout, placeholder.node, placeholder.path);
       }
@@ -169,6 +174,13 @@ export class Lab {
 
   /** Builds the lab; a no-op when the same lab is already up and healthy. */
   async up(): Promise<void> {
+    const owner = await readLabOwner();
+    if (owner !== undefined && (owner.topology !== this.#settings.topologyName || owner.stateDir !== this.layout.stateDir)) {
+      throw new Error(
+        `another lab is up on this machine: topology ${owner.topology} (state dir ${owner.stateDir}); every lab uses the namespaces ` +
+          `${this.layout.internetNamespace}, … — run \`wg-deploy down\` (without --topology it takes down whichever lab is up) first`,
+      );
+    }
     const record = readRecord(this.layout.stateDir);
     if (record?.status === "up") {
       if (record.topology !== this.#settings.topologyName) {
@@ -213,6 +225,9 @@ export class Lab {
       { host: "this machine", title: `state dir ${layout.stateDir} and secrets (keys, database password)`, run: async () => this.createState() },
       { host: "internet", title: `namespace ${layout.internetNamespace}: ${PUBLIC_CIDR} bridge, remote server ${REMOTE_SERVER}`, run: () => this.buildInternet() },
     ];
+    for (const router of layout.natRouters.values()) {
+      steps.push({ host: router.node, title: `namespace ${router.namespace}: masquerading router ${router.publicIp} in front of ${router.gateway} (${router.insideCidr})`, run: () => buildNatRouter(router, layout.internetNamespace) });
+    }
     for (const plan of this.plans.values()) {
       steps.push({ host: plan.node, title: `namespace ${namespaceOf(layout, plan.node)}, sysctls`, run: () => this.createNode(plan) });
     }
@@ -237,6 +252,16 @@ export class Lab {
         if (service.kind === "monitor") {
           steps.push({ host: plan.node, title: `${service.name} (probes ${service.probe})`, run: () => this.startMonitor(plan.node, service.script) });
         }
+        if (service.kind === "dhcp-server") {
+          steps.push({ host: plan.node, title: `dnsmasq DHCP on ${service.network} (${service.listenAddress})`, run: () => this.startDhcpServer(plan.node, service.network, service.config, service.listenAddress) });
+        }
+      }
+    }
+    for (const plan of this.plans.values()) {
+      for (const iface of plan.interfaces) {
+        if (iface.dhcp === undefined) continue;
+        const dhcp = iface.dhcp;
+        steps.push({ host: plan.node, title: `dhclient on ${iface.network}: address and option 121 routes from ${dhcp.server}`, run: () => this.acquireDhcpLease(plan, iface.network, iface.address, dhcp.routes) });
       }
     }
     steps.push({ host: "overlay", title: "wait for every WireGuard handshake", run: () => this.waitForHandshakes() });
@@ -268,6 +293,7 @@ export class Lab {
     need("sysctl", "procps", "every host");
     for (const plan of this.plans.values()) {
       for (const pkg of plan.packages) for (const command of PACKAGE_COMMANDS[pkg] ?? []) need(command, pkg, plan.node);
+      if (plan.interfaces.some((i) => i.dhcp !== undefined)) need("dhclient", "isc-dhcp-client", `${plan.node} (DHCP client in the lab)`);
       for (const r of plan.wireguard ? this.implementation.requires : []) {
         const hosts = `${plan.node} (WireGuard by ${this.implementation.name})`;
         if (r.file) {
@@ -300,6 +326,8 @@ export class Lab {
     await run(["ip", "-n", ns, "link", "set", INTERNET_BRIDGE, "up"]);
     // The "remote server" is a local address of the internet (no dummy module needed).
     await run(["ip", "-n", ns, "addr", "add", `${REMOTE_SERVER}/32`, "dev", "lo"]);
+    // Every lab shares this namespace: it says which lab built it (./owner.ts).
+    await markLabOwner({ topology: this.#settings.topologyName, stateDir: this.layout.stateDir });
   }
 
   async createNode(plan: NodePlan): Promise<void> {
@@ -323,7 +351,10 @@ export class Lab {
   async wireNode(plan: NodePlan): Promise<void> {
     const ns = namespaceOf(this.layout, plan.node);
     const internet = this.layout.internetNamespace;
-    if (plan.uplink) {
+    const natRouter = this.layout.natRouters.get(plan.node);
+    if (plan.uplink && natRouter) {
+      await wireBehindNat(natRouter, ns);
+    } else if (plan.uplink) {
       const port = this.layout.uplinkPorts.get(plan.node) ?? "";
       const publicIp = this.resolver()(plan.uplink.publicIp);
       await run(["ip", "link", "add", "name", UPLINK_DEVICE, "netns", ns, "type", "veth", "peer", "name", port, "netns", internet]);
@@ -338,7 +369,8 @@ export class Lab {
       if (!attachment) throw new Error(`no lab attachment for ${plan.node} on ${iface.network}`);
       await run(["ip", "link", "add", "name", attachment.device, "netns", ns, "type", "veth", "peer", "name", attachment.bridgePort, "netns", this.layout.fabricNamespace]);
       await run(["ip", "-n", this.layout.fabricNamespace, "link", "set", attachment.bridgePort, "master", attachment.bridge, "up"]);
-      await run(["ip", "-n", ns, "addr", "add", iface.address, "dev", attachment.device]);
+      // An interface served by DHCP gets its address (and routes) from dhclient, later.
+      if (iface.dhcp === undefined) await run(["ip", "-n", ns, "addr", "add", iface.address, "dev", attachment.device]);
       await run(["ip", "-n", ns, "link", "set", attachment.device, "up"]);
     }
     const resolve = this.resolver();
@@ -407,6 +439,20 @@ export class Lab {
     const ns = namespaceOf(this.layout, node);
     await startPostgres(ns, nodeDir(this.layout, node), service, this.secrets.databasePassword, bin);
     if (!(await postgresReady(ns, bin, service.listenAddress, service.port))) throw new Error(`PostgreSQL does not answer on ${service.listenAddress}:${service.port}`);
+  }
+
+  /** The gateway's dnsmasq with its plan's configuration file. */
+  async startDhcpServer(node: string, network: string, config: string, listenAddress: string): Promise<void> {
+    const paths = [config, DNSMASQ_PATHS.leases(network), DNSMASQ_PATHS.log].map((p) => labFilePath(this.layout, node, p));
+    for (const path of paths.slice(1)) mkdirSync(join(path, ".."), { recursive: true, mode: 0o711 });
+    await startDnsmasq(namespaceOf(this.layout, node), paths[0] ?? "", join(nodeDir(this.layout, node), `dnsmasq-${network}.pid`), listenAddress);
+  }
+
+  /** The host's dhclient on `network`: the lease must give the planned address and the option 121 routes. */
+  async acquireDhcpLease(plan: NodePlan, network: string, address: string, routes: readonly RoutePlan[]): Promise<void> {
+    const attachment = this.layout.attachments.find((a) => a.node === plan.node && a.network === network);
+    if (!attachment) throw new Error(`no lab attachment for ${plan.node} on ${network}`);
+    await acquireLease(attachment.namespace, attachment.device, plan.hostname, nodeDir(this.layout, plan.node), { address, routes });
   }
 
   async startMonitor(node: string, script: string): Promise<void> {
@@ -505,6 +551,14 @@ export class Lab {
     const say = (line: string) => {
       if (!options.quiet) this.#progress(line);
     };
+    const owner = await readLabOwner();
+    if (owner !== undefined && (owner.topology !== this.#settings.topologyName || owner.stateDir !== this.layout.stateDir)) {
+      // Its namespaces share names with ours (wgts-internet, …): removing "ours" would break it.
+      throw new Error(
+        `the lab running here is topology ${owner.topology} (state dir ${owner.stateDir}), not ${this.#settings.topologyName} (${this.layout.stateDir}); ` +
+          `\`wg-deploy down\` without --topology removes it`,
+      );
+    }
     const existing = await this.existingNamespaces();
     if (existing.length > 0) {
       for (const gateway of this.topology.gateways) {

@@ -8,6 +8,10 @@
  * - Each private network is a bridge in the bastion's namespace (the bastion is attached to every
  *   network, like the Public Gateway; with ip_forward off it bridges frames but routes nothing).
  *   Each machine gets a veth into its network's bridge, named after the network.
+ * - A gateway behind NAT (`behindNat`, seed 001's on-premise side) gets a masquerading router
+ *   namespace `wgts-<gateway>-nat` between it and the internet: the router holds the public address
+ *   (on `wan`, in the internet bridge), the gateway's uplink sits on 100.64.<n>.0/24 (RFC 6598
+ *   shared address space) behind it, router .1, gateway .2.
  * - WireGuard devices are `wg-<shortName>`: /var/run/wireguard/IFNAME.sock is shared by every
  *   namespace, so names must be unique on the machine (the cloud uses `wg0`, one per machine).
  */
@@ -29,6 +33,30 @@ export const UPLINK_DEVICE = "uplink";
 /** Public address index of the bastion and of the first gateway inside PUBLIC_CIDR. */
 const BASTION_PUBLIC_INDEX = 2;
 const FIRST_GATEWAY_PUBLIC_INDEX = 10;
+
+/** Shared address space (RFC 6598) behind the lab's NAT routers: one /24 per gateway behind NAT. */
+const NAT_INSIDE_BASE = "100.64.0.0";
+/** Device names inside a NAT router namespace. */
+export const NAT_WAN_DEVICE = "wan";
+export const NAT_LAN_DEVICE = "lan";
+
+/** The masquerading router in front of a gateway behind NAT. */
+export interface NatRouter {
+  /** Node name of the router (`<gateway>-nat`), also a key of `LabLayout.namespaces`. */
+  readonly node: string;
+  readonly namespace: string;
+  readonly gateway: string;
+  /** Its public address (on `wan`): what the gateway's peers see as its endpoint. */
+  readonly publicIp: string;
+  /** The inside network, e.g. 100.64.0.0/24. */
+  readonly insideCidr: string;
+  /** The router's inside address (the gateway's uplink next hop). */
+  readonly insideAddress: string;
+  /** The gateway's own uplink address. */
+  readonly gatewayAddress: string;
+  /** The internet-side device of the router's `wan` veth. */
+  readonly internetPort: string;
+}
 
 /** One veth from a machine into a private network's bridge. */
 export interface Attachment {
@@ -54,8 +82,10 @@ export interface LabLayout {
   readonly attachments: readonly Attachment[];
   /** node -> public IPv4 (bastion and gateways). */
   readonly publicIps: ReadonlyMap<string, string>;
-  /** node -> the internet-side device of its uplink veth. */
+  /** node -> the internet-side device of its uplink veth (not for gateways behind NAT). */
   readonly uplinkPorts: ReadonlyMap<string, string>;
+  /** gateway -> the NAT router in front of it (gateways with `behindNat`). */
+  readonly natRouters: ReadonlyMap<string, NatRouter>;
 }
 
 /** WireGuard device name of a gateway in the lab. */
@@ -99,6 +129,28 @@ export function labLayout(topology: Topology, stateDir: string): LabLayout {
   topology.gateways.forEach((g, i) => publicIps.set(g.name, formatIpv4(publicBase + FIRST_GATEWAY_PUBLIC_INDEX + i)));
   const uplinkPorts = new Map([...publicIps.keys()].map((node) => [node, `up${nodeIndex.get(node) ?? 0}`]));
 
+  // A gateway behind NAT: the public address belongs to its router; the gateway sits behind it.
+  const natRouters = new Map<string, NatRouter>();
+  const insideBase = parseCidr(`${NAT_INSIDE_BASE}/10`).network;
+  topology.gateways.filter((g) => g.behindNat).forEach((g, i) => {
+    const node = `${g.name}-nat`;
+    if (nodes.includes(node)) throw new Error(`topology ${topology.name}: node name "${node}" is reserved by the lab (NAT router of ${g.name})`);
+    const namespace = `${NAMESPACE_PREFIX}${node}`;
+    namespaces.set(node, namespace);
+    const inside = insideBase + i * 256;
+    natRouters.set(g.name, {
+      node,
+      namespace,
+      gateway: g.name,
+      publicIp: publicIps.get(g.name) ?? "",
+      insideCidr: `${formatIpv4(inside)}/24`,
+      insideAddress: formatIpv4(inside + 1),
+      gatewayAddress: formatIpv4(inside + 2),
+      internetPort: `nat${i}`,
+    });
+    uplinkPorts.delete(g.name);
+  });
+
   return {
     stateDir,
     internetNamespace: `${NAMESPACE_PREFIX}${INTERNET_NODE}`,
@@ -108,6 +160,7 @@ export function labLayout(topology: Topology, stateDir: string): LabLayout {
     attachments,
     publicIps,
     uplinkPorts,
+    natRouters,
   };
 }
 

@@ -35,6 +35,12 @@ export interface GatewayDescription {
   readonly defaultVia?: string;
   readonly nat?: Partial<GatewayNat>;
   readonly monitor?: boolean;
+  /** Behind a NAT it does not control (default false); needs a PersistentKeepalive > 0. */
+  readonly behindNat?: boolean;
+  /** Seconds toward its peers; default: the overlay's `persistentKeepalive`. */
+  readonly persistentKeepalive?: number;
+  /** Serves DHCP (dnsmasq, option 121 routes) to the hosts of its networks (default false). */
+  readonly dhcpServer?: boolean;
   readonly instanceType: string;
   readonly securityGroup: string;
 }
@@ -130,6 +136,9 @@ export function buildTopology(description: TopologyDescription): Topology {
     for (const peer of peers) if (peer === name || !gatewayNames.includes(peer)) fail(`gateway ${name}: bad peer "${peer}"`);
     if (g.defaultVia !== undefined && !peers.includes(g.defaultVia)) fail(`gateway ${name}: defaultVia "${g.defaultVia}" is not one of its peers`);
     if (!sgNames.has(g.securityGroup)) fail(`gateway ${name}: unknown security group "${g.securityGroup}"`);
+    const persistentKeepalive = g.persistentKeepalive ?? description.overlay.persistentKeepalive;
+    if (!Number.isInteger(persistentKeepalive) || persistentKeepalive < 0 || persistentKeepalive > 65535) fail(`gateway ${name}: PersistentKeepalive ${persistentKeepalive} outside 0..65535`);
+    if (g.behindNat === true && persistentKeepalive === 0) fail(`gateway ${name}: behind NAT it needs a PersistentKeepalive > 0 to keep its mapping open`);
     const gateway: Gateway = {
       name,
       shortName: g.shortName,
@@ -141,6 +150,9 @@ export function buildTopology(description: TopologyDescription): Topology {
       ...(g.defaultVia !== undefined ? { defaultVia: g.defaultVia } : {}),
       nat: { internetEgress: false, localToOverlay: false, overlayToLocal: false, ...g.nat },
       monitor: g.monitor ?? false,
+      behindNat: g.behindNat ?? false,
+      persistentKeepalive,
+      dhcpServer: g.dhcpServer ?? false,
       instanceType: g.instanceType,
       securityGroup: g.securityGroup,
     };
@@ -152,7 +164,9 @@ export function buildTopology(description: TopologyDescription): Topology {
   if (overlayIps.size !== gateways.length) fail("gateway overlay addresses must be unique");
   for (const g of gateways) {
     for (const peer of g.peers) {
-      if (!gateways.find((p) => p.name === peer)?.peers.includes(g.name)) fail(`gateway ${g.name} peers with ${peer} but not the other way round`);
+      const other = gateways.find((p) => p.name === peer);
+      if (!other?.peers.includes(g.name)) fail(`gateway ${g.name} peers with ${peer} but not the other way round`);
+      if (g.behindNat && other?.behindNat) fail(`gateways ${g.name} and ${peer} are both behind NAT: neither could reach the other`);
     }
   }
 

@@ -22,7 +22,10 @@ export interface Overlay {
   readonly port: number;
   /** MTU of every WireGuard interface (Terraform input `wireguard_mtu`). */
   readonly mtu: number;
-  /** PersistentKeepalive, seconds, on every peer. */
+  /**
+   * Default PersistentKeepalive, seconds, of every gateway toward its peers (0 = off); a gateway may
+   * set its own (`Gateway.persistentKeepalive`, e.g. only the side behind NAT, seed 001).
+   */
   readonly persistentKeepalive: number;
 }
 
@@ -81,6 +84,19 @@ export interface Gateway {
   readonly nat: GatewayNat;
   /** Runs the tunnel monitor that restarts WireGuard when `defaultVia` stops answering. */
   readonly monitor: boolean;
+  /**
+   * The gateway reaches the internet through a NAT it does not control (seed 001's on-premise
+   * gateway): it has no reachable public address, so its peers get no Endpoint for it and pin no
+   * route to it; it keeps the NAT mapping open with `persistentKeepalive` (> 0) toward its peers.
+   */
+  readonly behindNat: boolean;
+  /** PersistentKeepalive, seconds, toward each of its peers (0 = off). */
+  readonly persistentKeepalive: number;
+  /**
+   * Serves DHCP on its private networks (dnsmasq, seed 001 "Route propagation"): each host on them
+   * gets its address and, with option 121, the routes to the other sites via this gateway.
+   */
+  readonly dhcpServer: boolean;
   /** Scaleway commercial type (PLAY2-MICRO). */
   readonly instanceType: string;
   readonly securityGroup: string;

@@ -59,6 +59,7 @@ export function gatewayRuleset(topology: Topology, gateway: Gateway, wireguardIn
     `    iifname "lo" accept`,
     "    meta l4proto { icmp, ipv6-icmp } accept",
     `    udp dport { 68, 546 } accept comment "DHCP"`,
+    ...(gateway.dhcpServer ? [`    ip saddr 0.0.0.0 udp dport 67 accept comment "DHCP server (dnsmasq): hosts without an address yet"`] : []),
     ...securityGroup.inbound.map((rule) => `    ${securityRuleStatement(rule)}`),
     "  }",
     "  chain forward {",

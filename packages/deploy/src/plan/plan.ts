@@ -4,6 +4,7 @@
  */
 import { withPrefixLength } from "../model/ipv4.js";
 import type { Gateway, Host, Topology } from "../model/topology.js";
+import { dhcpClients, dhcpRoutes, dhcpServerOf, DNSMASQ_PATHS, dnsmasqConfigTemplate } from "./dnsmasq.js";
 import { gatewayRuleset } from "./nftables.js";
 import { wgQuickConfigTemplate } from "./render.js";
 import type { FilePlan, NodePlan, PlanOptions, RoutePlan, ServicePlan, Template, WireGuardPeerPlan, WireGuardPlan } from "./types.js";
@@ -58,7 +59,11 @@ function gatewayByName(topology: Topology, name: string): Gateway {
   return gateway;
 }
 
-/** The WireGuard part of a gateway: every peer gets its overlay /32 and local networks; the default peer also 0.0.0.0/0. */
+/**
+ * The WireGuard part of a gateway: every peer gets its overlay /32 and local networks; the default
+ * peer also 0.0.0.0/0. A peer behind NAT gets no Endpoint (it reaches us; we answer where its packets
+ * come from). PersistentKeepalive is this gateway's own (seed 001: only the side behind NAT sends it).
+ */
 export function wireguardPlan(topology: Topology, gateway: Gateway, interfaceName: string): WireGuardPlan {
   const prefixLength = topology.overlay.cidr.split("/")[1] ?? "32";
   const peers: WireGuardPeerPlan[] = gateway.peers.map((peerName) => {
@@ -68,9 +73,9 @@ export function wireguardPlan(topology: Topology, gateway: Gateway, interfaceNam
     return {
       name: peer.name,
       publicKey: { kind: "wireguard-public-key", node: peer.name },
-      endpoint: { host: { kind: "public-ip", node: peer.name }, port: topology.overlay.port },
+      ...(peer.behindNat ? {} : { endpoint: { host: { kind: "public-ip", node: peer.name }, port: topology.overlay.port } }),
       allowedIps,
-      persistentKeepalive: topology.overlay.persistentKeepalive,
+      persistentKeepalive: gateway.persistentKeepalive,
     };
   });
   return {
@@ -86,7 +91,8 @@ export function wireguardPlan(topology: Topology, gateway: Gateway, interfaceNam
 }
 
 /**
- * Tunnel routes of a gateway. With a `defaultVia` peer: pin every peer's public endpoint to the
+ * Tunnel routes of a gateway. With a `defaultVia` peer: pin every peer's public endpoint (peers
+ * behind NAT have none) to the
  * uplink first (so the encrypted UDP never loops into the tunnel), then the default route into the
  * tunnel as its two halves 0.0.0.0/1 + 128.0.0.0/1: they win over the uplink's default route without
  * replacing it, so stopping the tunnel gives the machine its uplink back.
@@ -96,6 +102,7 @@ export function gatewayRoutes(topology: Topology, gateway: Gateway): RoutePlan[]
   const routes: RoutePlan[] = [];
   if (gateway.defaultVia !== undefined) {
     for (const peer of gateway.peers) {
+      if (gatewayByName(topology, peer).behindNat) continue;
       routes.push({ to: { kind: "public-ip", node: peer }, via: { kind: "uplink", gateway: { kind: "uplink-gateway", node: gateway.name } }, reason: `WireGuard endpoint of ${peer} stays on the uplink` });
     }
     for (const half of DEFAULT_ROUTE_HALVES) {
@@ -180,6 +187,14 @@ function planGateway(topology: Topology, gateway: Gateway, options: PlanOptions)
       logFile: GATEWAY_PATHS.monitorLog,
     });
   }
+  const packages = ["wireguard-tools", "nftables", "iproute2", "iputils-ping"];
+  for (const attachment of gateway.attachments) {
+    if (dhcpClients(topology, gateway, attachment.network).length === 0) continue;
+    const config = DNSMASQ_PATHS.config(attachment.network);
+    files.push({ path: config, mode: 0o644, content: dnsmasqConfigTemplate(topology, gateway, attachment), description: `dnsmasq DHCP for ${attachment.network} (option 121 routes)` });
+    services.push({ kind: "dhcp-server", name: `dnsmasq-${attachment.network}`, network: attachment.network, listenAddress: attachment.address, config });
+    if (!packages.includes("dnsmasq-base")) packages.push("dnsmasq-base");
+  }
   return {
     node: gateway.name,
     kind: "gateway",
@@ -192,13 +207,16 @@ function planGateway(topology: Topology, gateway: Gateway, options: PlanOptions)
     routes: [],
     services,
     files,
-    packages: ["wireguard-tools", "nftables", "iproute2", "iputils-ping"],
+    packages,
   };
 }
 
 function planHost(topology: Topology, host: Host): NodePlan {
   const routes: RoutePlan[] = [];
-  if (host.defaultVia !== undefined) {
+  const dhcpServer = dhcpServerOf(topology, host);
+  const serverAttachment = dhcpServer?.attachments.find((a) => a.network === host.attachment.network);
+  if (dhcpServer && !serverAttachment) throw new Error(`host ${host.name}: gateway ${dhcpServer.name} is not on ${host.attachment.network}`);
+  if (host.defaultVia !== undefined && !dhcpServer) {
     const via = gatewayByName(topology, host.defaultVia).attachments.find((a) => a.network === host.attachment.network);
     if (!via) throw new Error(`host ${host.name}: gateway ${host.defaultVia} is not on ${host.attachment.network}`);
     routes.push({ to: "default", via: { kind: "address", address: via.address }, reason: `default route via ${host.defaultVia}` });
@@ -251,7 +269,13 @@ function planHost(topology: Topology, host: Host): NodePlan {
     node: host.name,
     kind: host.kind,
     hostname: host.name,
-    interfaces: [{ network: host.attachment.network, address: withPrefixLength(host.attachment.address, host.attachment.cidr) }],
+    interfaces: [
+      {
+        network: host.attachment.network,
+        address: withPrefixLength(host.attachment.address, host.attachment.cidr),
+        ...(dhcpServer && serverAttachment ? { dhcp: { server: dhcpServer.name, routes: dhcpRoutes(topology, dhcpServer, serverAttachment) } } : {}),
+      },
+    ],
     sysctls: {},
     routes,
     services,

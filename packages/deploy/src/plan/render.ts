@@ -56,11 +56,9 @@ export function wgQuickConfigTemplate(wireguard: WireGuardPlan, comment: string)
       "PublicKey = ",
       peer.publicKey,
       "\n",
-      "Endpoint = ",
-      peer.endpoint.host,
-      `:${peer.endpoint.port}\n`,
+      ...(peer.endpoint ? ["Endpoint = ", peer.endpoint.host, `:${peer.endpoint.port}\n`] : []),
       `AllowedIPs = ${peer.allowedIps.join(", ")}\n`,
-      `PersistentKeepalive = ${peer.persistentKeepalive}\n`,
+      ...(peer.persistentKeepalive > 0 ? [`PersistentKeepalive = ${peer.persistentKeepalive}\n`] : []),
     );
   }
   return out;

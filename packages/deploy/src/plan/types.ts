@@ -45,6 +45,12 @@ export interface InterfacePlan {
   readonly network: string;
   /** "172.16.32.10/22". */
   readonly address: string;
+  /**
+   * Present when the address and the routes of this interface come from DHCP (option 121, RFC 3442)
+   * served by gateway `server` (its `dhcp-server` service reserves `address` for this node's hostname).
+   * `routes` are what option 121 carries; a target that cannot use DHCP installs them statically.
+   */
+  readonly dhcp?: { readonly server: string; readonly routes: readonly RoutePlan[] };
 }
 
 /** The node's public side: a public IP and a default route out through it. */
@@ -57,8 +63,10 @@ export interface WireGuardPeerPlan {
   /** Gateway name, written as a comment. */
   readonly name: string;
   readonly publicKey: Placeholder;
-  readonly endpoint: { readonly host: Value; readonly port: number };
+  /** Absent when the peer is behind NAT: it contacts us, and we answer where its packets come from. */
+  readonly endpoint?: { readonly host: Value; readonly port: number };
   readonly allowedIps: readonly string[];
+  /** Seconds; 0 = off (no `PersistentKeepalive` line). */
   readonly persistentKeepalive: number;
 }
 
@@ -126,6 +134,20 @@ export type ServicePlan =
       readonly password: Placeholder;
       /** pg_hba `host` lines are generated for these prefixes only (scram-sha-256). */
       readonly allowedFrom: readonly string[];
+    }
+  /**
+   * DHCP on one private network (dnsmasq, DHCP only): the plan file `config` reserves each host's
+   * address by hostname and pushes the gateway as router and, with option 121, the other sites'
+   * networks via the gateway (seed 001 "Route propagation").
+   */
+  | {
+      readonly kind: "dhcp-server";
+      readonly name: string;
+      readonly network: string;
+      /** Address dnsmasq listens on (the gateway's address on `network`). */
+      readonly listenAddress: string;
+      /** Path of the dnsmasq configuration file (a plan file). */
+      readonly config: string;
     };
 
 /** A file to write on the node. */

@@ -8,5 +8,5 @@ export const MESH_PRESETS: readonly TopologyPreset[] = [
   { name: "site-to-site", description: "seed 001: cloud VPC gateway <-> on-premise gateway behind NAT", build: siteToSiteTopology },
 ];
 
-export { dnsmasqConfig, siteToSiteDescription, siteToSiteTopology, SITE_TO_SITE_NETWORKS } from "./site-to-site.js";
+export { siteToSiteDescription, siteToSiteTopology, SITE_TO_SITE_NETWORKS } from "./site-to-site.js";
 export { threeSiteMeshDescription, threeSiteMeshTopology, THREE_SITE_NETWORKS } from "./three-site-mesh.js";
