@@ -8,6 +8,7 @@
  * Needs root, `pnpm build` first.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
@@ -122,7 +123,17 @@ describe("three-site-mesh (seed 003)", () => {
 });
 
 describe("site-to-site (seed 001)", () => {
-  const NAMESPACES = ["internet", "bastion", "vpn-gw", "vpn-client", "test-instance", "test-server"].map((n) => `wgts-${n}`);
+  const NAMESPACES = ["internet", "vpn-client-nat", "bastion", "vpn-gw", "vpn-client", "test-instance", "test-server"].map((n) => `wgts-${n}`);
+  /** lab/layout.ts: the cloud gateway's public address, the NAT router's (the on-premise side's public face). */
+  const CLOUD_PUBLIC = "203.0.113.10";
+  const NAT_PUBLIC = "203.0.113.11";
+  const ON_PREM_UPLINK = "100.64.0.2";
+
+  /** The host's lab DHCP client files (lab/dhcp.ts). */
+  const dhclientArgs = (node: string, device: string) => {
+    const dir = `${STATE_DIR}/nodes/${node}`;
+    return ["-cf", `${dir}/dhclient-${device}.conf`, "-lf", `${dir}/dhclient-${device}.leases`, "-pf", `${dir}/dhclient-${device}.pid`, "-sf", `${dir}/dhclient-script`];
+  };
 
   it("comes up with `wg-deploy up --topology site-to-site`", () => {
     wgDeploy("down", "--topology", "site-to-site");
@@ -132,7 +143,45 @@ describe("site-to-site (seed 001)", () => {
     expect(labNamespaces(NAMESPACES).sort()).toEqual([...NAMESPACES].sort());
   });
 
-  it("the hosts of both sides reach each other through the tunnel (the on-premise side keeps it alive)", () => {
+  it("the on-premise gateway is behind the NAT router: no public address of its own, unreachable from the internet", () => {
+    const uplink = inNs("wgts-vpn-client", "ip", ["-4", "-o", "addr", "show", "dev", "uplink"]).stdout;
+    expect(uplink).toContain(` ${ON_PREM_UPLINK}/24 `);
+    expect(uplink).not.toContain("203.0.113.");
+    expect(ping(INTERNET_NS, ON_PREM_UPLINK, { wait: 1 }), "internet -> on-premise gateway's own address").toBe(false);
+    // the cloud side was given no Endpoint for it (seed: the server's [Peer] has none)
+    const cloudConf = readFileSync(`${STATE_DIR}/nodes/vpn-gw/fs/etc/wireguard/wg-vgw.conf`, "utf8");
+    expect(cloudConf).not.toMatch(/^Endpoint/m);
+    expect(cloudConf).not.toMatch(/^PersistentKeepalive/m);
+  });
+
+  it("the on-premise side reaches the cloud through the NAT: the cloud gateway sees the NAT router's public address", () => {
+    const masqueraded = () => Number(/counter packets (\d+) bytes \d+ masquerade/.exec(inNs("wgts-vpn-client-nat", "nft", ["list", "chain", "ip", "wgts_natrouter", "postrouting"]).stdout)?.[1] ?? -1);
+    const cloud = dump("wgts-vpn-gw", "wg-vgw").peers;
+    expect(cloud).toHaveLength(1);
+    expect(cloud[0]?.endpoint).toMatch(new RegExp(`^${NAT_PUBLIC.replaceAll(".", "\\.")}:\\d+$`));
+    expect(cloud[0]?.keepalive).toBe("off");
+    const onPrem = dump("wgts-vpn-client", "wg-vcl").peers;
+    expect(onPrem[0]?.endpoint).toBe(`${CLOUD_PUBLIC}:52435`);
+    expect(onPrem[0]?.keepalive).toBe("25");
+    expect(masqueraded(), "the NAT router masqueraded the tunnel's first packet").toBeGreaterThan(0);
+  });
+
+  it("the hosts got their address and the other side's route from their gateway's dnsmasq (DHCP option 121)", () => {
+    for (const [node, device, own, other, gateway] of [
+      ["test-instance", "pn-vpc", "192.168.0.20/24", "192.168.1.0/24", "192.168.0.10"],
+      ["test-server", "pn-onprem", "192.168.1.20/24", "192.168.0.0/24", "192.168.1.10"],
+    ] as const) {
+      expect(inNs(`wgts-${node}`, "ip", ["-4", "-o", "addr", "show", "dev", device]).stdout).toContain(` ${own} `);
+      const routes = inNs(`wgts-${node}`, "ip", ["-4", "route"]).stdout;
+      expect(routes).toContain(`${other} via ${gateway} dev ${device}`);
+      expect(routes).toContain(`default via ${gateway} dev ${device}`);
+    }
+    const log = readFileSync(`${STATE_DIR}/nodes/vpn-client/fs/var/log/dnsmasq.log`, "utf8");
+    expect(log).toMatch(/DHCPACK\(pn-onprem\) 192\.168\.1\.20 \S+ test-server/);
+    expect(log).toMatch(/classless-static-route/);
+  });
+
+  it("the hosts of both sides reach each other through the tunnel, both ways", () => {
     const before = tunnelBytes("vpn-gw", "wg-vgw");
     expect(ping("wgts-test-instance", "192.168.1.20", { count: 2 }), "VPC host -> on-premise server").toBe(true);
     expect(ping("wgts-test-server", "192.168.0.20", { count: 2 }), "on-premise server -> VPC host").toBe(true);
@@ -142,9 +191,39 @@ describe("site-to-site (seed 001)", () => {
     expect(onPremise.peers.map((p) => [p.allowed, p.keepalive])).toEqual([["172.16.0.1/32,192.168.0.0/24", "25"]]);
   });
 
-  it("`wg-deploy down` leaves none of its namespaces", () => {
-    const down = wgDeploy("down", "--topology", "site-to-site");
+  it("without its DHCP lease the on-premise server loses the route; a new lease (option 121) brings it back", () => {
+    const ns = "wgts-test-server";
+    expect(inNs(ns, "dhclient", ["-x", ...dhclientArgs("test-server", "pn-onprem"), "pn-onprem"]).status).toBe(0);
+    run("ip", ["-n", ns, "addr", "flush", "dev", "pn-onprem"]);
+    expect(inNs(ns, "ip", ["-4", "route"]).stdout.trim()).toBe("");
+    expect(ping(ns, "192.168.0.20", { wait: 1 }), "no address, no route").toBe(false);
+    const lease = inNs(ns, "dhclient", ["-1", "-4", ...dhclientArgs("test-server", "pn-onprem"), "pn-onprem"]);
+    expect(lease.status, lease.stderr).toBe(0);
+    expect(inNs(ns, "ip", ["-4", "route"]).stdout).toContain("192.168.0.0/24 via 192.168.1.10 dev pn-onprem");
+    expect(ping(ns, "192.168.0.20", { count: 2 }), "on-premise server -> VPC host again").toBe(true);
+  });
+
+  it("another preset cannot come up while this one runs: the error names the running topology and nothing is touched", () => {
+    const other = run(process.execPath, [WG_DEPLOY, "up", "--topology", "three-site-mesh"], { env: { ...ENV, WG_DEPLOY_LAB_DIR: `${STATE_DIR}-other` } });
+    expect(other.status).not.toBe(0);
+    expect(other.stderr).toContain(`another lab is up on this machine: topology site-to-site (state dir ${STATE_DIR})`);
+    const sameDir = wgDeploy("up", "--topology", "three-site-mesh");
+    expect(sameDir.status).not.toBe(0);
+    expect(sameDir.stderr).toContain("topology site-to-site");
+    // an explicit `down` of another preset refuses too (it would delete wgts-internet, wgts-bastion)
+    const wrongDown = wgDeploy("down", "--topology", "hub-spoke");
+    expect(wrongDown.status).not.toBe(0);
+    expect(wrongDown.stderr).toContain("the lab running here is topology site-to-site");
+    expect(labNamespaces(NAMESPACES).sort()).toEqual([...NAMESPACES].sort());
+    expect(ping("wgts-test-instance", "192.168.1.20", { count: 1 })).toBe(true);
+  });
+
+  it("`wg-deploy down` without --topology takes down the running preset and leaves none of its namespaces", () => {
+    const { WG_DEPLOY_TOPOLOGY: _ignored, ...env } = ENV;
+    const down = run(process.execPath, [WG_DEPLOY, "down"], { env: { ...env, WG_DEPLOY_LAB_DIR: "/run/wg-ts-lab-not-this-one" } });
     expect(down.status, down.stderr).toBe(0);
+    expect(down.stderr).toContain("the lab running here is topology site-to-site");
     expect(labNamespaces(NAMESPACES)).toEqual([]);
+    expect(existsSync(STATE_DIR)).toBe(false);
   });
 });

@@ -23,7 +23,7 @@ export function natRouterRuleset(router: NatRouter): string {
     "  }",
     "  chain postrouting {",
     "    type nat hook postrouting priority srcnat; policy accept;",
-    `    oifname "${NAT_WAN_DEVICE}" masquerade comment "everything leaves with the public address"`,
+    `    oifname "${NAT_WAN_DEVICE}" counter masquerade comment "everything leaves with the public address"`,
     "  }",
     "}",
     "",
