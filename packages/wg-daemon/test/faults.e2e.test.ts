@@ -27,6 +27,12 @@ import {
 
 let p: Pair;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** `count` pings 10 ms apart (a burst the relay can reorder). */
+function pingStatsFast(ns: string, dst: string, count: number): { tx: number; rx: number; dup: number } {
+  const r = inNs(ns, "ping", ["-n", "-q", "-c", String(count), "-i", "0.01", "-W", "2", dst]);
+  const m = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?/.exec(r.stdout);
+  return { tx: Number(m?.[1] ?? 0), rx: Number(m?.[2] ?? 0), dup: Number(m?.[3] ?? 0) };
+}
 const sock = (): string => `/var/run/wireguard/${p.ifA}.sock`;
 
 beforeAll(() => {
@@ -141,6 +147,31 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     }
     console.log(`uapi answers: ${JSON.stringify(answers)}`);
     for (const a of answers) expect(a).toMatch(/^errno=-(22|71)\n\n$/);
+    // The same device-level requests, and 100 random ones, answered exactly as wireguard-go
+    // (the peer in b) answers them. Values are never numeric or hex keys: nothing gets applied.
+    const goSock = `/var/run/wireguard/${p.ifB}.sock`;
+    const names = ["private_key", "listen_port", "fwmark", "replace_peers", "public_key", "protocol_version", "frobnicate", "", "LISTEN_PORT", "set", "get"];
+    const alphabet = "abcxyz_-=:/ .!é\t";
+    let seed = 4242;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const word = (n: number): string => Array.from({ length: n }, () => alphabet[rnd(alphabet.length)]).join("");
+    const requests = [
+      "set=1\nfrobnicate=1\n\n",
+      "set=1\nprivate_key=zz\n\n",
+      `set=1\nprivate_key=${"0".repeat(63)}\n\n`,
+      "set=1\nlisten_port=-1\n\n",
+      "set=1\nfwmark=0x\n\n",
+      "set=1\n=\n\n",
+      "set=1\nno equals\n\n",
+    ];
+    for (let i = 0; i < 100; i++) requests.push(`set=1\n${names[rnd(names.length)]}${word(rnd(4))}=${word(1 + rnd(12))}\n\n`);
+    const mismatches: string[] = [];
+    for (const req of requests) {
+      const [ours, theirs] = [await uapiRequest(sock(), req), await uapiRequest(goSock, req)];
+      if (ours !== theirs) mismatches.push(`${JSON.stringify(req)}: wg-ts ${JSON.stringify(ours)} wireguard-go ${JSON.stringify(theirs)}`);
+    }
+    console.log(`uapi: ${requests.length} requests compared with wireguard-go, e.g. ${JSON.stringify(requests[9])} -> ${JSON.stringify(await uapiRequest(goSock, requests[9]!))}`);
+    expect(mismatches).toEqual([]);
     // Random binary lines, a 6 MiB line without a newline, half requests, an unknown operation:
     // the connection may close, the daemon must not.
     const junk = Buffer.alloc(64 * 1024);
@@ -205,6 +236,38 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     // Back home.
     expect(ping(p.nsB, p.ta, { count: 2, wait: 3 })).toBe(true);
     expect(dump(p.nsA, p.ifA).peers[0]!.endpoint).toBe(`${p.ub}:${p.portB}`);
+  });
+
+  it("reordering on the path (a shuffling relay): no false replays, pings and a 512 KiB TCP transfer intact", async () => {
+    // wireguard-go -> relay (b, shuffles groups of 8) -> wg-ts; wg-ts roams to the relay's source.
+    const relayPort = p.portB + 200;
+    let stop = (): void => {};
+    const relay = blast(p.nsB, ["relay", "--listen", `${p.ub}:${relayPort}`, "--to", `${p.ua}:${p.portA}`, "--shuffle", "8", "--seconds", "60"], (s) => (stop = s));
+    await sleep(300);
+    const c0 = await dropCounters(p.ifA);
+    try {
+      nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ub}:${relayPort}`]);
+      const s = pingStatsFast(p.nsB, p.ta, 200);
+      const sink = blast(p.nsA, ["tcp-sink", "--listen", `${p.ta}:5202`, "--timeout-ms", "60000"]);
+      await sleep(300);
+      const src = await blast(p.nsB, ["tcp-source", "--to", `${p.ta}:5202`, "--bytes", String(512 << 10), "--seed", "153"]);
+      const got = await sink;
+      stop();
+      const r = await relay;
+      const d = delta(await dropCounters(p.ifA), c0);
+      console.log(`reorder: relay ${JSON.stringify(r)}; ping ${JSON.stringify(s)}; tcp ${got["bytes"]} bytes, sha ok ${got["sha256"] === src["sha256"]}; wg-ts drops ${JSON.stringify(d)}`);
+      expect(r["outOfOrder"]).toBeGreaterThan(50); // it really reordered
+      expect(s.dup).toBe(0);
+      expect(s.rx).toBeGreaterThanOrEqual(195);
+      expect(got["bytes"]).toBe(512 << 10);
+      expect(got["sha256"]).toBe(src["sha256"]);
+      expect(d["replay"] ?? 0).toBe(0); // reordered is not replayed: the window takes it
+      expect(dump(p.nsA, p.ifA).peers[0]!.endpoint).toBe(`${p.ub}:${r["backPort"]}`);
+    } finally {
+      stop();
+      nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ua}:${p.portA}`]);
+    }
+    expect(await eventually(() => ping(p.nsB, p.ta, { wait: 2 }) && dump(p.nsA, p.ifA).peers[0]!.endpoint === `${p.ub}:${p.portB}`, 10_000)).toBe(true);
   });
 
   it("kill -9 of the daemon: the TUN goes with it, a stale socket does not block `wg-ts up`", async () => {

@@ -12,6 +12,9 @@
  *             type; with --answer-cookies, stamps MAC2 from each cookie reply (rate-limit probe)
  *   initiation --to H:P --pub B64 --priv B64 [--psk B64] [--ts-offset-ms X] [--repeat R] [--bind ADDR] [--port P]
  *             one initiation from a real peer's key (timestamp now+X), sent R times 200 ms apart
+ *   relay     --listen H:P --to H:P [--shuffle N] [--seconds S]
+ *             a UDP relay that reorders: datagrams from the client are held in groups of up to N
+ *             (or 3 ms) and forwarded shuffled; replies go back in order. SIGTERM ends it early.
  *   tcp-sink  --listen H:P [--timeout-ms T]   one TCP connection; prints bytes + sha256
  *   tcp-source --to H:P --bytes N [--seed S]   deterministic bytes; prints bytes + sha256
  */
@@ -235,6 +238,67 @@ async function initiation() {
   return { mode, sent: repeat, replies, from: Buffer.from(publicKeyOf(priv)).toString("base64") };
 }
 
+async function relay() {
+  const at = hostPort(opt("listen"));
+  const to = hostPort(opt("to"));
+  const n = Number(opt("shuffle", "8"));
+  const seconds = Number(opt("seconds", "30"));
+  const next = prng(Number(opt("seed", "3")));
+  const fam = at.host.includes(":") ? "udp6" : "udp4";
+  const front = createSocket(fam);
+  const back = createSocket(fam);
+  await new Promise((r) => front.bind(at.port, at.host, r));
+  await new Promise((r) => back.bind(0, at.host, r));
+  let client = null;
+  let held = [];
+  let timer = null;
+  let seq = 0;
+  let forwarded = 0;
+  let outOfOrder = 0;
+  let replies = 0;
+  let maxSent = -1;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batch = held;
+    held = [];
+    for (let i = batch.length - 1; i > 0; i--) {
+      const j = next() % (i + 1);
+      [batch[i], batch[j]] = [batch[j], batch[i]];
+    }
+    for (const { d, s } of batch) {
+      if (s < maxSent) outOfOrder++;
+      maxSent = Math.max(maxSent, s);
+      forwarded++;
+      back.send(d, to.port, to.host);
+    }
+  };
+  front.on("message", (d, rinfo) => {
+    client = rinfo;
+    held.push({ d, s: seq++ });
+    if (held.length >= n) flush();
+    else if (!timer) timer = setTimeout(flush, 3);
+  });
+  back.on("message", (d) => {
+    replies++;
+    if (client) front.send(d, client.port, client.address);
+  });
+  const report = () => ({ mode, received: seq, forwarded, outOfOrder, replies, backPort: back.address().port });
+  await new Promise((resolve) => {
+    const t = setTimeout(resolve, seconds * 1000);
+    process.once("SIGTERM", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  flush();
+  await sleep(50);
+  const r = report();
+  front.close();
+  back.close();
+  return r;
+}
+
 async function tcpSink() {
   const at = hostPort(opt("listen"));
   const timeout = Number(opt("timeout-ms", "60000"));
@@ -280,7 +344,7 @@ async function tcpSource() {
   return { mode, bytes: total, sha256: h.digest("hex") };
 }
 
-const modes = { garbage, initiations, initiation, "tcp-sink": tcpSink, "tcp-source": tcpSource };
+const modes = { garbage, initiations, initiation, relay, "tcp-sink": tcpSink, "tcp-source": tcpSource };
 const fn = modes[mode];
 if (!fn) {
   console.error(`blaster: unknown mode ${mode}; modes: ${Object.keys(modes).join(", ")}`);

@@ -5,7 +5,7 @@
  * blaster (blaster.mjs) run inside a namespace. Nothing here touches the host's own network.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   cleanLeftovers,
@@ -121,6 +121,7 @@ export function stopPair(p: Pair): void {
   wgQuickGo(p.nsB, "down", p.confB);
   p.logs.push(daemonLog(p.ifA));
   cleanLeftovers([p.nsA, p.nsB], [p.ifA, p.ifB]);
+  rmSync(p.dir, { recursive: true, force: true }); // configs hold private keys
 }
 
 export const logPath = (iface: string): string => `/var/log/wg-ts-${iface}.log`;
@@ -183,9 +184,15 @@ export function udpStats(ns: string): Record<string, number> {
 }
 
 /** Runs the blaster in `ns` and returns its JSON report. */
-export function blast(ns: string, args: string[]): Promise<Record<string, unknown> & { stderr: string }> {
+export function blast(
+  ns: string,
+  args: string[],
+  onSpawn?: (stop: () => void) => void,
+): Promise<Record<string, unknown> & { stderr: string }> {
   return new Promise((resolve, reject) => {
     const c = spawn("ip", ["netns", "exec", ns, process.execPath, BLASTER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    // `ip netns exec` execs node in place: the child pid is the blaster's.
+    onSpawn?.(() => c.kill("SIGTERM"));
     let out = "";
     let err = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));
