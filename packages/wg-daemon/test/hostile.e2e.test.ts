@@ -14,6 +14,7 @@ import {
   dropCounters,
   eventually,
   nft,
+  nftCounter,
   nftDelete,
   pingStats,
   rssKiB,
@@ -52,6 +53,10 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
     const u1 = udpStats(p.nsA);
     const rss1 = rssKiB(pid);
     expect(daemonPid(p.ifA)).toBe(pid); // same process: never crashed or restarted
+    // No state lost: the same configuration as before.
+    const conf = dump(p.nsA, p.ifA);
+    expect(conf.listenPort).toBe(p.portA);
+    expect(conf.peers.map((x) => [x.pub, x.psk, x.allowed, x.endpoint])).toEqual([[p.kb.pub, p.psk, `${p.tb}/32`, `${p.ub}:${p.portB}`]]);
     expect(ping(p.nsA, p.tb, { count: 3, wait: 3 })).toBe(true);
     expect(ping(p.nsB, p.ta, { count: 3, wait: 3 })).toBe(true);
 
@@ -108,6 +113,16 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
       // per-source token bucket (20/s, burst 5) must hold it back.
       const c1 = await dropCounters(p.ifA);
       const hs0 = dump(p.nsB, p.ifB).peers[0]!.handshake;
+      // What the real peer sends and gets: its initiations (type 1) and cookie replies (type 3).
+      nft(
+        p.nsB,
+        "wghgo",
+        "ip",
+        `counter inits {}
+         counter cookies {}
+         chain out { type filter hook output priority 0; ip saddr ${p.ub} udp sport ${p.portB} @th,64,8 1 counter name inits; }
+         chain in { type filter hook input priority 0; ip daddr ${p.ub} udp dport ${p.portB} @th,64,8 3 counter name cookies; }`,
+      );
       const flood = blast(p.nsB, ["initiations", ...common, "--rate", "1500", "--seconds", "12", "--answer-cookies"]);
       await new Promise((r) => setTimeout(r, 1000));
       // The real peer must make a new handshake during the flood: drop wireguard-go's session
@@ -124,10 +139,16 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
       };
       const d = delta(await dropCounters(p.ifA), c1);
       const hs1 = dump(p.nsB, p.ifB).peers[0]!.handshake;
+      const goInits = nftCounter(p.nsB, "wghgo", "ip", "inits");
+      const goCookies = nftCounter(p.nsB, "wghgo", "ip", "cookies");
       console.log(
         `handshake flood (MAC2 from cookies): sent ${r.sent} (with MAC2 ${r.withMac2}), replies ${JSON.stringify(r.replies)}, ` +
-          `cookies accepted ${r.cookiesAccepted}; daemon drops ${JSON.stringify(d)}; real peer ping ${through.rx}/${through.tx}`,
+          `cookies accepted ${r.cookiesAccepted}; daemon drops ${JSON.stringify(d)}; real peer ping ${through.rx}/${through.tx}, ` +
+          `its initiations ${goInits}, cookie replies to it ${goCookies}`,
       );
+      // The real peer was answered with a cookie, and its retry (with MAC2) made the handshake.
+      expect(goCookies).toBeGreaterThanOrEqual(1);
+      expect(goInits).toBeGreaterThan(goCookies - 1);
       expect(r.replies["3"]).toBeGreaterThan(0);
       expect(r.cookiesAccepted).toBe(r.replies["3"]); // genuine cookies for our MAC1s
       expect(r.withMac2).toBeGreaterThan(r.sent * 0.9);
@@ -141,6 +162,7 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
       expect(through.rx).toBeGreaterThan(0);
       expect(ping(p.nsA, p.tb, { count: 3 })).toBe(true);
     } finally {
+      nftDelete(p.nsB, "wghgo", "ip");
       nsSh(p.nsB, "ip", ["addr", "del", `${flooder}/24`, "dev", p.vethB]);
     }
   });
