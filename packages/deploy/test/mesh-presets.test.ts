@@ -39,6 +39,8 @@ function labLikeResolver(topology: Topology): (p: Placeholder) => string {
         return "203.0.113.1";
       case "database-password":
         return "x";
+      case "database-address":
+        return "172.16.32.20";
       case "file-path":
         return join(dir, p.node, p.path);
     }

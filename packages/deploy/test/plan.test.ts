@@ -88,7 +88,7 @@ describe("node plans", () => {
     const client = plans.get("postgres-client");
     const pgpass = client?.files.find((f) => f.path.endsWith("pgpass"));
     expect(pgpass?.mode).toBe(0o600);
-    expect(renderTemplate(pgpass?.content ?? [], describeAll)).toBe("172.16.32.20:5432:appdb:dbadmin:<database-password>\n");
+    expect(renderTemplate(pgpass?.content ?? [], describeAll)).toBe("<database-address>:5432:appdb:dbadmin:<database-password>\n");
     expect(client?.routes).toEqual([{ to: "default", via: { kind: "address", address: "172.16.64.10" }, reason: "default route via wireguard-spoke-02" }]);
   });
 

@@ -49,6 +49,7 @@ function writtenFiles(node: string, artifact: { url: string; sha256: string }, u
     }
     if (/^scaleway_instance_ip\.\w+\.address$/.test(expression)) return "198.51.100.7";
     if (expression === "random_password.database.result") return "Sample-pass_4.2+xYz";
+    if (/^scaleway_rdb_instance\.\w+\.private_network\.0\.ip$/.test(expression)) return "172.16.32.5";
     if (expression === "jsonencode(var.ssh_public_key)") return JSON.stringify("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample operator@example");
     if ((m = /^element\(split\("\/", scaleway_vpc_private_network\.(\w+)\.id\), 1\)$/.exec(expression))) return uuid(m[1] as string);
     if (expression.includes("scaleway_object_bucket.artifacts.endpoint")) return artifact.url;

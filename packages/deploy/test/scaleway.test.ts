@@ -140,15 +140,8 @@ describe("main.tf.json: the reference network and Scaleway's platform facts", ()
       const [, pn] = target((b["source"] as { private_network_id: string }).private_network_id);
       return { where: `scaleway_ipam_ip.${name}`, address: b["address"] as string, subnet: subnets.get(pn) ?? "?" };
     });
-    for (const [name, b] of resources("scaleway_rdb_instance")) {
-      const endpoint = b["private_network"] as { pn_id: string; ip_net: string };
-      const [, pn] = target(endpoint.pn_id);
-      const [address, length] = endpoint.ip_net.split("/");
-      expect(`/${length}`).toBe(`/${(subnets.get(pn) ?? "").split("/")[1]}`);
-      fixed.push({ where: `scaleway_rdb_instance.${name}`, address: address ?? "", subnet: subnets.get(pn) ?? "?" });
-    }
-    // 3 gateways (4 NICs: spoke-02 has two networks) + client + bastion on 4 networks + database.
-    expect(fixed).toHaveLength(4 + 1 + 4 + 1);
+    // 3 gateways (4 NICs: spoke-02 has two networks) + client + bastion on 4 networks.
+    expect(fixed).toHaveLength(4 + 1 + 4);
     for (const { where, address, subnet } of fixed) {
       expect(cidrContains(subnet, address), `${where} ${address} in ${subnet}`).toBe(true);
       const prefix = parseCidr(subnet);
@@ -221,6 +214,16 @@ describe("main.tf.json: the reference network and Scaleway's platform facts", ()
       }
     }
     expect(routes).toHaveLength(11);
+  });
+
+  it("lets IPAM pick the database's address (no static ip_net), after the network's reservations; clients and the output read it back", () => {
+    const [[, rdb]] = resources("scaleway_rdb_instance") as [[string, Body]];
+    expect(rdb["private_network"]).toEqual({ pn_id: "${scaleway_vpc_private_network.pn_spoke_01.id}", enable_ipam: true });
+    const booked = resources("scaleway_ipam_ip").filter(([, b]) => (b["source"] as { private_network_id: string }).private_network_id.includes("pn_spoke_01"));
+    expect(booked.length).toBeGreaterThan(0);
+    expect(rdb["depends_on"]).toEqual(booked.map(([name]) => `scaleway_ipam_ip.${name}`));
+    const outputs = doc["output"] as Record<string, { value: Record<string, unknown> }>;
+    expect(outputs["database_connection"]?.value["host"]).toBe("${scaleway_rdb_instance.rdb.private_network.0.ip}");
   });
 
   it("keeps the database private: no load_balancer block, an endpoint on spoke-01's network only", () => {
@@ -298,6 +301,8 @@ const SAMPLE = {
   networkUuid: (tf: string) => `00000000-0000-4000-8000-${tf.padStart(12, "0").slice(-12).replace(/[^0-9a-f]/g, "a")}`,
   endpoint: "https://wg-ts-hub-spoke-0a1b2c3d.s3.fr-par.scw.cloud",
   sha256: "ab".repeat(32),
+  /** What IPAM would give the database endpoint (enable_ipam). */
+  databaseAddress: "172.16.32.5",
 };
 let counter = 0;
 const secretsSample = completeSecrets(topology.gateways.map((g) => g.name), undefined, (out) => out.fill(++counter));
@@ -313,6 +318,8 @@ function sampleValue(placeholder: Placeholder): string {
       return placeholder.node === topology.bastion.name ? SAMPLE.bastionIp : SAMPLE.publicIp(placeholder.node);
     case "database-password":
       return SAMPLE.password;
+    case "database-address":
+      return SAMPLE.databaseAddress;
     case "uplink-gateway":
       return UPLINK_GATEWAY_COMMAND;
     case "file-path":
@@ -329,6 +336,7 @@ function evaluate(expression: string): string {
   if ((m = /^scaleway_instance_ip\.(\w+)\.address$/.exec(expression))) return SAMPLE.publicIp(nodeOfIp.get(m[1] as string) ?? "?");
   if (expression === `scaleway_vpc_public_gateway_ip.${tfName(topology.bastion.name)}_ip.address`) return SAMPLE.bastionIp;
   if (expression === "random_password.database.result") return SAMPLE.password;
+  if (expression === "scaleway_rdb_instance.rdb.private_network.0.ip") return SAMPLE.databaseAddress;
   if (expression === "jsonencode(var.ssh_public_key)") return JSON.stringify(SAMPLE.sshKey);
   if ((m = /^element\(split\("\/", scaleway_vpc_private_network\.(\w+)\.id\), 1\)$/.exec(expression))) return SAMPLE.networkUuid(m[1] as string);
   if (expression === '"${scaleway_object_bucket.artifacts.endpoint}/wg-ts.tgz"') return `${SAMPLE.endpoint}/wg-ts.tgz`;

@@ -150,6 +150,11 @@ export class Lab {
         }
         case "database-password":
           return this.secrets.databasePassword;
+        case "database-address": {
+          const host = this.topology.hosts.find((h) => h.name === this.topology.database?.host);
+          if (!host) throw new Error(`topology ${this.topology.name} has no database`);
+          return host.attachment.address;
+        }
         case "uplink-gateway":
           return this.layout.natRouters.get(placeholder.node)?.insideAddress ?? INTERNET_ROUTER;
         case "file-path":

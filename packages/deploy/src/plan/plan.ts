@@ -228,12 +228,13 @@ function planHost(topology: Topology, host: Host): NodePlan {
   if (host.kind === "client" && db) {
     const dbHost = topology.hosts.find((h) => h.name === db.host);
     if (!dbHost) throw new Error(`database host ${db.host} missing`);
-    const address = dbHost.attachment.address;
+    // The address only a target knows for sure (Scaleway: IPAM picks it); the lab's is the model's.
+    const address = { kind: "database-address" } as const;
     files.push(
       {
         path: CLIENT_PATHS.pgpass,
         mode: 0o600,
-        content: [`${address}:${db.port}:${db.database}:${db.user}:`, { kind: "database-password" }, "\n"],
+        content: [address, `:${db.port}:${db.database}:${db.user}:`, { kind: "database-password" }, "\n"],
         description: "PostgreSQL password file (holds the database password)",
       },
       {
@@ -241,11 +242,14 @@ function planHost(topology: Topology, host: Host): NodePlan {
         mode: 0o755,
         content: [
           "#!/bin/sh\n",
-          `# dbconnect: psql to ${db.host} (${address}) through the WireGuard tunnels\n`,
+          `# dbconnect: psql to ${db.host} (`,
+          address,
+          ") through the WireGuard tunnels\n",
           'PGPASSFILE="',
           { kind: "file-path", node: host.name, path: CLIENT_PATHS.pgpass },
-          '" exec psql ',
-          `"host=${address} port=${db.port} user=${db.user} dbname=${db.database} connect_timeout=10" "$@"\n`,
+          '" exec psql "host=',
+          address,
+          ` port=${db.port} user=${db.user} dbname=${db.database} connect_timeout=10" "$@"\n`,
         ],
         description: "dbconnect command",
       },

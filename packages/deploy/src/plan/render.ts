@@ -23,7 +23,8 @@ export function renderValue(value: Value, resolve: Resolver): string {
 export function describePlaceholder(placeholder: Placeholder): string {
   switch (placeholder.kind) {
     case "database-password":
-      return "<database-password>";
+    case "database-address":
+      return `<${placeholder.kind}>`;
     case "file-path":
       return `<file-path:${placeholder.node}:${placeholder.path}>`;
     default:

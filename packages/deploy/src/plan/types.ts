@@ -17,6 +17,12 @@ export type Placeholder =
   | { readonly kind: "public-ip"; readonly node: string }
   /** Password of the database user (secret). */
   | { readonly kind: "database-password" }
+  /**
+   * Private IPv4 of the database. The lab uses the model's fixed address; Scaleway lets IPAM choose it
+   * (`enable_ipam = true`: a fixed `ip_net` is not registered in IPAM and may be unreachable) and
+   * Terraform reads it back from the `scaleway_rdb_instance`.
+   */
+  | { readonly kind: "database-address" }
   /** Next hop of the node's public uplink (the route that existed before the tunnel took the default). */
   | { readonly kind: "uplink-gateway"; readonly node: string }
   /** Where the plan file with this absolute cloud path ends up on the target (lab: under its state dir). */

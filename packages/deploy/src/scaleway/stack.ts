@@ -14,7 +14,8 @@
  * - per instance: `scaleway_instance_ip` if its plan has an uplink, `scaleway_instance_server` with
  *   the plan rendered as cloud-init, one `scaleway_instance_private_nic` per interface with its
  *   booked IPAM IP;
- * - the database: `scaleway_rdb_instance` with a private-network endpoint on the model's address and
+ * - the database: `scaleway_rdb_instance` with a private-network endpoint whose address IPAM picks
+ *   (`enable_ipam`; the clients' files and the `database_connection` output read it back) and
  *   NO `load_balancer` block (= no public endpoint), `scaleway_rdb_database`, `scaleway_rdb_privilege`,
  *   the password from `random_password`;
  * - the wg-ts tarball in a public-read `scaleway_object` (see ./artifact.ts);
@@ -232,9 +233,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   });
   const db = topology.database;
   const dbHost = db ? topology.hosts.find((h) => h.name === db.host) : undefined;
-  if (db && dbHost) {
-    databaseResources(stack, db, dbHost, network(dbHost.attachment.network).attr("id"), password, region, tags(), bookedIn(dbHost.attachment.network));
-  }
+  const rdb = db && dbHost ? databaseResources(stack, db, network(dbHost.attachment.network).attr("id"), password, region, tags(), bookedIn(dbHost.attachment.network)) : undefined;
 
   // ---- the wg-ts build the gateways install (./artifact.ts)
   const bucketSuffix = stack.resource("random_id", "artifacts", { byte_length: 4 });
@@ -271,6 +270,9 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
       }
       case "database-password":
         return password.ref("result");
+      case "database-address":
+        if (!rdb) throw new Error(`scaleway: topology ${topology.name} has no database`);
+        return rdb.ref("private_network", ".0.ip");
       case "uplink-gateway":
       case "file-path":
         throw new Error(`scaleway: placeholder ${placeholder.kind} is resolved by the cloud-init renderer`);
@@ -379,7 +381,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
       description: "PostgreSQL connection (private endpoint, reachable through the VPN only).",
       sensitive: true,
       value: {
-        host: dbHost.attachment.address,
+        host: rdb?.attr("private_network", ".0.ip") ?? dbHost.attachment.address,
         port: db.port,
         user: db.user,
         password: password.attr("result"),
@@ -395,14 +397,12 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
 function databaseResources(
   stack: Stack,
   db: Database,
-  host: Host,
   networkId: string,
   password: ResourceHandle<"random_password">,
   region: string,
   tags: string[],
   dependsOn: string[],
 ): ResourceHandle<"scaleway_rdb_instance"> {
-  const prefixLength = host.attachment.cidr.split("/")[1] ?? "32";
   const rdb = stack.resource("scaleway_rdb_instance", tfName(db.host), {
     name: db.host,
     node_type: db.nodeType,
@@ -412,8 +412,11 @@ function databaseResources(
     user_name: db.user,
     password: password.attr("result"),
     encryption_at_rest: true,
-    // The model's address, so the client's dbconnect and pgpass (plan files) are the lab's bytes.
-    private_network: { pn_id: networkId, ip_net: `${host.attachment.address}/${prefixLength}` },
+    // IPAM picks the address (provider docs: a fixed `ip_net` is "static" mode, not registered in
+    // IPAM and DNS, and may be unreachable from the VPC). The clients read it back through the
+    // `database-address` placeholder. Created after the network's reservations (`depends_on`), so
+    // IPAM cannot hand it an address the model booked for a machine.
+    private_network: { pn_id: networkId, enable_ipam: true },
     region,
     tags,
     depends_on: dependsOn,
