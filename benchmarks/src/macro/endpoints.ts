@@ -3,6 +3,8 @@
  *
  *   wireguard-go   `wireguard-go -f IF` + `wg setconf` + ip (the native reference peer)
  *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config)
+ *   wg-ts-fastd    the wg-ts Engine + wg-core Device on the fast data plane (packages/wg-daemon/src/fast/
+ *                  fastd.ts: worker threads, TSO/GRO, UDP GSO/GRO), configured like wireguard-go
  *   wg-ts-fast     the fast-path prototype forwarder (packages/wg-daemon/src/fast/forwarder.ts):
  *                  fixed transport keys, no handshake — only pairs with itself; it measures the
  *                  ceiling of the multi-threaded data plane, not a complete WireGuard.
@@ -20,9 +22,10 @@ import { background, have, nsRun, run, sleep, type Background } from "./sys.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
 const FAST_BIN = join(ROOT, "packages/wg-daemon/dist/fast/forwarder.js");
+const FASTD_BIN = join(ROOT, "packages/wg-daemon/dist/fast/fastd.js");
 
-export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-fast";
-export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-fast"];
+export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-fastd" | "wg-ts-fast";
+export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-fastd", "wg-ts-fast"];
 /**
  * An implementation name, optionally with variant flags for wg-ts-fast: "wg-ts-fast/no-offload/batch=8"
  * runs the forwarder with `--no-offload --batch 8` (research comparisons side by side in one run).
@@ -76,6 +79,9 @@ export function unavailable(impl: ImplName): string | null {
     }
     case "wg-ts-fast":
       return existsSync(FAST_BIN) ? null : `${FAST_BIN} missing (pnpm build)`;
+    case "wg-ts-fastd":
+      if (!have("wg")) return "wg missing: apt-get install -y --no-install-recommends wireguard-tools";
+      return existsSync(FASTD_BIN) ? null : `${FASTD_BIN} missing (pnpm build)`;
   }
 }
 
@@ -114,6 +120,8 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
     switch (baseOf(impl)) {
       case "wireguard-go":
         return await startWireguardGo(s, dir, cleanup);
+      case "wg-ts-fastd":
+        return await startWireguardGo(s, dir, cleanup, ["node", FASTD_BIN, s.ifname], "wg-ts-fastd");
       case "wg-ts":
         return await startWgTs(s, dir, cleanup);
       case "wg-ts-fast":
@@ -129,13 +137,20 @@ function peerSection(s: SideSpec): string {
   return `[Peer]\nPublicKey = ${b64(s.peer.publicKey)}\nEndpoint = ${s.peer.endpoint}\nAllowedIPs = ${s.peer.allowedIps}\n`;
 }
 
-async function startWireguardGo(s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
-  const bg = background("ip", ["netns", "exec", s.ns, "wireguard-go", "-f", s.ifname], {
+/** A UAPI daemon configured with `wg setconf` + ip: wireguard-go itself, or another command like it. */
+async function startWireguardGo(
+  s: SideSpec,
+  dir: string,
+  cleanup: () => void,
+  command: string[] = ["wireguard-go", "-f", s.ifname],
+  impl: ImplName = "wireguard-go",
+): Promise<RunningEndpoint> {
+  const bg = background("ip", ["netns", "exec", s.ns, ...command], {
     WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1",
     LOG_LEVEL: "error",
   });
   const sock = `/var/run/wireguard/${s.ifname}.sock`;
-  await waitFor(`wireguard-go ${s.ifname}`, () => existsSync(sock) && linkExists(s.ns, s.ifname), bg);
+  await waitFor(`${impl} ${s.ifname}`, () => existsSync(sock) && linkExists(s.ns, s.ifname), bg);
   const conf = join(dir, `${s.ifname}.conf`);
   writeFileSync(conf, `[Interface]\nPrivateKey = ${b64(s.privateKey)}\nListenPort = ${s.listenPort}\n\n${peerSection(s)}`, {
     mode: 0o600,
@@ -143,7 +158,7 @@ async function startWireguardGo(s: SideSpec, dir: string, cleanup: () => void): 
   nsRun(s.ns, ["wg", "setconf", s.ifname, conf]);
   configureLink(s);
   return {
-    impl: "wireguard-go",
+    impl,
     pids: [bg.pid],
     log: bg.log,
     async stop() {

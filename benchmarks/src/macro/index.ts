@@ -17,6 +17,8 @@ export const DEFAULT_PAIRS: readonly Pair[] = [
   ["wg-ts", "wg-ts"],
   ["wg-ts", "wireguard-go"],
   ["wireguard-go", "wireguard-go"],
+  ["wg-ts-fastd", "wg-ts-fastd"],
+  ["wg-ts-fastd", "wireguard-go"],
   ["wg-ts-fast", "wg-ts-fast"],
 ];
 export const BASELINE = "wireguard-go↔wireguard-go";
@@ -58,9 +60,10 @@ export interface PairSummary {
   udpLossPct: number;
   pingAvgMs: number;
   cpuSecPerGB: number;
-  idleRssMiB: number;
-  idleAnonMiB: number;
-  peakRssMiB: number;
+  /** Medians per side: [A, B]. */
+  idleRssMiB: [number, number];
+  idleAnonMiB: [number, number];
+  peakRssMiB: [number, number];
   errors: string[];
 }
 
@@ -235,9 +238,9 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       udpLossPct: med((r) => r.udpLossPct),
       pingAvgMs: med((r) => r.pingAvgMs),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
-      idleRssMiB: median(rs.flatMap((r) => r.idleRssMiB)),
-      idleAnonMiB: median(rs.flatMap((r) => r.idleAnonMiB)),
-      peakRssMiB: median(rs.flatMap((r) => r.peakRssMiB)),
+      idleRssMiB: [med((r) => r.idleRssMiB[0]), med((r) => r.idleRssMiB[1])],
+      idleAnonMiB: [med((r) => r.idleAnonMiB[0]), med((r) => r.idleAnonMiB[1])],
+      peakRssMiB: [med((r) => r.peakRssMiB[0]), med((r) => r.peakRssMiB[1])],
       errors: rs.flatMap((r) => (r.error ? [`round ${r.round}: ${r.error}`] : [])),
     };
   });

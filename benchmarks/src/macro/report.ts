@@ -23,12 +23,12 @@ export function macroTable(m: MacroResult): string {
     f(s.udpLossPct, 2),
     f(s.pingAvgMs, 3),
     f(s.cpuSecPerGB, 1),
-    f(s.idleRssMiB, 1),
-    f(s.idleAnonMiB, 1),
-    f(s.peakRssMiB, 1),
+    s.idleRssMiB.map((x) => f(x)).join("/"),
+    s.idleAnonMiB.map((x) => f(x)).join("/"),
+    s.peakRssMiB.map((x) => f(x)).join("/"),
   ]);
   return table(
-    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB", "idle anon MiB", "peak RSS MiB"],
+    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B"],
     rows,
   );
 }
@@ -39,6 +39,8 @@ const COLORS: Record<string, string> = {
   "wg-ts↔wg-ts": "#f58518",
   "wg-ts↔wireguard-go": "#e45756",
   "wg-ts-fast↔wg-ts-fast": "#54a24b",
+  "wg-ts-fastd↔wg-ts-fastd": "#72b7b2",
+  "wg-ts-fastd↔wireguard-go": "#b279a2",
 };
 
 export interface Panel {
@@ -86,7 +88,7 @@ export function macroPanels(m: MacroResult): Panel[] {
     { title: `iperf3 UDP at ${m.options.udpRate}: received`, unit: "Mbit/s", bars: bars((s) => s.udpRecvMbps) },
     { title: "ping RTT through the tunnel", unit: "ms, lower is better", bars: bars((s) => s.pingAvgMs) },
     { title: "daemon CPU per GB moved (both sides)", unit: "CPU s/GB, lower is better", bars: bars((s) => s.cpuSecPerGB) },
-    { title: "idle RSS per daemon (VmRSS)", unit: "MiB, lower is better", bars: bars((s) => s.idleRssMiB) },
-    { title: "idle private memory per daemon (RssAnon)", unit: "MiB, lower is better", bars: bars((s) => s.idleAnonMiB) },
+    { title: "idle RSS of the daemon on side A (VmRSS)", unit: "MiB, lower is better", bars: bars((s) => s.idleRssMiB[0]) },
+    { title: "idle private memory of side A (RssAnon)", unit: "MiB, lower is better", bars: bars((s) => s.idleAnonMiB[0]) },
   ];
 }

@@ -59,20 +59,21 @@ export interface FastDataPlaneOptions {
   socketBuffer?: number;
 }
 
-/** Called on the main thread; each gets its own copy of the bytes. */
+/** Called on the main thread; each gets its own copy of the bytes (see WorkerEvent in shared.ts). */
 export interface FastDataPlaneHooks {
-  /** Handshake/cookie datagram, or transport for an unknown index: give it to device.decapsulate. */
+  /** A datagram for device.decapsulate (handshakes, unknown indices, first/sampled transport). */
   onControl?(datagram: Uint8Array, from: Endpoint4): void;
-  /** Tunnel packet while no send keypair is published: give it to device.encapsulate (stages + handshake). */
-  onNoKey?(packet: Uint8Array): void;
-  /** First authenticated packet on receive keypair `localIndex` since it was published. */
-  onReceived?(localIndex: number, from: Endpoint4): void;
+  /** A tunnel packet for device.encapsulate (no keypair published yet, or a sample). */
+  onSlow?(packet: Uint8Array): void;
 }
 
 export interface SendKeypair {
   sendKey: Uint8Array;
   remoteIndex: number;
-  /** First counter the workers may use (default 0); later ones come from reserveCounters. */
+  /**
+   * A new send keypair: the first counter to use (it gets a fresh counter cell). Omit it when
+   * republishing the same send keypair (its cell keeps counting).
+   */
   counter?: number;
 }
 export interface ReceiveKeypair {
@@ -103,6 +104,14 @@ export interface DirectionStats {
 export interface FastDataPlane {
   readonly tunFd: number;
   readonly udpFd: number;
+  /** The bound UDP port. */
+  readonly port: number;
+  /**
+   * Binds a fresh socket to `port` (0 = any) and dup2()s it over the workers' fd, so they pick it
+   * up without restarting. Returns the bound port.
+   */
+  rebind(port: number): number;
+  setMark(mark: number): void;
   /** Publishes wg-core's keypairs: `send` = current, `receive` = current/previous/next (≤ 3). */
   setKeypairs(send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void;
   setKeypair(k: Keypair | null): void;
@@ -122,11 +131,22 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   const offload = o.offload ?? true;
   const tunFd = openTun(o.tunName, { offload });
   const udpGro = o.udpGro ?? true;
-  const udpFd = openUdp4({ port: o.udpPort, bufferBytes: o.socketBuffer ?? 4 << 20, mark: o.fwmark ?? 0, gro: udpGro });
+  let mark = o.fwmark ?? 0;
+  const udpOptions = (port: number): Parameters<typeof openUdp4>[0] => ({
+    port, bufferBytes: o.socketBuffer ?? 4 << 20, mark, gro: udpGro,
+  });
+  const udpFd = openUdp4(udpOptions(o.udpPort));
+  const boundPort = (): number => {
+    const b = Buffer.alloc(16);
+    const l = Buffer.alloc(4);
+    l.writeUInt32LE(16);
+    return c.getsockname(udpFd, c.addressOf(b), c.addressOf(l)) < 0 ? -1 : b.readUInt16BE(2);
+  };
+  let port = boundPort();
   const blocking = o.blocking ?? false;
   if (!blocking) c.fcntl(tunFd, F_SETFL, c.fcntl(tunFd, F_GETFL, 0) | O_NONBLOCK);
   const keypairs = new SharedArrayBuffer(KEYPAIR_WORDS * 4);
-  const counters = new SharedArrayBuffer(8);
+  const counters = new SharedArrayBuffer(16);
   const stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
   const words = new Int32Array(keypairs);
   const bytes = new Uint8Array(keypairs);
@@ -142,11 +162,8 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
       case "control":
         hooks.onControl?.(e.datagram, e.from);
         break;
-      case "nokey":
-        hooks.onNoKey?.(e.packet);
-        break;
-      case "received":
-        hooks.onReceived?.(e.localIndex, e.from);
+      case "slow":
+        hooks.onSlow?.(e.packet);
         break;
       case "ready":
         break;
@@ -163,14 +180,30 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   );
   for (const w of workers) w.on("message", onEvent);
 
-  const publish = (): void => void Atomics.add(words, KP.generation, 1);
-  const setKeypairs = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void => {
+  // Seqlock writer: odd while writing, even when done (single writer: the main thread).
+  const write = (f: () => void): void => {
+    Atomics.add(words, KP.generation, 1);
+    f();
+    Atomics.add(words, KP.generation, 1);
+  };
+  let cell = 0;
+  const setKeypairs = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void =>
+    write(() => setKeypairsLocked(send, receive));
+  /**
+   * `send.counter` given: a new send keypair — it gets the other counter cell, starting there.
+   * Omitted: the same send keypair as before (its cell keeps counting).
+   */
+  const setKeypairsLocked = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void => {
     if (receive.length > RECV_SLOTS) throw new Error(`at most ${RECV_SLOTS} receive keypairs`);
     words[KP.sendValid] = 0;
     if (send) {
       bytes.set(send.sendKey, KP.sendKey * 4);
       words[KP.remoteIndex] = send.remoteIndex | 0;
-      Atomics.store(ctr, 0, BigInt(send.counter ?? 0));
+      if (send.counter !== undefined) {
+        cell ^= 1;
+        Atomics.store(ctr, cell, BigInt(send.counter));
+        words[KP.counterCell] = cell;
+      }
       words[KP.sendValid] = 1;
     }
     for (let i = 0; i < RECV_SLOTS; i++) {
@@ -182,13 +215,12 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
         bytes.set(r.recvKey, (w + 2) * 4);
       }
     }
-    publish();
   };
-  const setEndpoint = (e: Endpoint4): void => {
+  const setEndpoint = (e: Endpoint4): void => write(() => setEndpointLocked(e));
+  const setEndpointLocked = (e: Endpoint4): void => {
     const p = e.address.split(".").map(Number);
     words[KP.endpointAddr] = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) | 0;
     words[KP.endpointPort] = e.port;
-    publish();
   };
   if (o.peer) setEndpoint(o.peer);
 
@@ -206,18 +238,35 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   return {
     tunFd,
     udpFd,
+    get port() {
+      return port;
+    },
+    rebind(p) {
+      if (p !== 0 && p === port) return port;
+      const fresh = openUdp4(udpOptions(p));
+      c.dup2(fresh, udpFd);
+      c.close(fresh);
+      port = boundPort();
+      return port;
+    },
+    setMark(m) {
+      mark = m;
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(m);
+      if (c.setsockopt(udpFd, 1 /* SOL_SOCKET */, 36 /* SO_MARK */, c.addressOf(b), 4) < 0)
+        throw new Error(`SO_MARK: errno ${c.errno()}`);
+    },
     setKeypairs,
     setKeypair(k) {
       if (!k) setKeypairs(null, []);
       else {
-        const send: SendKeypair = { sendKey: k.sendKey, remoteIndex: k.remoteIndex };
-        if (k.sendCounter !== undefined) send.counter = k.sendCounter;
+        const send: SendKeypair = { sendKey: k.sendKey, remoteIndex: k.remoteIndex, counter: k.sendCounter ?? 0 };
         setKeypairs(send, [{ recvKey: k.recvKey, localIndex: k.localIndex }]);
       }
     },
     setEndpoint,
     reserveCounters(n) {
-      return Number(Atomics.add(ctr, 0, BigInt(n)));
+      return Number(Atomics.add(ctr, cell, BigInt(n)));
     },
     sendDatagram(datagram, to) {
       writeSockaddrIn(sa, 0, to.address, to.port);

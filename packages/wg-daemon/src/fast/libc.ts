@@ -21,6 +21,8 @@ export interface Libc {
   recvmmsg(fd: number, vec: number, vlen: number, flags: number, timeout: number): number;
   sendmmsg(fd: number, vec: number, vlen: number, flags: number): number;
   sendmsg(fd: number, msg: number, flags: number): number;
+  dup2(oldfd: number, newfd: number): number;
+  getsockname(fd: number, addr: number, lenAddr: number): number;
   sendto(fd: number, buf: number, len: number, flags: number, to: number, tolen: number): number;
   poll(fds: number, nfds: number, timeoutMs: number): number;
   fcntl(fd: number, cmd: number, arg: number): number;
@@ -48,6 +50,8 @@ export function libc(): Libc {
   const sendmmsg = lib.func("int sendmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags)");
   const sendmsg = lib.func("long sendmsg(int fd, uintptr_t msg, int flags)");
   const sendto = lib.func("long sendto(int fd, uintptr_t buf, size_t len, int flags, uintptr_t to, uint32_t tolen)");
+  const dup2 = lib.func("int dup2(int oldfd, int newfd)");
+  const getsockname = lib.func("int getsockname(int fd, uintptr_t addr, uintptr_t len)");
   const poll = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)");
   const fcntl = lib.func("int fcntl(int fd, int cmd, int arg)");
   cached = {
@@ -64,6 +68,8 @@ export function libc(): Libc {
     sendmmsg: (fd, v, n, f) => sendmmsg(fd, v, n, f) as number,
     sendmsg: (fd, m, f) => sendmsg(fd, m, f) as number,
     sendto: (fd, b, l, f, t, tl) => sendto(fd, b, l, f, t, tl) as number,
+    dup2: (a, b) => dup2(a, b) as number,
+    getsockname: (fd, a, l) => getsockname(fd, a, l) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
     fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
     addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,

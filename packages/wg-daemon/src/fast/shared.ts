@@ -3,15 +3,18 @@
  * and the data-plane workers. One peer per data plane in this prototype.
  *
  * keypairs (Int32 words), written only by the main thread:
- *   [generation] bumped (Atomics.add) after every change; workers re-read everything when it moves
+ *   [generation] a seqlock: odd while the main thread writes, even when consistent; workers copy
+ *     the table when it moves and keep the copy only if it was even and unchanged around the copy
  *   [stop] set to 1 by close(): workers leave their loops at the next poll timeout
  *   [sendValid] 1 when the send slot may be used   [remoteIndex] the peer's receiver index
  *   [sendKey 8 words]
  *   3 receive slots (wg-core's current/previous/next keypairs), each:
  *     [valid] [localIndex] [recvKey 8 words]
  *   [endpointAddr] peer IPv4 as a big-endian u32  [endpointPort]
- * counters (BigInt64): [0] next send counter of the send slot; every sender (workers and the main
- *   thread) reserves counters with Atomics.add, so no counter is ever used twice
+ *   [counterCell] which of the two counter cells belongs to the current send keypair
+ * counters (BigInt64 × 2): the next send counter, one cell per send keypair, alternating, so a worker
+ *   still encrypting with the previous keypair keeps drawing from that keypair's own cell. Every sender
+ *   (workers and the main thread) reserves counters with Atomics.add: no counter is used twice per key
  * stats (Float64, one block of STATS_WORDS per worker): see ST
  */
 export const KP = {
@@ -23,22 +26,35 @@ export const KP = {
   recvSlots: 12,
   endpointAddr: 42,
   endpointPort: 43,
+  counterCell: 44,
 } as const;
 export const RECV_SLOTS = 3;
 export const RECV_SLOT_WORDS = 10; // valid, localIndex, key[8]
-export const KEYPAIR_WORDS = 44;
+export const KEYPAIR_WORDS = 45;
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 export const STATS_WORDS = 8;
 
 /** Messages a worker posts to the main thread (rare events only; never per data packet in steady state). */
 export type WorkerEvent =
   | { kind: "ready"; role: "tx" | "rx" }
-  /** A handshake/cookie message, or a transport message for an index no receive slot has. */
+  /**
+   * A datagram for wg-core's decapsulate, untouched: a handshake/cookie message, a transport
+   * message for an index no receive slot has, the first authenticated one on a receive slot
+   * (key confirmation, roaming) and one sample every SAMPLE_MS (timers, roaming). The rx worker
+   * has already recorded authenticated ones in its replay window and does not write them itself.
+   */
   | { kind: "control"; datagram: Uint8Array; from: { address: string; port: number } }
-  /** A tunnel packet while no send keypair is valid (the core stages it and starts a handshake). */
-  | { kind: "nokey"; packet: Uint8Array }
-  /** First authenticated packet on a receive slot since the last change (key confirmation, roaming). */
-  | { kind: "received"; localIndex: number; from: { address: string; port: number } };
+  /**
+   * A tunnel packet for wg-core's encapsulate: while no send keypair is published (the core
+   * stages it and starts a handshake), and one sample every SAMPLE_MS otherwise (so the core's
+   * send-side timers and rekey-after-time see traffic). The tx worker does not send it itself.
+   */
+  | { kind: "slow"; packet: Uint8Array };
+
+/** One packet per direction per SAMPLE_MS takes the slow path through wg-core. */
+export const SAMPLE_MS = 100;
+/** At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists. */
+export const SLOW_BUDGET = 512;
 
 export interface WorkerInit {
   role: "tx" | "rx";

@@ -20,7 +20,9 @@ import { TcpCoalescer } from "./gro.js";
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "./libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, readSockaddrIn, writeSockaddrIn } from "./udp.js";
-import { KP, RECV_SLOTS, RECV_SLOT_WORDS, STATS_WORDS, ST, type WorkerEvent, type WorkerInit } from "./shared.js";
+import {
+  KP, RECV_SLOTS, RECV_SLOT_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
+} from "./shared.js";
 
 const init = workerData as WorkerInit;
 const c = libc();
@@ -57,24 +59,33 @@ class KeyView {
   recv: { localIndex: number; key: Uint8Array; replay: ReplayWindow; seen: boolean }[] = [];
   endpoint = { address: "0.0.0.0", port: 0 };
 
-  /** Returns true when something changed. */
+  cell = 0;
+
+  /** Returns true when a new consistent copy was taken. */
   refresh(): boolean {
     const g = Atomics.load(keyWords, KP.generation);
-    if (g === this.generation) return false;
+    if (g === this.generation || g & 1) return false; // unchanged, or being written: keep the old copy
+    this.#gen = g;
+    if (!this.#copy()) return false; // torn: retry later
     this.generation = g;
+    return true;
+  }
+
+  #copy(): boolean {
     const bytes = new Uint8Array(init.keypairs);
-    this.sendValid = keyWords[KP.sendValid] === 1;
-    this.sendKey = bytes.slice(KP.sendKey * 4, KP.sendKey * 4 + 32);
-    this.remoteIndex = keyWords[KP.remoteIndex]! >>> 0;
+    const sendValid = keyWords[KP.sendValid] === 1;
+    const sendKey = bytes.slice(KP.sendKey * 4, KP.sendKey * 4 + 32);
+    const remoteIndex = keyWords[KP.remoteIndex]! >>> 0;
+    const cell = keyWords[KP.counterCell]! & 1;
     const old = this.recv;
-    this.recv = [];
+    const recv: KeyView["recv"] = [];
     for (let i = 0; i < RECV_SLOTS; i++) {
       const w = KP.recvSlots + i * RECV_SLOT_WORDS;
       if (keyWords[w] !== 1) continue;
       const localIndex = keyWords[w + 1]! >>> 0;
       // A keypair moving between slots (current → previous) keeps its replay window.
       const prev = old.find((r) => r.localIndex === localIndex);
-      this.recv.push({
+      recv.push({
         localIndex,
         key: bytes.slice((w + 2) * 4, (w + 2) * 4 + 32),
         replay: prev?.replay ?? new ReplayWindow(),
@@ -82,8 +93,20 @@ class KeyView {
       });
     }
     const a = keyWords[KP.endpointAddr]! >>> 0;
-    this.endpoint = { address: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, port: keyWords[KP.endpointPort]! };
+    const endpoint = { address: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, port: keyWords[KP.endpointPort]! };
+    if (Atomics.load(keyWords, KP.generation) !== this.#pending()) return false;
+    this.sendValid = sendValid;
+    this.sendKey = sendKey;
+    this.remoteIndex = remoteIndex;
+    this.cell = cell;
+    this.recv = recv;
+    this.endpoint = endpoint;
     return true;
+  }
+
+  #gen = -1;
+  #pending(): number {
+    return this.#gen;
   }
 }
 
@@ -97,7 +120,9 @@ function txLoop(): void {
   const tunAddr = c.addressOf(tunBuf);
   const seg = Buffer.alloc(mtu + 64);
   const batch = new MmsgBatch(init.batch, HEADER + mtu + TAG + 16);
-  let noKeyPosts = 0;
+  let slowPosts = 0;
+  let sample = false;
+  let lastSample = performance.now();
   const data = batch.data;
   const hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   let count = 0;
@@ -115,10 +140,13 @@ function txLoop(): void {
     count = 0;
   };
   const emit = (p: Uint8Array, len: number): void => {
-    if (!kv.sendValid) {
-      // Hand a bounded number of packets to the core, which stages them and starts a handshake.
-      if (noKeyPosts++ < 128) post({ kind: "nokey", packet: p.slice(0, len) });
-      stats[ST.drops]!++;
+    if (!kv.sendValid || sample) {
+      // The core stages it and starts a handshake, or (sample) sends it and runs its send timers.
+      sample = false;
+      if (slowPosts++ < SLOW_BUDGET) {
+        post({ kind: "slow", packet: p.slice(0, len) });
+        stats[ST.control]!++;
+      } else stats[ST.drops]!++;
       return;
     }
     if (count === batch.n) flush();
@@ -127,7 +155,7 @@ function txLoop(): void {
     if (padded > mtu) padded = Math.max(len, mtu);
     p.fill(0, len, padded);
     if (next === end) {
-      next = Atomics.add(counters, 0, COUNTER_RANGE);
+      next = Atomics.add(counters, kv.cell, COUNTER_RANGE);
       end = next + COUNTER_RANGE;
     }
     const counter = Number(next++);
@@ -165,8 +193,13 @@ function txLoop(): void {
       continue;
     }
     idle = 0;
+    const t = performance.now();
+    if (t - lastSample >= SAMPLE_MS) {
+      lastSample = t;
+      sample = true;
+      slowPosts = 0;
+    }
     if (kv.refresh()) {
-      noKeyPosts = 0;
       for (let i = 0; i < batch.n; i++) writeSockaddrIn(batch.names, i * 16, kv.endpoint.address, kv.endpoint.port);
       // A new send keypair starts a new counter range.
       next = end = 0n;
@@ -225,9 +258,12 @@ function rxLoop(): void {
       stats[ST.drops]!++;
       return;
     }
-    if (!r.seen) {
+    if (!r.seen || sample) {
+      // The core decrypts this one again and runs key confirmation, roaming and its receive timers.
       r.seen = true;
-      post({ kind: "received", localIndex: r.localIndex, from: readSockaddrIn(batch.names, slot * 16) });
+      sample = false;
+      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddrIn(batch.names, slot * 16) });
+      return;
     }
     if (m === 0) return; // keepalive
     const v = out[off]! >> 4;
@@ -246,6 +282,8 @@ function rxLoop(): void {
     stats[ST.bytes]! += inner;
   };
   let idle = 0;
+  let sample = false;
+  let lastSample = performance.now();
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
@@ -260,6 +298,11 @@ function rxLoop(): void {
     idle = 0;
     stats[ST.batches]!++;
     kv.refresh();
+    const t = performance.now();
+    if (t - lastSample >= SAMPLE_MS) {
+      lastSample = t;
+      sample = true;
+    }
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);

@@ -1,0 +1,31 @@
+/**
+ * `node fastd.js IFNAME`: the wg-ts daemon (Engine + wg-core Device + UAPI socket, unchanged) on
+ * the fast data plane (io.ts) — a stand-in for `wg-ts daemon IFNAME` with WG_TS_FASTPATH=1 until
+ * daemon.ts chooses between the two (see benchmarks/README.md, "Integration"). Configure it like
+ * wireguard-go: `wg setconf IFNAME file`, `ip addr add … dev IFNAME`, `ip link set IFNAME up`.
+ * Runs in the foreground until SIGINT/SIGTERM.
+ */
+import { Engine, monotonicEpochMs } from "../engine.js";
+import { socketPath, UapiServer } from "../uapi.js";
+import { createFastIo } from "./io.js";
+
+const name = process.argv[2];
+if (!name) {
+  process.stderr.write("usage: fastd IFNAME\n");
+  process.exit(2);
+}
+const log = (m: string): void => void process.stderr.write(`${m}\n`);
+const io = await createFastIo(name, { mtu: Number(process.env["WG_TS_MTU"] ?? 1420) });
+const engine = new Engine({ tun: io.tun, bind: io.bind, log });
+io.attach(engine.core.device, monotonicEpochMs);
+const uapi = new UapiServer(socketPath(name), engine, log);
+await uapi.listen();
+await engine.start(0);
+log(`${name}: fast data plane daemon started (pid ${process.pid})`);
+const stop = (): void => {
+  uapi.close(true);
+  engine.stop();
+  setTimeout(() => process.exit(0), 400).unref();
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

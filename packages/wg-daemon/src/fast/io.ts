@@ -1,0 +1,231 @@
+/**
+ * The fast data plane behind the daemon's own narrow I/O interfaces: a {@link Tun} and a
+ * {@link Bind} for the unchanged {@link Engine} (engine.ts), plus {@link FastIo.attach}, which
+ * watches the wg-core Device and publishes its keypairs to the workers.
+ *
+ * What the Engine (and so wg-core) still sees: handshake and cookie messages, packets while no
+ * session exists, the first packet on every new receive keypair, and one sampled packet per
+ * direction every 100 ms — enough for key confirmation, roaming, the timers (keepalives, rekey
+ * after time, handshake after unanswered data) and UAPI handshake times. The bulk of transport
+ * packets never leaves the two worker threads.
+ *
+ * Scope (v1): exactly one peer with an IPv4 endpoint gets the worker path; with zero or several
+ * peers, or an IPv6 endpoint, nothing is published and every packet takes the slow path through
+ * the main thread (correct, ~5k packets per 100 ms at most).
+ *
+ * Counters: the send counter of the published keypair lives in shared memory. Until wg-core
+ * exposes that (see benchmarks/README.md, "What wg-core must expose"), the published Keypair's
+ * `sendCounter` property is replaced by an accessor whose every read reserves a fresh counter
+ * from the shared cell (Atomics.add): the core and the workers can never use the same counter;
+ * reads that are only comparisons leave harmless gaps, which the receiver's window accepts.
+ */
+import { COUNTER_LIMIT, type Device, type Keypair, type Peer } from "@wg-ts/core";
+import type { Bind, Datagram } from "../bind.js";
+import type { Tun } from "../tun.js";
+import { startFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair } from "./dataplane.js";
+
+export interface FastIo {
+  readonly plane: FastDataPlane;
+  readonly tun: Tun;
+  readonly bind: Bind;
+  /** Starts publishing `device`'s keypairs to the workers (call once, after the Engine exists). */
+  attach(device: Device, now: () => number): void;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export async function createFastIo(
+  name: string,
+  options: Partial<Omit<FastDataPlaneOptions, "tunName">> = {},
+): Promise<FastIo> {
+  // Engine.onBatch / Tun.read waiters are set after construction; events queue until then.
+  const tunQueue: Uint8Array[] = [];
+  let tunWaiter: (() => void) | null = null;
+  let bind: FastBind | null = null;
+  let sync: () => void = () => {};
+  const plane = await startFastDataPlane(
+    { tunName: name, mtu: 1420, udpPort: 0, ...options },
+    {
+      onControl(datagram, from) {
+        bind?.deliver(datagram, from);
+        sync();
+      },
+      onSlow(packet) {
+        tunQueue.push(packet);
+        tunWaiter?.();
+      },
+    },
+  );
+
+  let closed = false;
+  const tun: Tun = {
+    name,
+    read(out) {
+      return new Promise((resolve, reject) => {
+        const take = (): void => {
+          tunWaiter = null;
+          if (closed) return reject(new Error(`${name}: closed`));
+          let n = 0;
+          while (tunQueue.length > 0 && n < 256) out[n++] = tunQueue.shift()!;
+          resolve(n);
+        };
+        if (tunQueue.length > 0 || closed) take();
+        else tunWaiter = take;
+      });
+    },
+    write(packets, count = packets.length) {
+      for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
+      sync();
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      tunWaiter?.();
+      void plane.close();
+    },
+  };
+  bind = new FastBind(plane, () => sync());
+
+  return {
+    plane,
+    tun,
+    bind,
+    attach(device, now) {
+      const pub = new Publisher(plane, device, now);
+      sync = () => pub.sync();
+      setInterval(sync, 20).unref();
+    },
+  };
+}
+
+class FastBind implements Bind {
+  onBatch: (batch: Datagram[], count: number) => void = () => {};
+  sendErrors = 0;
+  readonly #one: Datagram[] = [{ datagram: new Uint8Array(0), endpoint: { address: "", port: 0 } }];
+
+  constructor(
+    readonly plane: FastDataPlane,
+    readonly afterSend: () => void,
+  ) {}
+
+  get port(): number {
+    return this.plane.port;
+  }
+  async open(port: number): Promise<number> {
+    return this.plane.rebind(port);
+  }
+  setMark(mark: number): void {
+    this.plane.setMark(mark);
+  }
+  send(batch: readonly Datagram[], count = batch.length): void {
+    for (let i = 0; i < count; i++) {
+      const d = batch[i]!;
+      // IPv4 only in v1: an IPv6 endpoint cannot be reached through this socket.
+      if (!IPV4.test(d.endpoint.address) || this.plane.sendDatagram(d.datagram, d.endpoint) < 0) this.sendErrors++;
+    }
+    this.afterSend();
+  }
+  deliver(datagram: Uint8Array, from: { address: string; port: number }): void {
+    const d = this.#one[0]!;
+    d.datagram = datagram;
+    d.endpoint = from;
+    this.onBatch(this.#one, 1);
+  }
+  close(): void {}
+}
+
+/** Mirrors the single peer's keypairs (current sends; current/previous/next receive) into shared memory. */
+class Publisher {
+  #send: Keypair | null = null;
+  #recv: Keypair[] = [];
+  #endpoint = "";
+  #lastTx = 0;
+  #lastRx = 0;
+
+  constructor(
+    readonly plane: FastDataPlane,
+    readonly device: Device,
+    readonly now: () => number,
+  ) {}
+
+  sync(): void {
+    const now = this.now();
+    const peers = this.device.peers();
+    const peer: Peer | undefined = peers.length === 1 ? peers[0] : undefined;
+    const ep = peer?.endpoint ?? null;
+    const usable = peer !== undefined && ep !== null && IPV4.test(ep.address);
+    const cur = usable ? peer.current : null;
+    // canSend() reads sendCounter: on a published keypair that reserves a counter (harmless gap).
+    const send = cur !== null && cur.canSend(now) ? cur : null;
+    const recv: Keypair[] = usable
+      ? [peer.current, peer.previous, peer.next].filter((k): k is NonNullable<typeof k> => k !== null && k.canReceive(now))
+      : [];
+    const endpoint = ep ? `${ep.address}:${ep.port}` : "";
+    if (peer) this.#account(peer);
+    if (send === this.#send && endpoint === this.#endpoint && sameList(recv, this.#recv)) return;
+
+    if (endpoint !== this.#endpoint && ep !== null && IPV4.test(ep.address)) this.plane.setEndpoint(ep);
+    this.#endpoint = endpoint;
+    if (send !== this.#send) {
+      if (this.#send !== null) unshare(this.#send, this.plane);
+      if (send !== null) {
+        const start = send.sendCounter;
+        this.plane.setKeypairs(
+          { sendKey: send.sendKey, remoteIndex: send.remoteIndex, counter: start },
+          recv.map(toReceive),
+        );
+        share(send, this.plane);
+      } else this.plane.setKeypairs(null, recv.map(toReceive));
+    } else {
+      // Same send keypair: republish the receive side only; the counter cell keeps counting.
+      this.plane.setKeypairs(send ? { sendKey: send.sendKey, remoteIndex: send.remoteIndex } : null, recv.map(toReceive));
+    }
+    this.#send = send;
+    this.#recv = recv;
+  }
+
+  /** Adds the workers' traffic to the peer's UAPI byte counters (datagram bytes ≈ inner + 32). */
+  #account(peer: Peer): void {
+    const s = this.plane.stats();
+    const tx = s.tx.bytes + 32 * s.tx.packets;
+    const rx = s.rx.bytes + 32 * s.rx.packets;
+    peer.txBytes += tx - this.#lastTx;
+    peer.rxBytes += rx - this.#lastRx;
+    this.#lastTx = tx;
+    this.#lastRx = rx;
+  }
+}
+
+function toReceive(k: Keypair): ReceiveKeypair {
+  return { recvKey: k.receiveKey, localIndex: k.localIndex };
+}
+
+function sameList(a: readonly Keypair[], b: readonly Keypair[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
+/** Makes `kp.sendCounter` draw from the data plane's shared counter cell (see the module comment). */
+function share(kp: Keypair, plane: FastDataPlane): void {
+  let expired = false;
+  Object.defineProperty(kp, "sendCounter", {
+    configurable: true,
+    enumerable: true,
+    get: () => (expired ? COUNTER_LIMIT : plane.reserveCounters(1)),
+    set: (v: number) => {
+      // `kp.sendCounter++` writes back what it read + 1: ignore; only expiry sticks.
+      if (v >= COUNTER_LIMIT) expired = true;
+    },
+  });
+}
+
+/** Gives `kp` its own plain counter again, continuing after everything the cell handed out. */
+function unshare(kp: Keypair, plane: FastDataPlane): void {
+  const last = plane.reserveCounters(0);
+  const expired = kp.sendCounter >= COUNTER_LIMIT;
+  Object.defineProperty(kp, "sendCounter", {
+    configurable: true,
+    enumerable: true,
+    writable: true,
+    value: expired ? COUNTER_LIMIT : last,
+  });
+}
