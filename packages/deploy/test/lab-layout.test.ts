@@ -3,6 +3,42 @@ import { computeOutputs, hubSpokeTopology, redactOutputs, formatOutputs } from "
 import { labFilePath, labLayout, labWireguardInterface } from "../src/lab/layout.js";
 import { normalizeArgv, main } from "../src/cli.js";
 import type { DeployIo } from "../src/target.js";
+import { siteToSiteTopology } from "../src/topologies/index.js";
+import { ownerAlias, parseOwnerAlias } from "../src/lab/owner.js";
+
+describe("lab layout of site-to-site: the on-premise gateway behind a NAT router", () => {
+  const topology = siteToSiteTopology();
+  const layout = labLayout(topology, "/run/wg-ts-lab-test");
+
+  it("puts a router namespace with the public address in front of the gateway behind NAT only", () => {
+    expect([...layout.natRouters.values()]).toEqual([
+      {
+        node: "vpn-client-nat",
+        namespace: "wgts-vpn-client-nat",
+        gateway: "vpn-client",
+        publicIp: "203.0.113.11",
+        insideCidr: "100.64.0.0/24",
+        insideAddress: "100.64.0.1",
+        gatewayAddress: "100.64.0.2",
+        internetPort: "nat0",
+      },
+    ]);
+    expect(layout.namespaces.get("vpn-client-nat")).toBe("wgts-vpn-client-nat");
+    // the gateway has no port of its own in the internet bridge; its router does
+    expect([...layout.uplinkPorts.keys()].sort()).toEqual(["bastion", "vpn-gw"]);
+    const internetPorts = [...layout.uplinkPorts.values(), ...[...layout.natRouters.values()].map((r) => r.internetPort)];
+    expect(new Set(internetPorts).size).toBe(internetPorts.length);
+  });
+});
+
+describe("lab owner mark (the internet bridge's alias)", () => {
+  it("round-trips topology and state dir, and ignores anything else", () => {
+    const owner = { topology: "site-to-site", stateDir: "/run/wg-ts-lab" };
+    expect(parseOwnerAlias(ownerAlias(owner))).toEqual(owner);
+    expect(parseOwnerAlias("some other alias")).toBeUndefined();
+    expect(ownerAlias(owner).length).toBeLessThan(256); // IFALIASZ
+  });
+});
 
 describe("lab layout of the reference topology", () => {
   const topology = hubSpokeTopology();

@@ -12,6 +12,8 @@ import { PrivateKey } from "@wg-ts/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { planTopology } from "../src/plan/plan.js";
 import { synthesizeValidated } from "../src/scaleway/synth.js";
+import { evaluateTemplate } from "../src/scaleway/evaluate.js";
+import { parse as parseYaml } from "yaml";
 import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
 import { buildTopology } from "../src/model/build.js";
@@ -207,6 +209,27 @@ describe("site-to-site (seed 001)", () => {
     expect(plan("vpn-gw").packages).toContain("dnsmasq-base");
     // DHCP requests come from 0.0.0.0: the gateway's input chain lets them in.
     expect(plan("vpn-gw").nftables).toContain("ip saddr 0.0.0.0 udp dport 67 accept");
+  });
+
+  it("on Scaleway, each gateway runs its dnsmasq and each host also installs the option 121 routes (Scaleway's own DHCP answers too); the user-data passes `cloud-init schema`", () => {
+    const { userData } = synthesizeValidated(topology);
+    const evaluated = (node: string) => {
+      const text = evaluateTemplate(userData.get(node) ?? expect.unreachable(`no user-data for ${node}`), (e) => (e.startsWith("jsonencode(") ? '"ssh-ed25519 AAAAC3Nza operator@example"' : "sample"));
+      const file = join(dir, `${node}.cloud-init.yaml`);
+      writeFileSync(file, text);
+      const schema = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+      expect(`${schema.stdout}${schema.stderr}`).toContain(`Valid cloud-config: ${file}`);
+      return parseYaml(text) as { packages?: unknown[]; runcmd: string[][]; write_files: { path: string; content: string }[] };
+    };
+    const gw = evaluated("vpn-gw");
+    const unit = gw.write_files.find((f) => f.path === "/etc/systemd/system/wg-ts-dnsmasq-pn-vpc.service")?.content ?? "";
+    expect(unit).toContain("ExecStart=/usr/sbin/dnsmasq --keep-in-foreground --conf-file=/etc/wg-ts/dnsmasq-pn-vpc.conf");
+    expect(gw.write_files.find((f) => f.path === "/etc/wg-ts/dnsmasq-pn-vpc.conf")?.content).toContain("dhcp-option=121,192.168.1.0/24,192.168.0.10,0.0.0.0/0,192.168.0.10\n");
+    expect(gw.runcmd).toContainEqual(["systemctl", "enable", "--now", "wg-ts-dnsmasq-pn-vpc.service"]);
+    expect(gw.packages).toContain("dnsmasq-base");
+    const host = evaluated("test-server");
+    const network = host.write_files.find((f) => f.path === "/usr/local/sbin/wg-ts-network")?.content ?? "";
+    expect(network).toContain("ip route replace 192.168.0.0/24 via 192.168.1.10\nip route replace default via 192.168.1.10\n");
   });
 
   it("renders files the real parsers accept", () => {
