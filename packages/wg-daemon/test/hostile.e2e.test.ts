@@ -194,6 +194,49 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
     }
   });
 
+  it("forged transport messages for the live session: counted, no roaming, the replay window does not move", async () => {
+    // A sniffer's view: relay wireguard-go's traffic once to learn wg-ts's receiver index.
+    const relayPort = p.portB + 200;
+    let stop = (): void => {};
+    const relay = blast(p.nsB, ["relay", "--listen", `${p.ub}:${relayPort}`, "--to", `${p.ua}:${p.portA}`, "--shuffle", "1", "--seconds", "30"], (s) => (stop = s));
+    await new Promise((r) => setTimeout(r, 300));
+    nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ub}:${relayPort}`]);
+    expect(ping(p.nsB, p.ta, { count: 3 })).toBe(true);
+    stop();
+    const seen = (await relay)["indices"] as number[];
+    nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ua}:${p.portA}`]);
+    expect(await eventually(() => ping(p.nsB, p.ta) && dump(p.nsA, p.ifA).peers[0]!.endpoint === `${p.ub}:${p.portB}`, 10_000)).toBe(true);
+    expect(seen.length).toBeGreaterThan(0);
+    const index = seen[seen.length - 1]!;
+    // 40 000 forgeries from another source: counters behind, inside, far ahead of and beyond
+    // the real window; payloads random.
+    const forger = p.ub.replace(/\.2$/, ".4");
+    nsSh(p.nsB, "ip", ["addr", "add", `${forger}/24`, "dev", p.vethB]);
+    try {
+      const c0 = await dropCounters(p.ifA);
+      const u0 = udpStats(p.nsA);
+      const r = (await blast(p.nsB, ["forge", "--to", `${p.ua}:${p.portA}`, "--index", String(index), "--count", "40000"])) as unknown as {
+        sent: number; expected: Record<string, number>;
+      };
+      await new Promise((res) => setTimeout(res, 500));
+      const d = delta(await dropCounters(p.ifA), c0);
+      const lost = (udpStats(p.nsA)["RcvbufErrors"] ?? 0) - (u0["RcvbufErrors"] ?? 0);
+      console.log(`forged transport (index ${index}): sent ${r.sent}, expected ${JSON.stringify(r.expected)}; drops ${JSON.stringify(d)}; rcvbuf drops ${lost}`);
+      for (const [reason, n] of Object.entries(r.expected)) {
+        expect(d[reason] ?? 0, reason).toBeLessThanOrEqual(n);
+        expect(d[reason] ?? 0, reason).toBeGreaterThanOrEqual(n - lost);
+      }
+      // Unauthenticated packets never move the endpoint, and the session is intact: the real
+      // peer's next counters are still accepted (the window did not jump ahead).
+      expect(dump(p.nsA, p.ifA).peers[0]!.endpoint).toBe(`${p.ub}:${p.portB}`);
+      const s = pingStats(p.nsB, p.ta, 20, 0.05);
+      expect(s.rx).toBe(20);
+      expect(ping(p.nsA, p.tb)).toBe(true);
+    } finally {
+      nsSh(p.nsB, "ip", ["addr", "del", `${forger}/24`, "dev", p.vethB]);
+    }
+  });
+
   it("old handshake initiations are rejected by their TAI64N timestamp and counted", async () => {
     // Made with the real peer's private key (as a capture would be), from b's address.
     const args = ["initiation", "--to", `${p.ua}:${p.portA}`, "--pub", p.ka.pub, "--priv", p.kb.priv, "--psk", p.psk];

@@ -15,6 +15,10 @@
  *   relay     --listen H:P --to H:P [--shuffle N] [--seconds S]
  *             a UDP relay that reorders: datagrams from the client are held in groups of up to N
  *             (or 3 ms) and forwarded shuffled; replies go back in order. SIGTERM ends it early.
+ *             Reports the receiver indices of the transport messages it relayed (a sniffer's view).
+ *   forge     --to H:P --index I --count N
+ *             transport messages for a live session (its receiver index, as seen on the wire) with
+ *             random counters and payloads: none authenticates
  *   tcp-sink  --listen H:P [--timeout-ms T]   one TCP connection; prints bytes + sha256
  *   tcp-source --to H:P --bytes N [--seed S]   deterministic bytes; prints bytes + sha256
  */
@@ -273,8 +277,10 @@ async function relay() {
       back.send(d, to.port, to.host);
     }
   };
+  const indices = new Set();
   front.on("message", (d, rinfo) => {
     client = rinfo;
+    if (d.length >= 32 && d.readUInt32LE(0) === 4) indices.add(d.readUInt32LE(4));
     held.push({ d, s: seq++ });
     if (held.length >= n) flush();
     else if (!timer) timer = setTimeout(flush, 3);
@@ -283,7 +289,7 @@ async function relay() {
     replies++;
     if (client) front.send(d, client.port, client.address);
   });
-  const report = () => ({ mode, received: seq, forwarded, outOfOrder, replies, backPort: back.address().port });
+  const report = () => ({ mode, received: seq, forwarded, outOfOrder, replies, backPort: back.address().port, indices: [...indices] });
   await new Promise((resolve) => {
     const t = setTimeout(resolve, seconds * 1000);
     process.once("SIGTERM", () => {
@@ -297,6 +303,38 @@ async function relay() {
   front.close();
   back.close();
   return r;
+}
+
+async function forge() {
+  const to = hostPort(opt("to"));
+  const index = Number(opt("index"));
+  const count = Number(opt("count", "10000"));
+  const next = prng(Number(opt("seed", "5")));
+  const sock = createSocket(to.host.includes(":") ? "udp6" : "udp4");
+  await new Promise((r) => sock.bind(0, r));
+  const expected = {};
+  const pool = randomBytes(1 << 16);
+  const make = (i) => {
+    const r = next();
+    const len = 32 + (r % 1400);
+    const d = Buffer.alloc(len);
+    pool.copy(d, 16, r % (pool.length - len), (r % (pool.length - len)) + len - 16);
+    d.writeUInt32LE(4, 0);
+    d.writeUInt32LE(index, 4);
+    // counters: small (inside/behind the real window), large, and beyond 2^53 (unrepresentable)
+    const kind = i % 4;
+    const hi = kind === 0 ? 0 : kind === 1 ? next() % 0x10000 : kind === 2 ? 0x200000 + (next() % 0x100000) : 0;
+    const lo = kind === 3 ? next() % 1000 : next();
+    d.writeUInt32LE(lo, 8);
+    d.writeUInt32LE(hi, 12);
+    const why = hi >= 0x200000 ? "counter-limit" : "decrypt-failed";
+    expected[why] = (expected[why] ?? 0) + 1;
+    return d;
+  };
+  const t0 = Date.now();
+  const res = await sendAll(sock, to, count, make, t0 + 60_000);
+  sock.close();
+  return { mode, ...res, ms: Date.now() - t0, expected };
 }
 
 async function tcpSink() {
@@ -344,7 +382,7 @@ async function tcpSource() {
   return { mode, bytes: total, sha256: h.digest("hex") };
 }
 
-const modes = { garbage, initiations, initiation, relay, "tcp-sink": tcpSink, "tcp-source": tcpSource };
+const modes = { garbage, initiations, initiation, relay, forge, "tcp-sink": tcpSink, "tcp-source": tcpSource };
 const fn = modes[mode];
 if (!fn) {
   console.error(`blaster: unknown mode ${mode}; modes: ${Object.keys(modes).join(", ")}`);
