@@ -52,7 +52,7 @@ const PACKAGE_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   "iputils-ping": ["ping"],
   "postgresql-client": ["psql"],
   postgresql: ["runuser"],
-  "dnsmasq-base": ["dnsmasq", "ss"],
+  "dnsmasq-base": ["dnsmasq"],
 };
 
 /** A failed step of `up`: which step, on which host. */

@@ -91,9 +91,9 @@ export function wireguardPlan(topology: Topology, gateway: Gateway, interfaceNam
 }
 
 /**
- * Tunnel routes of a gateway. With a `defaultVia` peer: pin every peer's public endpoint (peers
- * behind NAT have none) to the
- * uplink first (so the encrypted UDP never loops into the tunnel), then the default route into the
+ * Tunnel routes of a gateway. With a `defaultVia` peer: pin every peer's public endpoint to the
+ * uplink first (so the encrypted UDP never loops into the tunnel; peers behind NAT have no public
+ * endpoint to pin), then the default route into the
  * tunnel as its two halves 0.0.0.0/1 + 128.0.0.0/1: they win over the uplink's default route without
  * replacing it, so stopping the tunnel gives the machine its uplink back.
  * Always: static routes to every peer's private networks into the tunnel.
