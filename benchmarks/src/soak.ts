@@ -3,8 +3,9 @@
  * minutes while the wg-ts daemon's RSS (and wireguard-go's, side by side) is sampled every few
  * seconds. Prints the curve and writes benchmarks/results/soak-<timestamp>.json and .svg.
  *
- *   node benchmarks/dist/soak.js [--minutes 10] [--sample 5] [--rate 0|100M]
+ *   node benchmarks/dist/soak.js [--minutes 10] [--sample 5] [--rate 0|100M] [--idle 30]
  *
+ * After the traffic, the daemon is sampled --idle more seconds with no traffic (does RSS come back?).
  * iperf3 runs in back-to-back 30 s slices so a throughput figure exists per slice (and one
  * failure does not end the soak). Traffic stays inside the two namespaces this script creates
  * (wgs-soak-a/b, deleted at exit); the run is bounded by --minutes and stops by itself.
@@ -29,6 +30,7 @@ interface Args {
   minutes: number;
   sampleSeconds: number;
   rate: string;
+  idleSeconds: number;
 }
 
 export interface SoakSample {
@@ -37,6 +39,8 @@ export interface SoakSample {
   wgTsRssMiB: number;
   wireguardGoRssMiB: number;
   wgTsCpuS: number;
+  /** true once the traffic has stopped */
+  idle?: boolean;
 }
 
 export interface SoakResult {
@@ -49,6 +53,8 @@ export interface SoakResult {
     minRssMiB: number;
     maxRssMiB: number;
     endRssMiB: number;
+    /** last sample after --idle seconds without traffic */
+    idleEndRssMiB: number;
     hwmMiB: number;
     meanMbps: number;
     totalGB: number;
@@ -58,7 +64,7 @@ export interface SoakResult {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { minutes: 10, sampleSeconds: 5, rate: "0" };
+  const a: Args = { minutes: 10, sampleSeconds: 5, rate: "0", idleSeconds: 30 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1] ?? "";
     switch (argv[i]) {
@@ -70,6 +76,10 @@ function parseArgs(argv: readonly string[]): Args {
         a.sampleSeconds = Math.max(1, Number(v) || 5);
         i++;
         break;
+      case "--idle":
+        a.idleSeconds = Math.max(0, Number(v) || 0);
+        i++;
+        break;
       case "--rate":
         a.rate = v;
         i++;
@@ -77,7 +87,7 @@ function parseArgs(argv: readonly string[]): Args {
       case "--":
         break;
       default:
-        throw new Error(`usage: soak.js [--minutes N] [--sample SECONDS] [--rate 0|100M] (unknown ${argv[i]})`);
+        throw new Error(`usage: soak.js [--minutes N] [--sample SECONDS] [--rate 0|100M] [--idle SECONDS] (unknown ${argv[i]})`);
     }
   }
   return a;
@@ -210,9 +220,17 @@ export async function runSoak(a: Args, log: (l: string) => void): Promise<SoakRe
       clearInterval(sampler);
     }
     sample();
-    const rss = samples.map((s) => s.wgTsRssMiB).filter(Number.isFinite);
+    const trafficEnd = Date.now();
+    const busy = samples.length;
+    for (let t = 0; t < a.idleSeconds; t += a.sampleSeconds) {
+      await sleep(a.sampleSeconds * 1000);
+      sample();
+      samples[samples.length - 1]!.idle = true;
+    }
+    const idleEnd = samples.length > busy ? samples[samples.length - 1]!.wgTsRssMiB : NaN;
+    const rss = samples.slice(0, busy).map((s) => s.wgTsRssMiB).filter(Number.isFinite);
     const ok = slices.filter((s) => !s.error);
-    const totalSec = ok.length ? ok.reduce((x, s, i) => x + (i + 1 < ok.length ? ok[i + 1]!.t - s.t : (Date.now() - t0) / 1000 - s.t), 0) : 0;
+    const totalSec = ok.length ? ok.reduce((x, s, i) => x + (i + 1 < ok.length ? ok[i + 1]!.t - s.t : (trafficEnd - t0) / 1000 - s.t), 0) : 0;
     const meanMbps = ok.length ? ok.reduce((x, s) => x + s.mbps, 0) / ok.length : 0;
     return {
       minutes: a.minutes,
@@ -224,6 +242,7 @@ export async function runSoak(a: Args, log: (l: string) => void): Promise<SoakRe
         minRssMiB: Math.min(...rss),
         maxRssMiB: Math.max(...rss),
         endRssMiB: rss[rss.length - 1] ?? NaN,
+        idleEndRssMiB: idleEnd,
         hwmMiB: memory(pidA).hwmMiB,
         meanMbps,
         totalGB: (meanMbps * 1e6 * totalSec) / 8 / 1e9,
@@ -243,7 +262,7 @@ async function main(): Promise<void> {
   const r = await runSoak(a, (l) => console.log(l));
   const s = r.summary;
   console.log(
-    `\nsoak ${r.minutes} min: wg-ts RSS start ${s.startRssMiB.toFixed(1)} / min ${s.minRssMiB.toFixed(1)} / max ${s.maxRssMiB.toFixed(1)} / end ${s.endRssMiB.toFixed(1)} MiB (peak ${s.hwmMiB.toFixed(1)}); ` +
+    `\nsoak ${r.minutes} min: wg-ts RSS start ${s.startRssMiB.toFixed(1)} / min ${s.minRssMiB.toFixed(1)} / max ${s.maxRssMiB.toFixed(1)} / end ${s.endRssMiB.toFixed(1)} MiB (peak ${s.hwmMiB.toFixed(1)}; ${r.samples.filter((x) => x.idle).length ? `after the idle period ${s.idleEndRssMiB.toFixed(1)}` : "no idle period"}); ` +
       `iperf3 mean ${s.meanMbps.toFixed(0)} Mbit/s, ~${s.totalGB.toFixed(1)} GB, failed slices ${s.failedSlices}, daemon alive ${s.daemonAlive}`,
   );
   mkdirSync(RESULTS, { recursive: true });
