@@ -88,6 +88,23 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
     expect(rss1 - rss0).toBeLessThan(64 * 1024);
   });
 
+  it("the IPv6 socket takes garbage the same way (20 000 datagrams to the v6 listen address)", async () => {
+    const pid = daemonPid(p.ifA);
+    const c0 = await dropCounters(p.ifA);
+    const r = (await blast(p.nsB, ["garbage", "--to", `[${p.ua6}]:${p.portA}`, "--count", "20000", "--seed", "6", "--big-every", "500"])) as unknown as {
+      sent: number; expected: Record<string, number>;
+    };
+    await new Promise((res) => setTimeout(res, 500));
+    const d = delta(await dropCounters(p.ifA), c0);
+    console.log(`garbage v6: sent ${r.sent}; expected ${JSON.stringify(r.expected)}; drops ${JSON.stringify(d)}`);
+    expect(daemonPid(p.ifA)).toBe(pid);
+    for (const [reason, n] of Object.entries(r.expected)) {
+      expect(d[reason] ?? 0, reason).toBeLessThanOrEqual(n);
+      expect(d[reason] ?? 0, reason).toBeGreaterThanOrEqual(n * 0.5);
+    }
+    expect(ping(p.nsA, p.tb)).toBe(true);
+  });
+
   it("handshake flood with valid MAC1: cookie replies, per-source rate limit, and the real peer still handshakes", async () => {
     // The flooder uses its own source address on b's link, so per-source limits are visible.
     const flooder = p.ub.replace(/\.2$/, ".3");

@@ -113,6 +113,25 @@ describe("operators: broken configs", () => {
     expect(snapshot()).toBe(before);
   });
 
+  it("file-level mistakes: missing file, a directory, a bad interface name, binary junk — named, nothing created", () => {
+    const junk = `${dir}/${IF}.conf`;
+    const tries: [string, string, RegExp][] = [
+      ["missing", `${dir}/wgh3none.conf`, /wgh3none\.conf' does not exist/],
+      ["bad name", `${dir}/this-name-is-too-long.conf`, /must be a valid interface name/],
+      ["directory", `${dir}/wgh3dir.conf`, /wgh3dir\.conf' is not a regular file/],
+      ["binary junk", junk, new RegExp(`${IF}\\.conf:1: `)],
+    ];
+    sh("mkdir", ["-p", `${dir}/wgh3dir.conf`]);
+    writeConf(junk, "\u0000\u0001\u0002garbage\n[Interface]\n");
+    for (const [what, path, re] of tries) {
+      const r = wgTs(NS, ["up", path]);
+      expect(r.status, what).not.toBe(0);
+      expect(r.stderr, what).toMatch(re);
+      expect(r.stderr, what).not.toMatch(/\n\s+at /);
+      expect(snapshot(), what).toBe(before);
+    }
+  });
+
   it("ListenPort already in use: non-zero exit naming the port, TUN/socket/daemon/addresses undone", async () => {
     // Something else holds the port in the namespace (bounded: it exits after 20 s).
     const holder = spawn("ip", [

@@ -34,6 +34,9 @@ export interface Pair {
   /** underlay addresses */
   ua: string;
   ub: string;
+  /** underlay IPv6 addresses */
+  ua6: string;
+  ub6: string;
   /** tunnel addresses */
   ta: string;
   tb: string;
@@ -61,10 +64,12 @@ export function startPair(prefix: string, n: number, opts: { keepalive?: number 
   cleanLeftovers([nsA, nsB], [ifA, ifB]);
   const ua = `10.${n}.0.1`;
   const ub = `10.${n}.0.2`;
-  const { vethA, vethB } = makePair(nsA, nsB, [ua, ub], [`fd0${n % 10}:${n}::1`, `fd0${n % 10}:${n}::2`]);
+  const ua6 = `fd0${n % 10}:${n}::1`;
+  const ub6 = `fd0${n % 10}:${n}::2`;
+  const { vethA, vethB } = makePair(nsA, nsB, [ua, ub], [ua6, ub6]);
   const dir = tempDir(`${prefix}-`);
   const p: Pair = {
-    nsA, nsB, ifA, ifB, vethA, vethB, ua, ub,
+    nsA, nsB, ifA, ifB, vethA, vethB, ua, ub, ua6, ub6,
     ta: `10.${n}.1.1`, tb: `10.${n}.1.2`,
     portA: 52000 + n * 2, portB: 52001 + n * 2,
     ka: genkey(), kb: genkey(),
