@@ -25,13 +25,16 @@ export function renderDiagram(facts: DiagramFacts): string {
   publicNodes.forEach(([node, ip], i) => {
     const branch = i === publicNodes.length - 1 ? "└─" : "├─";
     const gateway = topology.gateways.find((g) => g.name === node);
+    const router = layout.natRouters.get(node);
+    const behind = router ? `  behind NAT router ${router.namespace} (own uplink ${router.gatewayAddress})` : "";
+    const keepalive = gateway && gateway.persistentKeepalive > 0 ? `  keepalive ${gateway.persistentKeepalive}s` : "";
     const what = gateway
-      ? `${facts.interfaces.get(node) ?? "?"} ${gateway.overlayIp} udp/${topology.overlay.port}${gateway.nat.internetEgress ? "  NAT to the internet" : ""}`
+      ? `${facts.interfaces.get(node) ?? "?"} ${gateway.overlayIp} udp/${topology.overlay.port}${gateway.nat.internetEgress ? "  NAT to the internet" : ""}${keepalive}${behind}`
       : `SSH bastion :${topology.bastion.sshPort}, attached to ${topology.bastion.attachments.length} networks, no default route pushed`;
     lines.push(`  ${branch} ${pad(ip, 14)} ${pad(node, 20)} ${what}`);
   });
   lines.push("");
-  lines.push(`WIREGUARD OVERLAY ${topology.overlay.cidr}  MTU ${topology.overlay.mtu}  keepalive ${topology.overlay.persistentKeepalive}s  (${facts.implementation})`);
+  lines.push(`WIREGUARD OVERLAY ${topology.overlay.cidr}  MTU ${topology.overlay.mtu}  (${facts.implementation})`);
   const seen = new Set<string>();
   for (const gateway of topology.gateways) {
     for (const peer of gateway.peers) {
@@ -54,14 +57,15 @@ export function renderDiagram(facts: DiagramFacts): string {
       for (const g of topology.gateways) {
         const a = g.attachments.find((x) => x.network === network.name);
         if (a) {
-          const nat = [g.nat.localToOverlay ? "NAT local->tunnel" : "", g.nat.overlayToLocal ? "NAT tunnel->local" : ""].filter(Boolean).join(", ");
+          const nat = [g.nat.localToOverlay ? "NAT local->tunnel" : "", g.nat.overlayToLocal ? "NAT tunnel->local" : "", g.dhcpServer ? "DHCP server: dnsmasq, option 121" : ""].filter(Boolean).join(", ");
           members.push(`${pad(a.address, 14)} ${g.name}${nat ? `  (${nat})` : ""}`);
         }
       }
       for (const h of topology.hosts) {
         if (h.attachment.network !== network.name) continue;
         const db = topology.database?.host === h.name ? `  PostgreSQL :${topology.database.port}` : "";
-        const route = h.defaultVia ? `  default via ${h.defaultVia}` : "";
+        const dhcp = topology.gateways.find((g) => g.name === h.defaultVia)?.dhcpServer === true;
+        const route = h.defaultVia ? `  default via ${h.defaultVia}${dhcp ? " (by DHCP)" : ""}` : "";
         members.push(`${pad(h.attachment.address, 14)} ${h.name}${db}${route}`);
       }
       const b = topology.bastion.attachments.find((x) => x.network === network.name);
