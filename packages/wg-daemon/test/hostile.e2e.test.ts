@@ -6,12 +6,13 @@
  * bounded memory, keep passing traffic and count every drop by reason (SIGUSR1 -> its log).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dump, inNs, linkStats, nsSh, ping } from "./support/lab.js";
+import { dump, genkey, inNs, linkStats, nsSh, ping } from "./support/lab.js";
 import {
   blast,
   daemonPid,
   delta,
   dropCounters,
+  ipStats,
   eventually,
   nft,
   nftCounter,
@@ -251,6 +252,54 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
       expect(ping(p.nsA, p.tb)).toBe(true);
     } finally {
       nsSh(p.nsB, "ip", ["addr", "del", `${forger}/24`, "dev", p.vethB]);
+    }
+  });
+
+  it("an authenticated peer sending malformed inner packets: each class dropped or delivered as it should, nothing breaks", async () => {
+    // A second configured peer, played by the blaster with wg-core (a real handshake).
+    const kc = genkey();
+    const tc = p.tb.replace(/\.2$/, ".3");
+    const evil = p.ub.replace(/\.2$/, ".5");
+    nsSh(p.nsA, "wg", ["set", p.ifA, "peer", kc.pub, "allowed-ips", `${tc}/32`]);
+    nsSh(p.nsB, "ip", ["addr", "add", `${evil}/24`, "dev", p.vethB]);
+    try {
+      const pid = daemonPid(p.ifA);
+      const c0 = await dropCounters(p.ifA);
+      const u0 = udpStats(p.nsA);
+      const ip0 = ipStats(p.nsA);
+      const tun0 = linkStats(p.nsA, p.ifA).rxPackets;
+      const r = (await blast(p.nsB, [
+        "evil-peer", "--to", `${p.ua}:${p.portA}`, "--pub", p.ka.pub, "--priv", kc.priv,
+        "--src", tc, "--dst", p.ta, "--count", "8000", "--bind", evil,
+      ])) as unknown as {
+        handshakeMs: number; sent: Record<string, number>; expected: Record<string, number>; toTun: number;
+        echoWithTrailer: number; replies: { handshake: number; hostile: number; after: number };
+      };
+      const d = delta(await dropCounters(p.ifA), c0);
+      const lost = (udpStats(p.nsA)["RcvbufErrors"] ?? 0) - (u0["RcvbufErrors"] ?? 0);
+      const tun = linkStats(p.nsA, p.ifA).rxPackets - tun0;
+      const hdrErrors = (ipStats(p.nsA)["InHdrErrors"] ?? 0) - (ip0["InHdrErrors"] ?? 0);
+      console.log(
+        `evil peer: handshake in ${r.handshakeMs} ms; sent ${JSON.stringify(r.sent)}; drops ${JSON.stringify(d)} (expected ${JSON.stringify(r.expected)}); ` +
+          `TUN +${tun} (expected ${r.toTun} + echoes); kernel InHdrErrors +${hdrErrors}; echo replies ${JSON.stringify(r.replies)}; rcvbuf drops ${lost}`,
+      );
+      expect(daemonPid(p.ifA)).toBe(pid);
+      expect(r.replies.handshake).toBeGreaterThan(0);
+      for (const [reason, n] of Object.entries(r.expected)) {
+        expect(d[reason] ?? 0, reason).toBeLessThanOrEqual(n);
+        expect(d[reason] ?? 0, reason).toBeGreaterThanOrEqual(n - lost);
+      }
+      // Well-framed packets reach the TUN (the kernel then drops the broken ones), and every
+      // padded echo is answered: the trailer was cut at the IP total length.
+      expect(tun).toBeGreaterThanOrEqual(r.toTun - lost);
+      expect(tun).toBeLessThanOrEqual(r.toTun + 100);
+      expect(hdrErrors).toBeGreaterThanOrEqual((r.sent["v4-bad-checksum"]! + r.sent["v4-ihl-past-end"]!) * 0.9 - lost);
+      expect(r.replies.hostile).toBeGreaterThanOrEqual(r.echoWithTrailer - lost - 5);
+      expect(r.replies.after).toBe(20); // the session is fine afterwards
+      expect(ping(p.nsA, p.tb)).toBe(true); // and so is the other peer
+    } finally {
+      nsSh(p.nsA, "wg", ["set", p.ifA, "peer", kc.pub, "remove"]);
+      nsSh(p.nsB, "ip", ["addr", "del", `${evil}/24`, "dev", p.vethB]);
     }
   });
 

@@ -19,6 +19,10 @@
  *   forge     --to H:P --index I --count N
  *             transport messages for a live session (its receiver index, as seen on the wire) with
  *             random counters and payloads: none authenticates
+ *   evil-peer --to H:P --pub B64 --priv B64 --src A.B.C.D --dst A.B.C.D --count N [--bind ADDR]
+ *             a configured peer gone bad: wg-core's Device handshakes for real, then sends N
+ *             authenticated inner packets in 8 classes (bad lengths, foreign sources, IPv6, bad
+ *             checksums, IHL past the end, padded echoes); reports what the daemon must do with each
  *   tcp-sink  --listen H:P [--timeout-ms T]   one TCP connection; prints bytes + sha256
  *   tcp-source --to H:P --bytes N [--seed S]   deterministic bytes; prints bytes + sha256
  */
@@ -27,6 +31,7 @@ import { createSocket } from "node:dgram";
 import { createConnection, createServer } from "node:net";
 import {
   CookieGenerator,
+  Device,
   INITIATION_SIZE,
   PeerHandshake,
   createInitiation,
@@ -337,6 +342,149 @@ async function forge() {
   return { mode, ...res, ms: Date.now() - t0, expected };
 }
 
+function inetChecksum(b, off, len) {
+  let sum = 0;
+  for (let i = 0; i < len; i += 2) sum += (b[off + i] << 8) | (i + 1 < len ? b[off + i + 1] : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** An IPv4 ICMP echo request (valid checksums) with `extra` trailing bytes past its total length. */
+function echo4(src, dst, id, seq, extra = 0) {
+  const b = Buffer.alloc(28 + 16 + extra);
+  b[0] = 0x45;
+  b.writeUInt16BE(28 + 16, 2);
+  b[8] = 64;
+  b[9] = 1;
+  Buffer.from(src.split(".").map(Number)).copy(b, 12);
+  Buffer.from(dst.split(".").map(Number)).copy(b, 16);
+  b.writeUInt16BE(inetChecksum(b, 0, 20), 10);
+  b[20] = 8;
+  b.writeUInt16BE(id, 24);
+  b.writeUInt16BE(seq, 26);
+  b.writeUInt16BE(inetChecksum(b, 20, 24), 22);
+  return b;
+}
+
+async function evilPeer() {
+  const to = hostPort(opt("to"));
+  const src = opt("src");
+  const dst = opt("dst");
+  const count = Number(opt("count", "8000"));
+  const now = () => performance.timeOrigin + performance.now();
+  const dev = new Device({ privateKey: b64(opt("priv")), random });
+  dev.addPeer({ publicKey: b64(opt("pub")), endpoint: { address: to.host, port: to.port }, allowedIps: ["0.0.0.0/0", "::/0"] }, now());
+  const sock = createSocket("udp4");
+  await new Promise((r) => sock.bind(0, opt("bind"), r));
+  const out = [];
+  const replies = { handshake: 0, hostile: 0, after: 0 };
+  let phase = "handshake";
+  const flush = () => {
+    for (const a of out) {
+      if (a.kind === "toNetwork") sock.send(Buffer.from(a.datagram), a.endpoint.port, a.endpoint.address);
+      else if (a.kind === "toTunnel" && a.packet[9] === 1 && a.packet[20] === 0) replies[phase]++;
+    }
+    out.length = 0;
+  };
+  sock.on("message", (d, r) => {
+    dev.decapsulate(new Uint8Array(d), { address: r.address, port: r.port }, now(), out);
+    flush();
+  });
+  const ticker = setInterval(() => {
+    dev.tick(now(), out);
+    flush();
+  }, 100);
+  const t0 = Date.now();
+  for (let i = 0; replies.handshake === 0 && i < 30; i++) {
+    dev.encapsulate(echo4(src, dst, 0x1111, i), now(), out);
+    flush();
+    await sleep(500);
+  }
+  if (replies.handshake === 0) throw new Error("no handshake with the daemon");
+  const handshakeMs = Date.now() - t0;
+  phase = "hostile";
+  const sent = {};
+  const expected = { "invalid-inner-packet": 0, "source-not-allowed": 0 };
+  let toTun = 0;
+  for (let i = 0; i < count; i++) {
+    let p;
+    let cls;
+    switch (i % 8) {
+      case 0: // IPv4 total length past the end
+        p = echo4(src, dst, 0x2222, i);
+        p.writeUInt16BE(p.length + 100, 2);
+        cls = "v4-length-past-end";
+        expected["invalid-inner-packet"]++;
+        break;
+      case 1: // IPv4 total length below the header
+        p = echo4(src, dst, 0x2222, i);
+        p.writeUInt16BE(10, 2);
+        cls = "v4-length-below-header";
+        expected["invalid-inner-packet"]++;
+        break;
+      case 2: { // IPv6 payload length past the end
+        p = Buffer.alloc(60);
+        p[0] = 0x60;
+        p.writeUInt16BE(500, 4);
+        p[6] = 58;
+        p[24] = 0xfd;
+        cls = "v6-length-past-end";
+        expected["invalid-inner-packet"]++;
+        break;
+      }
+      case 3: // a source outside the peer's allowed IPs
+        p = echo4("10.99.99.99", dst, 0x2222, i);
+        cls = "v4-foreign-source";
+        expected["source-not-allowed"]++;
+        break;
+      case 4: { // IPv6 at all (the peer has no IPv6 allowed IPs)
+        p = Buffer.alloc(48);
+        p[0] = 0x60;
+        p.writeUInt16BE(8, 4);
+        p[6] = 58;
+        p[7] = 64;
+        p[8] = 0xfd;
+        p[24] = 0xfd;
+        cls = "v6-foreign-source";
+        expected["source-not-allowed"]++;
+        break;
+      }
+      case 5: // well-framed, wrong header checksum: the TUN gets it, the kernel drops it
+        p = echo4(src, dst, 0x2222, i);
+        p.writeUInt16BE(p.readUInt16BE(10) ^ 0x5a5a, 10);
+        cls = "v4-bad-checksum";
+        toTun++;
+        break;
+      case 6: // IHL says 60 bytes of header in a 44-byte packet
+        p = echo4(src, dst, 0x2222, i);
+        p[0] = 0x4f;
+        cls = "v4-ihl-past-end";
+        toTun++;
+        break;
+      default: // a valid echo with 100 bytes of junk after its end: padding stripped, answered
+        p = echo4(src, dst, 0x3333, i, 100);
+        randomFillSync(p, 44);
+        cls = "v4-echo-with-trailer";
+        toTun++;
+    }
+    sent[cls] = (sent[cls] ?? 0) + 1;
+    dev.encapsulate(new Uint8Array(p), now(), out);
+    flush();
+    if (i % 64 === 63) await sleep(1);
+  }
+  await sleep(1000);
+  phase = "after";
+  for (let i = 0; i < 20; i++) {
+    dev.encapsulate(echo4(src, dst, 0x4444, i), now(), out);
+    flush();
+    await sleep(20);
+  }
+  await sleep(1000);
+  clearInterval(ticker);
+  sock.close();
+  return { mode, handshakeMs, sent, expected, toTun, echoWithTrailer: sent["v4-echo-with-trailer"] ?? 0, replies };
+}
+
 async function tcpSink() {
   const at = hostPort(opt("listen"));
   const timeout = Number(opt("timeout-ms", "60000"));
@@ -382,7 +530,7 @@ async function tcpSource() {
   return { mode, bytes: total, sha256: h.digest("hex") };
 }
 
-const modes = { garbage, initiations, initiation, relay, forge, "tcp-sink": tcpSink, "tcp-source": tcpSource };
+const modes = { garbage, initiations, initiation, relay, forge, "evil-peer": evilPeer, "tcp-sink": tcpSink, "tcp-source": tcpSource };
 const fn = modes[mode];
 if (!fn) {
   console.error(`blaster: unknown mode ${mode}; modes: ${Object.keys(modes).join(", ")}`);

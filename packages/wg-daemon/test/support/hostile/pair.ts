@@ -182,7 +182,16 @@ export function delta(after: Record<string, number>, before: Record<string, numb
 
 /** UDP counters of a namespace (/proc/net/snmp is per network namespace). */
 export function udpStats(ns: string): Record<string, number> {
-  const lines = nsSh(ns, "cat", ["/proc/net/snmp"]).split("\n").filter((l) => l.startsWith("Udp: "));
+  return snmp(ns, "Udp");
+}
+
+/** IP counters of a namespace (InHdrErrors, InDelivers, ...). */
+export function ipStats(ns: string): Record<string, number> {
+  return snmp(ns, "Ip");
+}
+
+function snmp(ns: string, proto: string): Record<string, number> {
+  const lines = nsSh(ns, "cat", ["/proc/net/snmp"]).split("\n").filter((l) => l.startsWith(`${proto}: `));
   const keys = lines[0]!.split(/\s+/).slice(1);
   const vals = lines[1]!.split(/\s+/).slice(1).map(Number);
   return Object.fromEntries(keys.map((k, i) => [k, vals[i]!]));
