@@ -152,6 +152,9 @@ describe("site-to-site (seed 001)", () => {
     const cloudConf = readFileSync(`${STATE_DIR}/nodes/vpn-gw/fs/etc/wireguard/wg-vgw.conf`, "utf8");
     expect(cloudConf).not.toMatch(/^Endpoint/m);
     expect(cloudConf).not.toMatch(/^PersistentKeepalive/m);
+    const diagram = wgDeploy("diagram", "--topology", "site-to-site");
+    expect(diagram.status, diagram.stderr).toBe(0);
+    expect(diagram.stdout).toMatch(new RegExp(`${NAT_PUBLIC.replaceAll(".", "\\.")} +vpn-client .*keepalive 25s  behind NAT router wgts-vpn-client-nat \\(own uplink ${ON_PREM_UPLINK.replaceAll(".", "\\.")}\\)`));
   });
 
   it("the on-premise side reaches the cloud through the NAT: the cloud gateway sees the NAT router's public address", () => {
