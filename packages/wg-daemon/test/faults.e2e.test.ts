@@ -198,6 +198,27 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     expect((errs["uapi-22"] ?? 0) + (errs["uapi-71"] ?? 0)).toBeGreaterThanOrEqual(answers.length);
   });
 
+  it("listen-port rebinds and 200 concurrent UAPI clients in the middle of a garbage flood", async () => {
+    const pid = daemonPid(p.ifA);
+    const other = p.portA + 1000;
+    // 150 000 datagrams at the original port while the daemon rebinds away and back five times.
+    const flood = blast(p.nsB, ["garbage", "--to", `${p.ua}:${p.portA}`, "--count", "150000", "--seed", "9"]);
+    for (let i = 0; i < 5; i++) {
+      nsSh(p.nsA, "wg", ["set", p.ifA, "listen-port", String(other)]);
+      await sleep(100);
+      nsSh(p.nsA, "wg", ["set", p.ifA, "listen-port", String(p.portA)]);
+      await sleep(100);
+    }
+    const gets = await Promise.all(Array.from({ length: 200 }, () => uapiRequest(sock(), "get=1\n\n")));
+    await flood;
+    expect(gets.every((g) => g.startsWith("private_key=") && g.endsWith("errno=0\n\n"))).toBe(true);
+    expect(daemonPid(p.ifA)).toBe(pid);
+    expect(dump(p.nsA, p.ifA).listenPort).toBe(p.portA);
+    // wireguard-go still sends to the original port; the tunnel passes both ways.
+    expect(await eventually(() => ping(p.nsB, p.ta, { wait: 2 }), 10_000)).toBe(true);
+    expect(ping(p.nsA, p.tb)).toBe(true);
+  });
+
   it("the peer restarts (new ephemeral keys, same static key): the tunnel comes back", async () => {
     const hs0 = dump(p.nsA, p.ifA).peers[0]!.handshake;
     expect(wgQuickGo(p.nsB, "down", p.confB).status).toBe(0);

@@ -112,6 +112,8 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
     nsSh(p.nsB, "ip", ["addr", "add", `${flooder}/24`, "dev", p.vethB]);
     const common = ["--to", `${p.ua}:${p.portA}`, "--pub", p.ka.pub, "--keys", "64", "--bind", flooder];
     try {
+      const pid = daemonPid(p.ifA);
+      const rss0 = rssKiB(pid);
       // Phase 1: 2 s at 1000/s (far above the 128 handshakes/s that put the device under load),
       // MAC2 never set: every initiation past the first ~128 is answered by a cookie reply.
       const c0 = await dropCounters(p.ifA);
@@ -179,6 +181,9 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
       expect(hs1).toBeGreaterThan(hs0);
       expect(through.rx).toBeGreaterThan(0);
       expect(ping(p.nsA, p.tb, { count: 3 })).toBe(true);
+      const rss1 = rssKiB(pid);
+      console.log(`handshake flood: RSS ${(rss0 / 1024).toFixed(1)} -> ${(rss1 / 1024).toFixed(1)} MiB`);
+      expect(rss1 - rss0).toBeLessThan(64 * 1024);
     } finally {
       nftDelete(p.nsB, "wghgo", "ip");
       nsSh(p.nsB, "ip", ["addr", "del", `${flooder}/24`, "dev", p.vethB]);
