@@ -190,6 +190,34 @@ describe("hostile input against wg-ts (wireguard-go peer)", () => {
     }
   });
 
+  it("IPv6 handshake flooders in one /64 share one rate-limit bucket", async () => {
+    // Three addresses in b's /64, each flooding 500 initiations/s for 4 s with valid MAC2s.
+    const srcs = ["a", "b", "c"].map((x) => p.ub6.replace(/::2$/, `::${x}`));
+    for (const a of srcs) nsSh(p.nsB, "ip", ["addr", "add", `${a}/64`, "dev", p.vethB, "nodad"]);
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // a fresh second for the load detector
+      const c0 = await dropCounters(p.ifA);
+      const runs = await Promise.all(
+        srcs.map((a) =>
+          blast(p.nsB, [
+            "initiations", "--to", `[${p.ua6}]:${p.portA}`, "--pub", p.ka.pub, "--keys", "16", "--bind", a,
+            "--rate", "500", "--seconds", "4", "--answer-cookies",
+          ]),
+        ),
+      );
+      const d = delta(await dropCounters(p.ifA), c0);
+      const sent = runs.reduce((n, r) => n + (r["sent"] as number), 0);
+      console.log(`v6 /64 flood: sent ${sent} from ${srcs.length} addresses; drops ${JSON.stringify(d)}`);
+      expect(d["rate-limited"]).toBeGreaterThan(sent / 2);
+      // Past the limiter: what came before load was detected (< 128 in that second) plus ONE
+      // bucket (20/s over the ~4.5 s + a burst of 5, bounded here with 6 s) — three buckets
+      // would let about 128 + 3 * 95 = 413 through.
+      expect(d["unknown-peer"] ?? 0).toBeLessThanOrEqual(128 + 20 * 6 + 5);
+    } finally {
+      for (const a of srcs) nsSh(p.nsB, "ip", ["addr", "del", `${a}/64`, "dev", p.vethB]);
+    }
+  });
+
   it("every datagram delivered twice (nft dup): nothing reaches the inner network twice; duplicates counted as replays", async () => {
     // b's output path duplicates every datagram for wg-ts's port.
     nft(
