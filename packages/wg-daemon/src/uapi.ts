@@ -63,6 +63,20 @@ export class UapiServer {
     socket.on("error", () => socket.destroy());
     let buffer = "";
     let busy = false;
+    // Writes an answer. A client that pipelines requests without reading the answers must not
+    // make us buffer them without bound: stop parsing (and reading) until the socket drains,
+    // as wireguard-go's blocking write does.
+    const reply = (text: string): boolean => {
+      if (socket.write(text)) return true;
+      busy = true;
+      socket.pause();
+      socket.once("drain", () => {
+        busy = false;
+        socket.resume();
+        pump();
+      });
+      return false;
+    };
     const pump = (): void => {
       if (busy) return;
       for (;;) {
@@ -75,7 +89,7 @@ export class UapiServer {
           if (rest[0] !== "\n") {
             buffer = rest.slice(1);
             this.count(EINVAL);
-            socket.write(`errno=-${EINVAL}\n\n`);
+            if (!reply(`errno=-${EINVAL}\n\n`)) return;
             continue;
           }
           buffer = rest.slice(1);
@@ -86,7 +100,7 @@ export class UapiServer {
             this.log(`UAPI get failed: ${(e as Error).message}`);
             answer = `errno=-${EIO}\n\n`;
           }
-          socket.write(answer);
+          if (!reply(answer)) return;
           continue;
         }
         if (op === "set=1") {
@@ -99,7 +113,7 @@ export class UapiServer {
           busy = true;
           void this.runSet(body).then((errno) => {
             busy = false;
-            if (!socket.destroyed) socket.write(`errno=${errno === 0 ? 0 : -errno}\n\n`);
+            if (socket.destroyed || !reply(`errno=${errno === 0 ? 0 : -errno}\n\n`)) return;
             pump();
           });
           return;

@@ -18,6 +18,7 @@ import {
   nft,
   nftCounter,
   nftDelete,
+  rssKiB,
   secretForms,
   startPair,
   stopPair,
@@ -217,6 +218,49 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     // wireguard-go still sends to the original port; the tunnel passes both ways.
     expect(await eventually(() => ping(p.nsB, p.ta, { wait: 2 }), 10_000)).toBe(true);
     expect(ping(p.nsA, p.tb)).toBe(true);
+  });
+
+  it("a UAPI client pipelining requests without reading the answers cannot make the daemon buffer them", async () => {
+    // Regression: every answer was queued in memory (RSS 56 -> 555 MiB for 14 MB of `get=1`).
+    const pid = daemonPid(p.ifA);
+    const rss0 = rssKiB(pid);
+    const c = connect(sock());
+    c.pause(); // never reads
+    c.on("error", () => {});
+    await new Promise((r) => c.once("connect", r));
+    const chunk = Buffer.from("get=1\n\n".repeat(100_000));
+    let sent = 0;
+    // Up to 40 MB; stop early once the daemon stops reading (our own queue stays above 8 MB).
+    for (; sent < 40e6 && !c.destroyed; sent += chunk.length) {
+      c.write(chunk);
+      for (let i = 0; i < 10 && c.writableLength > 8e6; i++) await sleep(20);
+      if (c.writableLength > 8e6) break;
+    }
+    await sleep(1000);
+    const rss1 = rssKiB(pid);
+    // Meanwhile other clients are served.
+    expect(dump(p.nsA, p.ifA).peers).toHaveLength(1);
+    console.log(`uapi pipeline without reading: ${(sent / 1e6).toFixed(1)} MB written, ${(c.writableLength / 1e6).toFixed(1)} MB not taken; RSS ${(rss0 / 1024).toFixed(1)} -> ${(rss1 / 1024).toFixed(1)} MiB`);
+    c.destroy();
+    expect(rss1 - rss0).toBeLessThan(64 * 1024);
+    // A client that does read gets every pipelined answer, in order.
+    const answers = await new Promise<string>((resolve) => {
+      const d = connect(sock());
+      let got = "";
+      d.setEncoding("utf8");
+      d.on("data", (x: string) => {
+        got += x;
+        if (got.split("errno=0\n\n").length - 1 === 3000) {
+          d.destroy();
+          resolve(got);
+        }
+      });
+      d.on("close", () => resolve(got));
+      d.write("get=1\n\n".repeat(2000) + "set=1\n\n".repeat(1000));
+    });
+    expect(answers.split("errno=0\n\n").length - 1).toBe(3000);
+    expect(answers.split("private_key=").length - 1).toBe(2000);
+    expect(answers.endsWith("errno=0\n\nerrno=0\n\n")).toBe(true);
   });
 
   it("the peer restarts (new ephemeral keys, same static key): the tunnel comes back", async () => {
