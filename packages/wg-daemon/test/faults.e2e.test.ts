@@ -7,7 +7,7 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uapiRequest } from "../src/uapi.js";
-import { dump, exists, inNs, nsSh, pidsOf, ping, wgQuickGo, wgTs } from "./support/lab.js";
+import { dump, exists, inNs, linkStats, nsSh, pidsOf, ping, wgQuickGo, wgTs } from "./support/lab.js";
 import {
   blast,
   daemonLog,
@@ -96,6 +96,41 @@ describe("faults: wg-ts <-> wireguard-go", () => {
       nftDelete(p.nsB, "wghloss", "ip");
     }
     // The path is back: the next retransmission (<= REKEY_TIMEOUT + jitter away) completes it.
+    expect(await eventually(() => ping(p.nsA, p.tb, { wait: 2 }), 20_000)).toBe(true);
+  });
+
+  it("no session and a flood into the tunnel: the staged queue stays bounded, drops counted", async () => {
+    nft(p.nsB, "wghloss", "ip", `chain in { type filter hook input priority -10; ip saddr ${p.ua} udp sport ${p.portA} drop; }`);
+    try {
+      nsSh(p.nsA, "wg", ["set", p.ifA, "peer", p.kb.pub, "remove"]);
+      nsSh(p.nsA, "sh", [
+        "-c",
+        `printf '%s\\n' '${p.psk}' | wg set ${p.ifA} peer ${p.kb.pub} preshared-key /dev/stdin endpoint ${p.ub}:${p.portB} allowed-ips ${p.tb}/32`,
+      ]);
+      const pid = daemonPid(p.ifA);
+      const rss0 = rssKiB(pid);
+      const c0 = await dropCounters(p.ifA);
+      const tun0 = linkStats(p.nsA, p.ifA).txPackets;
+      // 100 000 UDP datagrams (<= 1000 bytes: no fragments) from a's kernel into the tunnel.
+      const r = await blast(p.nsA, ["garbage", "--to", `${p.tb}:9`, "--count", "100000", "--max-len", "1000", "--big-every", "0"]);
+      await sleep(500);
+      const d = delta(await dropCounters(p.ifA), c0);
+      const toDaemon = linkStats(p.nsA, p.ifA).txPackets - tun0; // what the TUN handed over
+      const rss1 = rssKiB(pid);
+      console.log(
+        `no session + TUN flood: sent ${r["sent"]}, the TUN passed ${toDaemon} to the daemon; drops ${JSON.stringify(d)}; ` +
+          `RSS ${(rss0 / 1024).toFixed(1)} -> ${(rss1 / 1024).toFixed(1)} MiB`,
+      );
+      expect(toDaemon).toBeGreaterThan(10_000);
+      // All but the newest QUEUE_STAGED_SIZE (128) are dropped as the queue overflows (a few
+      // more may be discarded when a handshake attempt times out).
+      expect(d["staged-queue-full"]).toBeGreaterThanOrEqual(toDaemon - 128 - (d["handshake-timeout"] ?? 0));
+      expect(d["staged-queue-full"]).toBeLessThanOrEqual(toDaemon);
+      expect(rss1 - rss0).toBeLessThan(64 * 1024);
+      expect(daemonPid(p.ifA)).toBe(pid);
+    } finally {
+      nftDelete(p.nsB, "wghloss", "ip");
+    }
     expect(await eventually(() => ping(p.nsA, p.tb, { wait: 2 }), 20_000)).toBe(true);
   });
 

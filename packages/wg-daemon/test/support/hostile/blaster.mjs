@@ -4,7 +4,7 @@
  * Plain ESM (no build step): it runs as its own process in another namespace. Every mode is bounded
  * in count and time, stops by itself, and prints one JSON line with what it sent and received.
  *
- *   garbage   --to H:P --count N [--seed S] [--big-every K]
+ *   garbage   --to H:P --count N [--seed S] [--big-every K] [--max-len L]
  *             random datagrams of every size and message type; reports how many of each the
  *             daemon must drop and for which reason (the same rules as wg-core's classifyMessage)
  *   initiations --to H:P --pub B64 --keys K --rate PPS --seconds S [--answer-cookies] [--bind ADDR]
@@ -116,6 +116,7 @@ async function garbage() {
   const to = hostPort(opt("to"));
   const count = Number(opt("count", "100000"));
   const bigEvery = Number(opt("big-every", "1000"));
+  const maxLen = Number(opt("max-len", "65507"));
   const next = prng(Number(opt("seed", "1")));
   const sock = createSocket(to.host.includes(":") ? "udp6" : "udp4");
   await new Promise((r) => sock.bind(0, r));
@@ -131,6 +132,7 @@ async function garbage() {
       const sizes = [0, 1, 2, 3, 4, 31, 32, 33, 63, 64, 65, 91, 92, 93, 147, 148, 149];
       len = r % 3 === 0 ? sizes[(r >>> 8) % sizes.length] : (r >>> 4) % 1500;
     }
+    len = Math.min(len, maxLen);
     const off = (r >>> 3) % (pool.length - len);
     const d = Buffer.from(pool.subarray(off, off + len)); // a copy: the header is edited below
     if (len >= 4) {
