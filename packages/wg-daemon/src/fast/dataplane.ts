@@ -19,7 +19,7 @@ import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "./libc.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import { openUdp4, writeSockaddrIn } from "./udp.js";
 import {
-  KEYPAIR_WORDS, KP, RECV_SLOTS, RECV_SLOT_WORDS, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
+  ALLOWED_WORDS, KEYPAIR_WORDS, KP, MAX_ALLOWED, RECV_SLOTS, RECV_SLOT_WORDS, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
 
@@ -55,6 +55,12 @@ export interface FastDataPlaneOptions {
   udpGro?: boolean;
   /** Non-blocking mode: empty reads retried before sleeping in poll(2) (default 0). */
   spin?: number;
+  /**
+   * Hand wg-core what it needs for its bookkeeping (default false): the first authenticated packet on
+   * each receive keypair, and one packet per direction every 100 ms, go to the hooks instead of
+   * being forwarded by the workers. io.ts turns it on; the fixed-key forwarder has no core.
+   */
+  slowPath?: boolean;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
   socketBuffer?: number;
 }
@@ -116,6 +122,11 @@ export interface FastDataPlane {
   setKeypairs(send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void;
   setKeypair(k: Keypair | null): void;
   setEndpoint(e: Endpoint4): void;
+  /**
+   * The peer's allowed IPs (≤ MAX_ALLOWED = 32 prefixes): the rx worker drops decrypted packets
+   * whose inner source lies outside them. Until set, every inner source is refused.
+   */
+  setAllowedIps(prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void;
   /** Reserves `n` consecutive send counters (for a packet the main thread encrypts); returns the first. */
   reserveCounters(n: number): number;
   /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
@@ -153,7 +164,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
     tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 128, blocking, gro: o.gro ?? true,
-    udpGso: o.udpGso ?? true, udpGro, spin: o.spin ?? 0, keypairs, counters, stats,
+    udpGso: o.udpGso ?? true, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const workers = (["tx", "rx"] as const).map((role) => new Worker(url, { workerData: { ...base, role } }));
@@ -223,6 +234,18 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
     words[KP.endpointPort] = e.port;
   };
   if (o.peer) setEndpoint(o.peer);
+  const setAllowedIps = (prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void => {
+    if (prefixes.length > MAX_ALLOWED) throw new Error(`at most ${MAX_ALLOWED} allowed-IPs prefixes`);
+    write(() => {
+      words[KP.allowedCount] = prefixes.length;
+      prefixes.forEach((p, i) => {
+        const w = KP.allowed + i * ALLOWED_WORDS;
+        words[w] = p.family | (p.bits << 8);
+        bytes.fill(0, (w + 1) * 4, (w + 5) * 4);
+        bytes.set(p.bytes.subarray(0, 16), (w + 1) * 4);
+      });
+    });
+  };
 
   const sa = Buffer.alloc(16);
   const saAddr = c.addressOf(sa);
@@ -265,6 +288,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
       }
     },
     setEndpoint,
+    setAllowedIps,
     reserveCounters(n) {
       return Number(Atomics.add(ctr, cell, BigInt(n)));
     },

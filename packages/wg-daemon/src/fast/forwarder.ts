@@ -35,6 +35,11 @@ dp.setKeypair({
   localIndex: Number(arg("recv-index")),
   remoteIndex: Number(arg("send-index")),
 });
+// The prototype accepts any inner source (its peer is trusted by construction: fixed keys).
+dp.setAllowedIps([
+  { family: 4, bits: 0, bytes: new Uint8Array(4) },
+  { family: 6, bits: 0, bytes: new Uint8Array(16) },
+]);
 if (flag("stats")) {
   setInterval(() => process.stderr.write(`${JSON.stringify(dp.stats())}\n`), 1000).unref();
 }

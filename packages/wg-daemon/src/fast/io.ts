@@ -9,8 +9,8 @@
  * after time, handshake after unanswered data) and UAPI handshake times. The bulk of transport
  * packets never leaves the two worker threads.
  *
- * Scope (v1): exactly one peer with an IPv4 endpoint gets the worker path; with zero or several
- * peers, or an IPv6 endpoint, nothing is published and every packet takes the slow path through
+ * Scope (v1): exactly one peer with an IPv4 endpoint and ≤ 32 allowed-IPs prefixes gets the worker
+ * path (the rx worker checks inner sources against them); otherwise nothing is published and every packet takes the slow path through
  * the main thread (correct, ~5k packets per 100 ms at most).
  *
  * Counters: the send counter of the published keypair lives in shared memory. Until wg-core
@@ -19,9 +19,10 @@
  * from the shared cell (Atomics.add): the core and the workers can never use the same counter;
  * reads that are only comparisons leave harmless gaps, which the receiver's window accepts.
  */
-import { COUNTER_LIMIT, type Device, type Keypair, type Peer } from "@wg-ts/core";
+import { COUNTER_LIMIT, parseCidr, type Device, type Keypair, type Peer } from "@wg-ts/core";
 import type { Bind, Datagram } from "../bind.js";
 import type { Tun } from "../tun.js";
+import { MAX_ALLOWED } from "./shared.js";
 import { startFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair } from "./dataplane.js";
 
 export interface FastIo {
@@ -44,7 +45,7 @@ export async function createFastIo(
   let bind: FastBind | null = null;
   let sync: () => void = () => {};
   const plane = await startFastDataPlane(
-    { tunName: name, mtu: 1420, udpPort: 0, ...options },
+    { tunName: name, mtu: 1420, udpPort: 0, ...options, slowPath: true },
     {
       onControl(datagram, from) {
         bind?.deliver(datagram, from);
@@ -139,6 +140,7 @@ class Publisher {
   #send: Keypair | null = null;
   #recv: Keypair[] = [];
   #endpoint = "";
+  #allowed = "";
   #lastTx = 0;
   #lastRx = 0;
 
@@ -153,7 +155,13 @@ class Publisher {
     const peers = this.device.peers();
     const peer: Peer | undefined = peers.length === 1 ? peers[0] : undefined;
     const ep = peer?.endpoint ?? null;
-    const usable = peer !== undefined && ep !== null && IPV4.test(ep.address);
+    const allowed = peer ? peer.allowedIps : [];
+    const usable = peer !== undefined && ep !== null && IPV4.test(ep.address) && allowed.length <= MAX_ALLOWED;
+    const allowedKey = allowed.join(",");
+    if (usable && allowedKey !== this.#allowed) {
+      this.plane.setAllowedIps(allowed.map((c) => parseCidr(c)));
+      this.#allowed = allowedKey;
+    }
     const cur = usable ? peer.current : null;
     // canSend() reads sendCounter: on a published keypair that reserves a counter (harmless gap).
     const send = cur !== null && cur.canSend(now) ? cur : null;

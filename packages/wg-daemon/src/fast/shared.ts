@@ -12,6 +12,8 @@
  *     [valid] [localIndex] [recvKey 8 words]
  *   [endpointAddr] peer IPv4 as a big-endian u32  [endpointPort]
  *   [counterCell] which of the two counter cells belongs to the current send keypair
+ *   [allowedCount] [MAX_ALLOWED × (family | bits << 8, 16 address bytes)] the peer's allowed IPs:
+ *     decrypted packets whose inner source is outside them are dropped (whitepaper §2)
  * counters (BigInt64 × 2): the next send counter, one cell per send keypair, alternating, so a worker
  *   still encrypting with the previous keypair keeps drawing from that keypair's own cell. Every sender
  *   (workers and the main thread) reserves counters with Atomics.add: no counter is used twice per key
@@ -27,10 +29,16 @@ export const KP = {
   endpointAddr: 42,
   endpointPort: 43,
   counterCell: 44,
+  allowedCount: 45,
+  allowed: 46,
 } as const;
+/** Allowed-IPs prefixes of the peer the rx worker checks inner source addresses against. */
+export const MAX_ALLOWED = 32;
+/** Per prefix: [family | bits << 8] [address: 4 words, IPv4 in the first]. */
+export const ALLOWED_WORDS = 5;
 export const RECV_SLOTS = 3;
 export const RECV_SLOT_WORDS = 10; // valid, localIndex, key[8]
-export const KEYPAIR_WORDS = 45;
+export const KEYPAIR_WORDS = 46 + MAX_ALLOWED * ALLOWED_WORDS;
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 export const STATS_WORDS = 8;
 
@@ -73,6 +81,8 @@ export interface WorkerInit {
   udpGro: boolean;
   /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
+  /** Forward first-per-keypair and sampled packets to the main thread (wg-core bookkeeping). */
+  slowPath: boolean;
   keypairs: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   stats: SharedArrayBuffer;

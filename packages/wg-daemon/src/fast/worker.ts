@@ -16,12 +16,13 @@ import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
 } from "./gso.js";
+import { sourceAllowed } from "./allowed.js";
 import { TcpCoalescer } from "./gro.js";
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "./libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, readSockaddrIn, writeSockaddrIn } from "./udp.js";
 import {
-  KP, RECV_SLOTS, RECV_SLOT_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
+  ALLOWED_WORDS, KP, MAX_ALLOWED, RECV_SLOTS, RECV_SLOT_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
 const init = workerData as WorkerInit;
@@ -58,6 +59,8 @@ class KeyView {
   remoteIndex = 0;
   recv: { localIndex: number; key: Uint8Array; replay: ReplayWindow; seen: boolean }[] = [];
   endpoint = { address: "0.0.0.0", port: 0 };
+  /** The peer's allowed-IPs prefixes (inner source check on receive). */
+  allowed: { family: number; bits: number; bytes: Uint8Array }[] = [];
 
   cell = 0;
 
@@ -94,7 +97,15 @@ class KeyView {
     }
     const a = keyWords[KP.endpointAddr]! >>> 0;
     const endpoint = { address: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, port: keyWords[KP.endpointPort]! };
+    const allowed: KeyView["allowed"] = [];
+    const na = Math.min(keyWords[KP.allowedCount]!, MAX_ALLOWED);
+    for (let i = 0; i < na; i++) {
+      const w = KP.allowed + i * ALLOWED_WORDS;
+      const fb = keyWords[w]!;
+      allowed.push({ family: fb & 0xff, bits: fb >> 8, bytes: bytes.slice((w + 1) * 4, (w + 1) * 4 + 16) });
+    }
     if (Atomics.load(keyWords, KP.generation) !== this.#pending()) return false;
+    this.allowed = allowed;
     this.sendValid = sendValid;
     this.sendKey = sendKey;
     this.remoteIndex = remoteIndex;
@@ -111,6 +122,7 @@ class KeyView {
 }
 
 const post = (e: WorkerEvent): void => parentPort?.postMessage(e);
+
 
 function txLoop(): void {
   const kv = new KeyView();
@@ -196,7 +208,7 @@ function txLoop(): void {
     const t = performance.now();
     if (t - lastSample >= SAMPLE_MS) {
       lastSample = t;
-      sample = true;
+      sample = init.slowPath;
       slowPosts = 0;
     }
     if (kv.refresh()) {
@@ -258,7 +270,7 @@ function rxLoop(): void {
       stats[ST.drops]!++;
       return;
     }
-    if (!r.seen || sample) {
+    if ((!r.seen && init.slowPath) || sample) {
       // The core decrypts this one again and runs key confirmation, roaming and its receive timers.
       r.seen = true;
       sample = false;
@@ -268,7 +280,7 @@ function rxLoop(): void {
     if (m === 0) return; // keepalive
     const v = out[off]! >> 4;
     const inner = v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
-    if (inner < 20 || inner > m) {
+    if (inner < 20 || inner > m || !sourceAllowed(kv.allowed, out, off, v === 6)) {
       stats[ST.drops]!++;
       return;
     }
@@ -301,7 +313,7 @@ function rxLoop(): void {
     const t = performance.now();
     if (t - lastSample >= SAMPLE_MS) {
       lastSample = t;
-      sample = true;
+      sample = init.slowPath;
     }
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
