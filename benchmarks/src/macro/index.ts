@@ -216,6 +216,11 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     res.peakRssMiB = [rss(ea, "hwmMiB"), rss(eb, "hwmMiB")];
   } catch (e) {
     res.error = e instanceof Error ? e.message.split("\n").slice(0, 6).join(" | ") : String(e);
+    // The daemons' last words (a daemon that exited or deleted its link explains most failures).
+    for (const ep of eps) {
+      const last = ep.log().trim().split("\n").slice(-3).join(" / ");
+      if (last && !res.error.includes(last)) res.error += ` | ${ep.impl}: ${last}`;
+    }
   } finally {
     await server?.stop();
     for (const e of eps.reverse()) await e.stop();
