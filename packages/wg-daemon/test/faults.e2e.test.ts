@@ -298,6 +298,27 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     expect(answers.endsWith("errno=0\n\nerrno=0\n\n")).toBe(true);
   });
 
+  it("odd endpoints (v4-mapped, port 0, broadcast, multicast, link-local with zone): accepted or refused like wireguard-go, never fatal", async () => {
+    const pid = daemonPid(p.ifA);
+    const odd = [`[::ffff:${p.ub}]:${p.portB}`, `${p.ub}:0`, `255.255.255.255:${p.portB}`, `224.0.0.1:${p.portB}`, `[fe80::1%${p.vethA}]:${p.portB}`, `[::]:${p.portB}`, `0.0.0.0:${p.portB}`];
+    const outcomes: string[] = [];
+    for (const ep of odd) {
+      const ours = inNs(p.nsA, "wg", ["set", p.ifA, "peer", p.kb.pub, "endpoint", ep]);
+      // The same request against wireguard-go (its peer is wg-ts's key), for comparison only.
+      const theirs = inNs(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", ep.replace(p.vethA, p.vethB)]);
+      outcomes.push(`${ep}: wg-ts ${ours.status} wireguard-go ${theirs.status}`);
+      expect(ours.status === 0, ep).toBe(theirs.status === 0);
+      // Traffic toward it: dropped or sent into the void, counted, not fatal.
+      inNs(p.nsA, "ping", ["-c", "2", "-i", "0.2", "-W", "1", p.tb]);
+      expect(daemonPid(p.ifA)).toBe(pid);
+    }
+    console.log(`odd endpoints: ${outcomes.join("; ")}`);
+    nsSh(p.nsA, "wg", ["set", p.ifA, "peer", p.kb.pub, "endpoint", `${p.ub}:${p.portB}`]);
+    nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ua}:${p.portA}`]);
+    expect(await eventually(() => ping(p.nsA, p.tb, { wait: 2 }), 15_000)).toBe(true);
+    expect(dump(p.nsA, p.ifA).listenPort).toBe(p.portA);
+  });
+
   it("the peer restarts (new ephemeral keys, same static key): the tunnel comes back", async () => {
     const hs0 = dump(p.nsA, p.ifA).peers[0]!.handshake;
     expect(wgQuickGo(p.nsB, "down", p.confB).status).toBe(0);
