@@ -5,7 +5,7 @@
  * show once the daemon runs (port in use, a failing PostUp) are undone the same way.
  */
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanLeftovers, genkey, inNs, nsSh, pidsOf, sh, tempDir, wgTs, writeConf } from "./support/lab.js";
 
@@ -59,6 +59,7 @@ beforeAll(() => {
 afterAll(() => {
   wgTs(NS, ["down", conf]);
   cleanLeftovers([NS], [IF]);
+  rmSync(dir, { recursive: true, force: true }); // the configs hold a private key
 });
 
 // [what, config text, line, key] — the key as the message must name it.
