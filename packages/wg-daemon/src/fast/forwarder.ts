@@ -3,7 +3,7 @@
  * keys and indices given on the command line, one peer). Used by `pnpm bench` as "wg-ts-fast".
  *
  *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
- *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--no-udp-gso] [--no-udp-gro] [--spin N] [--blocking] [--batch 64] [--stats]
+ *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--no-udp-gso] [--no-udp-gro] [--spin N] [--young-mb N] [--blocking] [--batch 64] [--stats]
  */
 import { startFastDataPlane } from "./dataplane.js";
 
@@ -28,6 +28,7 @@ const dp = await startFastDataPlane({
   udpGso: !flag("no-udp-gso"),
   udpGro: !flag("no-udp-gro"),
   spin: Number(arg("spin", "0")),
+  youngGenerationMb: Number(arg("young-mb", "2")),
 });
 dp.setKeypair({
   sendKey: Buffer.from(arg("send-key"), "hex"),
