@@ -120,7 +120,11 @@ function aeadCases(aeads: readonly TransportAead[], size: number, iterations: nu
   return { seal, open };
 }
 
-/** Seeded PRNG (mulberry32): the same table every run. */
+/**
+ * Seeded PRNG (mulberry32): the same table every run. The same generator as the tests'
+ * packages/wg-core/test/support/prng.ts, kept as a copy on purpose: benchmarks is a built program
+ * (rootDir src) and must not import test code, and a test PRNG has no place in @wg-ts/core's API.
+ */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

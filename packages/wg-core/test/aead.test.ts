@@ -2,6 +2,7 @@ import { randomFillSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { defaultTransportAead, nobleTransportAead, nodeTransportAead, type TransportAead } from "../src/aead.js";
 import { aeadOpen, aeadSeal } from "../src/crypto.js";
+import { mulberry32 } from "./support/prng.js";
 
 const implementations: TransportAead[] = [nobleTransportAead, nodeTransportAead];
 const random = (n: number): Uint8Array => randomFillSync(new Uint8Array(n));
@@ -73,17 +74,6 @@ describe.each(implementations)("TransportAead $name", (aead) => {
   });
 });
 
-/** Seeded PRNG (mulberry32) for sizes and counters, so a failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("noble vs node:crypto", () => {
   it("produce identical ciphertexts and open each other's on 300 random inputs", () => {

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { type Action, CookieGenerator, type DropReason, MAX_SEGMENT_SIZE, parseMessage } from "../src/index.js";
 import { icmpEcho } from "./support/ip.mjs";
-import { A_INNER, B_INNER, makePair, seededRandom, typeOf } from "./support/vnet.js";
+import { A_INNER, B_INNER, makePair, typeOf } from "./support/vnet.js";
+import { seededRandom } from "./support/prng.js";
 
 /** An established pair, plus a captured valid initiation and transport datagram from A to B. */
 function established(seed = 3) {

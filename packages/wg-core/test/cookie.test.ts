@@ -1,7 +1,7 @@
 // MAC1/MAC2 and cookie replies (whitepaper §5.4.4, §5.4.7).
 import { describe, expect, it } from "vitest";
 import { COOKIE_REFRESH_TIME, CookieChecker, CookieGenerator, INITIATION_SIZE, PrivateKey, RESPONSE_SIZE } from "../src/index.js";
-import { seededRandom } from "./support/vnet.js";
+import { seededRandom } from "./support/prng.js";
 
 const random = seededRandom(42);
 const responderKey = PrivateKey.generate(random);

@@ -15,7 +15,8 @@ import {
   endpointBytes,
 } from "../src/index.js";
 import { icmpEcho } from "./support/ip.mjs";
-import { A_INNER, B_INNER, makePair, seededRandom, typeOf } from "./support/vnet.js";
+import { A_INNER, B_INNER, makePair, typeOf } from "./support/vnet.js";
+import { seededRandom } from "./support/prng.js";
 
 const random = seededRandom(77);
 const newKey = () => PrivateKey.generate(random);

@@ -14,7 +14,7 @@ import {
   RESPONSE_SIZE,
   type SessionKeys,
 } from "../src/index.js";
-import { seededRandom } from "./support/vnet.js";
+import { seededRandom } from "./support/prng.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { REPLAY_WINDOW_SIZE, ReplayWindow } from "../src/replay.js";
+import { mulberry32 } from "./support/prng.js";
 
 interface Step {
   n?: string;
@@ -115,17 +116,6 @@ describe("ReplayWindow against wireguard-go replay_test.go", () => {
   }
 });
 
-/** Seeded PRNG (mulberry32) so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("ReplayWindow against a reference model", () => {
   // Reference: accept iff counter < limit, not more than the window behind the highest accepted

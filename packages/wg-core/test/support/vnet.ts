@@ -3,21 +3,8 @@
  * with a UDP endpoint; datagrams emitted by one are delivered to the node owning the destination
  * endpoint (optionally filtered: loss, capture, delay). Nothing touches a real socket or clock.
  */
+import { seededRandom } from "./prng.js";
 import { type Action, Device, type DropReason, type Endpoint, type Peer, PrivateKey, type TransportAead } from "../../src/index.js";
-
-/** Deterministic random bytes (mulberry32), so every run is reproducible. */
-export function seededRandom(seed: number): (out: Uint8Array) => void {
-  let s = seed >>> 0;
-  return (out) => {
-    for (let i = 0; i < out.length; i++) {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      out[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-    }
-  };
-}
 
 export interface Wire {
   from: VNode;
