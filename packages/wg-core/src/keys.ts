@@ -58,14 +58,57 @@ function copyKey(bytes: Uint8Array, what: string): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-/** A Curve25519 private key (whitepaper §5.4: S_priv). Redacted when printed. */
-export class PrivateKey {
+/**
+ * What {@link PrivateKey} and {@link PresharedKey} share: a private copy of 32 secret bytes, their
+ * base64 form on request, wiping, and "<redacted>" through toString / util.inspect / JSON.
+ */
+abstract class SecretKey {
   readonly #bytes: Uint8Array;
+
+  protected constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /** 32 fresh bytes from `random`. */
+  protected static randomBytes(random: (out: Uint8Array) => void): Uint8Array {
+    const bytes = new Uint8Array(KEY_LENGTH);
+    random(bytes);
+    return bytes;
+  }
+
+  /** The 32 secret bytes (the key's own buffer: do not modify; all zero after {@link wipe}). */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** The 44-character base64 form (secret: what `wg show ... private-key` / `preshared-keys` print). */
+  toBase64(): string {
+    return encodeKey(this.#bytes);
+  }
+
+  /** Overwrites the key bytes with zeros. */
+  wipe(): void {
+    wipe(this.#bytes);
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+/** A Curve25519 private key (whitepaper §5.4: S_priv). Redacted when printed. */
+export class PrivateKey extends SecretKey {
   #public: PublicKey | undefined;
   #wiped = false;
 
   private constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
+    super(bytes);
   }
 
   /**
@@ -73,9 +116,7 @@ export class PrivateKey {
    * @param random fills its argument with cryptographically secure random bytes
    */
   static generate(random: (out: Uint8Array) => void): PrivateKey {
-    const bytes = new Uint8Array(KEY_LENGTH);
-    random(bytes);
-    return new PrivateKey(clampPrivateKey(bytes));
+    return new PrivateKey(clampPrivateKey(SecretKey.randomBytes(random)));
   }
 
   /** Parses `wg genkey` output. Not clamped: X25519 clamps, and `wg` prints keys back unchanged. */
@@ -88,37 +129,17 @@ export class PrivateKey {
     return new PrivateKey(copyKey(bytes, what));
   }
 
-  /** The 32 secret bytes (the key's own buffer: do not modify; all zero after {@link wipe}). */
-  get bytes(): Uint8Array {
-    return this.#bytes;
-  }
-
   /** DH-Pubkey(S_priv), computed once. */
   publicKey(): PublicKey {
     if (this.#wiped) throw new KeyFormatError("private key: used after wipe()");
-    this.#public ??= PublicKey.fromBytes(publicKeyOf(this.#bytes));
+    this.#public ??= PublicKey.fromBytes(publicKeyOf(this.bytes));
     return this.#public;
   }
 
-  /** The 44-character base64 form (secret: what `wg show ... private-key` prints). */
-  toBase64(): string {
-    return encodeKey(this.#bytes);
-  }
-
-  /** Overwrites the key bytes with zeros. */
-  wipe(): void {
-    wipe(this.#bytes);
+  /** Overwrites the key bytes with zeros; {@link publicKey} throws afterwards. */
+  override wipe(): void {
+    super.wipe();
     this.#wiped = true;
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-  toJSON(): string {
-    return REDACTED;
-  }
-  [inspect.custom](): string {
-    return REDACTED;
   }
 }
 
@@ -167,18 +188,14 @@ export class PublicKey {
 }
 
 /** A 32-byte pre-shared symmetric key (whitepaper §5.2: Q). Redacted when printed. */
-export class PresharedKey {
-  readonly #bytes: Uint8Array;
-
+export class PresharedKey extends SecretKey {
   private constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
+    super(bytes);
   }
 
   /** A fresh key like `wg genpsk`. @param random fills its argument with secure random bytes */
   static generate(random: (out: Uint8Array) => void): PresharedKey {
-    const bytes = new Uint8Array(KEY_LENGTH);
-    random(bytes);
-    return new PresharedKey(bytes);
+    return new PresharedKey(SecretKey.randomBytes(random));
   }
 
   static fromBase64(base64: string, what = "preshared key"): PresharedKey {
@@ -188,29 +205,5 @@ export class PresharedKey {
   /** @param bytes 32-byte key (copied) */
   static fromBytes(bytes: Uint8Array, what = "preshared key"): PresharedKey {
     return new PresharedKey(copyKey(bytes, what));
-  }
-
-  /** The 32 secret bytes (the key's own buffer: do not modify). */
-  get bytes(): Uint8Array {
-    return this.#bytes;
-  }
-
-  toBase64(): string {
-    return encodeKey(this.#bytes);
-  }
-
-  /** Overwrites the key bytes with zeros. */
-  wipe(): void {
-    wipe(this.#bytes);
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-  toJSON(): string {
-    return REDACTED;
-  }
-  [inspect.custom](): string {
-    return REDACTED;
   }
 }
