@@ -70,67 +70,75 @@ function usable(key: Uint8Array, nonce: Uint8Array, inLength: number, outLength:
   );
 }
 
+/**
+ * One cipher step of a backend: writes `n` bytes (the checked output length) at `out[outOffset ..]`,
+ * or throws. May assume {@link usable} arguments.
+ */
+type Step = (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array, out: Uint8Array, outOffset: number, n: number) => void;
+
+/**
+ * A {@link ChaChaPolyBackend} from its two cipher steps, with the checks and the failure rule both
+ * share: unusable arguments or anything thrown (a bad tag) give −1.
+ */
+function backend(name: string, sealStep: Step, openStep: Step): ChaChaPolyBackend {
+  return {
+    name,
+    seal(key, nonce, aad, plaintext, out, outOffset) {
+      const n = plaintext.length + AEAD_TAG_LENGTH;
+      if (!usable(key, nonce, plaintext.length, n, out, outOffset)) return -1;
+      try {
+        sealStep(key, nonce, aad, plaintext, out, outOffset, n);
+        return n;
+      } catch {
+        return -1;
+      }
+    },
+    open(key, nonce, aad, ciphertext, out, outOffset) {
+      const n = ciphertext.length - AEAD_TAG_LENGTH;
+      if (!usable(key, nonce, ciphertext.length, n, out, outOffset)) return -1;
+      try {
+        openStep(key, nonce, aad, ciphertext, out, outOffset, n);
+        return n;
+      } catch {
+        return -1;
+      }
+    },
+  };
+}
+
 /** @noble/ciphers, using its `encrypt(plaintext, output)` form: no extra copy. */
-export const nobleChaChaPoly: ChaChaPolyBackend = {
-  name: "noble",
-  seal(key, nonce, aad, plaintext, out, outOffset) {
-    const n = plaintext.length + AEAD_TAG_LENGTH;
-    if (!usable(key, nonce, plaintext.length, n, out, outOffset)) return -1;
-    try {
-      chacha20poly1305(key, nonce, aad).encrypt(plaintext, out.subarray(outOffset, outOffset + n));
-      return n;
-    } catch {
-      return -1;
-    }
+export const nobleChaChaPoly: ChaChaPolyBackend = backend(
+  "noble",
+  (key, nonce, aad, plaintext, out, outOffset, n) => {
+    chacha20poly1305(key, nonce, aad).encrypt(plaintext, out.subarray(outOffset, outOffset + n));
   },
-  open(key, nonce, aad, ciphertext, out, outOffset) {
-    const n = ciphertext.length - AEAD_TAG_LENGTH;
-    if (!usable(key, nonce, ciphertext.length, n, out, outOffset)) return -1;
-    try {
-      // noble verifies the tag before it writes anything to the output.
-      chacha20poly1305(key, nonce, aad).decrypt(ciphertext, out.subarray(outOffset, outOffset + n));
-      return n;
-    } catch {
-      return -1;
-    }
+  (key, nonce, aad, ciphertext, out, outOffset, n) => {
+    // noble verifies the tag before it writes anything to the output.
+    chacha20poly1305(key, nonce, aad).decrypt(ciphertext, out.subarray(outOffset, outOffset + n));
   },
-};
+);
 
 /** OpenSSL through node:crypto (`chacha20-poly1305`, 16-byte tag). */
-export const nodeChaChaPoly: ChaChaPolyBackend = {
-  name: "node:crypto",
-  seal(key, nonce, aad, plaintext, out, outOffset) {
-    const n = plaintext.length + AEAD_TAG_LENGTH;
-    if (!usable(key, nonce, plaintext.length, n, out, outOffset)) return -1;
-    try {
-      const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-      if (aad.length > 0) cipher.setAAD(aad, { plaintextLength: plaintext.length });
-      const body = cipher.update(plaintext);
-      const tail = cipher.final();
-      out.set(body, outOffset);
-      if (tail.length > 0) out.set(tail, outOffset + body.length);
-      out.set(cipher.getAuthTag(), outOffset + plaintext.length);
-      return n;
-    } catch {
-      return -1;
-    }
+export const nodeChaChaPoly: ChaChaPolyBackend = backend(
+  "node:crypto",
+  (key, nonce, aad, plaintext, out, outOffset) => {
+    const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+    if (aad.length > 0) cipher.setAAD(aad, { plaintextLength: plaintext.length });
+    const body = cipher.update(plaintext);
+    const tail = cipher.final();
+    out.set(body, outOffset);
+    if (tail.length > 0) out.set(tail, outOffset + body.length);
+    out.set(cipher.getAuthTag(), outOffset + plaintext.length);
   },
-  open(key, nonce, aad, ciphertext, out, outOffset) {
-    const n = ciphertext.length - AEAD_TAG_LENGTH;
-    if (!usable(key, nonce, ciphertext.length, n, out, outOffset)) return -1;
-    try {
-      const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-      decipher.setAuthTag(ciphertext.subarray(n));
-      if (aad.length > 0) decipher.setAAD(aad, { plaintextLength: n });
-      const body = decipher.update(ciphertext.subarray(0, n));
-      decipher.final(); // throws if the tag does not verify: nothing has been written to `out` yet
-      out.set(body, outOffset);
-      return n;
-    } catch {
-      return -1;
-    }
+  (key, nonce, aad, ciphertext, out, outOffset, n) => {
+    const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: AEAD_TAG_LENGTH });
+    decipher.setAuthTag(ciphertext.subarray(n));
+    if (aad.length > 0) decipher.setAAD(aad, { plaintextLength: n });
+    const body = decipher.update(ciphertext.subarray(0, n));
+    decipher.final(); // throws if the tag does not verify: nothing has been written to `out` yet
+    out.set(body, outOffset);
   },
-};
+);
 
 /** Shared nonce scratch: both backends consume the nonce synchronously. */
 const nonce = new Uint8Array(12);
