@@ -274,6 +274,43 @@ export function consumeInitiation<P extends { readonly handshake: PeerHandshake 
 }
 
 /**
+ * The part of the response's key schedule both sides compute alike (whitepaper §5.4.3), between
+ * the DHs and msg.empty. Wipes `ee`, `se`, τ and the intermediate chaining keys; the caller owns
+ * (and wipes) the returned chaining key and κ.
+ * @param chainKey Cr after the initiation (32 bytes)
+ * @param h Hr after the initiation (32 bytes)
+ * @param ePub the responder's ephemeral public key, msg.ephemeral (32 bytes)
+ * @param ee DH(Epriv_r, Epub_i) = DH(Epriv_i, Epub_r) (32 bytes)
+ * @param se DH(Epriv_r, Spub_i) = DH(Spriv_i, Epub_r) (32 bytes)
+ * @param psk Q (32 bytes, zeros when none)
+ */
+function responseKeySchedule(
+  chainKey: Uint8Array,
+  h: Uint8Array,
+  ePub: Uint8Array,
+  ee: Uint8Array,
+  se: Uint8Array,
+  psk: Uint8Array,
+): { chainKey: Uint8Array; hash: Uint8Array; key: Uint8Array } {
+  // Cr := KDF1(Cr, Epub_r)
+  const [c1] = kdf(1, chainKey, ePub) as [Uint8Array];
+  // Hr := HASH(Hr ‖ msg.ephemeral)
+  h = hash(h, ePub);
+  // Cr := KDF1(Cr, DH(Epriv_r, Epub_i))
+  const [c2] = kdf(1, c1, ee) as [Uint8Array];
+  // Cr := KDF1(Cr, DH(Epriv_r, Spub_i))
+  const [c3] = kdf(1, c2, se) as [Uint8Array];
+  wipe(ee, se, c1, c2);
+  // (Cr, τ, κ) := KDF3(Cr, Q)
+  const [c4, tau, k] = kdf(3, c3, psk) as [Uint8Array, Uint8Array, Uint8Array];
+  wipe(c3);
+  // Hr := HASH(Hr ‖ τ)
+  h = hash(h, tau);
+  wipe(tau);
+  return { chainKey: c4, hash: h, key: k };
+}
+
+/**
  * Creates a handshake response (whitepaper §5.4.3) into `out` (92 bytes, MACs zero) and derives
  * the responder's transport keys. State must be `initiation-consumed`; it becomes `zeroed`.
  */
@@ -294,33 +331,21 @@ export function createResponse(
   writeU32(out, ResponseLayout.receiver, s.remoteIndex);
   // msg.ephemeral := Epub_r
   out.set(ePub, ResponseLayout.ephemeral);
-  // Cr := KDF1(Cr, Epub_r)
-  const [c1] = kdf(1, s.chainKey, ePub) as [Uint8Array];
-  // Hr := HASH(Hr ‖ msg.ephemeral)
-  let h = hash(s.hash, ePub);
-  // Cr := KDF1(Cr, DH(Epriv_r, Epub_i))
+  // DH(Epriv_r, Epub_i), DH(Epriv_r, Spub_i)
   const ee = ephemeral.dh(s.remoteEphemeral);
-  // Cr := KDF1(Cr, DH(Epriv_r, Spub_i))
   const se = ephemeral.dh(hs.remoteStatic);
   wipe(ePriv);
   if (ee === null || se === null) {
-    wipe(ee, se, c1);
+    wipe(ee, se);
     hs.clear();
     return "invalid-public-key";
   }
-  const [c2] = kdf(1, c1, ee) as [Uint8Array];
-  const [c3] = kdf(1, c2, se) as [Uint8Array];
-  wipe(ee, se, c1, c2);
-  // (Cr, τ, κ) := KDF3(Cr, Q)
-  const [c4, tau, k] = kdf(3, c3, hs.presharedKey) as [Uint8Array, Uint8Array, Uint8Array];
-  wipe(c3);
-  // Hr := HASH(Hr ‖ τ)
-  h = hash(h, tau);
+  const { chainKey: c4, hash: h, key: k } = responseKeySchedule(s.chainKey, s.hash, ePub, ee, se, hs.presharedKey);
   // msg.empty := AEAD(κ, 0, ε, Hr)
   const empty = aeadSeal(k, 0, EMPTY, h);
   out.set(empty, ResponseLayout.empty);
   // Hr := HASH(Hr ‖ msg.empty) — not needed further.
-  wipe(tau, k);
+  wipe(k);
   out.fill(0, ResponseLayout.mac1);
   // (Trecv_r, Tsend_r) := KDF2(Cr, ε)  — responder receives with the initiator's send key.
   const [t1, t2] = kdf(2, c4, EMPTY) as [Uint8Array, Uint8Array];
@@ -339,29 +364,17 @@ export function consumeResponse(local: LocalIdentity, hs: PeerHandshake, msg: Ui
   const s = hs.state;
   if (s.kind !== "initiation-created" || readU32(msg, ResponseLayout.receiver) !== s.localIndex) return "unexpected-response";
   const ePub = msg.subarray(ResponseLayout.ephemeral, ResponseLayout.ephemeral + 32);
-  // Cr := KDF1(Cr, msg.ephemeral)
-  const [c1] = kdf(1, s.chainKey, ePub) as [Uint8Array];
-  // Hr := HASH(Hr ‖ msg.ephemeral)
-  let h = hash(s.hash, ePub);
-  // Cr := KDF1(Cr, DH(Epriv_i, msg.ephemeral))
+  // DH(Epriv_i, msg.ephemeral), DH(Spriv_i, msg.ephemeral)
   const ee = s.ephemeral.dh(ePub);
-  // Cr := KDF1(Cr, DH(Spriv_i, msg.ephemeral))
   const se = local.staticKey.dh(ePub);
   if (ee === null || se === null) {
-    wipe(ee, se, c1);
+    wipe(ee, se);
     return "invalid-public-key";
   }
-  const [c2] = kdf(1, c1, ee) as [Uint8Array];
-  const [c3] = kdf(1, c2, se) as [Uint8Array];
-  wipe(ee, se, c1, c2);
-  // (Cr, τ, κ) := KDF3(Cr, Q)
-  const [c4, tau, k] = kdf(3, c3, hs.presharedKey) as [Uint8Array, Uint8Array, Uint8Array];
-  wipe(c3);
-  // Hr := HASH(Hr ‖ τ)
-  h = hash(h, tau);
+  const { chainKey: c4, hash: h, key: k } = responseKeySchedule(s.chainKey, s.hash, ePub, ee, se, hs.presharedKey);
   // msg.empty must decrypt: AEAD-DECRYPT(κ, 0, msg.empty, Hr)
   const ok = aeadOpen(k, 0, msg.subarray(ResponseLayout.empty, ResponseLayout.empty + ResponseLayout.emptyLength), h);
-  wipe(tau, k);
+  wipe(k);
   if (ok === null) {
     wipe(c4);
     return "handshake-decrypt-failed";
