@@ -13,7 +13,9 @@
  *  - every session has a random 32-bit local index, unique in the index table, and transport
  *    packets find their keypair with one Map lookup;
  *  - nothing is thrown for any input bytes: bad input yields a `drop` action with a reason;
- *  - the hot path allocates only the output buffer and the action object.
+ *  - per packet, the data path allocates only the output buffer, the action object and subarray
+ *    views (no arrays, closures or extra copies), the AEAD backend's own allocations aside
+ *    (node:crypto creates a cipher object and result buffers per packet).
  */
 import { inspect } from "node:util";
 import type { Action, DropReason } from "./actions.js";
@@ -292,7 +294,7 @@ export class Device {
       const kp = peer.current;
       if (peer.staged.length === 0 && kp !== null && kp.canSend(now)) {
         // Fast path: a session exists and nothing is waiting before this packet.
-        this.#sendTransport(peer, kp, packet, now, out);
+        this.#sendTransport(peer, kp, packet, out);
         this.#afterSend(peer, packet.length > 0, now);
         this.#keepKeyFreshSending(peer, now, out);
         return;
@@ -347,7 +349,7 @@ export class Device {
   // -------------------------------------------------------------------------------------------
 
   /** Encrypts one packet with `kp` and emits it (whitepaper §5.4.6). */
-  #sendTransport(peer: Peer, kp: Keypair<Peer>, packet: Uint8Array, now: number, out: Action[]): void {
+  #sendTransport(peer: Peer, kp: Keypair<Peer>, packet: Uint8Array, out: Action[]): void {
     const endpoint = peer.endpoint;
     if (endpoint === null) return drop(out, "no-endpoint", peer);
     // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖)
@@ -361,7 +363,6 @@ export class Device {
     if (this.#aead.seal(kp.sendKey, counter, plain, datagram, TransportLayout.payload) < 0) {
       return drop(out, "encrypt-failed", peer);
     }
-    void now;
     peer.txBytes += datagram.length;
     out.push({ kind: "toNetwork", datagram, endpoint, peer });
   }
@@ -391,7 +392,7 @@ export class Device {
         break;
       }
       const packet = peer.staged.shift()!;
-      this.#sendTransport(peer, kp, packet, now, out);
+      this.#sendTransport(peer, kp, packet, out);
       sent = true;
       if (packet.length > 0) dataSent = true;
     }
