@@ -7,9 +7,12 @@
  * from the private key. `simplify` drops the columns that are empty in every shown row.
  */
 import { PrivateKey } from "@wg-ts/core";
-import { cell, listCell, type MeshDatabase, type MeshRow } from "./database.js";
+import { cell, LIST_COLUMNS, listCell, type MeshDatabase, type MeshRow } from "./database.js";
 
-/** wg-meshconf's showpeers column order (INTERFACE_ATTRIBUTES then PEER_ATTRIBUTES). */
+/**
+ * wg-meshconf's showpeers column order (INTERFACE_ATTRIBUTES then PEER_ATTRIBUTES): the database's
+ * columns (database.ts MESH_COLUMNS) in another order, plus PublicKey. Both orders are wg-meshconf's, so both are spelled out.
+ */
 export const SHOWPEERS_COLUMNS = [
   "Name",
   "Address",
@@ -40,7 +43,7 @@ function publicKeyCell(row: MeshRow): string {
 
 function value(row: MeshRow, column: string): string {
   if (column === "PublicKey") return publicKeyCell(row);
-  if (column === "Address" || column === "AllowedIPs") return listCell(row, column).join(",");
+  if (LIST_COLUMNS.has(column)) return listCell(row, column).join(",");
   return cell(row, column).trim();
 }
 
