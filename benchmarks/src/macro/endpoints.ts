@@ -177,8 +177,17 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise
     { mode: 0o600 },
   );
   const bg = background("ip", ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf, "--foreground"]);
-  await waitFor(`wg-ts ${s.ifname}`, () => linkExists(s.ns, s.ifname), null);
-  configureLink(s);
+  // `up` adds the address and sets the link up itself: wait for that instead of racing it (adding
+  // the address first makes its own `ip address add` fail and `up` tear the interface down).
+  const configured = (): boolean => {
+    const a = nsRun(s.ns, ["ip", "-o", "addr", "show", "dev", s.ifname], { allowFail: true });
+    const l = nsRun(s.ns, ["ip", "-o", "link", "show", "dev", s.ifname], { allowFail: true });
+    return a.includes(s.address.split("/")[0]!) && /[<,]UP[,>]/.test(l);
+  };
+  await waitFor(`wg-ts ${s.ifname}`, configured, bg.exited() ? null : bg, 15_000).catch(() => {
+    if (!linkExists(s.ns, s.ifname)) throw new Error(`wg-ts ${s.ifname}: no interface\n${bg.log()}`);
+    configureLink(s); // an older `up` that does not configure addresses
+  });
   await sleep(200);
   const pid = bg.exited() ? uapiOwner(s.ifname) : bg.pid;
   return {
