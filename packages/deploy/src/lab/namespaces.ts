@@ -2,7 +2,6 @@
  * Network namespaces of the lab: create, list, stop every process inside, delete.
  * Only namespaces whose name starts with NAMESPACE_PREFIX are ever touched.
  */
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NAMESPACE_PREFIX } from "./layout.js";
 import { run, runIn } from "./shell.js";
@@ -36,15 +35,6 @@ export async function namespacePids(namespace: string): Promise<number[]> {
     return stdout.split(/\s+/).filter(Boolean).map(Number).filter((pid) => pid !== process.pid);
   } catch {
     return [];
-  }
-}
-
-/** The command line of `pid` (NUL-separated argv joined by spaces), or "" if it is gone. */
-export function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
-  } catch {
-    return "";
   }
 }
 

@@ -75,10 +75,3 @@ export function networkKey(prefix: Prefix): string {
 export function hostPrefix(prefix: Prefix): string {
   return `${prefix.address}/${prefix.family === 4 ? 32 : 128}`;
 }
-
-/** Whether `inner` lies inside `outer` (same family, longer-or-equal prefix, same network bits). */
-export function prefixContains(outer: Prefix, inner: Prefix): boolean {
-  if (outer.family !== inner.family || inner.length < outer.length) return false;
-  const hostBits = BigInt((outer.family === 4 ? 32 : 128) - outer.length);
-  return inner.value >> hostBits === outer.network >> hostBits;
-}

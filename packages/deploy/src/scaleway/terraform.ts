@@ -26,14 +26,9 @@ export function literal(text: string): string {
   return text.replaceAll("${", "$${").replaceAll("%{", "%%{");
 }
 
-/** The inverse of {@link literal} for text that contains no interpolation (tests, tooling). */
-export function unescapeLiteral(text: string): string {
-  return text.replaceAll("$${", "${").replaceAll("%%{", "%{");
-}
-
 /** A JSON string quoted for use inside a Terraform expression: `hcl("a\"b")` = `"a\"b"`. */
 export function hclString(text: string): string {
-  return JSON.stringify(text).replaceAll("${", "$${").replaceAll("%{", "%%{");
+  return literal(JSON.stringify(text));
 }
 
 /** `variable` block. */
