@@ -76,6 +76,8 @@ export interface FastDataPlaneHooks {
   onControl?(datagram: Uint8Array, from: Endpoint4): void;
   /** A tunnel packet for device.encapsulate (no keypair published yet, or a sample). */
   onSlow?(packet: Uint8Array): void;
+  /** The TUN interface was deleted (`ip link del`): time to shut down. */
+  onGone?(): void;
 }
 
 export interface SendKeypair {
@@ -187,6 +189,9 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
         break;
       case "slow":
         hooks.onSlow?.(e.packet);
+        break;
+      case "gone":
+        hooks.onGone?.();
         break;
       case "ready":
         break;

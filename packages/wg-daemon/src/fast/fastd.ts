@@ -25,10 +25,16 @@ const uapi = new UapiServer(socketPath(name), engine, log);
 await uapi.listen();
 await engine.start(0);
 log(`${name}: fast data plane daemon started (pid ${process.pid})`);
-const stop = (): void => {
+void engine.done.then((err) => {
+  if (err) {
+    log(`${name}: shutting down (${err.message})`);
+    stop();
+  }
+});
+function stop(): void {
   uapi.close(true);
   engine.stop();
   setTimeout(() => process.exit(0), 400).unref();
-};
+}
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

@@ -44,6 +44,7 @@ export async function createFastIo(
   let tunWaiter: (() => void) | null = null;
   let bind: FastBind | null = null;
   let sync: () => void = () => {};
+  let gone = false;
   const plane = await startFastDataPlane(
     { tunName: name, mtu: 1420, udpPort: 0, ...options, slowPath: true },
     {
@@ -53,6 +54,10 @@ export async function createFastIo(
       },
       onSlow(packet) {
         tunQueue.push(packet);
+        tunWaiter?.();
+      },
+      onGone() {
+        gone = true;
         tunWaiter?.();
       },
     },
@@ -65,12 +70,13 @@ export async function createFastIo(
       return new Promise((resolve, reject) => {
         const take = (): void => {
           tunWaiter = null;
+          if (gone) return reject(new Error(`${name}: interface deleted`));
           if (closed) return reject(new Error(`${name}: closed`));
           let n = 0;
           while (tunQueue.length > 0 && n < 256) out[n++] = tunQueue.shift()!;
           resolve(n);
         };
-        if (tunQueue.length > 0 || closed) take();
+        if (tunQueue.length > 0 || closed || gone) take();
         else tunWaiter = take;
       });
     },

@@ -45,6 +45,8 @@ export const STATS_WORDS = 8;
 /** Messages a worker posts to the main thread (rare events only; never per data packet in steady state). */
 export type WorkerEvent =
   | { kind: "ready"; role: "tx" | "rx" }
+  /** The TUN interface was deleted (read fails with EBADFD): the tx worker has stopped. */
+  | { kind: "gone"; errno: number }
   /**
    * A datagram for wg-core's decapsulate, untouched: a handshake/cookie message, a transport
    * message for an index no receive slot has, the first authenticated one on a receive slot

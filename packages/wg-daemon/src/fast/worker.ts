@@ -36,6 +36,7 @@ const TAG = 16;
 /** Counters reserved per Atomics.add on the shared send counter. */
 const COUNTER_RANGE = 256n;
 const LIMIT = 2 ** 53;
+const EBADFD = 77;
 const POLLIN = 1;
 const POLL_TIMEOUT_MS = 250;
 const pollfd = Buffer.alloc(8);
@@ -201,7 +202,10 @@ function txLoop(): void {
           idle = 0;
         }
       }
-      else if (n < 0 && e !== EINTR) stats[ST.errors]!++;
+      else if (n < 0 && e === EBADFD) {
+        post({ kind: "gone", errno: e }); // `ip link del`: the daemon shuts down, like with LinuxTun
+        return;
+      } else if (n < 0 && e !== EINTR) stats[ST.errors]!++;
       continue;
     }
     idle = 0;
