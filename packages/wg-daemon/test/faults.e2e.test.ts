@@ -7,14 +7,13 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uapiRequest } from "../src/uapi.js";
-import { dump, exists, inNs, linkStats, nsSh, pidsOf, ping, wgQuickGo, wgTs } from "./support/lab.js";
+import { dump, eventually, exists, inNs, linkExists, linkStats, nsSh, pidsOf, ping, sleep, wgQuickGo, wgTs } from "./support/lab.js";
 import {
   blast,
   daemonLog,
   daemonPid,
   delta,
   dropCounters,
-  eventually,
   nft,
   nftCounter,
   nftDelete,
@@ -27,7 +26,6 @@ import {
 } from "./support/hostile/pair.js";
 
 let p: Pair;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** `count` pings 10 ms apart (a burst the relay can reorder). */
 function pingStatsFast(ns: string, dst: string, count: number): { tx: number; rx: number; dup: number } {
   const r = inNs(ns, "ping", ["-n", "-q", "-c", String(count), "-i", "0.01", "-W", "2", dst]);
@@ -397,7 +395,7 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     process.kill(pid, "SIGKILL");
     expect(await eventually(() => pidsOf(`wg-ts.js daemon ${p.ifA}$`).length === 0, 5000)).toBe(true);
     // The kernel removes the TUN with its last fd; the socket file is left behind, dead.
-    expect(await eventually(() => inNs(p.nsA, "ip", ["link", "show", p.ifA]).status !== 0, 5000)).toBe(true);
+    expect(await eventually(() => !linkExists(p.nsA, p.ifA), 5000)).toBe(true);
     const stale = exists(sock());
     upA(p);
     expect(daemonPid(p.ifA)).not.toBe(pid);

@@ -6,7 +6,7 @@
  * bounded memory, keep passing traffic and count every drop by reason (SIGUSR1 -> its log).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dump, genkey, inNs, linkStats, nsSh, ping } from "./support/lab.js";
+import { dump, eventually, genkey, inNs, linkStats, nsSh, ping } from "./support/lab.js";
 import {
   blast,
   daemonLog,
@@ -14,7 +14,6 @@ import {
   delta,
   dropCounters,
   ipStats,
-  eventually,
   nft,
   nftCounter,
   nftDelete,

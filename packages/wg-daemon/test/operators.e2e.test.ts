@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cleanLeftovers, genkey, inNs, nsSh, pidsOf, sh, tempDir, wgTs, writeConf } from "./support/lab.js";
+import { cleanLeftovers, genkey, inNs, linkExists, nsSh, pidsOf, sh, tempDir, wgTs, writeConf } from "./support/lab.js";
 
 const NS = "wgh3a";
 const IF = "wgh3x";
@@ -95,7 +95,7 @@ describe("operators: broken configs", () => {
   });
   // A case that wrongly succeeds must not leave its interface to the next one.
   afterEach(() => {
-    if (inNs(NS, "ip", ["link", "show", IF]).status === 0 || pidsOf(`wg-ts.js daemon ${IF}$`).length) {
+    if (linkExists(NS, IF) || pidsOf(`wg-ts.js daemon ${IF}$`).length) {
       writeConf(conf, BASE.join("\n") + "\n");
       wgTs(NS, ["down", conf]);
       cleanLeftovers([], [IF]);

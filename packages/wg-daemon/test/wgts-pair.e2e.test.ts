@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cleanLeftovers,
   dump,
+  eventually,
   exists,
   genkey,
-  inNs,
+  linkExists,
   makePair,
   nsSh,
   pidsOf,
@@ -46,15 +47,7 @@ let gateway: ChildProcess | undefined;
 let gatewayExit: Promise<number | null> | undefined;
 
 async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-function linkExists(ns: string, dev: string): boolean {
-  return inNs(ns, "ip", ["link", "show", "dev", dev]).status === 0;
+  if (!(await eventually(cond, 10_000))) throw new Error(`gave up waiting for ${what}`);
 }
 
 beforeAll(async () => {

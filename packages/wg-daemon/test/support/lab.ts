@@ -160,3 +160,23 @@ export function writeConf(path: string, text: string, mode = 0o600): string {
 export function exists(path: string): boolean {
   return existsSync(path);
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `ok` every 100 ms for up to `ms`; true as soon as it holds, else its value at the end. */
+export async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (ok()) return true;
+    await sleep(100);
+  }
+  return ok();
+}
+
+/** True if network device `dev` exists in namespace `ns`. */
+export function linkExists(ns: string, dev: string): boolean {
+  return inNs(ns, "ip", ["link", "show", "dev", dev]).status === 0;
+}
+
+/** The daemon's log file for interface `iface` (`wg-ts up` without --foreground). */
+export const logPath = (iface: string): string => `/var/log/wg-ts-${iface}.log`;

@@ -1,5 +1,5 @@
 /**
- * Shared harness of the hostile, faults, operators and secrets suites, on top of ../lab.ts:
+ * Shared harness of the hostile, faults and secrets suites, on top of ../lab.ts:
  * a wg-ts <-> wireguard-go pair in two fresh namespaces (wgh-*), the daemon's drop counters
  * (SIGUSR1 -> its log), its RSS, per-namespace UDP counters, nft rules on the path, and the
  * blaster (blaster.mjs) run inside a namespace. Nothing here touches the host's own network.
@@ -11,10 +11,12 @@ import {
   cleanLeftovers,
   genkey,
   inNs,
+  logPath,
   makePair,
   nsSh,
   pidsOf,
   ping,
+  sleep,
   tempDir,
   wgQuickGo,
   wgTs,
@@ -129,8 +131,6 @@ export function stopPair(p: Pair): void {
   rmSync(p.dir, { recursive: true, force: true }); // configs hold private keys
 }
 
-export const logPath = (iface: string): string => `/var/log/wg-ts-${iface}.log`;
-
 export function daemonLog(iface: string): string {
   try {
     return readFileSync(logPath(iface), "utf8");
@@ -149,8 +149,6 @@ export function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? NaN);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The daemon's drop counters by reason: SIGUSR1 makes it log them (`IF: drops: a=1 b=2; uapi errors: ...`). */
 export async function dropCounters(iface: string): Promise<Record<string, number>> {
@@ -242,16 +240,6 @@ export function pingStats(ns: string, dst: string, count: number, interval = 0.0
   const r = inNs(ns, "ping", ["-n", "-q", "-c", String(count), "-i", String(interval), "-W", "2", dst]);
   const m = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?/.exec(r.stdout);
   return { tx: Number(m?.[1] ?? 0), rx: Number(m?.[2] ?? 0), dup: Number(m?.[3] ?? 0) };
-}
-
-/** Polls `ok` every 100 ms for up to `ms`. */
-export async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (ok()) return true;
-    await sleep(100);
-  }
-  return ok();
 }
 
 /** The private keys and PSKs of a pair in every form a leak could take (base64, hex). */
