@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # Debian packages: the reference peer (wireguard-go + wg), lab and test tooling.
 PKGS=(wireguard-go wireguard-tools iproute2 nftables iperf3 iputils-ping procps
-      postgresql postgresql-client dnsmasq-base cloud-init isc-dhcp-client)
+      postgresql postgresql-client dnsmasq-base cloud-init isc-dhcp-client
+      curl python3)   # curl: the cloud-init scripts under test; python3: a stand-in metadata API in one test
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then
