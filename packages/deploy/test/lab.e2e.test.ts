@@ -163,7 +163,7 @@ describe.runIf(canRun)("wg-deploy lab (hub-spoke, WireGuard by wg-ts)", () => {
   it("shows every gateway's peers and handshakes (status) and draws what was built (diagram)", async () => {
     const status = await wgDeploy(["status"]);
     expect(status.code, status.stderr).toBe(0);
-    for (const [gateway, ifname] of [["wireguard-hub", "wg-hub"], ["wireguard-spoke-01", "wg-s01"], ["wireguard-spoke-02", "wg-s02"]]) {
+    for (const [gateway, ifname] of [["wireguard-hub", "wg-hub"], ["wireguard-spoke-01", "wg-s01"], ["wireguard-spoke-02", "wg-s02"]] as const) {
       const section = status.stdout.split("== ").find((s) => s.startsWith(gateway)) ?? "";
       expect(section).toContain(`interface: ${ifname}`);
       expect(section.match(/latest handshake: /g)).toHaveLength(2);

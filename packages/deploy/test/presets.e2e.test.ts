@@ -222,7 +222,8 @@ describe("site-to-site (seed 001)", () => {
   });
 
   it("`wg-deploy down` without --topology takes down the running preset and leaves none of its namespaces", () => {
-    const { WG_DEPLOY_TOPOLOGY: _ignored, ...env } = ENV;
+    const env: NodeJS.ProcessEnv = { ...ENV };
+    delete env["WG_DEPLOY_TOPOLOGY"];
     const down = run(process.execPath, [WG_DEPLOY, "down"], { env: { ...env, WG_DEPLOY_LAB_DIR: "/run/wg-ts-lab-not-this-one" } });
     expect(down.status, down.stderr).toBe(0);
     expect(down.stderr).toContain("the lab running here is topology site-to-site");

@@ -82,11 +82,11 @@ describe("handshake", () => {
     createInitiation(s.initiator, s.iPeer.handshake, 7, 0, s.random, init);
     consumeInitiation(s.responder, init, 0, s.find);
     createResponse(s.rPeer.handshake, 8, s.random, resp);
-    resp[8] ^= 1; // receiver index no longer ours
+    resp[8] = resp[8]! ^ 1; // receiver index no longer ours
     expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("unexpected-response");
     expect(s.iPeer.handshake.state.kind).toBe("initiation-created");
-    resp[8] ^= 1;
-    resp[50] ^= 1; // corrupt msg.empty
+    resp[8] = resp[8]! ^ 1;
+    resp[50] = resp[50]! ^ 1; // corrupt msg.empty
     expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("handshake-decrypt-failed");
     expect(s.iPeer.handshake.state.kind).toBe("initiation-created"); // unchanged on failure
   });
