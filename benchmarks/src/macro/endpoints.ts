@@ -3,6 +3,7 @@
  *
  *   wireguard-go   `wireguard-go -f IF` + `wg setconf` + ip (the native reference peer)
  *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config)
+ *   wg-ts-fastpath the same with WG_TS_FASTPATH=1: `wg-ts up` on the fast data plane (src/fast/)
  *   wg-ts-fastd    the wg-ts Engine + wg-core Device on the fast data plane (packages/wg-daemon/src/fast/
  *                  fastd.ts: worker threads, TSO/GRO, UDP GSO/GRO), configured like wireguard-go
  *   wg-ts-fast     the fast-path prototype forwarder (packages/wg-daemon/src/fast/forwarder.ts):
@@ -24,8 +25,8 @@ const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
 const FAST_BIN = join(ROOT, "packages/wg-daemon/dist/fast/forwarder.js");
 const FASTD_BIN = join(ROOT, "packages/wg-daemon/dist/fast/fastd.js");
 
-export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-fastd" | "wg-ts-fast";
-export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-fastd", "wg-ts-fast"];
+export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-fastpath" | "wg-ts-fastd" | "wg-ts-fast";
+export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-fastpath", "wg-ts-fastd", "wg-ts-fast"];
 /**
  * An implementation name, optionally with variant flags for wg-ts-fast: "wg-ts-fast/no-offload/batch=8"
  * runs the forwarder with `--no-offload --batch 8` (research comparisons side by side in one run).
@@ -72,7 +73,8 @@ export function unavailable(impl: ImplName): string | null {
       if (!have("wireguard-go") || !have("wg"))
         return "wireguard-go/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools";
       return null;
-    case "wg-ts": {
+    case "wg-ts":
+    case "wg-ts-fastpath": {
       if (!existsSync(WG_TS_BIN)) return `${WG_TS_BIN} missing`;
       const help = run("node", [WG_TS_BIN, "--help"], { allowFail: true });
       return /\bup\b/.test(help) ? null : "`wg-ts up` is not implemented yet (packages/wg-daemon)";
@@ -124,6 +126,8 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
         return await startWireguardGo(s, dir, cleanup, ["node", FASTD_BIN, s.ifname], "wg-ts-fastd");
       case "wg-ts":
         return await startWgTs(s, dir, cleanup);
+      case "wg-ts-fastpath":
+        return await startWgTs(s, dir, cleanup, true);
       case "wg-ts-fast":
         return await startFast(impl, s, cleanup);
     }
@@ -168,7 +172,7 @@ async function startWireguardGo(
   };
 }
 
-async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
+async function startWgTs(s: SideSpec, dir: string, cleanup: () => void, fastPath = false): Promise<RunningEndpoint> {
   // wg-quick names the interface after the config file.
   const conf = join(dir, `${s.ifname}.conf`);
   writeFileSync(
@@ -176,7 +180,11 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise
     `[Interface]\nPrivateKey = ${b64(s.privateKey)}\nListenPort = ${s.listenPort}\nAddress = ${s.address}\nMTU = ${s.mtu}\n\n${peerSection(s)}`,
     { mode: 0o600 },
   );
-  const bg = background("ip", ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf, "--foreground"]);
+  const bg = background(
+    "ip",
+    ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf, "--foreground"],
+    fastPath ? { WG_TS_FASTPATH: "1" } : {},
+  );
   // `up` adds the address and sets the link up itself: wait for that instead of racing it (adding
   // the address first makes its own `ip address add` fail and `up` tear the interface down).
   const configured = (): boolean => {
@@ -191,7 +199,7 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void): Promise
   await sleep(200);
   const pid = bg.exited() ? uapiOwner(s.ifname) : bg.pid;
   return {
-    impl: "wg-ts",
+    impl: fastPath ? "wg-ts-fastpath" : "wg-ts",
     pids: pid === null ? [] : [pid],
     log: bg.log,
     async stop() {

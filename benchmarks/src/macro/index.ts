@@ -17,6 +17,8 @@ export const DEFAULT_PAIRS: readonly Pair[] = [
   ["wg-ts", "wg-ts"],
   ["wg-ts", "wireguard-go"],
   ["wireguard-go", "wireguard-go"],
+  ["wg-ts-fastpath", "wg-ts-fastpath"],
+  ["wg-ts-fastpath", "wireguard-go"],
   ["wg-ts-fastd", "wg-ts-fastd"],
   ["wg-ts-fastd", "wireguard-go"],
   ["wg-ts-fast", "wg-ts-fast"],

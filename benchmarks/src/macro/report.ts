@@ -41,6 +41,8 @@ const COLORS: Record<string, string> = {
   "wg-ts-fast↔wg-ts-fast": "#54a24b",
   "wg-ts-fastd↔wg-ts-fastd": "#72b7b2",
   "wg-ts-fastd↔wireguard-go": "#b279a2",
+  "wg-ts-fastpath↔wg-ts-fastpath": "#eeca3b",
+  "wg-ts-fastpath↔wireguard-go": "#9d755d",
 };
 
 export interface Panel {

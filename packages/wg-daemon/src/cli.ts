@@ -96,6 +96,11 @@ function tunInflight(): number {
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 2;
 }
 
+/** WG_TS_FASTPATH=1: the multi-threaded fast data plane (daemon.ts, fast/io.ts); default off. */
+function fastPath(): boolean {
+  return process.env["WG_TS_FASTPATH"] === "1";
+}
+
 /** WG_TS_TUN_MODE=poll (default) | threadpool: see tun.ts. */
 function tunMode(): "poll" | "threadpool" {
   return process.env["WG_TS_TUN_MODE"] === "threadpool" ? "threadpool" : "poll";
@@ -139,7 +144,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
   }
   let daemon: RunningDaemon | undefined;
   const env = quickEnv(io, async (name) => {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode() });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath() });
     const d = daemon;
     return { stop: async () => d.stop("up failed") };
   });
@@ -165,7 +170,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
 async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode() });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath() });
   } catch (e) {
     // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
     io.stdout(`error: ${(e as Error).message}\n`);

@@ -7,8 +7,9 @@
  */
 import { execFile } from "node:child_process";
 import { UdpBind } from "./bind.js";
-import { Engine } from "./engine.js";
-import { LinuxTun, type TunReadMode } from "./tun.js";
+import { Engine, monotonicEpochMs } from "./engine.js";
+import { createFastIo } from "./fast/io.js";
+import { LinuxTun, type Tun, type TunReadMode } from "./tun.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
 export interface DaemonOptions {
@@ -20,6 +21,12 @@ export interface DaemonOptions {
   tunInflight?: number;
   /** how the TUN is read (default poll) */
   tunMode?: TunReadMode;
+  /**
+   * Run the data plane on the multi-threaded fast path (fast/io.ts: worker threads, TSO/GRO,
+   * recvmmsg/sendmmsg, UDP GSO/GRO) instead of the main-thread loop (env WG_TS_FASTPATH=1).
+   * Same Engine, core and UAPI; tunInflight/tunMode are then unused.
+   */
+  fastPath?: boolean;
 }
 
 export interface RunningDaemon {
@@ -33,12 +40,26 @@ export interface RunningDaemon {
 
 /** How often the daemon checks that its UAPI socket file still exists. */
 const WATCH_MS = 500;
+/** Inner packet size the fast path's worker buffers hold (TSO segments are split to the link MTU). */
+const FAST_MTU = 1500;
 
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { name, log } = opts;
   const path = socketPath(name, opts.uapiDir);
-  const tun = new LinuxTun(name, opts.tunInflight ?? 2, opts.tunMode ?? "poll");
-  const engine = new Engine({ tun, bind: new UdpBind(), log });
+  let tun: Tun;
+  let engine: Engine;
+  if (opts.fastPath) {
+    // Worker buffers sized for the largest usual inner MTU (the link's MTU is set later by `up`).
+    const fast = await createFastIo(name, { mtu: FAST_MTU });
+    tun = fast.tun;
+    engine = new Engine({ tun, bind: fast.bind, log });
+    fast.attach(engine.core.device, monotonicEpochMs);
+    // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
+    engine.onConfigured = () => fast.sync();
+  } else {
+    tun = new LinuxTun(name, opts.tunInflight ?? 2, opts.tunMode ?? "poll");
+    engine = new Engine({ tun, bind: new UdpBind(), log });
+  }
   const uapi = new UapiServer(path, engine, log);
   try {
     await uapi.listen();
@@ -74,6 +95,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   void engine.done.then((err) => {
     if (err) stop(`TUN gone: ${err.message}`);
   });
-  log(`${name}: daemon started (pid ${process.pid})`);
+  log(`${name}: daemon started (pid ${process.pid}${opts.fastPath ? ", fast path" : ""})`);
   return { name, engine, uapi, stopped, stop };
 }

@@ -45,6 +45,11 @@ export class Engine implements UapiHandler {
   private running = false;
   private fwmark = 0;
   private listenPort = 0;
+  /**
+   * Called after every UAPI `set` (even a failed one, which may have applied peers before the
+   * failing one): lets a data plane that mirrors the core (fast/io.ts) resync at once.
+   */
+  onConfigured: () => void = () => {};
   /** resolves when the TUN read loop ends (error = the interface went away) */
   done: Promise<Error | undefined> = Promise.resolve(undefined);
 
@@ -160,15 +165,20 @@ export class Engine implements UapiHandler {
     }
     if (req.privateKey !== undefined) this.core.setPrivateKey(req.privateKey, now);
     if (req.replacePeers) this.core.removeAllPeers();
+    if (req.privateKey !== undefined || req.replacePeers) this.onConfigured();
     this.out.length = 0;
-    for (const change of req.peers) {
-      try {
-        this.core.applyPeer(change, now, this.out);
-      } catch (e) {
-        throw new UapiError(EINVAL, `failed to configure peer: ${(e as Error).message}`);
+    try {
+      for (const change of req.peers) {
+        try {
+          this.core.applyPeer(change, now, this.out);
+        } catch (e) {
+          throw new UapiError(EINVAL, `failed to configure peer: ${(e as Error).message}`);
+        }
       }
+      this.flush();
+    } finally {
+      this.onConfigured();
     }
-    this.flush();
   }
 
   /** Stops reading and timers, closes the bind and the TUN. */

@@ -31,6 +31,8 @@ export interface FastIo {
   readonly bind: Bind;
   /** Starts publishing `device`'s keypairs to the workers (call once, after the Engine exists). */
   attach(device: Device, now: () => number): void;
+  /** Publishes the device's state now (after a configuration change; otherwise every 20 ms). */
+  sync(): void;
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -64,6 +66,7 @@ export async function createFastIo(
   );
 
   let closed = false;
+  let syncTimer: NodeJS.Timeout | undefined;
   const tun: Tun = {
     name,
     read(out) {
@@ -87,6 +90,7 @@ export async function createFastIo(
     close() {
       if (closed) return;
       closed = true;
+      clearInterval(syncTimer);
       tunWaiter?.();
       void plane.close();
     },
@@ -99,9 +103,13 @@ export async function createFastIo(
     bind,
     attach(device, now) {
       const pub = new Publisher(plane, device, now);
-      sync = () => pub.sync();
-      setInterval(sync, 20).unref();
+      sync = () => {
+        if (!closed) pub.sync();
+      };
+      syncTimer = setInterval(sync, 20);
+      syncTimer.unref();
     },
+    sync: () => sync(),
   };
 }
 

@@ -1,0 +1,303 @@
+/**
+ * `WG_TS_FASTPATH=1 wg-ts up` (the multi-threaded data plane, src/fast/) end to end, in two pairs of
+ * namespaces joined by veth:
+ *
+ * - wg-ts fast path <-> wireguard-go (wgf-0a / wgf-0b): pings, packets at the MTU, a TCP transfer
+ *   with checksum, `wg show` counters and handshake, crypto-RP (a source outside AllowedIPs is
+ *   dropped), a forced new handshake (new private key) with traffic continuing, `ip link del`.
+ * - wg-ts fast path <-> wg-ts fast path (wgf-1a / wgf-1b), side a a full tunnel (0.0.0.0/0: fwmark
+ *   policy routing, so the fast path's UDP socket must carry SO_MARK), the same transfer, `down`.
+ *
+ * No timing assertions: the transfer only has to arrive intact.
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  WG_TS,
+  cleanLeftovers,
+  dump,
+  eventually,
+  exists,
+  genkey,
+  inNs,
+  linkExists,
+  linkStats,
+  logPath,
+  makePair,
+  nsSh,
+  pidsOf,
+  ping,
+  tempDir,
+  wgQuickGo,
+  wgTs,
+  writeConf,
+  type Result,
+} from "./support/lab.js";
+
+const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
+const dir = tempDir("wgf-");
+const PAYLOAD = `${dir}/payload`;
+const PAYLOAD_BYTES = 4 << 20;
+const payload = randomBytes(PAYLOAD_BYTES);
+const payloadHash = createHash("sha256").update(payload).digest("hex");
+
+function fastUp(ns: string, conf: string): Result {
+  return inNs(ns, process.execPath, [WG_TS, "up", conf], { env: FAST_ENV });
+}
+
+/** The pid of the detached daemon serving `iface`. */
+function daemonPid(iface: string): number | undefined {
+  return pidsOf(`wg-ts.js daemon ${iface}$`)[0];
+}
+
+/**
+ * Sends PAYLOAD over TCP from `src` to `dstAddr:port` in namespace `dst` (a node server that hashes
+ * what it receives); resolves with "bytes sha256" as the receiver saw it.
+ */
+async function tcpTransfer(src: string, dst: string, dstAddr: string, port: number): Promise<string> {
+  const server = spawn("ip", [
+    "netns", "exec", dst, process.execPath, "-e",
+    `const h=require("crypto").createHash("sha256");let n=0;` +
+      `const srv=require("net").createServer(s=>{s.on("data",d=>{h.update(d);n+=d.length});` +
+      `s.on("end",()=>{console.log(n+" "+h.digest("hex"));process.exit(0)})});` +
+      `srv.listen(${port},"${dstAddr}",()=>console.log("listening"));setTimeout(()=>process.exit(3),50000)`,
+  ]);
+  let out = "";
+  server.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => server.once("exit", () => r()));
+  expect(await eventually(() => out.includes("listening"), 10_000)).toBe(true);
+  const client = inNs(src, process.execPath, [
+    "-e",
+    `const b=require("fs").readFileSync(${JSON.stringify(PAYLOAD)});` +
+      `const s=require("net").connect(${port},"${dstAddr}",()=>s.end(b));s.on("close",()=>process.exit(0));` +
+      `s.on("error",e=>{console.error(e.message);process.exit(1)})`,
+  ]);
+  expect(client.status, client.stderr).toBe(0);
+  await exited;
+  return out.replace("listening\n", "").trim();
+}
+
+beforeAll(() => {
+  writeFileSync(PAYLOAD, payload);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true }); // configs hold private keys
+});
+
+describe("wg-ts fast path <-> wireguard-go", () => {
+  const NS_A = "wgf-0a"; // wg-ts, fast path
+  const NS_B = "wgf-0b"; // wireguard-go
+  const IF_A = "wgf0a";
+  const IF_B = "wgf0b";
+  const A4 = "192.168.131.1";
+  const B4 = "192.168.131.2";
+  const UA4 = "10.131.0.1";
+  const UB4 = "10.131.0.2";
+  const ka = genkey();
+  const kb = genkey();
+  const confA = `${dir}/${IF_A}.conf`;
+  const confB = `${dir}/${IF_B}.conf`;
+
+  beforeAll(() => {
+    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+    makePair(NS_A, NS_B, [UA4, UB4], ["fd01:131::1", "fd01:131::2"]);
+    writeConf(
+      confA,
+      `[Interface]
+PrivateKey = ${ka.priv}
+ListenPort = 53131
+Address = ${A4}/24
+
+[Peer]
+PublicKey = ${kb.pub}
+AllowedIPs = ${B4}/32
+Endpoint = ${UB4}:53132
+`,
+    );
+    writeConf(
+      confB,
+      `[Interface]
+PrivateKey = ${kb.priv}
+ListenPort = 53132
+Address = ${B4}/24
+
+[Peer]
+PublicKey = ${ka.pub}
+AllowedIPs = ${A4}/32
+Endpoint = ${UA4}:53131
+`,
+    );
+    const up = fastUp(NS_A, confA);
+    expect(up.status, up.stderr).toBe(0);
+    const go = wgQuickGo(NS_B, "up", confB);
+    expect(go.status, go.stderr).toBe(0);
+  });
+
+  afterAll(() => {
+    wgTs(NS_A, ["down", confA]);
+    wgQuickGo(NS_B, "down", confB);
+    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  });
+
+  it("runs on the fast path", () => {
+    expect(daemonPid(IF_A)).toBeGreaterThan(0);
+    const starts = readFileSync(logPath(IF_A), "utf8").match(/daemon started \(pid \d+[^)]*\)/g) ?? [];
+    expect(starts.at(-1)).toMatch(/, fast path\)$/); // the latest start
+  });
+
+  it("pings v4 inner addresses in both directions", () => {
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(ping(NS_B, A4)).toBe(true);
+    expect(ping(NS_A, B4, { count: 5 })).toBe(true);
+  });
+
+  it("carries packets at the MTU (1420) with DF, both directions", () => {
+    expect(ping(NS_A, B4, { size: 1420 - 28 })).toBe(true);
+    expect(ping(NS_B, A4, { size: 1420 - 28 })).toBe(true);
+    expect(ping(NS_A, B4, { size: 1420 - 27 })).toBe(false);
+  });
+
+  it("a TCP transfer of 4 MiB arrives intact, both directions", async () => {
+    expect(await tcpTransfer(NS_A, NS_B, B4, 5001)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await tcpTransfer(NS_B, NS_A, A4, 5002)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+  });
+
+  it("`wg show`: handshake, endpoint and byte counters include the workers' traffic", () => {
+    const p = dump(NS_A, IF_A).peers[0]!;
+    expect(p.pub).toBe(kb.pub);
+    expect(p.endpoint).toBe(`${UB4}:53132`);
+    expect(p.handshake).toBeGreaterThan(1_600_000_000);
+    expect(p.tx).toBeGreaterThan(PAYLOAD_BYTES);
+    expect(p.rx).toBeGreaterThan(PAYLOAD_BYTES);
+    const go = dump(NS_B, IF_B).peers[0]!;
+    expect(go.rx).toBeGreaterThan(PAYLOAD_BYTES);
+    expect(go.tx).toBeGreaterThan(PAYLOAD_BYTES);
+  });
+
+  it("crypto-RP: a packet from a source outside AllowedIPs never reaches the TUN", () => {
+    nsSh(NS_B, "ip", ["addr", "add", "192.168.131.99/32", "dev", IF_B]);
+    const tunBefore = linkStats(NS_A, IF_A).rxPackets;
+    expect(ping(NS_B, A4, { src: "192.168.131.99", wait: 1 })).toBe(false);
+    expect(linkStats(NS_A, IF_A).rxPackets).toBe(tunBefore);
+    nsSh(NS_B, "ip", ["addr", "del", "192.168.131.99/32", "dev", IF_B]);
+    expect(ping(NS_B, A4)).toBe(true);
+  });
+
+  it("a new private key forces a new handshake; traffic continues on the new keypair", async () => {
+    const hsBefore = dump(NS_B, IF_B).peers[0]!.handshake;
+    const k2 = genkey();
+    writeConf(`${dir}/k2`, k2.priv + "\n");
+    nsSh(NS_A, "wg", ["set", IF_A, "private-key", `${dir}/k2`]);
+    expect(ping(NS_A, B4, { wait: 1 })).toBe(false); // B does not know the new key yet
+    nsSh(NS_B, "wg", ["set", IF_B, "peer", ka.pub, "remove"]);
+    nsSh(NS_B, "wg", ["set", IF_B, "peer", k2.pub, "endpoint", `${UA4}:53131`, "allowed-ips", `${A4}/32`]);
+    // B initiates (A's own retry waits for Rekey-Timeout after the rejected attempt above).
+    expect(ping(NS_B, A4)).toBe(true);
+    expect(ping(NS_A, B4)).toBe(true);
+    const go = dump(NS_B, IF_B).peers[0]!;
+    expect(go.pub).toBe(k2.pub);
+    expect(go.handshake).toBeGreaterThanOrEqual(hsBefore);
+    expect(go.handshake).toBeGreaterThan(0);
+    expect(await tcpTransfer(NS_A, NS_B, B4, 5003)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+  });
+
+  it("`ip link del` stops the daemon and removes its socket", async () => {
+    const pid = daemonPid(IF_A);
+    expect(pid).toBeGreaterThan(0);
+    nsSh(NS_A, "ip", ["link", "del", IF_A]);
+    expect(await eventually(() => daemonPid(IF_A) === undefined, 10_000)).toBe(true);
+    expect(exists(`/var/run/wireguard/${IF_A}.sock`)).toBe(false);
+    expect(linkExists(NS_A, IF_A)).toBe(false);
+  });
+});
+
+describe("wg-ts fast path <-> wg-ts fast path (full tunnel on one side: fwmark + SO_MARK)", () => {
+  const NS_A = "wgf-1a";
+  const NS_B = "wgf-1b";
+  const IF_A = "wgf1a";
+  const IF_B = "wgf1b";
+  const A4 = "192.168.132.1";
+  const B4 = "192.168.132.2";
+  const UA4 = "10.132.0.1";
+  const UB4 = "10.132.0.2";
+  const ka = genkey();
+  const kb = genkey();
+  const confA = `${dir}/${IF_A}.conf`;
+  const confB = `${dir}/${IF_B}.conf`;
+
+  beforeAll(() => {
+    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+    makePair(NS_A, NS_B, [UA4, UB4], ["fd01:132::1", "fd01:132::2"]);
+    writeConf(
+      confA,
+      `[Interface]
+PrivateKey = ${ka.priv}
+ListenPort = 53231
+Address = ${A4}/24
+
+[Peer]
+PublicKey = ${kb.pub}
+AllowedIPs = 0.0.0.0/0
+Endpoint = ${UB4}:53232
+`,
+    );
+    writeConf(
+      confB,
+      `[Interface]
+PrivateKey = ${kb.priv}
+ListenPort = 53232
+Address = ${B4}/24
+
+[Peer]
+PublicKey = ${ka.pub}
+AllowedIPs = ${A4}/32
+Endpoint = ${UA4}:53231
+`,
+    );
+    const b = fastUp(NS_B, confB);
+    expect(b.status, b.stderr).toBe(0);
+    const a = fastUp(NS_A, confA);
+    expect(a.status, a.stderr).toBe(0);
+  });
+
+  afterAll(() => {
+    wgTs(NS_A, ["down", confA]);
+    wgTs(NS_B, ["down", confB]);
+    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  });
+
+  it("policy routing is in place: the interface carries wg-quick's fwmark", () => {
+    expect(dump(NS_A, IF_A).fwmark).toBe("0xca6c");
+    expect(nsSh(NS_A, "ip", ["rule", "show"])).toMatch(/not from all fwmark 0xca6c lookup 51820/);
+  });
+
+  it("pings through the full tunnel, both directions, at the MTU", () => {
+    expect(ping(NS_A, B4)).toBe(true);
+    expect(ping(NS_B, A4)).toBe(true);
+    expect(ping(NS_A, B4, { size: 1420 - 28 })).toBe(true);
+    expect(ping(NS_B, A4, { size: 1420 - 28 })).toBe(true);
+  });
+
+  it("a TCP transfer of 4 MiB arrives intact, both directions; counters agree", async () => {
+    expect(await tcpTransfer(NS_A, NS_B, B4, 5011)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await tcpTransfer(NS_B, NS_A, A4, 5012)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    const a = dump(NS_A, IF_A).peers[0]!;
+    const b = dump(NS_B, IF_B).peers[0]!;
+    expect(a.tx).toBeGreaterThan(PAYLOAD_BYTES);
+    expect(b.rx).toBeGreaterThan(PAYLOAD_BYTES);
+    expect(a.handshake).toBeGreaterThan(0);
+    expect(b.handshake).toBeGreaterThan(0);
+  });
+
+  it("`wg-ts down` removes interface, rules, socket and daemon", async () => {
+    expect(wgTs(NS_A, ["down", confA]).status).toBe(0);
+    expect(linkExists(NS_A, IF_A)).toBe(false);
+    expect(nsSh(NS_A, "ip", ["rule", "show"])).not.toMatch(/fwmark/);
+    expect(exists(`/var/run/wireguard/${IF_A}.sock`)).toBe(false);
+    // the workers finish their poll(2) (≤ 250 ms) before the process exits
+    expect(await eventually(() => daemonPid(IF_A) === undefined, 5000)).toBe(true);
+  });
+});
