@@ -130,6 +130,15 @@ export class Device {
     if (this.#index.get(kp.localIndex) === kp) this.#index.delete(kp.localIndex);
     kp.wipe();
   };
+  readonly #keypairsChanged = (peer: Peer): void => this.onKeypairsChanged?.(peer);
+
+  /**
+   * Called synchronously, inside whichever call caused it, after a peer's keypairs changed: a new
+   * keypair installed or confirmed, sending expired (new private key), keys erased or the peer
+   * removed. For an I/O layer that mirrors keypairs elsewhere (worker threads); must not call
+   * back into the device.
+   */
+  onKeypairsChanged: ((peer: Peer) => void) | null = null;
 
   constructor(options: DeviceOptions) {
     this.#random = options.random;
@@ -191,7 +200,7 @@ export class Device {
     const allowed = config.allowedIps ?? [];
     validateCidrs(allowed);
     if (config.persistentKeepalive !== undefined) validateKeepalive(config.persistentKeepalive);
-    const peer = new Peer(publicKey, toPsk(config.presharedKey), config.endpoint ?? null, this.#routes, this.#release);
+    const peer = new Peer(publicKey, toPsk(config.presharedKey), config.endpoint ?? null, this.#routes, this.#release, this.#keypairsChanged);
     peer.handshake.setLocal(this.#identity);
     this.#peers.set(id, peer);
     for (const cidr of allowed) this.#routes.insert(cidr, peer);
@@ -344,6 +353,35 @@ export class Device {
     }
   }
 
+  /**
+   * Bookkeeping for transport data another component sealed and sent to `peer` with its current
+   * keypair (counters from {@link Keypair.reserveSendCounters}), no crypto here: adds `bytes`
+   * (datagram bytes) to txBytes and runs the send timers and rekey-on-send checks, exactly as if
+   * encapsulate had sent them. May emit a handshake initiation into `out`.
+   */
+  noteDataSent(peer: Peer, bytes: number, now: number, out: Action[]): void {
+    this.#lastNow = now;
+    peer.txBytes += bytes;
+    this.#afterSend(peer, true, now);
+    this.#keepKeyFreshSending(peer, now, out);
+  }
+
+  /**
+   * Bookkeeping for authenticated transport data another component opened for `peer` (replay
+   * window checked, inner source allowed), no crypto here: adds `bytes` (datagram bytes) to
+   * rxBytes and runs the receive timers and the initiator's rekey-on-receive check, as
+   * decapsulate would. May emit a handshake initiation into `out`.
+   */
+  noteDataReceived(peer: Peer, bytes: number, now: number, out: Action[]): void {
+    this.#lastNow = now;
+    const t = peer.timers;
+    this.#keepKeyFreshReceiving(peer, now, out);
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketReceived();
+    peer.rxBytes += bytes;
+    t.onDataReceived(now);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Sending
   // -------------------------------------------------------------------------------------------
@@ -355,7 +393,7 @@ export class Device {
     // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖)
     const padded = Math.ceil(packet.length / PADDING_MULTIPLE) * PADDING_MULTIPLE;
     const datagram = new Uint8Array(TransportLayout.payload + padded + 16);
-    const counter = kp.sendCounter++;
+    const counter = kp.reserveSendCounters(1);
     writeTransportHeader(datagram, kp.remoteIndex, counter);
     datagram.set(packet, TransportLayout.payload);
     // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place

@@ -14,10 +14,12 @@ import { wipe } from "./crypto.js";
 import { ReplayWindow } from "./replay.js";
 
 export class Keypair<P = unknown> {
-  /** Next counter to send with. */
-  sendCounter = 0;
   readonly replay = new ReplayWindow();
   private wiped = false;
+  #sendCounter = 0;
+  /** Optional shared counter cell (see {@link shareSendCounter}). */
+  #cells: BigInt64Array | null = null;
+  #cell = 0;
 
   /**
    * @param sendKey 32-byte sending key (owned, wiped by {@link wipe})
@@ -32,6 +34,54 @@ export class Keypair<P = unknown> {
     readonly isInitiator: boolean,
     readonly createdAt: number,
   ) {}
+
+  /**
+   * Next counter to send with (reading it reserves nothing). Assigning moves it (tests, expiry);
+   * values ≥ COUNTER_LIMIT are stored as COUNTER_LIMIT: the keypair can no longer send.
+   */
+  get sendCounter(): number {
+    if (this.#cells === null) return this.#sendCounter;
+    return Math.min(Number(Atomics.load(this.#cells, this.#cell)), COUNTER_LIMIT);
+  }
+  set sendCounter(v: number) {
+    const c = Math.min(v, COUNTER_LIMIT);
+    if (this.#cells === null) this.#sendCounter = c;
+    else Atomics.store(this.#cells, this.#cell, BigInt(c));
+  }
+
+  /**
+   * Reserves `n` consecutive send counters and returns the first; nobody else (another thread
+   * sharing the cell included) ever gets them. The result may be ≥ COUNTER_LIMIT: the caller
+   * must not send with counters at or past the limit.
+   */
+  reserveSendCounters(n: number): number {
+    if (this.#cells === null) {
+      const first = this.#sendCounter;
+      this.#sendCounter = Math.min(first + n, COUNTER_LIMIT);
+      return first;
+    }
+    return Number(Atomics.add(this.#cells, this.#cell, BigInt(n)));
+  }
+
+  /**
+   * From now on the send counter lives in `cells[index]` (e.g. a SharedArrayBuffer that worker
+   * threads also reserve from with Atomics.add): the cell is set to the current counter, and every
+   * read, assignment and reservation goes through it. {@link unshareSendCounter} takes it back.
+   */
+  shareSendCounter(cells: BigInt64Array, index: number): void {
+    const next = this.sendCounter;
+    this.#cells = cells;
+    this.#cell = index;
+    Atomics.store(cells, index, BigInt(next));
+  }
+
+  /** Keeps counting locally, after everything the shared cell handed out. */
+  unshareSendCounter(): void {
+    if (this.#cells === null) return;
+    const next = this.sendCounter;
+    this.#cells = null;
+    this.#sendCounter = next;
+  }
 
   /** True while the keypair may still send: not wiped, younger than REJECT_AFTER_TIME, counter left. */
   canSend(now: number): boolean {

@@ -50,20 +50,23 @@ export class Peer {
   #endpoint: Endpoint | null;
   readonly #routes: AllowedIps<Peer>;
   readonly #release: (kp: Keypair<Peer>) => void;
+  readonly #changed: (peer: Peer) => void;
 
-  /** @internal created by Device.addPeer */
+  /** @internal created by Device.addPeer; `changed` runs after previous/current/next change */
   constructor(
     publicKey: PublicKey,
     presharedKey: PresharedKey | null,
     endpoint: Endpoint | null,
     routes: AllowedIps<Peer>,
     release: (kp: Keypair<Peer>) => void,
+    changed: (peer: Peer) => void = () => {},
   ) {
     this.publicKey = publicKey;
     this.#presharedKey = presharedKey;
     this.#endpoint = endpoint === null ? null : { address: endpoint.address, port: endpoint.port };
     this.#routes = routes;
     this.#release = release;
+    this.#changed = changed;
     this.handshake = new PeerHandshake(publicKey.bytes, presharedKey?.bytes ?? null);
     this.cookies = new CookieGenerator(publicKey.bytes);
   }
@@ -127,6 +130,7 @@ export class Peer {
       this.release(this.previous);
       this.previous = null;
     }
+    this.#changed(this);
   }
 
   /**
@@ -139,6 +143,7 @@ export class Peer {
     this.previous = this.current;
     this.current = kp;
     this.next = null;
+    this.#changed(this);
     return true;
   }
 
@@ -148,6 +153,7 @@ export class Peer {
     this.timers.lastSentHandshakeAt = Number.NEGATIVE_INFINITY;
     this.current?.expireSending();
     this.next?.expireSending();
+    this.#changed(this);
   }
 
   /** Erases every keypair and the handshake (wireguard-go ZeroAndFlushAll, minus the flush). */
@@ -157,6 +163,7 @@ export class Peer {
     this.release(this.next);
     this.previous = this.current = this.next = null;
     this.handshake.clear();
+    this.#changed(this);
   }
 
   private release(kp: Keypair<Peer> | null): void {

@@ -1,6 +1,14 @@
 /**
- * The few libc calls Node does not expose, through koffi: ioctl (TUNSETIFF) and setsockopt
- * (SO_MARK). Loaded lazily so unit tests that never touch a TUN do not load the FFI.
+ * The libc calls Node does not expose, through koffi (no native addon), for the whole daemon:
+ * the main-thread TUN/bind (tun.ts, bind.ts: {@link ioctl}, {@link setsockoptInt}, {@link pollIn})
+ * and the fast data plane (fast/*: {@link libc}, raw-address calls usable inside worker threads).
+ *
+ * Every pointer argument is passed as a raw address (`uintptr_t`) obtained with `addressOf`:
+ * Node's ArrayBuffer backing stores never move, so a Buffer's address stays valid while the
+ * Buffer is referenced. Loaded lazily (unit tests that never touch a TUN do not load the FFI)
+ * and per thread (koffi works inside worker threads).
+ *
+ * Linux x86_64/aarch64 (LP64) layouts only.
  */
 import koffi from "koffi";
 
@@ -8,28 +16,117 @@ interface AsyncFn {
   async(...args: unknown[]): void;
 }
 
-interface Libc {
-  poll: AsyncFn;
-  ioctl(fd: number, req: number, arg: Buffer): number;
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+export interface Libc {
+  open(path: string, flags: number): number;
+  close(fd: number): number;
+  read(fd: number, addr: number, n: number): number;
+  write(fd: number, addr: number, n: number): number;
+  ioctl(fd: number, req: number, addr: number): number;
+  ioctlInt(fd: number, req: number, arg: number): number;
+  socket(domain: number, type: number, proto: number): number;
+  bind(fd: number, addr: number, len: number): number;
+  setsockopt(fd: number, level: number, name: number, addr: number, len: number): number;
+  recvmmsg(fd: number, vec: number, vlen: number, flags: number, timeout: number): number;
+  sendmmsg(fd: number, vec: number, vlen: number, flags: number): number;
+  sendmsg(fd: number, msg: number, flags: number): number;
+  dup2(oldfd: number, newfd: number): number;
+  getsockname(fd: number, addr: number, lenAddr: number): number;
+  sendto(fd: number, buf: number, len: number, flags: number, to: number, tolen: number): number;
+  poll(fds: number, nfds: number, timeoutMs: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  /** Address of a Buffer's first byte. */
+  addressOf(b: Uint8Array): number;
+  errno(): number;
+  /** poll(2) on a koffi pool thread (never the event loop): `pollAsync.async(fdsAddr, n, ms, cb)`. */
+  pollAsync: AsyncFn;
 }
 
-let libc: Libc | undefined;
+let cached: Libc | null = null;
 
-function load(): Libc {
-  if (libc) return libc;
+export function libc(): Libc {
+  if (cached) return cached;
   const lib = koffi.load("libc.so.6");
-  libc = {
-    poll: lib.func("int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)") as unknown as AsyncFn,
-    ioctl: lib.func("int ioctl(int fd, unsigned long req, _Inout_ uint8_t *arg)") as Libc["ioctl"],
-    setsockopt: lib.func(
-      "int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)",
-    ) as Libc["setsockopt"],
+  const memcpyAddr = lib.func("uintptr_t memcpy(void *dst, const void *src, size_t n)");
+  const read = lib.func("long read(int fd, uintptr_t buf, size_t n)");
+  const write = lib.func("long write(int fd, uintptr_t buf, size_t n)");
+  const ioctl = lib.func("int ioctl(int fd, unsigned long req, uintptr_t arg)");
+  const ioctlInt = lib.func("int ioctl(int fd, unsigned long req, unsigned long arg)");
+  const open = lib.func("int open(const char *path, int flags)");
+  const close = lib.func("int close(int fd)");
+  const socket = lib.func("int socket(int domain, int type, int proto)");
+  const bind = lib.func("int bind(int fd, uintptr_t addr, uint32_t len)");
+  const setsockopt = lib.func("int setsockopt(int fd, int level, int name, uintptr_t val, uint32_t len)");
+  const recvmmsg = lib.func("int recvmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags, uintptr_t timeout)");
+  const sendmmsg = lib.func("int sendmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags)");
+  const sendmsg = lib.func("long sendmsg(int fd, uintptr_t msg, int flags)");
+  const sendto = lib.func("long sendto(int fd, uintptr_t buf, size_t len, int flags, uintptr_t to, uint32_t tolen)");
+  const dup2 = lib.func("int dup2(int oldfd, int newfd)");
+  const getsockname = lib.func("int getsockname(int fd, uintptr_t addr, uintptr_t len)");
+  const poll = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)");
+  const fcntl = lib.func("int fcntl(int fd, int cmd, int arg)");
+  const pollAsync = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)") as unknown as AsyncFn;
+  cached = {
+    open: (p, f) => open(p, f) as number,
+    close: (fd) => close(fd) as number,
+    read: (fd, a, n) => read(fd, a, n) as number,
+    write: (fd, a, n) => write(fd, a, n) as number,
+    ioctl: (fd, r, a) => ioctl(fd, r, a) as number,
+    ioctlInt: (fd, r, a) => ioctlInt(fd, r, a) as number,
+    socket: (d, t, p) => socket(d, t, p) as number,
+    bind: (fd, a, l) => bind(fd, a, l) as number,
+    setsockopt: (fd, l, n, a, len) => setsockopt(fd, l, n, a, len) as number,
+    recvmmsg: (fd, v, n, f, t) => recvmmsg(fd, v, n, f, t) as number,
+    sendmmsg: (fd, v, n, f) => sendmmsg(fd, v, n, f) as number,
+    sendmsg: (fd, m, f) => sendmsg(fd, m, f) as number,
+    sendto: (fd, b, l, f, t, tl) => sendto(fd, b, l, f, t, tl) as number,
+    dup2: (a, b) => dup2(a, b) as number,
+    getsockname: (fd, a, l) => getsockname(fd, a, l) as number,
+    poll: (fds, n, t) => poll(fds, n, t) as number,
+    fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
+    addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,
+    errno: () => koffi.errno(),
+    pollAsync,
   };
-  return libc;
+  return cached;
 }
 
-/** Error with the C errno, e.g. `TUNSETIFF: errno 16`. */
+// <fcntl.h>, <sys/socket.h>, <netinet/in.h>, <linux/if_tun.h>, <linux/udp.h> (x86_64 values)
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+export const SO_MARK = 36;
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
+export const UDP_GRO = 104;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_WAITFORONE = 0x10000;
+export const TUNSETIFF = 0x400454ca;
+export const TUNSETOFFLOAD = 0x400454d0;
+export const TUNSETVNETHDRSZ = 0x400454d8;
+export const IFF_TUN = 0x0001;
+export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_TSO_ECN = 0x08;
+export const EAGAIN = 11;
+export const EINTR = 4;
+
+export const POLLIN = 0x1;
+
+/** Error with the C errno, e.g. `TUNSETIFF failed: errno 16`. */
 export class SyscallError extends Error {
   constructor(
     readonly call: string,
@@ -39,38 +136,34 @@ export class SyscallError extends Error {
   }
 }
 
+/** ioctl(2) with a buffer argument; throws a {@link SyscallError} naming `what`. */
 export function ioctl(fd: number, req: number, arg: Buffer, what: string): void {
-  const lc = load();
-  if (lc.ioctl(fd, req, arg) < 0) throw new SyscallError(what, koffi.errno());
+  const c = libc();
+  if (c.ioctl(fd, req, c.addressOf(arg)) < 0) throw new SyscallError(what, c.errno());
 }
 
-export const SOL_SOCKET = 1;
-export const SO_MARK = 36;
-export const SO_SNDBUFFORCE = 32;
-export const SO_RCVBUFFORCE = 33;
-
+/** setsockopt(2) with an int value; throws a {@link SyscallError} naming `what`. */
 export function setsockoptInt(fd: number, level: number, name: number, value: number, what: string): void {
-  const lc = load();
+  const c = libc();
   const buf = Buffer.alloc(4);
   buf.writeUInt32LE(value >>> 0);
-  if (lc.setsockopt(fd, level, name, buf, 4) < 0) throw new SyscallError(what, koffi.errno());
+  if (c.setsockopt(fd, level, name, c.addressOf(buf), 4) < 0) throw new SyscallError(what, c.errno());
 }
-
-const POLLIN = 0x1;
 
 /**
  * Waits (on a koffi worker thread, never the event loop) until `fd` is readable or `timeoutMs`
  * passes. Resolves with the revents bits (0 on timeout).
  */
 export function pollIn(fd: number, timeoutMs: number): Promise<number> {
-  const lc = load();
+  const c = libc();
   const pfd = Buffer.alloc(8);
   pfd.writeInt32LE(fd, 0);
   pfd.writeInt16LE(POLLIN, 4);
   return new Promise((resolve, reject) => {
-    lc.poll.async(pfd, 1, timeoutMs, (err: unknown, n: number) => {
+    // pfd stays referenced by this closure until the call returns.
+    c.pollAsync.async(c.addressOf(pfd), 1, timeoutMs, (err: unknown, n: number) => {
       if (err) reject(err as Error);
-      else if (n < 0) reject(new SyscallError("poll", koffi.errno()));
+      else if (n < 0) reject(new SyscallError("poll", c.errno()));
       else resolve(n === 0 ? 0 : pfd.readInt16LE(6));
     });
   });

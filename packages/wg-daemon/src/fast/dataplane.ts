@@ -15,7 +15,7 @@
  * Prototype scope: one peer, IPv4 underlay.
  */
 import { Worker } from "node:worker_threads";
-import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "./libc.js";
+import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "../libc.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import { openUdp4, writeSockaddrIn } from "./udp.js";
 import {
@@ -136,6 +136,12 @@ export interface FastDataPlane {
   setAllowedIps(prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void;
   /** Reserves `n` consecutive send counters (for a packet the main thread encrypts); returns the first. */
   reserveCounters(n: number): number;
+  /**
+   * The two shared send-counter cells (Atomics, int64) and the one the published send keypair
+   * uses; the next `setKeypairs` with a `counter` switches to the other (`counterCell ^ 1`).
+   */
+  readonly counters: BigInt64Array;
+  readonly counterCell: number;
   /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
   sendDatagram(datagram: Uint8Array, to: Endpoint4): number;
   /** Writes an inner IP packet to the TUN from the main thread. */
@@ -308,6 +314,10 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
     setAllowedIps,
     reserveCounters(n) {
       return Number(Atomics.add(ctr, cell, BigInt(n)));
+    },
+    counters: ctr,
+    get counterCell() {
+      return cell;
     },
     sendDatagram(datagram, to) {
       writeSockaddrIn(sa, 0, to.address, to.port);

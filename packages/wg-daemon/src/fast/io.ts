@@ -5,21 +5,22 @@
  *
  * What the Engine (and so wg-core) still sees: handshake and cookie messages, packets while no
  * session exists, the first packet on every new receive keypair, and one sampled packet per
- * direction every 100 ms — enough for key confirmation, roaming, the timers (keepalives, rekey
- * after time, handshake after unanswered data) and UAPI handshake times. The bulk of transport
- * packets never leaves the two worker threads.
+ * direction every 100 ms (roaming). The bulk of transport packets never leaves the two worker
+ * threads; every 20 ms their traffic is reported to the core with `Device.noteDataSent` /
+ * `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake
+ * after unanswered data). Keypair changes reach the workers through `Device.onKeypairsChanged`
+ * (plus the 20 ms poll and a resync after every UAPI `set`).
  *
  * Scope (v1): exactly one peer with an IPv4 endpoint and ≤ 32 allowed-IPs prefixes gets the worker
  * path (the rx worker checks inner sources against them); otherwise nothing is published and every packet takes the slow path through
  * the main thread (correct, ~5k packets per 100 ms at most).
  *
- * Counters: the send counter of the published keypair lives in shared memory. Until wg-core
- * exposes that (see benchmarks/README.md, "What wg-core must expose"), the published Keypair's
- * `sendCounter` property is replaced by an accessor whose every read reserves a fresh counter
- * from the shared cell (Atomics.add): the core and the workers can never use the same counter;
- * reads that are only comparisons leave harmless gaps, which the receiver's window accepts.
+ * Counters: the published send keypair counts in a shared cell (`Keypair.shareSendCounter`): the
+ * core (`reserveSendCounters(1)`) and the tx worker (`Atomics.add`, 256 at a time) never use the
+ * same counter. When the keypair is unpublished it counts locally again, skipping a margin for a
+ * range a worker may still take before it sees the new generation.
  */
-import { COUNTER_LIMIT, parseCidr, type Device, type Keypair, type Peer } from "@wg-ts/core";
+import { parseCidr, type Action, type Device, type Keypair, type Peer } from "@wg-ts/core";
 import type { Bind, Datagram } from "../bind.js";
 import type { Tun } from "../tun.js";
 import { MAX_ALLOWED } from "./shared.js";
@@ -36,6 +37,11 @@ export interface FastIo {
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/**
+ * Counters skipped when a keypair stops being published: a tx worker in the middle of a batch may
+ * still take one more range (256) from its cell before it sees the new generation.
+ */
+const UNSHARE_MARGIN = 1 << 16;
 
 export async function createFastIo(
   name: string,
@@ -102,10 +108,17 @@ export async function createFastIo(
     tun,
     bind,
     attach(device, now) {
-      const pub = new Publisher(plane, device, now);
+      const pub = new Publisher(plane, device, now, (out) => {
+        for (const a of out) {
+          if (a.kind === "toNetwork") bind?.send([{ datagram: a.datagram, endpoint: a.endpoint }], 1);
+          else if (a.kind === "toTunnel") plane.writeTunnel(a.packet);
+        }
+      });
       sync = () => {
         if (!closed) pub.sync();
       };
+      // Called inside the core's own call: publish right after it (the core must not be re-entered).
+      device.onKeypairsChanged = () => queueMicrotask(sync);
       syncTimer = setInterval(sync, 20);
       syncTimer.unref();
     },
@@ -157,11 +170,14 @@ class Publisher {
   #allowed = "";
   #lastTx = 0;
   #lastRx = 0;
+  readonly #out: Action[] = [];
 
   constructor(
     readonly plane: FastDataPlane,
     readonly device: Device,
     readonly now: () => number,
+    /** Sends what the core emits from the bookkeeping calls (a handshake initiation). */
+    readonly emit: (out: Action[]) => void,
   ) {}
 
   sync(): void {
@@ -177,27 +193,30 @@ class Publisher {
       this.#allowed = allowedKey;
     }
     const cur = usable ? peer.current : null;
-    // canSend() reads sendCounter: on a published keypair that reserves a counter (harmless gap).
     const send = cur !== null && cur.canSend(now) ? cur : null;
     const recv: Keypair[] = usable
       ? [peer.current, peer.previous, peer.next].filter((k): k is NonNullable<typeof k> => k !== null && k.canReceive(now))
       : [];
     const endpoint = ep ? `${ep.address}:${ep.port}` : "";
-    if (peer) this.#account(peer);
+    if (peer) this.#account(peer, now);
     if (send === this.#send && endpoint === this.#endpoint && sameList(recv, this.#recv)) return;
 
     if (endpoint !== this.#endpoint && ep !== null && IPV4.test(ep.address)) this.plane.setEndpoint(ep);
     this.#endpoint = endpoint;
     if (send !== this.#send) {
-      if (this.#send !== null) unshare(this.#send, this.plane);
+      const old = this.#send;
       if (send !== null) {
-        const start = send.sendCounter;
+        // Share into the cell the workers are not using yet, then switch them to it.
+        send.shareSendCounter(this.plane.counters, this.plane.counterCell ^ 1);
         this.plane.setKeypairs(
-          { sendKey: send.sendKey, remoteIndex: send.remoteIndex, counter: start },
+          { sendKey: send.sendKey, remoteIndex: send.remoteIndex, counter: send.sendCounter },
           recv.map(toReceive),
         );
-        share(send, this.plane);
       } else this.plane.setKeypairs(null, recv.map(toReceive));
+      if (old !== null) {
+        old.unshareSendCounter();
+        old.reserveSendCounters(UNSHARE_MARGIN);
+      }
     } else {
       // Same send keypair: republish the receive side only; the counter cell keeps counting.
       this.plane.setKeypairs(send ? { sendKey: send.sendKey, remoteIndex: send.remoteIndex } : null, recv.map(toReceive));
@@ -206,15 +225,21 @@ class Publisher {
     this.#recv = recv;
   }
 
-  /** Adds the workers' traffic to the peer's UAPI byte counters (datagram bytes ≈ inner + 32). */
-  #account(peer: Peer): void {
+  /**
+   * Reports the workers' traffic since the last call to the core (byte counters and timers;
+   * datagram bytes ≈ inner + 32 per packet, padding not counted).
+   */
+  #account(peer: Peer, now: number): void {
     const s = this.plane.stats();
     const tx = s.tx.bytes + 32 * s.tx.packets;
     const rx = s.rx.bytes + 32 * s.rx.packets;
-    peer.txBytes += tx - this.#lastTx;
-    peer.rxBytes += rx - this.#lastRx;
+    const out = this.#out;
+    out.length = 0;
+    if (tx > this.#lastTx) this.device.noteDataSent(peer, tx - this.#lastTx, now, out);
+    if (rx > this.#lastRx) this.device.noteDataReceived(peer, rx - this.#lastRx, now, out);
     this.#lastTx = tx;
     this.#lastRx = rx;
+    if (out.length > 0) this.emit(out);
   }
 }
 
@@ -224,30 +249,4 @@ function toReceive(k: Keypair): ReceiveKeypair {
 
 function sameList(a: readonly Keypair[], b: readonly Keypair[]): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
-}
-
-/** Makes `kp.sendCounter` draw from the data plane's shared counter cell (see the module comment). */
-function share(kp: Keypair, plane: FastDataPlane): void {
-  let expired = false;
-  Object.defineProperty(kp, "sendCounter", {
-    configurable: true,
-    enumerable: true,
-    get: () => (expired ? COUNTER_LIMIT : plane.reserveCounters(1)),
-    set: (v: number) => {
-      // `kp.sendCounter++` writes back what it read + 1: ignore; only expiry sticks.
-      if (v >= COUNTER_LIMIT) expired = true;
-    },
-  });
-}
-
-/** Gives `kp` its own plain counter again, continuing after everything the cell handed out. */
-function unshare(kp: Keypair, plane: FastDataPlane): void {
-  const last = plane.reserveCounters(0);
-  const expired = kp.sendCounter >= COUNTER_LIMIT;
-  Object.defineProperty(kp, "sendCounter", {
-    configurable: true,
-    enumerable: true,
-    writable: true,
-    value: expired ? COUNTER_LIMIT : last,
-  });
 }

@@ -7,7 +7,7 @@
 import {
   IFF_NO_PI, IFF_TUN, IFF_VNET_HDR, O_CLOEXEC, O_RDWR, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUNSETIFF,
   TUNSETOFFLOAD, libc,
-} from "./libc.js";
+} from "../libc.js";
 
 /** sizeof(struct virtio_net_hdr) without mergeable buffers. */
 export const VNET_HDR_LEN = 10;

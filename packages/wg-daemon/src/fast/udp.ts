@@ -8,7 +8,7 @@
 import {
   AF_INET, MSG_WAITFORONE, SOL_UDP, UDP_GRO, UDP_SEGMENT, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
   SO_SNDBUFFORCE, libc,
-} from "./libc.js";
+} from "../libc.js";
 
 export interface UdpOptions {
   port: number;

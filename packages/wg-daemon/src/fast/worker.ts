@@ -18,7 +18,7 @@ import {
 } from "./gso.js";
 import { sourceAllowed } from "./allowed.js";
 import { TcpCoalescer } from "./gro.js";
-import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "./libc.js";
+import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "../libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, readSockaddrIn, writeSockaddrIn } from "./udp.js";
 import {
