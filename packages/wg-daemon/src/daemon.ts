@@ -56,6 +56,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     fast.attach(engine.core.device, monotonicEpochMs);
     // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
     engine.onConfigured = () => fast.sync();
+    engine.extraDrops = () => fast.drops();
   } else {
     tun = new LinuxTun(name, opts.tunInflight ?? 2, opts.tunMode ?? "poll");
     engine = new Engine({ tun, bind: new UdpBind(), log });

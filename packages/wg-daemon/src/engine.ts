@@ -50,6 +50,8 @@ export class Engine implements UapiHandler {
    * failing one): lets a data plane that mirrors the core (fast/io.ts) resync at once.
    */
   onConfigured: () => void = () => {};
+  /** Drop counters kept outside the engine (the fast path's workers), added to {@link dropSummary}. */
+  extraDrops: () => Iterable<[string, number]> = () => [];
   /** resolves when the TUN read loop ends (error = the interface went away) */
   done: Promise<Error | undefined> = Promise.resolve(undefined);
 
@@ -190,9 +192,9 @@ export class Engine implements UapiHandler {
     this.tun.close();
   }
 
-  /** A one-line summary of drop counters, for logs. */
+  /** A one-line summary of drop counters (with {@link extraDrops}), for logs. */
   dropSummary(): string {
-    return [...this.drops].map(([k, v]) => `${k}=${v}`).join(" ");
+    return [...this.drops, ...this.extraDrops()].map(([k, v]) => `${k}=${v}`).join(" ");
   }
 }
 

@@ -186,6 +186,16 @@ Endpoint = ${UA4}:53131
     expect(ping(NS_B, A4)).toBe(true);
   });
 
+  it("SIGUSR1 logs the workers' drops with the engine's", async () => {
+    const pid = daemonPid(IF_A)!;
+    const log = logPath(IF_A);
+    const before = readFileSync(log, "utf8").length;
+    process.kill(pid, "SIGUSR1");
+    let line = "";
+    await eventually(() => (line = readFileSync(log, "utf8").slice(before)) !== "", 2000);
+    expect(line).toMatch(new RegExp(`${IF_A}: drops: .*worker-rx-dropped=\\d+`));
+  });
+
   it("a new private key forces a new handshake; traffic continues on the new keypair", async () => {
     const hsBefore = dump(NS_B, IF_B).peers[0]!.handshake;
     const k2 = genkey();

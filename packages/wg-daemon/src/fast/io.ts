@@ -34,6 +34,12 @@ export interface FastIo {
   attach(device: Device, now: () => number): void;
   /** Publishes the device's state now (after a configuration change; otherwise every 20 ms). */
   sync(): void;
+  /**
+   * The workers' drop counters (non-zero only): `worker-rx-dropped` (decryption failed, replay,
+   * inner source not allowed, bad inner length), `worker-tx-dropped` (no session, slow-path budget
+   * per 100 ms exceeded).
+   */
+  drops(): [string, number][];
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -123,6 +129,13 @@ export async function createFastIo(
       syncTimer.unref();
     },
     sync: () => sync(),
+    drops() {
+      const s = plane.stats();
+      const d: [string, number][] = [];
+      if (s.rx.drops > 0) d.push(["worker-rx-dropped", s.rx.drops]);
+      if (s.tx.drops > 0) d.push(["worker-tx-dropped", s.tx.drops]);
+      return d;
+    },
   };
 }
 
