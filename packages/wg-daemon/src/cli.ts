@@ -101,6 +101,12 @@ function fastPath(): boolean {
   return process.env["WG_TS_FASTPATH"] === "1";
 }
 
+/** WG_TS_GSO_SEGMENTS=N (1–64): datagrams per UDP GSO send on the fast path (default 44). */
+function gsoSegments(): { gsoSegments?: number } {
+  const n = Number(process.env["WG_TS_GSO_SEGMENTS"]);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? { gsoSegments: n } : {};
+}
+
 /** WG_TS_TUN_MODE=poll (default) | threadpool: see tun.ts. */
 function tunMode(): "poll" | "threadpool" {
   return process.env["WG_TS_TUN_MODE"] === "threadpool" ? "threadpool" : "poll";
@@ -144,7 +150,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
   }
   let daemon: RunningDaemon | undefined;
   const env = quickEnv(io, async (name) => {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath() });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath(), ...gsoSegments() });
     const d = daemon;
     return { stop: async () => d.stop("up failed") };
   });
@@ -170,7 +176,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
 async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath() });
+    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath(), ...gsoSegments() });
   } catch (e) {
     // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
     io.stdout(`error: ${(e as Error).message}\n`);

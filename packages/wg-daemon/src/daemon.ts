@@ -27,6 +27,8 @@ export interface DaemonOptions {
    * Same Engine, core and UAPI; tunInflight/tunMode are then unused.
    */
   fastPath?: boolean;
+  /** Fast path: datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
+  gsoSegments?: number;
 }
 
 export interface RunningDaemon {
@@ -50,7 +52,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let engine: Engine;
   if (opts.fastPath) {
     // Worker buffers sized for the largest usual inner MTU (the link's MTU is set later by `up`).
-    const fast = await createFastIo(name, { mtu: FAST_MTU });
+    const fast = await createFastIo(name, {
+      mtu: FAST_MTU,
+      ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
+    });
     tun = fast.tun;
     engine = new Engine({ tun, bind: fast.bind, log });
     fast.attach(engine.core.device, monotonicEpochMs);

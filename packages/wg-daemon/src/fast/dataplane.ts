@@ -51,6 +51,11 @@ export interface FastDataPlaneOptions {
   gro?: boolean;
   /** Send with UDP GSO (UDP_SEGMENT) instead of sendmmsg (default true). */
   udpGso?: boolean;
+  /**
+   * At most this many datagrams per UDP GSO send (default 44, the most a 64 KiB send holds):
+   * smaller bursts are kinder to peers with small receive buffers (old wireguard-go).
+   */
+  gsoSegments?: number;
   /** Receive with UDP_GRO (default true). */
   udpGro?: boolean;
   /** Non-blocking mode: empty reads retried before sleeping in poll(2) (default 0). */
@@ -177,7 +182,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
     tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 128, blocking, gro: o.gro ?? true,
-    udpGso: o.udpGso ?? true, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false, keypairs, counters, stats,
+    udpGso: o.udpGso ?? true, gsoSegments: o.gsoSegments ?? 44, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false, keypairs, counters, stats,
   };
   const url = new URL("./worker.js", import.meta.url);
   const young = o.youngGenerationMb ?? 2;

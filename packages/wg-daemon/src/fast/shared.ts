@@ -79,6 +79,8 @@ export interface WorkerInit {
   gro: boolean;
   /** Send runs of equal-sized datagrams as one UDP GSO super-datagram (UDP_SEGMENT). */
   udpGso: boolean;
+  /** Datagrams per UDP GSO send at most. */
+  gsoSegments: number;
   /** The socket has UDP_GRO on: received buffers may hold several datagrams. */
   udpGro: boolean;
   /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */

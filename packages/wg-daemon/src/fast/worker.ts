@@ -146,7 +146,7 @@ function txLoop(): void {
 
   const flush = (): void => {
     if (count === 0) return;
-    const r = init.udpGso ? batch.sendSegmented(init.udpFd, count) : batch.send(init.udpFd, count);
+    const r = init.udpGso ? batch.sendSegmented(init.udpFd, count, init.gsoSegments) : batch.send(init.udpFd, count);
     if (r < 0) stats[ST.errors]!++;
     stats[ST.syscalls]! += init.udpGso ? Math.max(r, 1) : 1;
     stats[ST.batches] = ++batches;
