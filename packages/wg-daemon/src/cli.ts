@@ -132,7 +132,8 @@ function waitForSignal(daemon: RunningDaemon | undefined, io?: CliIo): Promise<s
     process.on("SIGUSR1", () => {
       if (!daemon) return;
       const uapiErrors = [...daemon.uapi.errors].map(([e, n]) => `-${e}=${n}`).join(" ");
-      io?.stderr(`${daemon.name}: drops: ${daemon.engine.dropSummary() || "none"}; uapi errors: ${uapiErrors || "none"}\n`);
+      const fast = daemon.fastStatus ? `; fast path: ${daemon.fastStatus()}` : "";
+      io?.stderr(`${daemon.name}: drops: ${daemon.engine.dropSummary() || "none"}; uapi errors: ${uapiErrors || "none"}${fast}\n`);
     });
     const on = (sig: string): void => resolve(sig);
     process.once("SIGTERM", () => on("SIGTERM"));

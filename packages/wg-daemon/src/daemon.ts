@@ -35,6 +35,11 @@ export interface RunningDaemon {
   readonly name: string;
   readonly engine: Engine;
   readonly uapi: UapiServer;
+  /**
+   * Fast path only: what the workers carry, for the SIGUSR1 line ("peers=2 worker-tx-packets=…
+   * worker-rx-packets=…"; peers=0 while beyond the workers' limits: main-thread path).
+   */
+  readonly fastStatus?: () => string;
   /** Resolves with the reason once the daemon has stopped and cleaned up. */
   readonly stopped: Promise<string>;
   stop(reason?: string): void;
@@ -50,6 +55,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const path = socketPath(name, opts.uapiDir);
   let tun: Tun;
   let engine: Engine;
+  let fastStatus: (() => string) | undefined;
   if (opts.fastPath) {
     // Worker buffers sized for the largest usual inner MTU (the link's MTU is set later by `up`).
     const fast = await createFastIo(name, {
@@ -58,10 +64,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     tun = fast.tun;
     engine = new Engine({ tun, bind: fast.bind, log });
-    fast.attach(engine.core.device, monotonicEpochMs);
+    fast.attach(engine.core.device, monotonicEpochMs, log);
     // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
     engine.onConfigured = () => fast.sync();
     engine.extraDrops = () => fast.drops();
+    fastStatus = () => fast.status();
   } else {
     tun = new LinuxTun(name, opts.tunInflight ?? 2, opts.tunMode ?? "poll");
     engine = new Engine({ tun, bind: new UdpBind(), log });
@@ -102,5 +109,5 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (err) stop(`TUN gone: ${err.message}`);
   });
   log(`${name}: daemon started (pid ${process.pid}${opts.fastPath ? ", fast path" : ""})`);
-  return { name, engine, uapi, stopped, stop };
+  return { name, engine, uapi, stopped, stop, ...(fastStatus ? { fastStatus } : {}) };
 }

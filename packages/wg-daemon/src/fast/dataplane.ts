@@ -12,14 +12,17 @@
  * the first packet received on a keypair. See benchmarks/README.md ("Integration") for how the
  * daemon wires this to the core, and what the core still has to expose.
  *
- * Prototype scope: one peer, IPv4 underlay.
+ * Scope: up to MAX_PEERS (64) peers in fixed slots, IPv4 and IPv6 endpoints (one dual-stack socket),
+ * up to MAX_ROUTES allowed-IPs prefixes in all.
  */
 import { Worker } from "node:worker_threads";
 import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "../libc.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
-import { openUdp4, writeSockaddrIn } from "./udp.js";
+import { addressBytes } from "@wg-ts/core";
+import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
 import {
-  ALLOWED_WORDS, KEYPAIR_WORDS, KP, MAX_ALLOWED, RECV_SLOTS, RECV_SLOT_WORDS, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
+  KEYPAIR_WORDS, KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, ROUTES_BASE, ROUTE_WORDS, STATS_WORDS, ST,
+  peerBase, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
 
@@ -34,7 +37,7 @@ export interface FastDataPlaneOptions {
   mtu: number;
   /** UDP listen port. */
   udpPort: number;
-  /** The peer's IPv4 endpoint, if known (see setEndpoint). */
+  /** Peer slot 0's endpoint, if known (see setEndpoint). */
   peer?: Endpoint4;
   /** IFF_VNET_HDR + TSO (default true). */
   offload?: boolean;
@@ -94,6 +97,13 @@ export interface SendKeypair {
    */
   counter?: number;
 }
+export interface Route {
+  slot: number;
+  family: 4 | 6;
+  bits: number;
+  /** Network address, 4 or 16 bytes. */
+  bytes: Uint8Array;
+}
 export interface ReceiveKeypair {
   recvKey: Uint8Array;
   localIndex: number;
@@ -130,23 +140,38 @@ export interface FastDataPlane {
    */
   rebind(port: number): number;
   setMark(mark: number): void;
-  /** Publishes wg-core's keypairs: `send` = current, `receive` = current/previous/next (≤ 3). */
+  /**
+   * Publishes peer slot `slot` (0..MAX_PEERS-1): wg-core's keypairs (`send` = current, `receive` =
+   * current/previous/next, ≤ 3) and endpoint (null: none; the tx worker hands its packets to the core).
+   */
+  setPeer(slot: number, send: SendKeypair | null, receive: readonly ReceiveKeypair[], endpoint: Endpoint4 | null): void;
+  /** Empties peer slot `slot`. */
+  clearPeer(slot: number): void;
+  /**
+   * The routes snapshot (≤ MAX_ROUTES prefixes over all peers): outbound peer selection by inner
+   * destination, inbound inner-source check. Until set, nothing routes (every inner source is refused).
+   */
+  setRoutes(routes: readonly Route[]): void;
+  /** The TUN's current link MTU (padding cap; `wg-ts up` sets the MTU after the workers start). */
+  setLinkMtu(mtu: number): void;
+  /** Runs `f` (setPeer/clearPeer/setRoutes calls) as one update the workers see at once. */
+  update(f: () => void): void;
+  /** Peer slot `slot`'s traffic the workers counted (inner bytes, packets). */
+  peerStats(slot: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number };
+  /** Single-peer convenience (slot 0): {@link setPeer} keeping slot 0's endpoint. */
   setKeypairs(send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void;
   setKeypair(k: Keypair | null): void;
   setEndpoint(e: Endpoint4): void;
-  /**
-   * The peer's allowed IPs (≤ MAX_ALLOWED = 32 prefixes): the rx worker drops decrypted packets
-   * whose inner source lies outside them. Until set, every inner source is refused.
-   */
+  /** Slot 0's allowed IPs (see {@link setRoutes}). */
   setAllowedIps(prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void;
-  /** Reserves `n` consecutive send counters (for a packet the main thread encrypts); returns the first. */
+  /** Reserves `n` consecutive send counters of slot 0 (for a packet the main thread encrypts); returns the first. */
   reserveCounters(n: number): number;
   /**
-   * The two shared send-counter cells (Atomics, int64) and the one the published send keypair
-   * uses; the next `setKeypairs` with a `counter` switches to the other (`counterCell ^ 1`).
+   * The shared send-counter cells (Atomics, int64; two per slot: `2 * slot + counterCell(slot)` is
+   * the published send keypair's); the next `setPeer` with a `counter` switches the slot to the other.
    */
   readonly counters: BigInt64Array;
-  readonly counterCell: number;
+  counterCell(slot: number): number;
   /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
   sendDatagram(datagram: Uint8Array, to: Endpoint4): number;
   /** Writes an inner IP packet to the TUN from the main thread. */
@@ -161,28 +186,31 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   const tunFd = openTun(o.tunName, { offload });
   const udpGro = o.udpGro ?? true;
   let mark = o.fwmark ?? 0;
-  const udpOptions = (port: number): Parameters<typeof openUdp4>[0] => ({
+  const udpOptions = (port: number): Parameters<typeof openUdp>[0] => ({
     port, bufferBytes: o.socketBuffer ?? 4 << 20, mark, gro: udpGro,
   });
-  const udpFd = openUdp4(udpOptions(o.udpPort));
+  const udpFd = openUdp(udpOptions(o.udpPort));
   const boundPort = (): number => {
-    const b = Buffer.alloc(16);
+    const b = Buffer.alloc(SOCKADDR6);
     const l = Buffer.alloc(4);
-    l.writeUInt32LE(16);
+    l.writeUInt32LE(SOCKADDR6);
     return c.getsockname(udpFd, c.addressOf(b), c.addressOf(l)) < 0 ? -1 : b.readUInt16BE(2);
   };
   let port = boundPort();
   const blocking = o.blocking ?? false;
   if (!blocking) c.fcntl(tunFd, F_SETFL, c.fcntl(tunFd, F_GETFL, 0) | O_NONBLOCK);
   const keypairs = new SharedArrayBuffer(KEYPAIR_WORDS * 4);
-  const counters = new SharedArrayBuffer(16);
+  const counters = new SharedArrayBuffer(16 * MAX_PEERS);
   const stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
+  const peerStatsBuf = new SharedArrayBuffer(MAX_PEERS * PEER_STATS_WORDS * 8);
+  const peerStatsView = new Float64Array(peerStatsBuf);
   const words = new Int32Array(keypairs);
   const bytes = new Uint8Array(keypairs);
   const ctr = new BigInt64Array(counters);
   const base: Omit<WorkerInit, "role"> = {
     tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 128, blocking, gro: o.gro ?? true,
     udpGso: o.udpGso ?? true, gsoSegments: o.gsoSegments ?? 44, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false, keypairs, counters, stats,
+    peerStats: peerStatsBuf,
   };
   const url = new URL("./worker.js", import.meta.url);
   const young = o.youngGenerationMb ?? 2;
@@ -220,62 +248,92 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   for (const w of workers) w.on("message", onEvent);
 
   // Seqlock writer: odd while writing, even when done (single writer: the main thread).
+  let depth = 0;
   const write = (f: () => void): void => {
-    Atomics.add(words, KP.generation, 1);
-    f();
-    Atomics.add(words, KP.generation, 1);
+    if (depth++ === 0) Atomics.add(words, KP.generation, 1);
+    try {
+      f();
+    } finally {
+      if (--depth === 0) Atomics.add(words, KP.generation, 1);
+    }
   };
-  let cell = 0;
-  const setKeypairs = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void =>
-    write(() => setKeypairsLocked(send, receive));
+  const cells = new Array<number>(MAX_PEERS).fill(0);
+  const endpoints = new Array<Endpoint4 | null>(MAX_PEERS).fill(null);
+  const checkSlot = (slot: number): void => {
+    if (!(slot >= 0 && slot < MAX_PEERS)) throw new Error(`peer slot ${slot} out of range (≤ ${MAX_PEERS} peers)`);
+  };
   /**
-   * `send.counter` given: a new send keypair — it gets the other counter cell, starting there.
+   * `send.counter` given: a new send keypair — it gets the slot's other counter cell, starting there.
    * Omitted: the same send keypair as before (its cell keeps counting).
    */
-  const setKeypairsLocked = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void => {
+  const setPeer = (slot: number, send: SendKeypair | null, receive: readonly ReceiveKeypair[], endpoint: Endpoint4 | null): void => {
+    checkSlot(slot);
     if (receive.length > RECV_SLOTS) throw new Error(`at most ${RECV_SLOTS} receive keypairs`);
-    words[KP.sendValid] = 0;
-    if (send) {
-      bytes.set(send.sendKey, KP.sendKey * 4);
-      words[KP.remoteIndex] = send.remoteIndex | 0;
-      if (send.counter !== undefined) {
-        cell ^= 1;
-        Atomics.store(ctr, cell, BigInt(send.counter));
-        words[KP.counterCell] = cell;
-      }
-      words[KP.sendValid] = 1;
-    }
-    for (let i = 0; i < RECV_SLOTS; i++) {
-      const w = KP.recvSlots + i * RECV_SLOT_WORDS;
-      const r = receive[i];
-      words[w] = r ? 1 : 0;
-      if (r) {
-        words[w + 1] = r.localIndex | 0;
-        bytes.set(r.recvKey, (w + 2) * 4);
-      }
-    }
-  };
-  const setEndpoint = (e: Endpoint4): void => write(() => setEndpointLocked(e));
-  const setEndpointLocked = (e: Endpoint4): void => {
-    const p = e.address.split(".").map(Number);
-    words[KP.endpointAddr] = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) | 0;
-    words[KP.endpointPort] = e.port;
-  };
-  if (o.peer) setEndpoint(o.peer);
-  const setAllowedIps = (prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void => {
-    if (prefixes.length > MAX_ALLOWED) throw new Error(`at most ${MAX_ALLOWED} allowed-IPs prefixes`);
+    const ep = endpoint ? addressBytes(endpoint.address) : null;
     write(() => {
-      words[KP.allowedCount] = prefixes.length;
-      prefixes.forEach((p, i) => {
-        const w = KP.allowed + i * ALLOWED_WORDS;
-        words[w] = p.family | (p.bits << 8);
-        bytes.fill(0, (w + 1) * 4, (w + 5) * 4);
-        bytes.set(p.bytes.subarray(0, 16), (w + 1) * 4);
+      const p = peerBase(slot);
+      words[p + PK.sendValid] = 0;
+      if (send) {
+        bytes.set(send.sendKey, (p + PK.sendKey) * 4);
+        words[p + PK.remoteIndex] = send.remoteIndex | 0;
+        if (send.counter !== undefined) {
+          cells[slot] = cells[slot]! ^ 1;
+          Atomics.store(ctr, 2 * slot + cells[slot]!, BigInt(send.counter));
+          words[p + PK.counterCell] = cells[slot]!;
+        }
+        words[p + PK.sendValid] = 1;
+      }
+      for (let i = 0; i < RECV_SLOTS; i++) {
+        const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
+        const r = receive[i];
+        words[w] = r ? 1 : 0;
+        if (r) {
+          words[w + 1] = r.localIndex | 0;
+          bytes.set(r.recvKey, (w + 2) * 4);
+        }
+      }
+      words[p + PK.endpointFamily] = 0;
+      if (ep && endpoint) {
+        bytes.fill(0, (p + PK.endpointAddr) * 4, (p + PK.endpointAddr + 4) * 4);
+        bytes.set(ep, (p + PK.endpointAddr) * 4);
+        words[p + PK.endpointPort] = endpoint.port;
+        words[p + PK.endpointFamily] = ep.length === 4 ? 4 : 6;
+      }
+    });
+    endpoints[slot] = ep ? endpoint : null;
+  };
+  const clearPeer = (slot: number): void => setPeer(slot, null, [], null);
+  const setRoutes = (routes: readonly Route[]): void => {
+    if (routes.length > MAX_ROUTES) throw new Error(`at most ${MAX_ROUTES} allowed-IPs prefixes`);
+    write(() => {
+      routes.forEach((r, i) => {
+        checkSlot(r.slot);
+        const w = ROUTES_BASE + i * ROUTE_WORDS;
+        words[w] = r.slot;
+        words[w + 1] = r.family | (r.bits << 8);
+        bytes.fill(0, (w + 2) * 4, (w + 6) * 4);
+        bytes.set(r.bytes.subarray(0, 16), (w + 2) * 4);
       });
+      words[KP.routeCount] = routes.length;
     });
   };
+  // Slot 0 convenience for the single-peer users (forwarder.ts).
+  const setKeypairs = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void => setPeer(0, send, receive, endpoints[0]!);
+  const setEndpoint = (e: Endpoint4): void => {
+    const p = peerBase(0);
+    const send: SendKeypair | null = words[p + PK.sendValid] === 1 ? { sendKey: bytes.slice((p + PK.sendKey) * 4, (p + PK.sendKey + 8) * 4), remoteIndex: words[p + PK.remoteIndex]! } : null;
+    const receive: ReceiveKeypair[] = [];
+    for (let i = 0; i < RECV_SLOTS; i++) {
+      const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
+      if (words[w] === 1) receive.push({ localIndex: words[w + 1]!, recvKey: bytes.slice((w + 2) * 4, (w + 10) * 4) });
+    }
+    setPeer(0, send, receive, e);
+  };
+  if (o.peer) setEndpoint(o.peer);
+  const setAllowedIps = (prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void =>
+    setRoutes(prefixes.map((p) => ({ slot: 0, ...p })));
 
-  const sa = Buffer.alloc(16);
+  const sa = Buffer.alloc(SOCKADDR6);
   const saAddr = c.addressOf(sa);
   const tunOut = Buffer.alloc(VNET_HDR_LEN + 65536);
   const tunOutAddr = c.addressOf(tunOut);
@@ -294,7 +352,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
     },
     rebind(p) {
       if (p !== 0 && p === port) return port;
-      const fresh = openUdp4(udpOptions(p));
+      const fresh = openUdp(udpOptions(p));
       c.dup2(fresh, udpFd);
       c.close(fresh);
       port = boundPort();
@@ -307,6 +365,18 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
       if (c.setsockopt(udpFd, 1 /* SOL_SOCKET */, 36 /* SO_MARK */, c.addressOf(b), 4) < 0)
         throw new Error(`SO_MARK: errno ${c.errno()}`);
     },
+    setPeer,
+    clearPeer,
+    setRoutes,
+    update: write,
+    setLinkMtu(m) {
+      if (words[KP.linkMtu] !== m) write(() => (words[KP.linkMtu] = m));
+    },
+    peerStats(slot) {
+      const o = slot * PEER_STATS_WORDS;
+      const f = peerStatsView;
+      return { txBytes: f[o + PS.txBytes]!, txPackets: f[o + PS.txPackets]!, rxBytes: f[o + PS.rxBytes]!, rxPackets: f[o + PS.rxPackets]! };
+    },
     setKeypairs,
     setKeypair(k) {
       if (!k) setKeypairs(null, []);
@@ -318,16 +388,18 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
     setEndpoint,
     setAllowedIps,
     reserveCounters(n) {
-      return Number(Atomics.add(ctr, cell, BigInt(n)));
+      return Number(Atomics.add(ctr, cells[0]!, BigInt(n)));
     },
     counters: ctr,
-    get counterCell() {
-      return cell;
-    },
+    counterCell: (slot) => cells[slot]!,
     sendDatagram(datagram, to) {
-      writeSockaddrIn(sa, 0, to.address, to.port);
+      try {
+        writeSockaddr(sa, 0, to.address, to.port);
+      } catch {
+        return -1;
+      }
       const b = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
-      return c.sendto(udpFd, c.addressOf(b), b.length, 0, saAddr, 16);
+      return c.sendto(udpFd, c.addressOf(b), b.length, 0, saAddr, SOCKADDR6);
     },
     writeTunnel(packet) {
       const off = offload ? VNET_HDR_LEN : 0;

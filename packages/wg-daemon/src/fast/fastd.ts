@@ -20,7 +20,7 @@ if (process.env["WG_TS_SEMI_SPACE_MB"] !== "0") setFlagsFromString(`--max-semi-s
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 const io = await createFastIo(name, { mtu: Number(process.env["WG_TS_MTU"] ?? 1420) });
 const engine = new Engine({ tun: io.tun, bind: io.bind, log });
-io.attach(engine.core.device, monotonicEpochMs);
+io.attach(engine.core.device, monotonicEpochMs, log);
 const uapi = new UapiServer(socketPath(name), engine, log);
 await uapi.listen();
 await engine.start(0);

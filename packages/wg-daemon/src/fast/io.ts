@@ -11,9 +11,12 @@
  * after unanswered data). Keypair changes reach the workers through `Device.onKeypairsChanged`
  * (plus the 20 ms poll and a resync after every UAPI `set`).
  *
- * Scope (v1): exactly one peer with an IPv4 endpoint and ≤ 32 allowed-IPs prefixes gets the worker
- * path (the rx worker checks inner sources against them); otherwise nothing is published and every packet takes the slow path through
- * the main thread (correct, ~5k packets per 100 ms at most).
+ * Scope: up to MAX_PEERS (64) peers with IPv4 or IPv6 endpoints and ≤ MAX_ROUTES (4096) allowed-IPs
+ * prefixes in all get the worker path: each peer has a slot (keypairs, endpoint, counter cells) and
+ * the workers route by a snapshot of every peer's allowed IPs (tx: peer by inner destination; rx:
+ * inner source must route back to the sender). Peers added or removed with `wg set` are published
+ * at the next sync. Beyond those limits nothing is published and every packet takes the slow path
+ * through the main thread (correct, ~5k packets per 100 ms at most); the daemon logs which path runs.
  *
  * Counters: the published send keypair counts in a shared cell (`Keypair.shareSendCounter`): the
  * core (`reserveSendCounters(1)`) and the tx worker (`Atomics.add`, 256 at a time) never use the
@@ -21,17 +24,21 @@
  * range a worker may still take before it sees the new generation.
  */
 import { parseCidr, type Action, type Device, type Keypair, type Peer } from "@wg-ts/core";
+import { readFileSync } from "node:fs";
 import type { Bind, Datagram } from "../bind.js";
 import type { Tun } from "../tun.js";
-import { MAX_ALLOWED } from "./shared.js";
-import { startFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair } from "./dataplane.js";
+import { MAX_PEERS, MAX_ROUTES } from "./shared.js";
+import { startFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair, type Route } from "./dataplane.js";
 
 export interface FastIo {
   readonly plane: FastDataPlane;
   readonly tun: Tun;
   readonly bind: Bind;
-  /** Starts publishing `device`'s keypairs to the workers (call once, after the Engine exists). */
-  attach(device: Device, now: () => number): void;
+  /**
+   * Starts publishing `device`'s keypairs to the workers (call once, after the Engine exists).
+   * `log` hears which path runs ("fast path: N peers in the workers" / "... main-thread path").
+   */
+  attach(device: Device, now: () => number, log?: (line: string) => void): void;
   /** Publishes the device's state now (after a configuration change; otherwise every 20 ms). */
   sync(): void;
   /**
@@ -40,9 +47,10 @@ export interface FastIo {
    * per 100 ms exceeded).
    */
   drops(): [string, number][];
+  /** "peers=N worker-tx-packets=… worker-rx-packets=…": peers published to the workers, packets they carried. */
+  status(): string;
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 /**
  * Counters skipped when a keypair stops being published: a tx worker in the middle of a batch may
  * still take one more range (256) from its cell before it sees the new generation.
@@ -108,20 +116,30 @@ export async function createFastIo(
     },
   };
   bind = new FastBind(plane, () => sync());
+  let publisher: Publisher | null = null;
 
   return {
     plane,
     tun,
     bind,
-    attach(device, now) {
-      const pub = new Publisher(plane, device, now, (out) => {
+    attach(device, now, log) {
+      const pub = new Publisher(plane, device, now, (line) => log?.(`${name}: ${line}`), (out) => {
         for (const a of out) {
           if (a.kind === "toNetwork") bind?.send([{ datagram: a.datagram, endpoint: a.endpoint }], 1);
           else if (a.kind === "toTunnel") plane.writeTunnel(a.packet);
         }
       });
+      publisher = pub;
+      let mtuAt = -Infinity;
       sync = () => {
-        if (!closed) pub.sync();
+        if (closed) return;
+        // The link MTU caps the workers' padding (whitepaper §5.4.6); `up` sets it after start.
+        const t = performance.now();
+        if (t - mtuAt >= 1000) {
+          mtuAt = t;
+          plane.setLinkMtu(linkMtu(name));
+        }
+        pub.sync();
       };
       // Called inside the core's own call: publish right after it (the core must not be re-entered).
       device.onKeypairsChanged = () => queueMicrotask(sync);
@@ -129,6 +147,10 @@ export async function createFastIo(
       syncTimer.unref();
     },
     sync: () => sync(),
+    status() {
+      const s = plane.stats();
+      return `peers=${publisher?.published ?? 0} worker-tx-packets=${s.tx.packets} worker-rx-packets=${s.rx.packets}`;
+    },
     drops() {
       const s = plane.stats();
       const d: [string, number][] = [];
@@ -137,6 +159,15 @@ export async function createFastIo(
       return d;
     },
   };
+}
+
+/** The interface's MTU from sysfs, 0 when unreadable. */
+function linkMtu(name: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 class FastBind implements Bind {
@@ -161,8 +192,7 @@ class FastBind implements Bind {
   send(batch: readonly Datagram[], count = batch.length): void {
     for (let i = 0; i < count; i++) {
       const d = batch[i]!;
-      // IPv4 only in v1: an IPv6 endpoint cannot be reached through this socket.
-      if (!IPV4.test(d.endpoint.address) || this.plane.sendDatagram(d.datagram, d.endpoint) < 0) this.sendErrors++;
+      if (this.plane.sendDatagram(d.datagram, d.endpoint) < 0) this.sendErrors++;
     }
     this.afterSend();
   }
@@ -175,83 +205,138 @@ class FastBind implements Bind {
   close(): void {}
 }
 
-/** Mirrors the single peer's keypairs (current sends; current/previous/next receive) into shared memory. */
+/** What is published for one peer in its slot. */
+interface Published {
+  slot: number;
+  send: Keypair | null;
+  recv: Keypair[];
+  endpoint: string;
+  lastTx: number;
+  lastRx: number;
+}
+
+/** Mirrors every peer's keypairs (current sends; current/previous/next receive), endpoint and allowed IPs into shared memory. */
 class Publisher {
-  #send: Keypair | null = null;
-  #recv: Keypair[] = [];
-  #endpoint = "";
-  #allowed = "";
-  #lastTx = 0;
-  #lastRx = 0;
+  readonly #pub = new Map<Peer, Published>();
+  readonly #free: number[] = [];
+  #routes = "";
+  #mode = "";
   readonly #out: Action[] = [];
+
+  /** Peers published to the workers. */
+  get published(): number {
+    return this.#pub.size;
+  }
 
   constructor(
     readonly plane: FastDataPlane,
     readonly device: Device,
     readonly now: () => number,
+    readonly log: (line: string) => void,
     /** Sends what the core emits from the bookkeeping calls (a handshake initiation). */
     readonly emit: (out: Action[]) => void,
-  ) {}
+  ) {
+    for (let i = MAX_PEERS - 1; i >= 0; i--) this.#free.push(i);
+  }
 
   sync(): void {
     const now = this.now();
     const peers = this.device.peers();
-    const peer: Peer | undefined = peers.length === 1 ? peers[0] : undefined;
-    const ep = peer?.endpoint ?? null;
-    const allowed = peer ? peer.allowedIps : [];
-    const usable = peer !== undefined && ep !== null && IPV4.test(ep.address) && allowed.length <= MAX_ALLOWED;
-    const allowedKey = allowed.join(",");
-    if (usable && allowedKey !== this.#allowed) {
-      this.plane.setAllowedIps(allowed.map((c) => parseCidr(c)));
-      this.#allowed = allowedKey;
+    let prefixes = 0;
+    for (const p of peers) prefixes += p.allowedIps.length;
+    const usable = peers.length <= MAX_PEERS && prefixes <= MAX_ROUTES;
+    const mode = usable
+      ? `fast path: ${peers.length} peer${peers.length === 1 ? "" : "s"} in the workers`
+      : `fast path: ${peers.length} peers / ${prefixes} allowed-IPs prefixes exceed ${MAX_PEERS} / ${MAX_ROUTES}: main-thread path`;
+    if (mode !== this.#mode) {
+      this.log(mode);
+      this.#mode = mode;
     }
-    const cur = usable ? peer.current : null;
-    const send = cur !== null && cur.canSend(now) ? cur : null;
-    const recv: Keypair[] = usable
-      ? [peer.current, peer.previous, peer.next].filter((k): k is NonNullable<typeof k> => k !== null && k.canReceive(now))
-      : [];
-    const endpoint = ep ? `${ep.address}:${ep.port}` : "";
-    if (peer) this.#account(peer, now);
-    if (send === this.#send && endpoint === this.#endpoint && sameList(recv, this.#recv)) return;
-
-    if (endpoint !== this.#endpoint && ep !== null && IPV4.test(ep.address)) this.plane.setEndpoint(ep);
-    this.#endpoint = endpoint;
-    if (send !== this.#send) {
-      const old = this.#send;
-      if (send !== null) {
-        // Share into the cell the workers are not using yet, then switch them to it.
-        send.shareSendCounter(this.plane.counters, this.plane.counterCell ^ 1);
-        this.plane.setKeypairs(
-          { sendKey: send.sendKey, remoteIndex: send.remoteIndex, counter: send.sendCounter },
-          recv.map(toReceive),
-        );
-      } else this.plane.setKeypairs(null, recv.map(toReceive));
-      if (old !== null) {
-        old.unshareSendCounter();
-        old.reserveSendCounters(UNSHARE_MARGIN);
+    const keep = new Set(usable ? peers : []);
+    const released: Keypair[] = [];
+    const changes: (() => void)[] = [];
+    for (const [peer, pub] of this.#pub) {
+      if (keep.has(peer)) continue;
+      // Removed (or the fallback): empty its slot; its send keypair counts locally again. A peer
+      // still configured (fallback) gets its last traffic reported; a removed one is gone from the core.
+      if (peers.includes(peer)) this.#account(peer, pub, now);
+      this.#pub.delete(peer);
+      changes.push(() => this.plane.clearPeer(pub.slot));
+      if (pub.send !== null) released.push(pub.send);
+      this.#free.push(pub.slot);
+    }
+    for (const peer of keep) {
+      let pub = this.#pub.get(peer);
+      if (pub === undefined) {
+        const slot = this.#free.pop()!;
+        const st = this.plane.peerStats(slot);
+        pub = { slot, send: null, recv: [], endpoint: "", lastTx: 0, lastRx: 0 };
+        pub.lastTx = st.txBytes + 32 * st.txPackets;
+        pub.lastRx = st.rxBytes + 32 * st.rxPackets;
+        this.#pub.set(peer, pub);
       }
-    } else {
-      // Same send keypair: republish the receive side only; the counter cell keeps counting.
-      this.plane.setKeypairs(send ? { sendKey: send.sendKey, remoteIndex: send.remoteIndex } : null, recv.map(toReceive));
+      this.#account(peer, pub, now);
+      const ep = peer.endpoint;
+      const cur = peer.current;
+      const send = cur !== null && cur.canSend(now) ? cur : null;
+      const recv: Keypair[] = [peer.current, peer.previous, peer.next].filter(
+        (k): k is NonNullable<typeof k> => k !== null && k.canReceive(now),
+      );
+      const endpoint = ep ? `${ep.address}:${ep.port}` : "";
+      if (send === pub.send && endpoint === pub.endpoint && sameList(recv, pub.recv)) continue;
+      const p = pub;
+      const endpointValue = ep ? { address: ep.address, port: ep.port } : null;
+      if (send !== p.send) {
+        const old = p.send;
+        if (send !== null) {
+          // Share into the cell the workers are not using yet, then switch them to it.
+          send.shareSendCounter(this.plane.counters, 2 * p.slot + (this.plane.counterCell(p.slot) ^ 1));
+          const counter = send.sendCounter;
+          changes.push(() =>
+            this.plane.setPeer(p.slot, { sendKey: send.sendKey, remoteIndex: send.remoteIndex, counter }, recv.map(toReceive), endpointValue),
+          );
+        } else changes.push(() => this.plane.setPeer(p.slot, null, recv.map(toReceive), endpointValue));
+        if (old !== null) released.push(old);
+      } else {
+        // Same send keypair: republish the rest only; the counter cell keeps counting.
+        changes.push(() =>
+          this.plane.setPeer(p.slot, send ? { sendKey: send.sendKey, remoteIndex: send.remoteIndex } : null, recv.map(toReceive), endpointValue),
+        );
+      }
+      p.send = send;
+      p.recv = recv;
+      p.endpoint = endpoint;
     }
-    this.#send = send;
-    this.#recv = recv;
+    const routes: Route[] = [];
+    for (const [peer, pub] of this.#pub) {
+      for (const c of peer.allowedIps) routes.push({ slot: pub.slot, ...parseCidr(c) });
+    }
+    const routesKey = routes.map((r) => `${r.slot}:${r.family}:${r.bits}:${r.bytes.join(".")}`).join(",");
+    if (routesKey !== this.#routes) {
+      changes.push(() => this.plane.setRoutes(routes));
+      this.#routes = routesKey;
+    }
+    if (changes.length > 0) this.plane.update(() => changes.forEach((f) => f()));
+    for (const old of released) {
+      old.unshareSendCounter();
+      old.reserveSendCounters(UNSHARE_MARGIN);
+    }
   }
 
   /**
-   * Reports the workers' traffic since the last call to the core (byte counters and timers;
-   * datagram bytes ≈ inner + 32 per packet, padding not counted).
+   * Reports the workers' traffic for `peer` since the last call to the core (byte counters and
+   * timers; datagram bytes ≈ inner + 32 per packet, padding not counted).
    */
-  #account(peer: Peer, now: number): void {
-    const s = this.plane.stats();
-    const tx = s.tx.bytes + 32 * s.tx.packets;
-    const rx = s.rx.bytes + 32 * s.rx.packets;
+  #account(peer: Peer, pub: Published, now: number): void {
+    const s = this.plane.peerStats(pub.slot);
+    const tx = s.txBytes + 32 * s.txPackets;
+    const rx = s.rxBytes + 32 * s.rxPackets;
     const out = this.#out;
     out.length = 0;
-    if (tx > this.#lastTx) this.device.noteDataSent(peer, tx - this.#lastTx, now, out);
-    if (rx > this.#lastRx) this.device.noteDataReceived(peer, rx - this.#lastRx, now, out);
-    this.#lastTx = tx;
-    this.#lastRx = rx;
+    if (tx > pub.lastTx) this.device.noteDataSent(peer, tx - pub.lastTx, now, out);
+    if (rx > pub.lastRx) this.device.noteDataReceived(peer, rx - pub.lastRx, now, out);
+    pub.lastTx = tx;
+    pub.lastRx = rx;
     if (out.length > 0) this.emit(out);
   }
 }

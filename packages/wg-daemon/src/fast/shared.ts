@@ -1,44 +1,60 @@
 /**
  * Layout of the SharedArrayBuffers between the main thread (wg-core Device: handshakes, timers)
- * and the data-plane workers. One peer per data plane in this prototype.
+ * and the data-plane workers. Up to MAX_PEERS peers, each in a fixed slot.
  *
  * keypairs (Int32 words), written only by the main thread:
  *   [generation] a seqlock: odd while the main thread writes, even when consistent; workers copy
  *     the table when it moves and keep the copy only if it was even and unchanged around the copy
  *   [stop] set to 1 by close(): workers leave their loops at the next poll timeout
- *   [sendValid] 1 when the send slot may be used   [remoteIndex] the peer's receiver index
- *   [sendKey 8 words]
- *   3 receive slots (wg-core's current/previous/next keypairs), each:
- *     [valid] [localIndex] [recvKey 8 words]
- *   [endpointAddr] peer IPv4 as a big-endian u32  [endpointPort]
- *   [counterCell] which of the two counter cells belongs to the current send keypair
- *   [allowedCount] [MAX_ALLOWED × (family | bits << 8, 16 address bytes)] the peer's allowed IPs:
- *     decrypted packets whose inner source is outside them are dropped (whitepaper §2)
- * counters (BigInt64 × 2): the next send counter, one cell per send keypair, alternating, so a worker
- *   still encrypting with the previous keypair keeps drawing from that keypair's own cell. Every sender
- *   (workers and the main thread) reserves counters with Atomics.add: no counter is used twice per key
+ *   [routeCount] [linkMtu]
+ *   MAX_PEERS peer slots of PEER_WORDS (offsets PK):
+ *     [sendValid] [remoteIndex] [counterCell: which of the slot's two counter cells the send keypair uses]
+ *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
+ *     [sendKey 8 words]
+ *     3 receive slots (wg-core's current/previous/next keypairs), each: [valid] [localIndex] [recvKey 8 words]
+ *   MAX_ROUTES routes of ROUTE_WORDS: [peer slot] [family | bits << 8] [address: 4 words]
+ *     the read-only routes snapshot (every peer's allowed IPs): the tx worker picks the peer for an
+ *     inner destination by longest-prefix match, the rx worker drops a decrypted packet whose inner
+ *     source does not route back to the peer that sent it (whitepaper §2). Both build a wg-core
+ *     AllowedIps<number> from it when the generation moves.
+ * counters (BigInt64 × 2 per peer slot): the next send counter, one cell per send keypair, alternating,
+ *   so a worker still encrypting with the previous keypair keeps drawing from that keypair's own cell.
+ *   Every sender (workers and the main thread) reserves counters with Atomics.add: no counter is used twice per key
  * stats (Float64, one block of STATS_WORDS per worker): see ST
+ * peerStats (Float64 × PEER_STATS_WORDS per peer slot): see PS (tx worker writes tx words, rx worker rx words)
  */
 export const KP = {
   generation: 0,
   stop: 1,
-  sendValid: 2,
-  remoteIndex: 3,
-  sendKey: 4,
-  recvSlots: 12,
-  endpointAddr: 42,
-  endpointPort: 43,
-  counterCell: 44,
-  allowedCount: 45,
-  allowed: 46,
+  routeCount: 2,
+  /** The TUN's link MTU (0: unknown): the tx worker pads to a multiple of 16 capped at it, like wireguard-go. */
+  linkMtu: 3,
+  peers: 4,
 } as const;
-/** Allowed-IPs prefixes of the peer the rx worker checks inner source addresses against. */
-export const MAX_ALLOWED = 32;
-/** Per prefix: [family | bits << 8] [address: 4 words, IPv4 in the first]. */
-export const ALLOWED_WORDS = 5;
+export const PK = {
+  sendValid: 0,
+  remoteIndex: 1,
+  counterCell: 2,
+  endpointFamily: 3,
+  endpointPort: 4,
+  endpointAddr: 5,
+  sendKey: 9,
+  recvSlots: 17,
+} as const;
+/** Peers the workers serve at most (more: the daemon falls back to the main-thread path). */
+export const MAX_PEERS = 64;
+export const PEER_WORDS = 48;
+/** Allowed-IPs prefixes over all peers at most. */
+export const MAX_ROUTES = 4096;
+export const ROUTE_WORDS = 6;
 export const RECV_SLOTS = 3;
 export const RECV_SLOT_WORDS = 10; // valid, localIndex, key[8]
-export const KEYPAIR_WORDS = 46 + MAX_ALLOWED * ALLOWED_WORDS;
+export const ROUTES_BASE = KP.peers + MAX_PEERS * PEER_WORDS;
+export const KEYPAIR_WORDS = ROUTES_BASE + MAX_ROUTES * ROUTE_WORDS;
+export const PS = { txBytes: 0, txPackets: 1, rxBytes: 2, rxPackets: 3 } as const;
+export const PEER_STATS_WORDS = 4;
+/** Word offset of peer slot `slot` in the keypairs table. */
+export const peerBase = (slot: number): number => KP.peers + slot * PEER_WORDS;
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 export const STATS_WORDS = 8;
 
@@ -90,4 +106,5 @@ export interface WorkerInit {
   keypairs: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  peerStats: SharedArrayBuffer;
 }

@@ -5,8 +5,9 @@
  * {@link MmsgBatch} owns `n` packet slots of `slotSize` bytes in one Buffer plus the native
  * mmsghdr/iovec/sockaddr arrays that point into it; their addresses are taken once.
  */
+import { addressBytes, formatAddress } from "@wg-ts/core";
 import {
-  AF_INET, MSG_WAITFORONE, SOL_UDP, UDP_GRO, UDP_SEGMENT, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
+  AF_INET, AF_INET6, MSG_WAITFORONE, SOL_UDP, UDP_GRO, UDP_SEGMENT, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
   SO_SNDBUFFORCE, libc,
 } from "../libc.js";
 
@@ -27,34 +28,62 @@ function setInt(fd: number, level: number, name: number, v: number): number {
   return c.setsockopt(fd, level, name, c.addressOf(b), 4);
 }
 
-/** Writes a struct sockaddr_in for `ip:port` at b[off..off+16]. */
-export function writeSockaddrIn(b: Buffer, off: number, ip: string, port: number): void {
-  b.fill(0, off, off + 16);
-  b.writeUInt16LE(AF_INET, off);
+/** Length of a struct sockaddr_in6: the dual-stack socket's address format for both families. */
+export const SOCKADDR6 = 28;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+
+/**
+ * Writes a struct sockaddr_in6 for `ip:port` at b[off..off+28]: an IPv6 address as is, an IPv4
+ * one as IPv4-mapped (::ffff:a.b.c.d), which the dual-stack socket sends over IPv4.
+ */
+export function writeSockaddr(b: Buffer, off: number, ip: string, port: number): void {
+  const bytes = addressBytes(ip);
+  if (bytes === null) throw new Error(`not an IP address: ${ip}`);
+  writeSockaddrBytes(b, off, bytes, port);
+}
+
+/** {@link writeSockaddr} from 4 (IPv4) or 16 (IPv6) address bytes. */
+export function writeSockaddrBytes(b: Buffer, off: number, bytes: Uint8Array, port: number): void {
+  b.fill(0, off, off + SOCKADDR6);
+  b.writeUInt16LE(AF_INET6, off);
   b.writeUInt16BE(port, off + 2);
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((x) => !(x >= 0 && x <= 255))) throw new Error(`not an IPv4 address: ${ip}`);
-  for (let i = 0; i < 4; i++) b[off + 4 + i] = parts[i]!;
+  if (bytes.length === 4) {
+    b[off + 18] = 0xff;
+    b[off + 19] = 0xff;
+    b.set(bytes, off + 20);
+  } else b.set(bytes.subarray(0, 16), off + 8);
 }
 
-/** Reads `ip:port` from a struct sockaddr_in. */
-export function readSockaddrIn(b: Buffer, off: number): { address: string; port: number } {
-  return { address: `${b[off + 4]}.${b[off + 5]}.${b[off + 6]}.${b[off + 7]}`, port: b.readUInt16BE(off + 2) };
+/** Reads `ip:port` from a struct sockaddr_in6 (an IPv4-mapped address comes back as a dotted quad). */
+export function readSockaddr(b: Buffer, off: number): { address: string; port: number } {
+  const port = b.readUInt16BE(off + 2);
+  if (b.readUInt16LE(off) === AF_INET) {
+    return { address: `${b[off + 4]}.${b[off + 5]}.${b[off + 6]}.${b[off + 7]}`, port };
+  }
+  let mapped = b[off + 18] === 0xff && b[off + 19] === 0xff;
+  for (let i = 8; i < 18 && mapped; i++) if (b[off + i] !== 0) mapped = false;
+  if (mapped) return { address: `${b[off + 20]}.${b[off + 21]}.${b[off + 22]}.${b[off + 23]}`, port };
+  return { address: formatAddress(new Uint8Array(b.subarray(off + 8, off + 24))), port };
 }
 
-/** Opens an IPv4 UDP socket bound to 0.0.0.0:port (blocking). Returns the fd. */
-export function openUdp4(o: UdpOptions): number {
+/**
+ * Opens a dual-stack UDP socket (AF_INET6, IPV6_V6ONLY off) bound to [::]:port (blocking): IPv4
+ * peers are reached and heard through IPv4-mapped addresses. Returns the fd.
+ */
+export function openUdp(o: UdpOptions): number {
   const c = libc();
-  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const fd = c.socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new Error(`socket: errno ${c.errno()}`);
+  setInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
   const size = o.bufferBytes ?? 4 << 20;
   if (setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size) < 0) setInt(fd, SOL_SOCKET, SO_RCVBUF, size);
   if (setInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size) < 0) setInt(fd, SOL_SOCKET, SO_SNDBUF, size);
   if (o.mark) setInt(fd, SOL_SOCKET, SO_MARK, o.mark);
   if (o.gro && setInt(fd, SOL_UDP, UDP_GRO, 1) < 0) throw new Error(`UDP_GRO: errno ${c.errno()}`);
-  const sa = Buffer.alloc(16);
-  writeSockaddrIn(sa, 0, "0.0.0.0", o.port);
-  if (c.bind(fd, c.addressOf(sa), 16) < 0) {
+  const sa = Buffer.alloc(SOCKADDR6);
+  writeSockaddrBytes(sa, 0, new Uint8Array(16), o.port);
+  if (c.bind(fd, c.addressOf(sa), SOCKADDR6) < 0) {
     const e = c.errno();
     c.close(fd);
     throw new Error(`bind :${o.port}: errno ${e}`);
@@ -64,7 +93,7 @@ export function openUdp4(o: UdpOptions): number {
 
 const MMSGHDR = 64; // struct mmsghdr on LP64: msghdr (56) + msg_len (4) + padding
 const IOVEC = 16;
-const SOCKADDR = 16; // sockaddr_in (IPv4 only in this prototype)
+const SOCKADDR = SOCKADDR6; // sockaddr_in6 (dual-stack socket)
 const CONTROL = 32; // ≥ CMSG_SPACE(sizeof(int)) for UDP_GRO
 
 /** A reusable batch of datagram slots wired into native mmsghdr/iovec/sockaddr arrays. */

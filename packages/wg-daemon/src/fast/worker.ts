@@ -11,18 +11,18 @@
  * Transport format, AEAD and replay window are wg-core's (whitepaper §5.4.6).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { REPLAY_WINDOW_SIZE, ReplayWindow, nodeTransportAead, writeCounter } from "@wg-ts/core";
+import { AllowedIps, REPLAY_WINDOW_SIZE, ReplayWindow, formatCidr, nodeTransportAead, writeCounter } from "@wg-ts/core";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
 } from "./gso.js";
-import { sourceAllowed } from "./allowed.js";
 import { TcpCoalescer } from "./gro.js";
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "../libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
-import { MmsgBatch, readSockaddrIn, writeSockaddrIn } from "./udp.js";
+import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js";
 import {
-  ALLOWED_WORDS, KP, MAX_ALLOWED, RECV_SLOTS, RECV_SLOT_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, type WorkerEvent, type WorkerInit,
+  KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, ROUTES_BASE, ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET,
+  STATS_WORDS, ST, peerBase, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
 const init = workerData as WorkerInit;
@@ -30,6 +30,7 @@ const c = libc();
 const keyWords = new Int32Array(init.keypairs);
 const counters = new BigInt64Array(init.counters);
 const stats = new Float64Array(init.stats, init.role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS);
+const peerStats = new Float64Array(init.peerStats);
 const MESSAGE_TRANSPORT = 4;
 const HEADER = 16;
 const TAG = 16;
@@ -52,73 +53,111 @@ function waitReadable(fd: number): void {
   stats[ST.syscalls]!++;
 }
 
-/** The worker's copy of the shared keypair table, refreshed when the generation word moves. */
-class KeyView {
-  generation = -1;
+interface RecvKey {
+  slot: number;
+  localIndex: number;
+  key: Uint8Array;
+  replay: ReplayWindow;
+  seen: boolean;
+}
+
+/** One peer slot as the workers see it. */
+class PeerView {
   sendValid = false;
   sendKey = new Uint8Array(32);
   remoteIndex = 0;
-  recv: { localIndex: number; key: Uint8Array; replay: ReplayWindow; seen: boolean }[] = [];
-  endpoint = { address: "0.0.0.0", port: 0 };
-  /** The peer's allowed-IPs prefixes (inner source check on receive). */
-  allowed: { family: number; bits: number; bytes: Uint8Array }[] = [];
-
   cell = 0;
+  /** struct sockaddr_in6 of the endpoint, or null when the peer has none. */
+  endpoint: Buffer | null = null;
+  /** The tx worker's current counter range. */
+  next = 0n;
+  end = 0n;
+  lastSample = 0;
+  constructor(readonly slot: number) {}
+}
+
+/** The worker's copy of the shared keypair table, refreshed when the generation word moves. */
+class KeyView {
+  generation = -1;
+  peers: (PeerView | undefined)[] = new Array<PeerView | undefined>(MAX_PEERS);
+  /** Receive keypairs by local (receiver) index. */
+  byIndex = new Map<number, RecvKey>();
+  /** The routes snapshot: inner address → peer slot (wg-core's trie). */
+  routes = new AllowedIps<number>();
+  linkMtu = 0;
+  #routesKey = "";
 
   /** Returns true when a new consistent copy was taken. */
   refresh(): boolean {
     const g = Atomics.load(keyWords, KP.generation);
     if (g === this.generation || g & 1) return false; // unchanged, or being written: keep the old copy
-    this.#gen = g;
-    if (!this.#copy()) return false; // torn: retry later
+    if (!this.#copy(g)) return false; // torn: retry later
     this.generation = g;
     return true;
   }
 
-  #copy(): boolean {
+  #copy(g: number): boolean {
     const bytes = new Uint8Array(init.keypairs);
-    const sendValid = keyWords[KP.sendValid] === 1;
-    const sendKey = bytes.slice(KP.sendKey * 4, KP.sendKey * 4 + 32);
-    const remoteIndex = keyWords[KP.remoteIndex]! >>> 0;
-    const cell = keyWords[KP.counterCell]! & 1;
-    const old = this.recv;
-    const recv: KeyView["recv"] = [];
-    for (let i = 0; i < RECV_SLOTS; i++) {
-      const w = KP.recvSlots + i * RECV_SLOT_WORDS;
-      if (keyWords[w] !== 1) continue;
-      const localIndex = keyWords[w + 1]! >>> 0;
-      // A keypair moving between slots (current → previous) keeps its replay window.
-      const prev = old.find((r) => r.localIndex === localIndex);
-      recv.push({
-        localIndex,
-        key: bytes.slice((w + 2) * 4, (w + 2) * 4 + 32),
-        replay: prev?.replay ?? new ReplayWindow(),
-        seen: prev?.seen ?? false,
-      });
+    const old = this.byIndex;
+    const byIndex = new Map<number, RecvKey>();
+    const peers = new Array<PeerView | undefined>(MAX_PEERS);
+    for (let slot = 0; slot < MAX_PEERS; slot++) {
+      const p = peerBase(slot);
+      const sendValid = keyWords[p + PK.sendValid] === 1;
+      const family = keyWords[p + PK.endpointFamily];
+      let any = sendValid || family !== 0;
+      for (let i = 0; i < RECV_SLOTS && !any; i++) if (keyWords[p + PK.recvSlots + i * RECV_SLOT_WORDS] === 1) any = true;
+      if (!any) continue;
+      const prev = this.peers[slot];
+      const v = new PeerView(slot);
+      v.lastSample = prev?.lastSample ?? 0;
+      v.sendValid = sendValid;
+      v.sendKey = bytes.slice((p + PK.sendKey) * 4, (p + PK.sendKey + 8) * 4);
+      v.remoteIndex = keyWords[p + PK.remoteIndex]! >>> 0;
+      v.cell = 2 * slot + (keyWords[p + PK.counterCell]! & 1);
+      if (family === 4 || family === 6) {
+        const a = (p + PK.endpointAddr) * 4;
+        v.endpoint = Buffer.alloc(SOCKADDR6);
+        writeSockaddrBytes(v.endpoint, 0, bytes.slice(a, a + (family === 4 ? 4 : 16)), keyWords[p + PK.endpointPort]! & 0xffff);
+      }
+      peers[slot] = v;
+      for (let i = 0; i < RECV_SLOTS; i++) {
+        const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
+        if (keyWords[w] !== 1) continue;
+        const localIndex = keyWords[w + 1]! >>> 0;
+        // A keypair moving between slots (current → previous) keeps its replay window.
+        const was = old.get(localIndex);
+        byIndex.set(localIndex, {
+          slot,
+          localIndex,
+          key: bytes.slice((w + 2) * 4, (w + 2) * 4 + 32),
+          replay: was?.replay ?? new ReplayWindow(),
+          seen: was?.seen ?? false,
+        });
+      }
     }
-    const a = keyWords[KP.endpointAddr]! >>> 0;
-    const endpoint = { address: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, port: keyWords[KP.endpointPort]! };
-    const allowed: KeyView["allowed"] = [];
-    const na = Math.min(keyWords[KP.allowedCount]!, MAX_ALLOWED);
-    for (let i = 0; i < na; i++) {
-      const w = KP.allowed + i * ALLOWED_WORDS;
-      const fb = keyWords[w]!;
-      allowed.push({ family: fb & 0xff, bits: fb >> 8, bytes: bytes.slice((w + 1) * 4, (w + 1) * 4 + 16) });
+    const nr = Math.min(keyWords[KP.routeCount]!, MAX_ROUTES);
+    const list: [string, number][] = [];
+    for (let i = 0; i < nr; i++) {
+      const w = ROUTES_BASE + i * ROUTE_WORDS;
+      const fb = keyWords[w + 1]!;
+      const family = (fb & 0xff) === 6 ? 6 : 4;
+      const a = (w + 2) * 4;
+      list.push([formatCidr({ family, bits: fb >> 8, bytes: bytes.slice(a, a + (family === 4 ? 4 : 16)) }), keyWords[w]!]);
     }
-    if (Atomics.load(keyWords, KP.generation) !== this.#pending()) return false;
-    this.allowed = allowed;
-    this.sendValid = sendValid;
-    this.sendKey = sendKey;
-    this.remoteIndex = remoteIndex;
-    this.cell = cell;
-    this.recv = recv;
-    this.endpoint = endpoint;
+    const linkMtu = keyWords[KP.linkMtu]!;
+    if (Atomics.load(keyWords, KP.generation) !== g) return false;
+    this.linkMtu = linkMtu;
+    const key = list.map(([c, s]) => `${c}=${s}`).join(",");
+    if (key !== this.#routesKey) {
+      const routes = new AllowedIps<number>();
+      for (const [c, s] of list) routes.insert(c, s);
+      this.routes = routes;
+      this.#routesKey = key;
+    }
+    this.peers = peers;
+    this.byIndex = byIndex;
     return true;
-  }
-
-  #gen = -1;
-  #pending(): number {
-    return this.#gen;
   }
 }
 
@@ -134,13 +173,14 @@ function txLoop(): void {
   const seg = Buffer.alloc(mtu + 64);
   const batch = new MmsgBatch(init.batch, HEADER + mtu + TAG + 16);
   let slowPosts = 0;
-  let sample = false;
-  let lastSample = performance.now();
+  let lastTick = performance.now();
+  let now = lastTick;
   const data = batch.data;
+  const names = batch.names;
   const hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   let count = 0;
-  let next = 0n;
-  let end = 0n;
+  /** The peer of the datagrams in the batch (one peer per batch: a GSO send has one destination). */
+  let batchPeer: PeerView | null = null;
   let batches = 0;
   let idle = 0;
 
@@ -151,43 +191,57 @@ function txLoop(): void {
     stats[ST.syscalls]! += init.udpGso ? Math.max(r, 1) : 1;
     stats[ST.batches] = ++batches;
     count = 0;
+    batchPeer = null;
   };
   const emit = (p: Uint8Array, len: number): void => {
-    if (!kv.sendValid || sample) {
-      // The core stages it and starts a handshake, or (sample) sends it and runs its send timers.
-      sample = false;
+    // Cryptokey routing: the peer whose allowed IPs hold the inner destination (longest prefix).
+    const slot = len >= 20 ? kv.routes.lookup(p, "dst") : undefined;
+    const peer = slot === undefined ? undefined : kv.peers[slot];
+    let sample = false;
+    if (peer !== undefined && init.slowPath && now - peer.lastSample >= SAMPLE_MS) {
+      peer.lastSample = now;
+      sample = true;
+    }
+    if (peer === undefined || !peer.sendValid || peer.endpoint === null || sample) {
+      // The core stages it and starts a handshake (or drops it: no route), or (sample) sends it and runs its send timers.
       if (slowPosts++ < SLOW_BUDGET) {
         post({ kind: "slow", packet: p.slice(0, len) });
         stats[ST.control]!++;
       } else stats[ST.drops]!++;
       return;
     }
-    if (count === batch.n) flush();
+    if (count === batch.n || (count > 0 && batchPeer !== peer)) flush();
     // Pad to a multiple of 16, capped at the MTU (whitepaper §5.4.6; wireguard-go calculatePaddingSize).
+    const cap = kv.linkMtu > 0 && kv.linkMtu < mtu ? kv.linkMtu : mtu;
     let padded = (len + 15) & ~15;
-    if (padded > mtu) padded = Math.max(len, mtu);
+    if (padded > cap) padded = Math.max(len, cap);
     p.fill(0, len, padded);
-    if (next === end) {
-      next = Atomics.add(counters, kv.cell, COUNTER_RANGE);
-      end = next + COUNTER_RANGE;
+    if (peer.next === peer.end) {
+      peer.next = Atomics.add(counters, peer.cell, COUNTER_RANGE);
+      peer.end = peer.next + COUNTER_RANGE;
     }
-    const counter = Number(next++);
+    const counter = Number(peer.next++);
     const s = batch.slot(count);
     data[s] = MESSAGE_TRANSPORT;
     data[s + 1] = 0;
     data[s + 2] = 0;
     data[s + 3] = 0;
-    data.writeUInt32LE(kv.remoteIndex, s + 4);
+    data.writeUInt32LE(peer.remoteIndex, s + 4);
     writeCounter(data, s + 8, counter);
-    const n = nodeTransportAead.seal(kv.sendKey, counter, p.subarray(0, padded), data, s + HEADER);
+    const n = nodeTransportAead.seal(peer.sendKey, counter, p.subarray(0, padded), data, s + HEADER);
     if (n < 0) {
       stats[ST.drops]!++;
       return;
     }
     batch.setLength(count, HEADER + n);
+    peer.endpoint.copy(names, count * SOCKADDR6);
+    batchPeer = peer;
     count++;
     stats[ST.packets]!++;
     stats[ST.bytes]! += len;
+    const ps = peer.slot * PEER_STATS_WORDS;
+    peerStats[ps + PS.txPackets]!++;
+    peerStats[ps + PS.txBytes]! += len;
   };
 
   while (!stopped()) {
@@ -209,17 +263,13 @@ function txLoop(): void {
       continue;
     }
     idle = 0;
-    const t = performance.now();
-    if (t - lastSample >= SAMPLE_MS) {
-      lastSample = t;
-      sample = init.slowPath;
+    now = performance.now();
+    if (now - lastTick >= SAMPLE_MS) {
+      lastTick = now;
       slowPosts = 0;
     }
-    if (kv.refresh()) {
-      for (let i = 0; i < batch.n; i++) writeSockaddrIn(batch.names, i * 16, kv.endpoint.address, kv.endpoint.port);
-      // A new send keypair starts a new counter range.
-      next = end = 0n;
-    }
+    // A new copy has fresh peers: a new send keypair starts a new counter range.
+    kv.refresh();
     if (off) {
       readVnetHdr(tunBuf, 0, hdr);
       const pkt = tunBuf.subarray(off);
@@ -246,6 +296,7 @@ function rxLoop(): void {
   const off = init.offload ? VNET_HDR_LEN : 0;
   const out = Buffer.alloc(off + 65536);
   const outAddr = c.addressOf(out);
+  const innerView = out.subarray(off);
   if (off) out[0] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
   const batch = init.udpGro ? new MmsgBatch(Math.min(init.batch, 16), 65536, true) : new MmsgBatch(init.batch, 2048);
   const data = batch.data;
@@ -260,12 +311,11 @@ function rxLoop(): void {
       : null;
   const handle = (slot: number, s: number, len: number): void => {
     const index = len >= HEADER + TAG && data.readUInt32LE(s) === MESSAGE_TRANSPORT ? data.readUInt32LE(s + 4) : -1;
-    let r = null;
-    for (const x of kv.recv) if (x.localIndex === index) r = x;
-    if (r === null) {
+    const r = index < 0 ? undefined : kv.byIndex.get(index);
+    if (r === undefined) {
       // Handshake/cookie messages and unknown indices belong to the main thread (wg-core).
       stats[ST.control]!++;
-      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddrIn(batch.names, slot * 16) });
+      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
       return;
     }
     const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
@@ -274,20 +324,28 @@ function rxLoop(): void {
       stats[ST.drops]!++;
       return;
     }
-    if ((!r.seen && init.slowPath) || sample) {
-      // The core decrypts this one again and runs key confirmation, roaming and its receive timers.
-      r.seen = true;
-      sample = false;
-      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddrIn(batch.names, slot * 16) });
-      return;
-    }
-    if (m === 0) return; // keepalive
+    const first = !r.seen && init.slowPath;
     const v = out[off]! >> 4;
-    const inner = v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
-    if (inner < 20 || inner > m || !sourceAllowed(kv.allowed, out, off, v === 6)) {
+    const inner = m === 0 ? 0 : v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
+    // Cryptokey routing, receive side: the inner source must route back to the sending peer
+    // (checked here for sampled packets too; the first one on a keypair goes to the core as it is).
+    if (!first && m > 0 && (inner < 20 || inner > m || kv.routes.lookup(innerView, "src") !== r.slot)) {
       stats[ST.drops]!++;
       return;
     }
+    const peer = kv.peers[r.slot];
+    let sample = false;
+    if (peer !== undefined && init.slowPath && now - peer.lastSample >= SAMPLE_MS) {
+      peer.lastSample = now;
+      sample = true;
+    }
+    if (first || sample) {
+      // The core decrypts this one again and runs key confirmation, roaming and its receive timers.
+      r.seen = true;
+      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
+      return;
+    }
+    if (m === 0) return; // keepalive
     if (gro) gro.push(out, off, inner);
     else {
       const w = c.write(init.tunFd, outAddr, off + inner);
@@ -296,10 +354,12 @@ function rxLoop(): void {
     }
     stats[ST.packets]!++;
     stats[ST.bytes]! += inner;
+    const ps = r.slot * PEER_STATS_WORDS;
+    peerStats[ps + PS.rxPackets]!++;
+    peerStats[ps + PS.rxBytes]! += inner;
   };
   let idle = 0;
-  let sample = false;
-  let lastSample = performance.now();
+  let now = performance.now();
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
@@ -314,11 +374,7 @@ function rxLoop(): void {
     idle = 0;
     stats[ST.batches]!++;
     kv.refresh();
-    const t = performance.now();
-    if (t - lastSample >= SAMPLE_MS) {
-      lastSample = t;
-      sample = init.slowPath;
-    }
+    now = performance.now();
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);

@@ -1,0 +1,253 @@
+/**
+ * The fast path (`WG_TS_FASTPATH=1 wg-ts up`) with several peers: a hub (wgf-mh) whose two peers
+ * are a wireguard-go node (wgf-ma, IPv4 underlay) and a wg-ts node (wgf-mb, IPv6 underlay endpoint),
+ * then a third peer (wgf-mc, wg-ts) added live with `wg set` and removed again.
+ *
+ * Checks pings and a 4 MiB TCP transfer with checksum to each peer through the hub, and that the
+ * hub's workers carried them (SIGUSR1: "fast path: peers=N worker-tx-packets=… worker-rx-packets=…",
+ * the log line "fast path: N peers in the workers"): a test passing on the main-thread fallback
+ * would prove nothing. No timing assertions.
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  WG_TS,
+  cleanLeftovers,
+  dump,
+  eventually,
+  genkey,
+  inNs,
+  logPath,
+  nsSh,
+  pidsOf,
+  ping,
+  sh,
+  tempDir,
+  wgQuickGo,
+  wgTs,
+  writeConf,
+  type Result,
+} from "./support/lab.js";
+
+const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
+const dir = tempDir("wgfm-");
+const PAYLOAD = `${dir}/payload`;
+const PAYLOAD_BYTES = 4 << 20;
+const payload = randomBytes(PAYLOAD_BYTES);
+const payloadHash = createHash("sha256").update(payload).digest("hex");
+
+const NS_H = "wgf-mh"; // hub: wg-ts, fast path
+const NS_A = "wgf-ma"; // wireguard-go, IPv4 underlay
+const NS_B = "wgf-mb"; // wg-ts, IPv6 underlay
+const NS_C = "wgf-mc"; // wg-ts, added live
+const IF_H = "wgfmh";
+const IF_A = "wgfma";
+const IF_B = "wgfmb";
+const IF_C = "wgfmc";
+const H4 = "192.168.141.1";
+const A4 = "192.168.141.2";
+const B4 = "192.168.141.3";
+const C4 = "192.168.141.4";
+const PORT_H = 53141;
+const PORT_A = 53142;
+const PORT_B = 53143;
+const PORT_C = 53144;
+const kh = genkey();
+const ka = genkey();
+const kb = genkey();
+const kc = genkey();
+
+/** A veth between the hub and `ns` (underlay 10.141.n.1/2, fd01:141:n::1/2). */
+function link(ns: string, n: number): void {
+  sh("ip", ["netns", "add", ns]);
+  const vh = `wgfmh${n}`;
+  const vs = `${ns}v`;
+  sh("ip", ["link", "add", vh, "netns", NS_H, "type", "veth", "peer", "name", vs, "netns", ns]);
+  for (const [space, dev, host] of [
+    [NS_H, vh, 1],
+    [ns, vs, 2],
+  ] as const) {
+    sh("ip", ["-n", space, "link", "set", "lo", "up"]);
+    sh("ip", ["-n", space, "addr", "add", `10.141.${n}.${host}/24`, "dev", dev]);
+    sh("ip", ["-n", space, "addr", "add", `fd01:141:${n}::${host}/64`, "dev", dev, "nodad"]);
+    sh("ip", ["-n", space, "link", "set", dev, "up"]);
+  }
+}
+
+function spokeConf(path: string, priv: string, port: number, addr: string, hubEndpoint: string): void {
+  writeConf(
+    path,
+    `[Interface]
+PrivateKey = ${priv}
+ListenPort = ${port}
+Address = ${addr}/24
+
+[Peer]
+PublicKey = ${kh.pub}
+AllowedIPs = ${H4}/32
+Endpoint = ${hubEndpoint}
+PersistentKeepalive = 25
+`,
+  );
+}
+
+function daemonPid(iface: string): number | undefined {
+  return pidsOf(`wg-ts.js daemon ${iface}$`)[0];
+}
+
+/** Sends SIGUSR1 to the hub's daemon; returns its "fast path:" fields. */
+async function hubStatus(): Promise<{ peers: number; tx: number; rx: number }> {
+  const log = logPath(IF_H);
+  const before = readFileSync(log, "utf8").length;
+  process.kill(daemonPid(IF_H)!, "SIGUSR1");
+  let line = "";
+  await eventually(() => /fast path: peers=/.test((line = readFileSync(log, "utf8").slice(before))), 3000);
+  const m = /fast path: peers=(\d+) worker-tx-packets=(\d+) worker-rx-packets=(\d+)/.exec(line);
+  expect(m, line).not.toBeNull();
+  return { peers: Number(m![1]), tx: Number(m![2]), rx: Number(m![3]) };
+}
+
+async function tcpTransfer(src: string, dst: string, dstAddr: string, port: number): Promise<string> {
+  const server = spawn("ip", [
+    "netns", "exec", dst, process.execPath, "-e",
+    `const h=require("crypto").createHash("sha256");let n=0;` +
+      `const srv=require("net").createServer(s=>{s.on("data",d=>{h.update(d);n+=d.length});` +
+      `s.on("end",()=>{console.log(n+" "+h.digest("hex"));process.exit(0)})});` +
+      `srv.listen(${port},"${dstAddr}",()=>console.log("listening"));setTimeout(()=>process.exit(3),50000)`,
+  ]);
+  let out = "";
+  server.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => server.once("exit", () => r()));
+  expect(await eventually(() => out.includes("listening"), 10_000)).toBe(true);
+  const client = inNs(src, process.execPath, [
+    "-e",
+    `const b=require("fs").readFileSync(${JSON.stringify(PAYLOAD)});` +
+      `const s=require("net").connect(${port},"${dstAddr}",()=>s.end(b));s.on("close",()=>process.exit(0));` +
+      `s.on("error",e=>{console.error(e.message);process.exit(1)})`,
+  ]);
+  expect(client.status, client.stderr).toBe(0);
+  await exited;
+  return out.replace("listening\n", "").trim();
+}
+
+/** Both directions between the hub and a spoke; the hub's workers carry at least one payload's worth each way. */
+async function transfers(ns: string, addr: string, port: number): Promise<void> {
+  const before = await hubStatus();
+  expect(await tcpTransfer(NS_H, ns, addr, port)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+  expect(await tcpTransfer(ns, NS_H, H4, port + 1)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+  const after = await hubStatus();
+  // 4 MiB in ≤ 1420-byte segments: ≥ 2950 packets each way, plus the ACKs of the other transfer.
+  expect(after.tx - before.tx).toBeGreaterThan(2900);
+  expect(after.rx - before.rx).toBeGreaterThan(2900);
+}
+
+const confH = `${dir}/${IF_H}.conf`;
+const confA = `${dir}/${IF_A}.conf`;
+const confB = `${dir}/${IF_B}.conf`;
+const confC = `${dir}/${IF_C}.conf`;
+
+beforeAll(() => {
+  writeFileSync(PAYLOAD, payload);
+  cleanLeftovers([NS_H, NS_A, NS_B, NS_C], [IF_H, IF_A, IF_B, IF_C]);
+  sh("ip", ["netns", "add", NS_H]);
+  link(NS_A, 1);
+  link(NS_B, 2);
+  link(NS_C, 3);
+  writeConf(
+    confH,
+    `[Interface]
+PrivateKey = ${kh.priv}
+ListenPort = ${PORT_H}
+Address = ${H4}/24
+
+[Peer]
+PublicKey = ${ka.pub}
+AllowedIPs = ${A4}/32
+Endpoint = 10.141.1.2:${PORT_A}
+
+[Peer]
+PublicKey = ${kb.pub}
+AllowedIPs = ${B4}/32
+Endpoint = [fd01:141:2::2]:${PORT_B}
+`,
+  );
+  spokeConf(confA, ka.priv, PORT_A, A4, `10.141.1.1:${PORT_H}`);
+  spokeConf(confB, kb.priv, PORT_B, B4, `[fd01:141:2::1]:${PORT_H}`);
+  spokeConf(confC, kc.priv, PORT_C, C4, `10.141.3.1:${PORT_H}`);
+  const up = inNs(NS_H, process.execPath, [WG_TS, "up", confH], { env: FAST_ENV });
+  expect(up.status, up.stderr).toBe(0);
+  const go = wgQuickGo(NS_A, "up", confA);
+  expect(go.status, go.stderr).toBe(0);
+  for (const [ns, conf] of [
+    [NS_B, confB],
+    [NS_C, confC],
+  ] as const) {
+    const r: Result = wgTs(ns, ["up", conf]);
+    expect(r.status, r.stderr).toBe(0);
+  }
+});
+
+afterAll(() => {
+  wgTs(NS_H, ["down", confH]);
+  wgQuickGo(NS_A, "down", confA);
+  wgTs(NS_B, ["down", confB]);
+  wgTs(NS_C, ["down", confC]);
+  cleanLeftovers([NS_H, NS_A, NS_B, NS_C], [IF_H, IF_A, IF_B, IF_C]);
+  rmSync(dir, { recursive: true, force: true }); // configs hold private keys
+});
+
+describe("wg-ts fast path hub with several peers (wireguard-go, wg-ts over IPv6, one added live)", () => {
+  it("runs on the fast path with both peers in the workers", async () => {
+    expect(daemonPid(IF_H)).toBeGreaterThan(0);
+    const log = readFileSync(logPath(IF_H), "utf8");
+    expect(log.match(/daemon started \(pid \d+[^)]*\)/g)?.at(-1)).toMatch(/, fast path\)$/);
+    expect(await eventually(() => readFileSync(logPath(IF_H), "utf8").includes(`${IF_H}: fast path: 2 peers in the workers`), 3000)).toBe(true);
+    expect((await hubStatus()).peers).toBe(2);
+  });
+
+  it("pings each peer through the hub, both directions", () => {
+    expect(ping(NS_H, A4)).toBe(true);
+    expect(ping(NS_H, B4)).toBe(true);
+    expect(ping(NS_A, H4)).toBe(true);
+    expect(ping(NS_B, H4)).toBe(true);
+    expect(ping(NS_H, A4, { count: 5, size: 1420 - 28 })).toBe(true);
+    expect(ping(NS_H, B4, { count: 5, size: 1420 - 28 })).toBe(true);
+  });
+
+  it("a TCP transfer of 4 MiB to and from the wireguard-go peer (IPv4 endpoint) goes through the workers", async () => {
+    await transfers(NS_A, A4, 5101);
+  });
+
+  it("a TCP transfer of 4 MiB to and from the wg-ts peer (IPv6 endpoint) goes through the workers", async () => {
+    await transfers(NS_B, B4, 5111);
+  });
+
+  it("`wg show` on the hub: each peer's endpoint, handshake and counters with the workers' traffic", () => {
+    const peers = dump(NS_H, IF_H).peers;
+    const a = peers.find((p) => p.pub === ka.pub)!;
+    const b = peers.find((p) => p.pub === kb.pub)!;
+    expect(a.endpoint).toBe(`10.141.1.2:${PORT_A}`);
+    expect(b.endpoint).toBe(`[fd01:141:2::2]:${PORT_B}`);
+    for (const p of [a, b]) {
+      expect(p.handshake).toBeGreaterThan(1_600_000_000);
+      expect(p.tx).toBeGreaterThan(PAYLOAD_BYTES);
+      expect(p.rx).toBeGreaterThan(PAYLOAD_BYTES);
+    }
+  });
+
+  it("a peer added live with `wg set` is served by the workers; removing it leaves the others working", async () => {
+    nsSh(NS_H, "wg", ["set", IF_H, "peer", kc.pub, "allowed-ips", `${C4}/32`, "endpoint", `10.141.3.2:${PORT_C}`]);
+    expect(await eventually(() => readFileSync(logPath(IF_H), "utf8").includes(`${IF_H}: fast path: 3 peers in the workers`), 3000)).toBe(true);
+    expect(ping(NS_H, C4, { count: 3 })).toBe(true);
+    expect(ping(NS_C, H4)).toBe(true);
+    await transfers(NS_C, C4, 5121);
+    expect((await hubStatus()).peers).toBe(3);
+    nsSh(NS_H, "wg", ["set", IF_H, "peer", kc.pub, "remove"]);
+    expect(await eventually(() => readFileSync(logPath(IF_H), "utf8").includes(`${IF_H}: fast path: 2 peers in the workers`, readFileSync(logPath(IF_H), "utf8").lastIndexOf("3 peers")), 3000)).toBe(true);
+    expect(ping(NS_H, C4, { wait: 1 })).toBe(false);
+    expect(ping(NS_H, A4)).toBe(true);
+    expect(ping(NS_H, B4)).toBe(true);
+  });
+});
