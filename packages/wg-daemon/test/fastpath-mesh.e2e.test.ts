@@ -8,7 +8,6 @@
  * the log line "fast path: N peers in the workers"): a test passing on the main-thread fallback
  * would prove nothing. No timing assertions.
  */
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import {
   eventually,
   genkey,
   inNs,
+  tcpTransfer,
   logPath,
   nsSh,
   pidsOf,
@@ -34,6 +34,8 @@ import {
 const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
 const dir = tempDir("wgfm-");
 const PAYLOAD = `${dir}/payload`;
+const transfer = (src: string, dst: string, dstAddr: string, port: number): Promise<string> =>
+  tcpTransfer(PAYLOAD, src, dst, dstAddr, port);
 const PAYLOAD_BYTES = 4 << 20;
 const payload = randomBytes(PAYLOAD_BYTES);
 const payloadHash = createHash("sha256").update(payload).digest("hex");
@@ -109,34 +111,11 @@ async function hubStatus(): Promise<{ peers: number; tx: number; rx: number }> {
   return { peers: Number(m![1]), tx: Number(m![2]), rx: Number(m![3]) };
 }
 
-async function tcpTransfer(src: string, dst: string, dstAddr: string, port: number): Promise<string> {
-  const server = spawn("ip", [
-    "netns", "exec", dst, process.execPath, "-e",
-    `const h=require("crypto").createHash("sha256");let n=0;` +
-      `const srv=require("net").createServer(s=>{s.on("data",d=>{h.update(d);n+=d.length});` +
-      `s.on("end",()=>{console.log(n+" "+h.digest("hex"));process.exit(0)})});` +
-      `srv.listen(${port},"${dstAddr}",()=>console.log("listening"));setTimeout(()=>process.exit(3),50000)`,
-  ]);
-  let out = "";
-  server.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => server.once("exit", () => r()));
-  expect(await eventually(() => out.includes("listening"), 10_000)).toBe(true);
-  const client = inNs(src, process.execPath, [
-    "-e",
-    `const b=require("fs").readFileSync(${JSON.stringify(PAYLOAD)});` +
-      `const s=require("net").connect(${port},"${dstAddr}",()=>s.end(b));s.on("close",()=>process.exit(0));` +
-      `s.on("error",e=>{console.error(e.message);process.exit(1)})`,
-  ]);
-  expect(client.status, client.stderr).toBe(0);
-  await exited;
-  return out.replace("listening\n", "").trim();
-}
-
 /** Both directions between the hub and a spoke; the hub's workers carry at least one payload's worth each way. */
 async function transfers(ns: string, addr: string, port: number): Promise<void> {
   const before = await hubStatus();
-  expect(await tcpTransfer(NS_H, ns, addr, port)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
-  expect(await tcpTransfer(ns, NS_H, H4, port + 1)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+  expect(await transfer(NS_H, ns, addr, port)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+  expect(await transfer(ns, NS_H, H4, port + 1)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
   const after = await hubStatus();
   // 4 MiB in ≤ 1420-byte segments: ≥ 2950 packets each way, plus the ACKs of the other transfer.
   expect(after.tx - before.tx).toBeGreaterThan(2900);

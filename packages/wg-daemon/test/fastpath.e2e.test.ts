@@ -10,7 +10,6 @@
  *
  * No timing assertions: the transfer only has to arrive intact.
  */
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +21,7 @@ import {
   exists,
   genkey,
   inNs,
+  tcpTransfer,
   linkExists,
   linkStats,
   logPath,
@@ -39,6 +39,8 @@ import {
 const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
 const dir = tempDir("wgf-");
 const PAYLOAD = `${dir}/payload`;
+const transfer = (src: string, dst: string, dstAddr: string, port: number): Promise<string> =>
+  tcpTransfer(PAYLOAD, src, dst, dstAddr, port);
 const PAYLOAD_BYTES = 4 << 20;
 const payload = randomBytes(PAYLOAD_BYTES);
 const payloadHash = createHash("sha256").update(payload).digest("hex");
@@ -50,33 +52,6 @@ function fastUp(ns: string, conf: string): Result {
 /** The pid of the detached daemon serving `iface`. */
 function daemonPid(iface: string): number | undefined {
   return pidsOf(`wg-ts.js daemon ${iface}$`)[0];
-}
-
-/**
- * Sends PAYLOAD over TCP from `src` to `dstAddr:port` in namespace `dst` (a node server that hashes
- * what it receives); resolves with "bytes sha256" as the receiver saw it.
- */
-async function tcpTransfer(src: string, dst: string, dstAddr: string, port: number): Promise<string> {
-  const server = spawn("ip", [
-    "netns", "exec", dst, process.execPath, "-e",
-    `const h=require("crypto").createHash("sha256");let n=0;` +
-      `const srv=require("net").createServer(s=>{s.on("data",d=>{h.update(d);n+=d.length});` +
-      `s.on("end",()=>{console.log(n+" "+h.digest("hex"));process.exit(0)})});` +
-      `srv.listen(${port},"${dstAddr}",()=>console.log("listening"));setTimeout(()=>process.exit(3),50000)`,
-  ]);
-  let out = "";
-  server.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => server.once("exit", () => r()));
-  expect(await eventually(() => out.includes("listening"), 10_000)).toBe(true);
-  const client = inNs(src, process.execPath, [
-    "-e",
-    `const b=require("fs").readFileSync(${JSON.stringify(PAYLOAD)});` +
-      `const s=require("net").connect(${port},"${dstAddr}",()=>s.end(b));s.on("close",()=>process.exit(0));` +
-      `s.on("error",e=>{console.error(e.message);process.exit(1)})`,
-  ]);
-  expect(client.status, client.stderr).toBe(0);
-  await exited;
-  return out.replace("listening\n", "").trim();
 }
 
 beforeAll(() => {
@@ -161,8 +136,8 @@ Endpoint = ${UA4}:53131
   });
 
   it("a TCP transfer of 4 MiB arrives intact, both directions", async () => {
-    expect(await tcpTransfer(NS_A, NS_B, B4, 5001)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
-    expect(await tcpTransfer(NS_B, NS_A, A4, 5002)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await transfer(NS_A, NS_B, B4, 5001)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await transfer(NS_B, NS_A, A4, 5002)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
   });
 
   it("`wg show`: handshake, endpoint and byte counters include the workers' traffic", () => {
@@ -211,7 +186,7 @@ Endpoint = ${UA4}:53131
     expect(go.pub).toBe(k2.pub);
     expect(go.handshake).toBeGreaterThanOrEqual(hsBefore);
     expect(go.handshake).toBeGreaterThan(0);
-    expect(await tcpTransfer(NS_A, NS_B, B4, 5003)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await transfer(NS_A, NS_B, B4, 5003)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
   });
 
   it("`ip link del` stops the daemon and removes its socket", async () => {
@@ -292,8 +267,8 @@ Endpoint = ${UA4}:53231
   });
 
   it("a TCP transfer of 4 MiB arrives intact, both directions; counters agree", async () => {
-    expect(await tcpTransfer(NS_A, NS_B, B4, 5011)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
-    expect(await tcpTransfer(NS_B, NS_A, A4, 5012)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await transfer(NS_A, NS_B, B4, 5011)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    expect(await transfer(NS_B, NS_A, A4, 5012)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
     const a = dump(NS_A, IF_A).peers[0]!;
     const b = dump(NS_B, IF_B).peers[0]!;
     expect(a.tx).toBeGreaterThan(PAYLOAD_BYTES);

@@ -3,7 +3,7 @@
  * host's network), configs written 0600 into a temp dir, the built `wg-ts` CLI, wireguard-go
  * through wg-quick, and the stock `wg` tool.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,3 +180,36 @@ export function linkExists(ns: string, dev: string): boolean {
 
 /** The daemon's log file for interface `iface` (`wg-ts up` without --foreground). */
 export const logPath = (iface: string): string => `/var/log/wg-ts-${iface}.log`;
+
+/**
+ * Sends the file `payloadPath` over TCP from namespace `src` to `dstAddr:port` in namespace `dst`
+ * (a node server there hashes what it receives); resolves with "bytes sha256" as the receiver saw it.
+ */
+export async function tcpTransfer(payloadPath: string, src: string, dst: string, dstAddr: string, port: number): Promise<string> {
+  const server = spawn("ip", [
+    "netns", "exec", dst, process.execPath, "-e",
+    `const h=require("crypto").createHash("sha256");let n=0;` +
+      `const srv=require("net").createServer(s=>{s.on("data",d=>{h.update(d);n+=d.length});` +
+      `s.on("end",()=>{console.log(n+" "+h.digest("hex"));process.exit(0)})});` +
+      `srv.listen(${port},"${dstAddr}",()=>console.log("listening"));setTimeout(()=>process.exit(3),50000)`,
+  ]);
+  let out = "";
+  server.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => server.once("exit", () => r()));
+  if (!(await eventually(() => out.includes("listening"), 10_000))) {
+    server.kill();
+    throw new Error(`tcpTransfer: no listener on ${dstAddr}:${port} in ${dst}`);
+  }
+  const client = inNs(src, process.execPath, [
+    "-e",
+    `const b=require("fs").readFileSync(${JSON.stringify(payloadPath)});` +
+      `const s=require("net").connect(${port},"${dstAddr}",()=>s.end(b));s.on("close",()=>process.exit(0));` +
+      `s.on("error",e=>{console.error(e.message);process.exit(1)})`,
+  ]);
+  if (client.status !== 0) {
+    server.kill();
+    throw new Error(`tcpTransfer: sender in ${src} failed: ${client.stderr}`);
+  }
+  await exited;
+  return out.replace("listening\n", "").trim();
+}
