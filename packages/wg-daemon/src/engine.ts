@@ -192,9 +192,11 @@ export class Engine implements UapiHandler {
     this.tun.close();
   }
 
-  /** A one-line summary of drop counters (with {@link extraDrops}), for logs. */
+  /** A one-line summary of drop counters (with {@link extraDrops} added per reason), for logs. */
   dropSummary(): string {
-    return [...this.drops, ...this.extraDrops()].map(([k, v]) => `${k}=${v}`).join(" ");
+    const all = new Map(this.drops);
+    for (const [k, v] of this.extraDrops()) all.set(k, (all.get(k) ?? 0) + v);
+    return [...all].map(([k, v]) => `${k}=${v}`).join(" ");
   }
 }
 

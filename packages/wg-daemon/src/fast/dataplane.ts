@@ -22,7 +22,7 @@ import { addressBytes } from "@wg-ts/core";
 import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
 import {
   KEYPAIR_WORDS, KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, ROUTES_BASE, ROUTE_WORDS, STATS_WORDS, ST,
-  peerBase, type WorkerEvent, type WorkerInit,
+  DROP_REASONS, dropWord, peerBase, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
 
@@ -125,6 +125,8 @@ export interface DirectionStats {
   syscalls: number;
   superPackets: number;
   drops: number;
+  /** {@link drops} by reason (wg-core DropReason names; non-zero ones only). */
+  dropsByReason: Record<string, number>;
   errors: number;
   control: number;
 }
@@ -339,7 +341,10 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   const tunOutAddr = c.addressOf(tunOut);
   const read = (i: number): DirectionStats => {
     const f = new Float64Array(stats, i * STATS_WORDS * 8, STATS_WORDS);
+    const dropsByReason: Record<string, number> = {};
+    for (const r of DROP_REASONS) if (f[dropWord(r)]! > 0) dropsByReason[r] = f[dropWord(r)]!;
     return {
+      dropsByReason,
       packets: f[ST.packets]!, bytes: f[ST.bytes]!, batches: f[ST.batches]!, syscalls: f[ST.syscalls]!,
       superPackets: f[ST.superPackets]!, drops: f[ST.drops]!, errors: f[ST.errors]!, control: f[ST.control]!,
     };

@@ -42,9 +42,10 @@ export interface FastIo {
   /** Publishes the device's state now (after a configuration change; otherwise every 20 ms). */
   sync(): void;
   /**
-   * The workers' drop counters (non-zero only): `worker-rx-dropped` (decryption failed, replay,
-   * inner source not allowed, bad inner length), `worker-tx-dropped` (no session, slow-path budget
-   * per 100 ms exceeded).
+   * The workers' drop counters by reason (non-zero only), summed over both workers: wg-core
+   * DropReason names (`decrypt-failed`, `replay`, `counter-limit`, `source-not-allowed`,
+   * `invalid-inner-packet`, `no-route`, `encrypt-failed`) plus `slow-path-budget` (packets for the
+   * core over the per-100 ms budget). The engine adds them to its own counts of the same names.
    */
   drops(): [string, number][];
   /** "peers=N worker-tx-packets=… worker-rx-packets=…": peers published to the workers, packets they carried. */
@@ -153,10 +154,10 @@ export async function createFastIo(
     },
     drops() {
       const s = plane.stats();
-      const d: [string, number][] = [];
-      if (s.rx.drops > 0) d.push(["worker-rx-dropped", s.rx.drops]);
-      if (s.tx.drops > 0) d.push(["worker-tx-dropped", s.tx.drops]);
-      return d;
+      const d = new Map<string, number>();
+      for (const by of [s.rx.dropsByReason, s.tx.dropsByReason])
+        for (const [r, n] of Object.entries(by)) d.set(r, (d.get(r) ?? 0) + n);
+      return [...d];
     },
   };
 }

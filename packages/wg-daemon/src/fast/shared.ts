@@ -56,7 +56,19 @@ export const PEER_STATS_WORDS = 4;
 /** Word offset of peer slot `slot` in the keypairs table. */
 export const peerBase = (slot: number): number => KP.peers + slot * PEER_WORDS;
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
-export const STATS_WORDS = 8;
+/**
+ * Drop reasons the workers count (wg-core DropReason names, plus `slow-path-budget`: a packet for
+ * the core over SLOW_BUDGET per SAMPLE_MS). Each worker's stats block holds one counter per reason
+ * after the ST words (ST.drops stays the total).
+ */
+export const DROP_REASONS = [
+  "decrypt-failed", "replay", "counter-limit", "source-not-allowed", "invalid-inner-packet", "no-route", "encrypt-failed",
+  "slow-path-budget",
+] as const;
+export type WorkerDropReason = (typeof DROP_REASONS)[number];
+/** Stats word of drop reason `r`. */
+export const dropWord = (r: WorkerDropReason): number => 8 + DROP_REASONS.indexOf(r);
+export const STATS_WORDS = 8 + DROP_REASONS.length;
 
 /** Messages a worker posts to the main thread (rare events only; never per data packet in steady state). */
 export type WorkerEvent =

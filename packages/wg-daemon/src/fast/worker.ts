@@ -22,7 +22,7 @@ import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js";
 import {
   KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, ROUTES_BASE, ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET,
-  STATS_WORDS, ST, peerBase, type WorkerEvent, type WorkerInit,
+  STATS_WORDS, ST, dropWord, peerBase, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
 const init = workerData as WorkerInit;
@@ -42,6 +42,16 @@ const POLLIN = 1;
 const POLL_TIMEOUT_MS = 250;
 const pollfd = Buffer.alloc(8);
 const pollAddr = c.addressOf(pollfd);
+const D = {
+  decrypt: dropWord("decrypt-failed"), replay: dropWord("replay"), counterLimit: dropWord("counter-limit"),
+  source: dropWord("source-not-allowed"), inner: dropWord("invalid-inner-packet"), noRoute: dropWord("no-route"),
+  encrypt: dropWord("encrypt-failed"), budget: dropWord("slow-path-budget"),
+};
+/** Counts one drop: the total and its reason's word. */
+const drop = (word: number): void => {
+  stats[ST.drops]!++;
+  stats[word]!++;
+};
 const stopped = (): boolean => Atomics.load(keyWords, KP.stop) === 1;
 
 /** Waits until `fd` is readable (or the timeout passes). */
@@ -207,7 +217,7 @@ function txLoop(): void {
       if (slowPosts++ < SLOW_BUDGET) {
         post({ kind: "slow", packet: p.slice(0, len) });
         stats[ST.control]!++;
-      } else stats[ST.drops]!++;
+      } else drop(peer === undefined ? D.noRoute : D.budget);
       return;
     }
     if (count === batch.n || (count > 0 && batchPeer !== peer)) flush();
@@ -230,7 +240,7 @@ function txLoop(): void {
     writeCounter(data, s + 8, counter);
     const n = nodeTransportAead.seal(peer.sendKey, counter, p.subarray(0, padded), data, s + HEADER);
     if (n < 0) {
-      stats[ST.drops]!++;
+      drop(D.encrypt);
       return;
     }
     batch.setLength(count, HEADER + n);
@@ -276,7 +286,7 @@ function txLoop(): void {
       const len = n - off;
       if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
         stats[ST.superPackets]!++;
-        if (segmentTcp(pkt, len, hdr.gsoSize, seg, emit) < 0) stats[ST.drops]!++;
+        if (segmentTcp(pkt, len, hdr.gsoSize, seg, emit) < 0) drop(D.inner);
       } else {
         if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) completeChecksum(pkt, len, hdr.csumStart, hdr.csumOffset);
         emit(pkt, len);
@@ -320,8 +330,16 @@ function rxLoop(): void {
     }
     const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
     const m = nodeTransportAead.open(r.key, counter, data.subarray(s + HEADER, s + len), out, off);
-    if (m < 0 || !r.replay.validate(counter, LIMIT)) {
-      stats[ST.drops]!++;
+    if (m < 0) {
+      drop(D.decrypt);
+      return;
+    }
+    if (counter >= LIMIT) {
+      drop(D.counterLimit);
+      return;
+    }
+    if (!r.replay.validate(counter, LIMIT)) {
+      drop(D.replay);
       return;
     }
     const first = !r.seen && init.slowPath;
@@ -329,9 +347,15 @@ function rxLoop(): void {
     const inner = m === 0 ? 0 : v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
     // Cryptokey routing, receive side: the inner source must route back to the sending peer
     // (checked here for sampled packets too; the first one on a keypair goes to the core as it is).
-    if (!first && m > 0 && (inner < 20 || inner > m || kv.routes.lookup(innerView, "src") !== r.slot)) {
-      stats[ST.drops]!++;
-      return;
+    if (!first && m > 0) {
+      if (inner < 20 || inner > m) {
+        drop(D.inner);
+        return;
+      }
+      if (kv.routes.lookup(innerView, "src") !== r.slot) {
+        drop(D.source);
+        return;
+      }
     }
     const peer = kv.peers[r.slot];
     let sample = false;
