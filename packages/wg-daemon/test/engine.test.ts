@@ -71,6 +71,15 @@ describe("Engine over in-memory TUN and bind", () => {
     bindA.onBatch([{ datagram: new Uint8Array([9, 9, 9]), endpoint: { address: "10.0.0.2", port: 2000 } }], 1);
     expect([...a.drops.keys()].some((k) => k !== "no-route" && k !== "source-not-allowed")).toBe(true);
 
+    // Drops counted elsewhere (the fast path's workers) are added to the same reasons in the summary.
+    a.extraDrops = () => [["source-not-allowed", 5], ["replay", 2]];
+    const summary = new Map(a.dropSummary().split(" ").map((kv) => kv.split("=") as [string, string]));
+    expect(summary.get("source-not-allowed")).toBe("6");
+    expect(summary.get("replay")).toBe(String((a.drops.get("replay") ?? 0) + 2));
+    expect(summary.get("no-route")).toBe("1");
+    expect(a.dropSummary().match(/source-not-allowed=/g)).toHaveLength(1);
+    a.extraDrops = () => [];
+
     // UAPI remove: the peer disappears.
     await a.set(parseSet([`public_key=${toHex(publicKeyOf(kb))}`, "remove=true"]));
     expect(a.get().peers).toHaveLength(0);
