@@ -203,7 +203,9 @@ describe("wg-ts fast path hub with several peers (wireguard-go, wg-ts over IPv6,
     await transfers(NS_B, B4, 5111);
   });
 
-  it("`wg show` on the hub: each peer's endpoint, handshake and counters with the workers' traffic", () => {
+  it("`wg show` on the hub: each peer's endpoint, handshake and counters with the workers' traffic", async () => {
+    // The workers report their traffic to the core every 20 ms: wait for the last report to land.
+    await eventually(() => dump(NS_H, IF_H).peers.every((p) => Math.min(p.rx, p.tx) > PAYLOAD_BYTES), 2000);
     const peers = dump(NS_H, IF_H).peers;
     const a = peers.find((p) => p.pub === ka.pub)!;
     const b = peers.find((p) => p.pub === kb.pub)!;

@@ -140,7 +140,9 @@ Endpoint = ${UA4}:53131
     expect(await transfer(NS_B, NS_A, A4, 5002)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
   });
 
-  it("`wg show`: handshake, endpoint and byte counters include the workers' traffic", () => {
+  it("`wg show`: handshake, endpoint and byte counters include the workers' traffic", async () => {
+    // The workers report their traffic to the core every 20 ms: wait for the last report to land.
+    await eventually(() => Math.min(dump(NS_A, IF_A).peers[0]?.rx ?? 0, dump(NS_A, IF_A).peers[0]?.tx ?? 0) > PAYLOAD_BYTES, 2000);
     const p = dump(NS_A, IF_A).peers[0]!;
     expect(p.pub).toBe(kb.pub);
     expect(p.endpoint).toBe(`${UB4}:53132`);
@@ -271,6 +273,7 @@ Endpoint = ${UA4}:53231
   it("a TCP transfer of 4 MiB arrives intact, both directions; counters agree", async () => {
     expect(await transfer(NS_A, NS_B, B4, 5011)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
     expect(await transfer(NS_B, NS_A, A4, 5012)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
+    await eventually(() => (dump(NS_A, IF_A).peers[0]?.tx ?? 0) > PAYLOAD_BYTES && (dump(NS_B, IF_B).peers[0]?.rx ?? 0) > PAYLOAD_BYTES, 2000);
     const a = dump(NS_A, IF_A).peers[0]!;
     const b = dump(NS_B, IF_B).peers[0]!;
     expect(a.tx).toBeGreaterThan(PAYLOAD_BYTES);
