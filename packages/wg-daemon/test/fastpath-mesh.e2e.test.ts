@@ -8,8 +8,7 @@
  * the log line "fast path: N peers in the workers"): a test passing on the main-thread fallback
  * would prove nothing. No timing assertions.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   WG_TS,
@@ -18,7 +17,7 @@ import {
   eventually,
   genkey,
   inNs,
-  tcpTransfer,
+  tcpPayload,
   logPath,
   nsSh,
   pidsOf,
@@ -33,12 +32,7 @@ import {
 
 const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
 const dir = tempDir("wgfm-");
-const PAYLOAD = `${dir}/payload`;
-const transfer = (src: string, dst: string, dstAddr: string, port: number): Promise<string> =>
-  tcpTransfer(PAYLOAD, src, dst, dstAddr, port);
-const PAYLOAD_BYTES = 4 << 20;
-const payload = randomBytes(PAYLOAD_BYTES);
-const payloadHash = createHash("sha256").update(payload).digest("hex");
+const { bytes: PAYLOAD_BYTES, hash: payloadHash, transfer } = tcpPayload(dir);
 
 const NS_H = "wgf-mh"; // hub: wg-ts, fast path
 const NS_A = "wgf-ma"; // wireguard-go, IPv4 underlay
@@ -128,7 +122,6 @@ const confB = `${dir}/${IF_B}.conf`;
 const confC = `${dir}/${IF_C}.conf`;
 
 beforeAll(() => {
-  writeFileSync(PAYLOAD, payload);
   cleanLeftovers([NS_H, NS_A, NS_B, NS_C], [IF_H, IF_A, IF_B, IF_C]);
   sh("ip", ["netns", "add", NS_H]);
   link(NS_A, 1);

@@ -10,8 +10,7 @@
  *
  * No timing assertions: the transfer only has to arrive intact.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   WG_TS,
@@ -21,7 +20,7 @@ import {
   exists,
   genkey,
   inNs,
-  tcpTransfer,
+  tcpPayload,
   linkExists,
   linkStats,
   logPath,
@@ -38,12 +37,7 @@ import {
 
 const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
 const dir = tempDir("wgf-");
-const PAYLOAD = `${dir}/payload`;
-const transfer = (src: string, dst: string, dstAddr: string, port: number): Promise<string> =>
-  tcpTransfer(PAYLOAD, src, dst, dstAddr, port);
-const PAYLOAD_BYTES = 4 << 20;
-const payload = randomBytes(PAYLOAD_BYTES);
-const payloadHash = createHash("sha256").update(payload).digest("hex");
+const { bytes: PAYLOAD_BYTES, hash: payloadHash, transfer } = tcpPayload(dir);
 
 function fastUp(ns: string, conf: string): Result {
   return inNs(ns, process.execPath, [WG_TS, "up", conf], { env: FAST_ENV });
@@ -55,7 +49,6 @@ function daemonPid(iface: string): number | undefined {
 }
 
 beforeAll(() => {
-  writeFileSync(PAYLOAD, payload);
 });
 
 afterAll(() => {

@@ -4,6 +4,7 @@
  * through wg-quick, and the stock `wg` tool.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -212,4 +213,23 @@ export async function tcpTransfer(payloadPath: string, src: string, dst: string,
   }
   await exited;
   return out.replace("listening\n", "").trim();
+}
+
+/**
+ * A random payload of `bytes` written to `dir/payload`, its sha256, and `transfer(src, dst, dstAddr, port)`
+ * sending it with {@link tcpTransfer}; a correct transfer resolves to `${bytes} ${hash}`.
+ */
+export function tcpPayload(dir: string, bytes = 4 << 20): {
+  bytes: number;
+  hash: string;
+  transfer: (src: string, dst: string, dstAddr: string, port: number) => Promise<string>;
+} {
+  const path = join(dir, "payload");
+  const payload = randomBytes(bytes);
+  writeFileSync(path, payload);
+  return {
+    bytes,
+    hash: createHash("sha256").update(payload).digest("hex"),
+    transfer: (src, dst, dstAddr, port) => tcpTransfer(path, src, dst, dstAddr, port),
+  };
 }
