@@ -16,7 +16,7 @@ import { closeSync, openSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "./config.js";
-import { startDaemon, type RunningDaemon } from "./daemon.js";
+import { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon.js";
 import { formatShow, formatShowconf } from "./format.js";
 import { generatePresharedKey, generatePrivateKey, parseBase64Key, publicKey, toBase64 } from "./keys.js";
 import { down, loadConfig, uapiGet, up, type QuickEnv } from "./quick.js";
@@ -90,26 +90,36 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
   });
 }
 
-/** Concurrent TUN reads (WG_TS_TUN_INFLIGHT, default 2; keep below UV_THREADPOOL_SIZE). */
-function tunInflight(): number {
-  const n = Number(process.env["WG_TS_TUN_INFLIGHT"] ?? 2);
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : 2;
-}
-
-/** WG_TS_FASTPATH=1: the multi-threaded fast data plane (daemon.ts, fast/io.ts); default off. */
-function fastPath(): boolean {
-  return process.env["WG_TS_FASTPATH"] === "1";
-}
-
-/** WG_TS_GSO_SEGMENTS=N (1–64): datagrams per UDP GSO send on the fast path (default 44). */
-function gsoSegments(): { gsoSegments?: number } {
-  const n = Number(process.env["WG_TS_GSO_SEGMENTS"]);
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? { gsoSegments: n } : {};
-}
-
-/** WG_TS_TUN_MODE=poll (default) | threadpool: see tun.ts. */
-function tunMode(): "poll" | "threadpool" {
-  return process.env["WG_TS_TUN_MODE"] === "threadpool" ? "threadpool" : "poll";
+/**
+ * The data plane the daemon runs, from the environment (a bad value is an error naming the variable):
+ * - WG_TS_FASTPATH: unset or 1 = the fast data plane (daemon.ts, fast/io.ts); 0 = the classic
+ *   main-thread loop (LinuxTun + node:dgram), tuned by WG_TS_TUN_MODE=poll|threadpool and
+ *   WG_TS_TUN_INFLIGHT=1–64.
+ * - WG_TS_WORKERS=auto (default) | always | never: when the fast path's worker threads run.
+ * - WG_TS_GSO_SEGMENTS=1–64: datagrams per UDP GSO send on the fast path (default 44).
+ */
+export function dataPlaneOptions(env: NodeJS.ProcessEnv): Pick<DaemonOptions, "fastPath" | "workers" | "gsoSegments" | "tunMode" | "tunInflight"> {
+  const choice = <T extends string>(key: string, allowed: readonly T[], dflt: T): T => {
+    const v = env[key];
+    if (v === undefined || v === "") return dflt;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    throw new Error(`${key}=${v.slice(0, 32)}: expected one of ${allowed.join(", ")}`);
+  };
+  const int = (key: string, max: number): number | undefined => {
+    const v = env[key];
+    if (v === undefined || v === "") return undefined;
+    const n = Number(v);
+    if (Number.isInteger(n) && n >= 1 && n <= max) return n;
+    throw new Error(`${key}=${v.slice(0, 32)}: expected an integer from 1 to ${max}`);
+  };
+  const gso = int("WG_TS_GSO_SEGMENTS", 64);
+  return {
+    fastPath: choice("WG_TS_FASTPATH", ["1", "0"] as const, "1") === "1",
+    workers: choice("WG_TS_WORKERS", ["auto", "always", "never"] as const, "auto"),
+    tunMode: choice("WG_TS_TUN_MODE", ["poll", "threadpool"] as const, "poll"),
+    tunInflight: int("WG_TS_TUN_INFLIGHT", 64) ?? 2,
+    ...(gso !== undefined ? { gsoSegments: gso } : {}),
+  };
 }
 
 /** A read still blocked on the libuv pool must not keep a stopped daemon alive. */
@@ -133,7 +143,10 @@ function waitForSignal(daemon: RunningDaemon | undefined, io?: CliIo): Promise<s
       if (!daemon) return;
       const uapiErrors = [...daemon.uapi.errors].map(([e, n]) => `-${e}=${n}`).join(" ");
       const fast = daemon.fastStatus ? `; fast path: ${daemon.fastStatus()}` : "";
-      io?.stderr(`${daemon.name}: drops: ${daemon.engine.dropSummary() || "none"}; uapi errors: ${uapiErrors || "none"}${fast}\n`);
+      const m = process.memoryUsage();
+      const mib = (n: number): string => (n / 1048576).toFixed(1);
+      const memory = `; memory MiB: rss=${mib(m.rss)} heap=${mib(m.heapUsed)}/${mib(m.heapTotal)} external=${mib(m.external)} array-buffers=${mib(m.arrayBuffers)}`;
+      io?.stderr(`${daemon.name}: drops: ${daemon.engine.dropSummary() || "none"}; uapi errors: ${uapiErrors || "none"}${fast}${memory}\n`);
     });
     const on = (sig: string): void => resolve(sig);
     process.once("SIGTERM", () => on("SIGTERM"));
@@ -144,6 +157,7 @@ function waitForSignal(daemon: RunningDaemon | undefined, io?: CliIo): Promise<s
 }
 
 async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<number> {
+  dataPlaneOptions(process.env); // a bad WG_TS_* value fails here, before anything is created
   if (!foreground) {
     const name = await up(target, quickEnv(io, launchDetached));
     io.stderr(`[#] ${name} is up\n`);
@@ -151,7 +165,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
   }
   let daemon: RunningDaemon | undefined;
   const env = quickEnv(io, async (name) => {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath(), ...gsoSegments() });
+    daemon = await startDaemon({ name, log: logTo(io), ...dataPlaneOptions(process.env) });
     const d = daemon;
     return { stop: async () => d.stop("up failed") };
   });
@@ -177,7 +191,7 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
 async function cmdDaemon(name: string, io: CliIo): Promise<number> {
   let daemon: RunningDaemon;
   try {
-    daemon = await startDaemon({ name, log: logTo(io), tunInflight: tunInflight(), tunMode: tunMode(), fastPath: fastPath(), ...gsoSegments() });
+    daemon = await startDaemon({ name, log: logTo(io), ...dataPlaneOptions(process.env) });
   } catch (e) {
     // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
     io.stdout(`error: ${(e as Error).message}\n`);

@@ -8,7 +8,8 @@
 import { execFile } from "node:child_process";
 import { UdpBind } from "./bind.js";
 import { Engine, monotonicEpochMs } from "./engine.js";
-import { createFastIo } from "./fast/io.js";
+import { setFlagsFromString } from "node:v8";
+import { createFastIo, type WorkerPolicy } from "./fast/io.js";
 import { LinuxTun, type Tun, type TunReadMode } from "./tun.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
@@ -22,11 +23,13 @@ export interface DaemonOptions {
   /** how the TUN is read (default poll) */
   tunMode?: TunReadMode;
   /**
-   * Run the data plane on the multi-threaded fast path (fast/io.ts: worker threads, TSO/GRO,
-   * recvmmsg/sendmmsg, UDP GSO/GRO) instead of the main-thread loop (env WG_TS_FASTPATH=1).
+   * Run the data plane on the fast path (fast/io.ts: TUN offload, recvmmsg/sendmmsg, UDP GSO/GRO,
+   * worker threads under load) instead of the classic main-thread loop (env WG_TS_FASTPATH=0).
    * Same Engine, core and UAPI; tunInflight/tunMode are then unused.
    */
   fastPath?: boolean;
+  /** Fast path: when the worker threads run (default auto: under load only; see fast/io.ts). */
+  workers?: WorkerPolicy;
   /** Fast path: datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
   gsoSegments?: number;
 }
@@ -58,8 +61,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let fastStatus: (() => string) | undefined;
   if (opts.fastPath) {
     // Worker buffers sized for the largest usual inner MTU (the link's MTU is set later by `up`).
+    // The main thread sees light traffic only (the workers take the load): a small young
+    // generation keeps its RSS near the idle value (V8 does not give a grown heap back).
+    setFlagsFromString("--max-semi-space-size=1");
     const fast = await createFastIo(name, {
       mtu: FAST_MTU,
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
     });
     tun = fast.tun;
@@ -108,6 +115,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   void engine.done.then((err) => {
     if (err) stop(`TUN gone: ${err.message}`);
   });
+  // bin/wg-ts.js loads the modules with the optimizing compiler off (idle memory): hot code from
+  // here on, the data-plane workers above all, is optimized again.
+  setFlagsFromString("--opt");
   log(`${name}: daemon started (pid ${process.pid}${opts.fastPath ? ", fast path" : ""})`);
   return { name, engine, uapi, stopped, stop, ...(fastStatus ? { fastStatus } : {}) };
 }

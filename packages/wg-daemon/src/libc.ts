@@ -34,6 +34,10 @@ export interface Libc {
   sendto(fd: number, buf: number, len: number, flags: number, to: number, tolen: number): number;
   poll(fds: number, nfds: number, timeoutMs: number): number;
   fcntl(fd: number, cmd: number, arg: number): number;
+  /** glibc malloc_trim(0): gives free heap memory of every arena back to the kernel (after worker threads exit). */
+  mallocTrim(): number;
+  /** glibc mallopt(3), e.g. {@link M_MMAP_THRESHOLD}. */
+  mallopt(param: number, value: number): number;
   /** Address of a Buffer's first byte. */
   addressOf(b: Uint8Array): number;
   errno(): number;
@@ -64,6 +68,8 @@ export function libc(): Libc {
   const getsockname = lib.func("int getsockname(int fd, uintptr_t addr, uintptr_t len)");
   const poll = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)");
   const fcntl = lib.func("int fcntl(int fd, int cmd, int arg)");
+  const mallocTrim = lib.func("int malloc_trim(size_t pad)");
+  const mallopt = lib.func("int mallopt(int param, int value)");
   const pollAsync = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)") as unknown as AsyncFn;
   cached = {
     open: (p, f) => open(p, f) as number,
@@ -83,6 +89,8 @@ export function libc(): Libc {
     getsockname: (fd, a, l) => getsockname(fd, a, l) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
     fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
+    mallocTrim: () => mallocTrim(0) as number,
+    mallopt: (p, v) => mallopt(p, v) as number,
     addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,
     errno: () => koffi.errno(),
     pollAsync,
@@ -125,6 +133,9 @@ export const EAGAIN = 11;
 export const EINTR = 4;
 
 export const POLLIN = 0x1;
+/** mallopt(3) parameters (<malloc.h>). */
+export const M_TRIM_THRESHOLD = -1;
+export const M_MMAP_THRESHOLD = -3;
 
 /** Error with the C errno, e.g. `TUNSETIFF failed: errno 16`. */
 export class SyscallError extends Error {

@@ -16,12 +16,13 @@
  * up to MAX_ROUTES allowed-IPs prefixes in all.
  */
 import { Worker } from "node:worker_threads";
-import { F_GETFL, F_SETFL, O_NONBLOCK, libc } from "../libc.js";
+import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, libc } from "../libc.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
-import { addressBytes } from "@wg-ts/core";
+import { addressBytes, type ReplayWindow } from "@wg-ts/core";
 import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
 import {
-  KEYPAIR_WORDS, KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, ROUTES_BASE, ROUTE_WORDS, STATS_WORDS, ST,
+  KEYPAIR_WORDS, KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, RECV_WINDOW, RETURN_BASE, RETURN_WORDS,
+  ROUTES_BASE, ROUTE_WORDS, STATS_WORDS, ST,
   DROP_REASONS, dropWord, peerBase, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
@@ -86,6 +87,8 @@ export interface FastDataPlaneHooks {
   onSlow?(packet: Uint8Array): void;
   /** The TUN interface was deleted (`ip link del`): time to shut down. */
   onGone?(): void;
+  /** A worker threw and has ended (a bug): the caller should stop the workers and carry on without them. */
+  onWorkerError?(error: Error): void;
 }
 
 export interface SendKeypair {
@@ -107,6 +110,8 @@ export interface Route {
 export interface ReceiveKeypair {
   recvKey: Uint8Array;
   localIndex: number;
+  /** The core's replay window for it (saved with the slot; a worker seeing the keypair first starts from it). */
+  replay?: ReplayWindow;
 }
 
 /** Convenience for a single session: both directions of one keypair. */
@@ -179,11 +184,43 @@ export interface FastDataPlane {
   /** Writes an inner IP packet to the TUN from the main thread. */
   writeTunnel(packet: Uint8Array): number;
   stats(): { tx: DirectionStats; rx: DirectionStats };
+  /** The worker threads are running (between {@link startWorkers} and {@link stopWorkers}). */
+  readonly workersRunning: boolean;
+  /** Starts the two worker threads (resolves once both run); a no-op while they run. */
+  startWorkers(): Promise<void>;
+  /**
+   * Stops the workers (within the 250 ms poll timeout; not in blocking mode) and resolves once both
+   * have exited, their memory released. The rx worker's replay windows are then in the return area:
+   * see {@link forEachReturnedWindow}.
+   */
+  stopWorkers(): Promise<void>;
+  /** Visits each replay window the rx worker returned when it last stopped (ReplayWindow.mergeSaved input), once. */
+  forEachReturnedWindow(visit: (localIndex: number, words: Int32Array, offset: number) => void): void;
   close(): Promise<void>;
 }
 
+/** {@link openFastDataPlane}, then {@link FastDataPlane.startWorkers}. */
 export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneHooks = {}): Promise<FastDataPlane> {
+  const plane = openFastDataPlane(o, hooks);
+  try {
+    await plane.startWorkers();
+  } catch (e) {
+    await plane.close();
+    throw e;
+  }
+  return plane;
+}
+
+/**
+ * Opens the TUN and the UDP socket and lays out the shared memory; the workers start with
+ * {@link FastDataPlane.startWorkers} (and may stop and start again: fast/io.ts runs them only under load).
+ */
+export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneHooks = {}): FastDataPlane {
   const c = libc();
+  // Workers come and go (fast/io.ts): a fixed mmap threshold keeps their big allocations out of the
+  // malloc arenas, which fragment and keep ~8 MiB after many start/stop cycles (~4 MiB with it).
+  c.mallopt(M_MMAP_THRESHOLD, 64 << 10);
+  c.mallopt(M_TRIM_THRESHOLD, 128 << 10);
   const offload = o.offload ?? true;
   const tunFd = openTun(o.tunName, { offload });
   const udpGro = o.udpGro ?? true;
@@ -216,13 +253,6 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   };
   const url = new URL("./worker.js", import.meta.url);
   const young = o.youngGenerationMb ?? 2;
-  const workers = (["tx", "rx"] as const).map(
-    (role) =>
-      new Worker(url, {
-        workerData: { ...base, role },
-        ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}),
-      }),
-  );
   const onEvent = (e: WorkerEvent): void => {
     switch (e.kind) {
       case "control":
@@ -238,16 +268,74 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
         break;
     }
   };
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          w.once("message", () => resolve());
-          w.once("error", reject);
-        }),
-    ),
-  );
-  for (const w of workers) w.on("message", onEvent);
+  let workers: Worker[] = [];
+  let starting: Promise<void> | null = null;
+  let stopping: Promise<void> | null = null;
+  const exited = (w: Worker): Promise<void> => new Promise((r) => (w.threadId < 0 ? r() : w.once("exit", () => r())));
+  const startWorkers = async (): Promise<void> => {
+    if (stopping) await stopping;
+    if (starting) return starting;
+    if (workers.length > 0) return;
+    starting = (async () => {
+      Atomics.store(words, KP.stop, 0);
+      Atomics.store(words, KP.returned, 0);
+      const fresh = (["tx", "rx"] as const).map(
+        (role) =>
+          new Worker(url, {
+            workerData: { ...base, role },
+            ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}),
+          }),
+      );
+      try {
+        await Promise.all(
+          fresh.map(
+            (w) =>
+              new Promise<void>((resolve, reject) => {
+                w.once("message", () => resolve());
+                w.once("error", reject);
+                w.once("exit", (code) => reject(new Error(`fast path worker exited (code ${code}) before it was ready`)));
+              }),
+          ),
+        );
+      } catch (e) {
+        Atomics.store(words, KP.stop, 1);
+        await Promise.all(fresh.map((w) => w.terminate()));
+        throw e;
+      }
+      for (const w of fresh) {
+        w.removeAllListeners();
+        w.on("message", onEvent);
+        w.on("error", (e) => hooks.onWorkerError?.(e)); // the worker has ended
+      }
+      workers = fresh;
+    })();
+    try {
+      await starting;
+    } finally {
+      starting = null;
+    }
+  };
+  const stopWorkers = async (): Promise<void> => {
+    if (starting) await starting.catch(() => {});
+    if (stopping) return stopping;
+    if (workers.length === 0) return;
+    const leaving = workers;
+    stopping = (async () => {
+      Atomics.store(words, KP.stop, 1);
+      if (blocking) {
+        // Workers blocked in read/recvmmsg never return to JS: they can only be left behind.
+        for (const w of leaving) w.unref();
+      } else await Promise.all(leaving.map(exited));
+      workers = [];
+      // The workers' malloc arenas keep their freed pages otherwise (measured: ~2 MiB per stop).
+      c.mallocTrim();
+    })();
+    try {
+      await stopping;
+    } finally {
+      stopping = null;
+    }
+  };
 
   // Seqlock writer: odd while writing, even when done (single writer: the main thread).
   let depth = 0;
@@ -335,6 +423,7 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
   const setAllowedIps = (prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void =>
     setRoutes(prefixes.map((p) => ({ slot: 0, ...p })));
 
+  let closed = false;
   const sa = Buffer.alloc(SOCKADDR6);
   const saAddr = c.addressOf(sa);
   const tunOut = Buffer.alloc(VNET_HDR_LEN + 65536);
@@ -416,14 +505,22 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
       return c.write(tunFd, tunOutAddr, off + packet.length);
     },
     stats: () => ({ tx: read(0), rx: read(1) }),
-    async close() {
-      Atomics.store(words, KP.stop, 1);
-      if (blocking) {
-        // Workers blocked in read/recvmmsg never return to JS: closing is only possible by exiting.
-        for (const w of workers) w.unref();
-      } else {
-        await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
+    get workersRunning() {
+      return workers.length > 0;
+    },
+    startWorkers,
+    stopWorkers,
+    forEachReturnedWindow(visit) {
+      const n = Math.min(Atomics.exchange(words, KP.returned, 0), MAX_PEERS * RECV_SLOTS);
+      for (let i = 0; i < n; i++) {
+        const e = RETURN_BASE + i * RETURN_WORDS;
+        visit(words[e]! >>> 0, words, e + 1);
       }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await stopWorkers();
       c.close(tunFd);
       c.close(udpFd);
     },

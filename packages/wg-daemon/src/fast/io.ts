@@ -28,7 +28,8 @@ import { readFileSync } from "node:fs";
 import type { Bind, Datagram } from "../bind.js";
 import type { Tun } from "../tun.js";
 import { MAX_PEERS, MAX_ROUTES } from "./shared.js";
-import { startFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair, type Route } from "./dataplane.js";
+import { MainLoop } from "./main-loop.js";
+import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair, type Route } from "./dataplane.js";
 
 export interface FastIo {
   readonly plane: FastDataPlane;
@@ -58,36 +59,137 @@ export interface FastIo {
  */
 const UNSHARE_MARGIN = 1 << 16;
 
-export async function createFastIo(
-  name: string,
-  options: Partial<Omit<FastDataPlaneOptions, "tunName">> = {},
-): Promise<FastIo> {
+/**
+ * When the workers run (env WG_TS_WORKERS): `auto` (default) starts them when the main thread
+ * moves more than {@link START_PACKETS} packets in a {@link LOAD_TICK_MS} tick and stops them after
+ * {@link IDLE_WINDOW_S} seconds with fewer than {@link STOP_PACKETS} packets in all; `always` starts
+ * them at once and keeps them; `never` keeps all I/O on the main thread.
+ */
+export type WorkerPolicy = "auto" | "always" | "never";
+/** How often the load is looked at. */
+const LOAD_TICK_MS = 100;
+/** Main-thread packets (both directions) per tick that start the workers (≈ 5,000/s, ~55 Mbit/s of full-size packets). */
+const START_PACKETS = 512;
+/** Seconds of worker traffic looked back on before stopping them. */
+const IDLE_WINDOW_S = 10;
+/** Worker packets over the last IDLE_WINDOW_S seconds under which they stop (≈ 256/s: pings and keepalives). */
+const STOP_PACKETS = 2560;
+
+export interface FastIoOptions extends Partial<Omit<FastDataPlaneOptions, "tunName">> {
+  workers?: WorkerPolicy;
+}
+
+export async function createFastIo(name: string, options: FastIoOptions = {}): Promise<FastIo> {
+  const { workers: policy = "auto", ...planeOptions } = options;
   // Engine.onBatch / Tun.read waiters are set after construction; events queue until then.
   const tunQueue: Uint8Array[] = [];
   let tunWaiter: (() => void) | null = null;
   let bind: FastBind | null = null;
   let sync: () => void = () => {};
   let gone = false;
-  const plane = await startFastDataPlane(
-    { tunName: name, mtu: 1420, udpPort: 0, ...options, slowPath: true },
-    {
-      onControl(datagram, from) {
-        bind?.deliver(datagram, from);
-        sync();
-      },
-      onSlow(packet) {
-        tunQueue.push(packet);
-        tunWaiter?.();
-      },
-      onGone() {
-        gone = true;
-        tunWaiter?.();
-      },
+  let log: (line: string) => void = () => {};
+  const onGone = (): void => {
+    gone = true;
+    tunWaiter?.();
+  };
+  const toTunnel = (packet: Uint8Array): void => {
+    tunQueue.push(packet);
+    tunWaiter?.();
+  };
+  const o: FastDataPlaneOptions = { tunName: name, mtu: 1420, udpPort: 0, ...planeOptions, slowPath: true };
+  const plane = openFastDataPlane(o, {
+    onControl(datagram, from) {
+      bind?.deliver(datagram, from);
+      sync();
     },
+    onSlow: toTunnel,
+    onGone,
+    onWorkerError(e) {
+      log(`fast path worker failed (${e.message}): main-thread I/O from now on`);
+      workersBroken = true;
+      void toMain();
+    },
+  });
+  const mainLoop = new MainLoop(
+    { tunFd: plane.tunFd, udpFd: plane.udpFd, offload: o.offload ?? true, udpGro: o.udpGro ?? true, mtu: o.mtu },
+    { tunnel: toTunnel, datagram: (d, from) => bind?.deliver(d, from), gone: onGone },
   );
 
   let closed = false;
+  let workersBroken = false;
   let syncTimer: NodeJS.Timeout | undefined;
+  let loadTimer: NodeJS.Timeout | undefined;
+  let publisher: Publisher | null = null;
+  /** A start or stop of the workers in progress. */
+  let switching: Promise<void> | null = null;
+  let starts = 0;
+  /** Worker packets per second over the last IDLE_WINDOW_S seconds (a ring), and the last total. */
+  const perSecond = new Array<number>(IDLE_WINDOW_S).fill(Infinity);
+  let second = 0;
+  let ticks = 0;
+  let lastWorkerPackets = 0;
+  const workerPackets = (): number => {
+    const s = plane.stats();
+    return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
+  };
+
+  /** Load is high: the main thread stops reading, the core's windows are published, the workers start. */
+  const toWorkers = async (): Promise<void> => {
+    if (switching || closed || plane.workersRunning) return;
+    switching = (async () => {
+      mainLoop.stop();
+      publisher?.republishAll();
+      sync();
+      try {
+        await plane.startWorkers();
+        starts++;
+        perSecond.fill(Infinity);
+        lastWorkerPackets = workerPackets();
+      } catch (e) {
+        workersBroken = true;
+        log(`fast path workers did not start (${(e as Error).message}): main-thread I/O`);
+        if (!closed) mainLoop.start();
+      }
+    })();
+    await switching;
+    switching = null;
+  };
+  /** Load is low: the workers stop, the core takes their replay windows, the main thread reads again. */
+  const toMain = async (): Promise<void> => {
+    if (switching) await switching;
+    if (!plane.workersRunning) return;
+    switching = (async () => {
+      await plane.stopWorkers();
+      if (publisher) {
+        const byIndex = new Map(publisher.receiveKeypairs().map((k) => [k.localIndex, k] as const));
+        plane.forEachReturnedWindow((index, words, offset) => byIndex.get(index)?.replay.mergeSaved(words, offset));
+      }
+      sync();
+      if (!closed) mainLoop.start();
+    })();
+    await switching;
+    switching = null;
+  };
+  const watchLoad = (): void => {
+    if (closed || switching) return;
+    const mainPackets = mainLoop.takeCount();
+    const usable = publisher?.usable ?? false;
+    if (!plane.workersRunning) {
+      if (policy === "always" || (policy === "auto" && mainPackets > START_PACKETS)) {
+        if (usable && !workersBroken) void toWorkers();
+      }
+      return;
+    }
+    if (!usable) return void toMain();
+    if (++ticks * LOAD_TICK_MS < 1000) return;
+    ticks = 0;
+    const total = workerPackets();
+    perSecond[second] = total - lastWorkerPackets;
+    second = (second + 1) % IDLE_WINDOW_S;
+    lastWorkerPackets = total;
+    if (policy === "auto" && perSecond.reduce((a, b) => a + b, 0) < STOP_PACKETS) void toMain();
+  };
+
   const tun: Tun = {
     name,
     read(out) {
@@ -112,19 +214,25 @@ export async function createFastIo(
       if (closed) return;
       closed = true;
       clearInterval(syncTimer);
+      clearInterval(loadTimer);
       tunWaiter?.();
-      void plane.close();
+      mainLoop.stop();
+      void (async () => {
+        if (switching) await switching;
+        await mainLoop.idle();
+        await plane.close();
+      })();
     },
   };
   bind = new FastBind(plane, () => sync());
-  let publisher: Publisher | null = null;
 
   return {
     plane,
     tun,
     bind,
-    attach(device, now, log) {
-      const pub = new Publisher(plane, device, now, (line) => log?.(`${name}: ${line}`), (out) => {
+    attach(device, now, logLine) {
+      log = (line) => logLine?.(`${name}: ${line}`);
+      const pub = new Publisher(plane, device, now, log, (out) => {
         for (const a of out) {
           if (a.kind === "toNetwork") bind?.send([{ datagram: a.datagram, endpoint: a.endpoint }], 1);
           else if (a.kind === "toTunnel") plane.writeTunnel(a.packet);
@@ -146,11 +254,19 @@ export async function createFastIo(
       device.onKeypairsChanged = () => queueMicrotask(sync);
       syncTimer = setInterval(sync, 20);
       syncTimer.unref();
+      loadTimer = setInterval(watchLoad, LOAD_TICK_MS);
+      loadTimer.unref();
+      pub.sync();
+      if (policy === "always" && pub.usable) void toWorkers();
+      else mainLoop.start();
     },
     sync: () => sync(),
     status() {
       const s = plane.stats();
-      return `peers=${publisher?.published ?? 0} worker-tx-packets=${s.tx.packets} worker-rx-packets=${s.rx.packets}`;
+      return (
+        `workers=${plane.workersRunning ? "on" : "off"} worker-starts=${starts} peers=${publisher?.published ?? 0} ` +
+        `worker-tx-packets=${s.tx.packets} worker-rx-packets=${s.rx.packets}`
+      );
     },
     drops() {
       const s = plane.stats();
@@ -224,9 +340,29 @@ class Publisher {
   #mode = "";
   readonly #out: Action[] = [];
 
+  #usable = false;
+  #republish = false;
+
   /** Peers published to the workers. */
   get published(): number {
     return this.#pub.size;
+  }
+
+  /** The configuration fits the workers' tables (MAX_PEERS, MAX_ROUTES), as of the last sync. */
+  get usable(): boolean {
+    return this.#usable;
+  }
+
+  /** The next sync rewrites every slot, with the core's replay windows as they are now (before the workers start). */
+  republishAll(): void {
+    this.#republish = true;
+  }
+
+  /** Every receive keypair the core holds (current, previous, next of each peer). */
+  receiveKeypairs(): Keypair[] {
+    const all: Keypair[] = [];
+    for (const p of this.device.peers()) for (const k of [p.current, p.previous, p.next]) if (k !== null) all.push(k);
+    return all;
   }
 
   constructor(
@@ -246,6 +382,9 @@ class Publisher {
     let prefixes = 0;
     for (const p of peers) prefixes += p.allowedIps.length;
     const usable = peers.length <= MAX_PEERS && prefixes <= MAX_ROUTES;
+    this.#usable = usable;
+    const republish = this.#republish;
+    this.#republish = false;
     const mode = usable
       ? `fast path: ${peers.length} peer${peers.length === 1 ? "" : "s"} in the workers`
       : `fast path: ${peers.length} peers / ${prefixes} allowed-IPs prefixes exceed ${MAX_PEERS} / ${MAX_ROUTES}: main-thread path`;
@@ -284,7 +423,7 @@ class Publisher {
         (k): k is NonNullable<typeof k> => k !== null && k.canReceive(now),
       );
       const endpoint = ep ? `${ep.address}:${ep.port}` : "";
-      if (send === pub.send && endpoint === pub.endpoint && sameList(recv, pub.recv)) continue;
+      if (!republish && send === pub.send && endpoint === pub.endpoint && sameList(recv, pub.recv)) continue;
       const p = pub;
       const endpointValue = ep ? { address: ep.address, port: ep.port } : null;
       if (send !== p.send) {
@@ -343,7 +482,7 @@ class Publisher {
 }
 
 function toReceive(k: Keypair): ReceiveKeypair {
-  return { recvKey: k.receiveKey, localIndex: k.localIndex };
+  return { recvKey: k.receiveKey, localIndex: k.localIndex, replay: k.replay };
 }
 
 function sameList(a: readonly Keypair[], b: readonly Keypair[]): boolean {

@@ -12,24 +12,33 @@
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
  *     [sendKey 8 words]
  *     3 receive slots (wg-core's current/previous/next keypairs), each: [valid] [localIndex] [recvKey 8 words]
+ *       [replay window: REPLAY_STATE_WORDS, wg-core ReplayWindow.save()] — the core's window when published;
+ *       a worker starts from it the first time it sees that keypair (no counter the core accepted is accepted again)
  *   MAX_ROUTES routes of ROUTE_WORDS: [peer slot] [family | bits << 8] [address: 4 words]
  *     the read-only routes snapshot (every peer's allowed IPs): the tx worker picks the peer for an
  *     inner destination by longest-prefix match, the rx worker drops a decrypted packet whose inner
  *     source does not route back to the peer that sent it (whitepaper §2). Both build a wg-core
  *     AllowedIps<number> from it when the generation moves.
+ *   the returned windows, written only by the rx worker as it stops ({@link RETURN_BASE}): [count] then
+ *     count entries of [localIndex] [replay window]: the windows the core merges before it reads the
+ *     socket itself again (fast/io.ts), so nothing the workers accepted can be replayed to the core.
  * counters (BigInt64 × 2 per peer slot): the next send counter, one cell per send keypair, alternating,
  *   so a worker still encrypting with the previous keypair keeps drawing from that keypair's own cell.
  *   Every sender (workers and the main thread) reserves counters with Atomics.add: no counter is used twice per key
  * stats (Float64, one block of STATS_WORDS per worker): see ST
  * peerStats (Float64 × PEER_STATS_WORDS per peer slot): see PS (tx worker writes tx words, rx worker rx words)
  */
+import { REPLAY_STATE_WORDS } from "@wg-ts/core";
+
 export const KP = {
   generation: 0,
   stop: 1,
   routeCount: 2,
   /** The TUN's link MTU (0: unknown): the tx worker pads to a multiple of 16 capped at it, like wireguard-go. */
   linkMtu: 3,
-  peers: 4,
+  /** The rx worker's count of windows in the return area (set as it stops). */
+  returned: 4,
+  peers: 5,
 } as const;
 export const PK = {
   sendValid: 0,
@@ -43,14 +52,20 @@ export const PK = {
 } as const;
 /** Peers the workers serve at most (more: the daemon falls back to the main-thread path). */
 export const MAX_PEERS = 64;
-export const PEER_WORDS = 48;
+export const RECV_SLOTS = 3;
+/** valid, localIndex, key[8], replay window. */
+export const RECV_SLOT_WORDS = 10 + REPLAY_STATE_WORDS;
+/** Offset of the replay window in a receive slot. */
+export const RECV_WINDOW = 10;
+export const PEER_WORDS = PK.recvSlots + RECV_SLOTS * RECV_SLOT_WORDS;
 /** Allowed-IPs prefixes over all peers at most. */
 export const MAX_ROUTES = 4096;
 export const ROUTE_WORDS = 6;
-export const RECV_SLOTS = 3;
-export const RECV_SLOT_WORDS = 10; // valid, localIndex, key[8]
 export const ROUTES_BASE = KP.peers + MAX_PEERS * PEER_WORDS;
-export const KEYPAIR_WORDS = ROUTES_BASE + MAX_ROUTES * ROUTE_WORDS;
+/** The returned windows: MAX_PEERS × RECV_SLOTS entries of RETURN_WORDS ([localIndex] [window]). */
+export const RETURN_BASE = ROUTES_BASE + MAX_ROUTES * ROUTE_WORDS;
+export const RETURN_WORDS = 1 + REPLAY_STATE_WORDS;
+export const KEYPAIR_WORDS = RETURN_BASE + MAX_PEERS * RECV_SLOTS * RETURN_WORDS;
 export const PS = { txBytes: 0, txPackets: 1, rxBytes: 2, rxPackets: 3 } as const;
 export const PEER_STATS_WORDS = 4;
 /** Word offset of peer slot `slot` in the keypairs table. */

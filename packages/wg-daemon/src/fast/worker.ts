@@ -11,7 +11,7 @@
  * Transport format, AEAD and replay window are wg-core's (whitepaper §5.4.6).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { AllowedIps, REPLAY_WINDOW_SIZE, ReplayWindow, formatCidr, nodeTransportAead, writeCounter } from "@wg-ts/core";
+import { AllowedIps, ReplayWindow, formatCidr, nodeTransportAead, writeCounter } from "@wg-ts/core";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
@@ -21,7 +21,8 @@ import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "../libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js";
 import {
-  KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, ROUTES_BASE, ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET,
+  KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, RECV_WINDOW, RETURN_BASE, RETURN_WORDS, ROUTES_BASE,
+  ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET,
   STATS_WORDS, ST, dropWord, peerBase, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
@@ -135,13 +136,19 @@ class KeyView {
         const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
         if (keyWords[w] !== 1) continue;
         const localIndex = keyWords[w + 1]! >>> 0;
-        // A keypair moving between slots (current → previous) keeps its replay window.
+        // A keypair moving between slots (current → previous) keeps its replay window; one seen for
+        // the first time starts from the core's window as published (what the core already accepted).
         const was = old.get(localIndex);
+        let replay = was?.replay;
+        if (replay === undefined) {
+          replay = new ReplayWindow();
+          replay.load(keyWords, w + RECV_WINDOW);
+        }
         byIndex.set(localIndex, {
           slot,
           localIndex,
           key: bytes.slice((w + 2) * 4, (w + 2) * 4 + 32),
-          replay: was?.replay ?? new ReplayWindow(),
+          replay,
           seen: was?.seen ?? false,
         });
       }
@@ -172,6 +179,11 @@ class KeyView {
 }
 
 const post = (e: WorkerEvent): void => parentPort?.postMessage(e);
+/**
+ * A copy of view[start, end) in its own small ArrayBuffer: Buffer#slice is a view, and posting a
+ * view clones its whole backing buffer (the 1 MiB receive batch, the 64 KiB TUN buffer).
+ */
+const copyOf = (view: Uint8Array, start: number, end: number): Uint8Array => Uint8Array.prototype.slice.call(view, start, end);
 
 
 function txLoop(): void {
@@ -215,7 +227,7 @@ function txLoop(): void {
     if (peer === undefined || !peer.sendValid || peer.endpoint === null || sample) {
       // The core stages it and starts a handshake (or drops it: no route), or (sample) sends it and runs its send timers.
       if (slowPosts++ < SLOW_BUDGET) {
-        post({ kind: "slow", packet: p.slice(0, len) });
+        post({ kind: "slow", packet: copyOf(p, 0, len) });
         stats[ST.control]!++;
       } else drop(peer === undefined ? D.noRoute : D.budget);
       return;
@@ -325,7 +337,7 @@ function rxLoop(): void {
     if (r === undefined) {
       // Handshake/cookie messages and unknown indices belong to the main thread (wg-core).
       stats[ST.control]!++;
-      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
+      post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
       return;
     }
     const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
@@ -366,7 +378,7 @@ function rxLoop(): void {
     if (first || sample) {
       // The core decrypts this one again and runs key confirmation, roaming and its receive timers.
       r.seen = true;
-      post({ kind: "control", datagram: data.slice(s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
+      post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
       return;
     }
     if (m === 0) return; // keepalive
@@ -409,9 +421,24 @@ function rxLoop(): void {
     gro?.flush();
     if (gro) stats[ST.superPackets] = gro.merged;
   }
+  returnWindows(kv);
 }
 
-void REPLAY_WINDOW_SIZE;
+/**
+ * Hands the rx worker's replay windows back as it stops (shared.ts, RETURN_BASE): the core merges
+ * them before it reads the socket itself, so a datagram accepted here cannot be replayed to it.
+ */
+function returnWindows(kv: KeyView): void {
+  let n = 0;
+  for (const r of kv.byIndex.values()) {
+    if (n === MAX_PEERS * RECV_SLOTS) break;
+    const e = RETURN_BASE + n++ * RETURN_WORDS;
+    keyWords[e] = r.localIndex | 0;
+    r.replay.save(keyWords, e + 1);
+  }
+  Atomics.store(keyWords, KP.returned, n);
+}
+
 post({ kind: "ready", role: init.role });
 if (init.role === "tx") txLoop();
 else rxLoop();
