@@ -286,14 +286,24 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
             ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}),
           }),
       );
+      // Only our own listeners come off afterwards: Worker keeps internal 'newListener' hooks that
+      // start its message port (removeAllListeners() would silence every later message).
+      const pending: (() => void)[] = [];
       try {
         await Promise.all(
           fresh.map(
             (w) =>
               new Promise<void>((resolve, reject) => {
-                w.once("message", () => resolve());
+                const onReady = (): void => resolve();
+                const onExit = (code: number): void => reject(new Error(`fast path worker exited (code ${code}) before it was ready`));
+                w.once("message", onReady);
                 w.once("error", reject);
-                w.once("exit", (code) => reject(new Error(`fast path worker exited (code ${code}) before it was ready`)));
+                w.once("exit", onExit);
+                pending.push(() => {
+                  w.off("message", onReady);
+                  w.off("error", reject);
+                  w.off("exit", onExit);
+                });
               }),
           ),
         );
@@ -301,9 +311,10 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         Atomics.store(words, KP.stop, 1);
         await Promise.all(fresh.map((w) => w.terminate()));
         throw e;
+      } finally {
+        for (const off of pending) off();
       }
       for (const w of fresh) {
-        w.removeAllListeners();
         w.on("message", onEvent);
         w.on("error", (e) => hooks.onWorkerError?.(e)); // the worker has ended
       }
