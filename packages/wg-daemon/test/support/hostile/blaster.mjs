@@ -16,6 +16,18 @@
  *             a UDP relay that reorders: datagrams from the client are held in groups of up to N
  *             (or 3 ms) and forwarded shuffled; replies go back in order. SIGTERM ends it early.
  *             Reports the receiver indices of the transport messages it relayed (a sniffer's view).
+ *   record-relay --listen H:P --to H:P [--keep N] [--seconds S]
+ *             a plain UDP relay (no reordering) that records and replays, driven by lines on stdin,
+ *             each answered by one JSON line on stdout: `record` keeps the last N (default 200)
+ *             transport messages (type 4, ≥ 32 bytes) going client -> target from now on; `stop`
+ *             stops keeping them (answers how many are kept, their counter range and the client's
+ *             latest counter); `replay` re-sends the kept ones, unchanged and in order, to the target
+ *             from the relay's own socket (the source the target roamed to); `quit` (or EOF, SIGTERM)
+ *             ends it. Tracks the highest counter on the wire per receiver index (how far the
+ *             client's counter moved since the recording: the receiver's 8128-counter window).
+ *   udp-flood --to H:P --pps N --seconds S [--size L]
+ *             plain UDP datagrams of L bytes (default 200) at N per second (paced in 10 ms slots)
+ *             for S seconds: load through a tunnel that needs no answer
  *   forge     --to H:P --index I --count N
  *             transport messages for a live session (its receiver index, as seen on the wire) with
  *             random counters and payloads: none authenticates
@@ -312,6 +324,146 @@ async function relay() {
   return r;
 }
 
+/** The 64-bit counter of a transport message (bytes 8..15, little endian), as a number. */
+const counterOf = (d) => d.readUInt32LE(8) + d.readUInt32LE(12) * 0x1_0000_0000;
+
+async function recordRelay() {
+  const at = hostPort(opt("listen"));
+  const to = hostPort(opt("to"));
+  const keep = Number(opt("keep", "200"));
+  const seconds = Number(opt("seconds", "60"));
+  const fam = at.host.includes(":") ? "udp6" : "udp4";
+  const front = createSocket(fam);
+  const back = createSocket(fam);
+  await new Promise((r) => front.bind(at.port, at.host, r));
+  await new Promise((r) => back.bind(0, at.host, r));
+  let client = null;
+  let recording = false;
+  /** The last `keep` transport messages seen while recording (a ring in arrival order). */
+  let kept = [];
+  let recorded = 0;
+  let received = 0;
+  let replies = 0;
+  let replayed = 0;
+  /** Highest counter seen client -> target, per receiver index. */
+  const latest = new Map();
+  front.on("message", (d, rinfo) => {
+    client = rinfo;
+    received++;
+    if (d.length >= 32 && d[0] === 4 && d.readUInt32LE(0) === 4) {
+      const index = d.readUInt32LE(4);
+      const c = counterOf(d);
+      if (!(latest.get(index) >= c)) latest.set(index, c);
+      if (recording) {
+        recorded++;
+        kept.push(Buffer.from(d));
+        if (kept.length > keep) kept.shift();
+      }
+    }
+    back.send(d, to.port, to.host);
+  });
+  back.on("message", (d) => {
+    replies++;
+    if (client) front.send(d, client.port, client.address);
+  });
+  const latestOf = () => Object.fromEntries([...latest].map(([i, c]) => [String(i), c]));
+  const summary = () => {
+    const counters = kept.map(counterOf);
+    return {
+      kept: kept.length,
+      recorded,
+      indices: [...new Set(kept.map((d) => d.readUInt32LE(4)))],
+      minCounter: counters.length ? Math.min(...counters) : null,
+      maxCounter: counters.length ? Math.max(...counters) : null,
+      latest: latestOf(),
+      backPort: back.address().port,
+    };
+  };
+  const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+  const commands = {
+    record() {
+      kept = [];
+      recorded = 0;
+      recording = true;
+      return { ack: "record" };
+    },
+    stop() {
+      recording = false;
+      return { ack: "stop", ...summary() };
+    },
+    async replay() {
+      let sent = 0;
+      let errors = 0;
+      for (const d of kept) {
+        // One at a time: nothing is lost in our own socket buffer.
+        await new Promise((r) => back.send(d, to.port, to.host, (e) => (e ? errors++ : sent++, r())));
+      }
+      replayed += sent;
+      return { ack: "replay", sent, errors, ...summary() };
+    },
+  };
+  await new Promise((resolve) => {
+    const t = setTimeout(resolve, seconds * 1000);
+    const end = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    process.once("SIGTERM", end);
+    let buf = "";
+    let queue = Promise.resolve();
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk) => {
+      buf += chunk;
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        const cmd = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (!cmd) continue;
+        queue = queue.then(async () => {
+          if (cmd === "quit") return end();
+          const f = commands[cmd];
+          say(f ? await f() : { error: `unknown command ${cmd}` });
+        });
+      }
+    });
+    process.stdin.on("end", () => void queue.then(end));
+  });
+  await sleep(50);
+  const r = { mode, received, replies, replayed, backPort: back.address().port, latest: latestOf() };
+  front.close();
+  back.close();
+  return r;
+}
+
+async function udpFlood() {
+  const to = hostPort(opt("to"));
+  const pps = Number(opt("pps", "10000"));
+  const seconds = Number(opt("seconds", "2"));
+  const payload = Buffer.alloc(Number(opt("size", "200")), 0x5a);
+  const sock = createSocket(to.host.includes(":") ? "udp6" : "udp4");
+  await new Promise((r) => sock.bind(0, r));
+  sock.setSendBufferSize(1 << 20);
+  const perSlot = Math.max(1, Math.round(pps / 100));
+  const t0 = Date.now();
+  const end = t0 + seconds * 1000;
+  let sent = 0;
+  let errors = 0;
+  let inFlight = 0;
+  for (let slot = 1; Date.now() < end; slot++) {
+    for (let j = 0; j < perSlot; j++) {
+      inFlight++;
+      sock.send(payload, to.port, to.host, (e) => {
+        inFlight--;
+        if (e) errors++;
+        else sent++;
+      });
+    }
+    await sleep(Math.max(0, t0 + slot * 10 - Date.now()));
+  }
+  while (inFlight > 0) await sleep(5);
+  sock.close();
+  return { mode, sent, errors, ms: Date.now() - t0 };
+}
+
 async function forge() {
   const to = hostPort(opt("to"));
   const index = Number(opt("index"));
@@ -532,7 +684,7 @@ async function tcpSource() {
   return { mode, bytes: total, sha256: h.digest("hex") };
 }
 
-const modes = { garbage, initiations, initiation, relay, forge, "evil-peer": evilPeer, "tcp-sink": tcpSink, "tcp-source": tcpSource };
+const modes = { garbage, initiations, initiation, relay, "record-relay": recordRelay, "udp-flood": udpFlood, forge, "evil-peer": evilPeer, "tcp-sink": tcpSink, "tcp-source": tcpSource };
 const fn = modes[mode];
 if (!fn) {
   console.error(`blaster: unknown mode ${mode}; modes: ${Object.keys(modes).join(", ")}`);

@@ -1,0 +1,376 @@
+/**
+ * The fast path's two tiers (src/fast/io.ts) end to end, wg-ts <-> wireguard-go in namespaces
+ * wgtier-a / wgtier-b (support/hostile/pair.ts): all I/O on the main thread while traffic is light,
+ * two worker threads once the main thread moves > 512 packets in a 100 ms tick, stopped again after
+ * 10 s with < 2560 worker packets; the SIGUSR1 log line tells which (`fast path: workers=on|off
+ * worker-starts=N ... worker-tx-packets=… worker-rx-packets=…`).
+ *
+ * 1. Idle: no workers (`workers=off worker-starts=0`), fewer threads in /proc/PID/task than with them.
+ * 2. A TCP transfer starts them, 10 s of quiet stops them, and they start again on the next one.
+ * 3-4. The receive replay window survives each handoff: a recording relay (blaster `record-relay`)
+ *    between wireguard-go and wg-ts keeps transport messages wireguard-go sent while one tier ran
+ *    and re-sends them while the other runs. Every one must be dropped as `replay` and none may
+ *    reach the TUN (its rx count unchanged). Workers -> core: the core merges the rx worker's
+ *    returned window; core -> workers: the workers start from the core's published window.
+ *    The re-sent counters are checked to be inside the 8128-counter window of the latest counter
+ *    wireguard-go sent (else "too old" would drop them too and the test would prove nothing), and
+ *    each tier is checked to have run without a switch all through its half.
+ * 5. WG_TS_WORKERS=never keeps the main thread under load; a bad value fails `wg-ts up` cleanly.
+ */
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WG_TS, dump, eventually, exists, inNs, linkExists, linkStats, nsSh, pidsOf, ping, sleep, tcpPayload, wgTs, type Result } from "./support/lab.js";
+import { BLASTER, blast, daemonLog, daemonPid, nft, nftDelete, pingStats, startPair, stopPair, type Pair } from "./support/hostile/pair.js";
+
+/** The receive replay window: counters this far behind the highest one are still judged (wg-core REPLAY_WINDOW_SIZE). */
+const WINDOW = 8128;
+/** Transport messages the relay keeps and re-sends. */
+const KEEP = 200;
+/** How long the workers may take to stop once traffic ends (10 s window + ticks + the 250 ms poll). */
+const STOP_MS = 15_000;
+
+let p: Pair;
+/** Threads of the idle daemon (test 1), compared with the count while the workers run. */
+let idleTasks = NaN;
+
+interface Status {
+  drops: Record<string, number>;
+  workers: "on" | "off";
+  starts: number;
+  peers: number;
+  txPackets: number;
+  rxPackets: number;
+  line: string;
+}
+
+/** SIGUSR1 -> the daemon logs one line: its drops by reason and the fast path's state. */
+async function status(iface: string): Promise<Status> {
+  const pid = daemonPid(iface);
+  const before = daemonLog(iface).length;
+  process.kill(pid, "SIGUSR1");
+  const re = new RegExp(`^${iface}: drops: (.*?); uapi errors: .*?; fast path: (.*?); memory MiB: .*$`, "m");
+  for (let i = 0; i < 250; i++) {
+    await sleep(20);
+    const m = re.exec(daemonLog(iface).slice(before));
+    if (!m) continue;
+    const drops: Record<string, number> = {};
+    if (m[1] !== "none") for (const kv of m[1]!.split(" ")) drops[kv.split("=")[0]!] = Number(kv.split("=")[1]);
+    const f = Object.fromEntries(m[2]!.split(" ").map((kv) => kv.split("=") as [string, string]));
+    return {
+      drops,
+      workers: f["workers"] === "on" ? "on" : "off",
+      starts: Number(f["worker-starts"]),
+      peers: Number(f["peers"]),
+      txPackets: Number(f["worker-tx-packets"]),
+      rxPackets: Number(f["worker-rx-packets"]),
+      line: m[0],
+    };
+  }
+  throw new Error(`${iface}: no SIGUSR1 status line in the log within 5 s`);
+}
+
+/** Polls the SIGUSR1 status every 100 ms until `ok` holds or `ms` pass; returns the last one and the time taken. */
+async function statusUntil(ok: (s: Status) => boolean, ms: number): Promise<{ s: Status; ok: boolean; ms: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await status(p.ifA);
+    if (ok(s)) return { s, ok: true, ms: Date.now() - t0 };
+    if (Date.now() - t0 > ms) return { s, ok: false, ms: Date.now() - t0 };
+    await sleep(100);
+  }
+}
+
+const replayDrops = (s: Status): number => s.drops["replay"] ?? 0;
+
+/** Threads of a process (Node's own, libuv's pool, V8's, and the fast path's workers when they run). */
+function tasks(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).length;
+}
+
+/** `wg-ts up confA` with extra environment. */
+function upWith(env: Record<string, string>): Result {
+  const r = inNs(p.nsA, process.execPath, [WG_TS, "up", p.confA], { env: { ...process.env, ...env } });
+  p.logs.push(r.stdout, r.stderr);
+  return r;
+}
+
+/** The TUN's rx packets: what the daemon wrote into it (decrypted inner packets). */
+const tunRx = (): number => linkStats(p.nsA, p.ifA).rxPackets;
+
+interface RelayAnswer {
+  ack?: string;
+  error?: string;
+  kept: number;
+  recorded: number;
+  sent: number;
+  indices: number[];
+  minCounter: number;
+  maxCounter: number;
+  latest: Record<string, number>;
+  backPort: number;
+}
+
+/** The blaster's `record-relay` in `ns`, driven by lines on its stdin (one JSON answer each). */
+function recordRelay(ns: string, listen: string, to: string): { cmd(c: string): Promise<RelayAnswer>; end(): Promise<void> } {
+  const c = spawn("ip", ["netns", "exec", ns, process.execPath, BLASTER, "record-relay", "--listen", listen, "--to", to, "--keep", String(KEEP), "--seconds", "90"], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let err = "";
+  c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const lines: string[] = [];
+  let waiter: (() => void) | null = null;
+  createInterface({ input: c.stdout }).on("line", (l) => {
+    lines.push(l);
+    waiter?.();
+  });
+  const closed = new Promise<void>((r) => c.once("close", () => r()));
+  let exited = false;
+  void closed.then(() => {
+    exited = true;
+    waiter?.();
+  });
+  return {
+    async cmd(command) {
+      c.stdin.write(command + "\n");
+      const end = Date.now() + 10_000;
+      while (lines.length === 0) {
+        if (exited || Date.now() > end) throw new Error(`record-relay: no answer to ${command} (exited ${exited}): ${err}`);
+        await new Promise<void>((r) => {
+          waiter = r;
+          setTimeout(r, 200);
+        });
+        waiter = null;
+      }
+      const a = JSON.parse(lines.shift()!) as RelayAnswer;
+      if (a.error) throw new Error(`record-relay: ${a.error}`);
+      return a;
+    },
+    async end() {
+      c.stdin.end();
+      const t = setTimeout(() => c.kill("SIGTERM"), 3000);
+      await closed;
+      clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * Puts the recording relay (in b) between wireguard-go and wg-ts: wireguard-go's endpoint for wg-ts
+ * becomes the relay, and wg-ts roams to the relay's source port on the first packet it authenticates.
+ */
+async function withRelay<T>(port: number, body: (relay: ReturnType<typeof recordRelay>) => Promise<T>): Promise<T> {
+  const relay = recordRelay(p.nsB, `${p.ub}:${port}`, `${p.ua}:${p.portA}`);
+  try {
+    const { backPort } = await relay.cmd("stop"); // answered once both sockets are bound
+    nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ub}:${port}`]);
+    const roamed = await eventually(() => ping(p.nsB, p.ta, { wait: 2 }) && dump(p.nsA, p.ifA).peers[0]!.endpoint === `${p.ub}:${backPort}`, 10_000);
+    expect(roamed, "wg-ts roams to the relay").toBe(true);
+    return await body(relay);
+  } finally {
+    await relay.end();
+    nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ua}:${p.portA}`]);
+    await eventually(() => ping(p.nsB, p.ta, { wait: 2 }) && dump(p.nsA, p.ifA).peers[0]!.endpoint === `${p.ub}:${p.portB}`, 10_000);
+  }
+}
+
+/**
+ * Re-sends what the relay kept, then waits for the daemon to count it: the `replay` drops must grow
+ * by exactly the number re-sent and the TUN must not get a single packet more.
+ */
+async function replayAll(relay: ReturnType<typeof recordRelay>, kept: RelayAnswer): Promise<{ sent: RelayAnswer; dropped: number; tunGrew: number; after: Status }> {
+  const before = await status(p.ifA);
+  const rx0 = tunRx();
+  const sent = await relay.cmd("replay");
+  expect(sent.sent).toBe(kept.kept);
+  // Every re-sent counter is inside the window of the newest one wireguard-go has sent on that
+  // session: only a window that remembers it can drop it ("too old" would drop anything behind it).
+  for (const i of kept.indices) expect(sent.latest[String(i)]! - kept.minCounter).toBeLessThan(WINDOW);
+  const done = await statusUntil((s) => replayDrops(s) - replayDrops(before) >= sent.sent, 5000);
+  const dropped = replayDrops(done.s) - replayDrops(before);
+  const tunGrew = tunRx() - rx0;
+  return { sent, dropped, tunGrew, after: done.s };
+}
+
+beforeAll(() => {
+  // These tests are about the default data plane (fast path, workers auto): no inherited overrides.
+  delete process.env["WG_TS_FASTPATH"];
+  delete process.env["WG_TS_WORKERS"];
+  p = startPair("wgtier-", 158);
+});
+
+afterAll(() => {
+  if (p) stopPair(p);
+});
+
+describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> wireguard-go)", () => {
+  it("idle: the main thread does all I/O, no worker threads", async () => {
+    expect(pingStats(p.nsA, p.tb, 5, 0.1).rx).toBe(5);
+    expect(pingStats(p.nsB, p.ta, 5, 0.1).rx).toBe(5);
+    const s = await status(p.ifA);
+    idleTasks = tasks(daemonPid(p.ifA));
+    console.log(`idle: ${s.line}; daemon threads ${idleTasks}`);
+    expect(s.workers).toBe("off");
+    expect(s.starts).toBe(0);
+    expect(s.peers).toBe(1); // the peer is published (the workers could take it), they just do not run
+    expect(s.txPackets + s.rxPackets).toBe(0);
+  });
+
+  it("a transfer starts the workers, 10 s of quiet stops them, the next transfer starts them again", async () => {
+    const pid = daemonPid(p.ifA);
+    // 16 MiB: the workers start within the first ~0.5 s; the rest of the transfer is theirs.
+    const payload = tcpPayload(p.dir, 16 << 20);
+    // wg-ts -> wireguard-go: the bulk crosses the tx worker.
+    expect(await payload.transfer(p.nsA, p.nsB, p.tb, 5401)).toBe(`${payload.bytes} ${payload.hash}`);
+    const ended = Date.now();
+    const on = await status(p.ifA);
+    const onTasks = tasks(pid);
+    console.log(`after transfer 1: ${on.line}; daemon threads ${onTasks} (idle ${idleTasks})`);
+    expect(on.workers).toBe("on");
+    expect(on.starts).toBe(1);
+    expect(on.txPackets + on.rxPackets).toBeGreaterThan(2000);
+    expect(onTasks).toBeGreaterThanOrEqual(idleTasks + 2); // the tx and rx workers
+
+    const off = await statusUntil((s) => s.workers === "off", STOP_MS);
+    const offTasks = tasks(pid);
+    console.log(`workers off ${Date.now() - ended} ms after the transfer ended: ${off.s.line}; daemon threads ${offTasks}`);
+    expect(off.ok).toBe(true);
+    expect(off.s.starts).toBe(1);
+    expect(offTasks).toBeLessThanOrEqual(onTasks - 2); // the worker threads have exited
+
+    // The main thread carries on: pings both ways, then a second transfer (wireguard-go -> wg-ts: the rx worker).
+    const pings = [pingStats(p.nsA, p.tb, 5, 0.1), pingStats(p.nsB, p.ta, 5, 0.1)];
+    console.log(`pings with the workers off: a -> b ${JSON.stringify(pings[0])}, b -> a ${JSON.stringify(pings[1])}`);
+    expect(pings.map((x) => x.rx)).toEqual([5, 5]);
+    expect((await status(p.ifA)).workers).toBe("off");
+    expect(await payload.transfer(p.nsB, p.nsA, p.ta, 5402)).toBe(`${payload.bytes} ${payload.hash}`);
+    const again = await status(p.ifA);
+    console.log(`after transfer 2: ${again.line}`);
+    expect(again.workers).toBe("on");
+    expect(again.starts).toBe(2);
+    expect(again.rxPackets - off.s.rxPackets).toBeGreaterThan(2000);
+  });
+
+  it("replay across the handoff workers -> core: what the rx worker accepted, the core drops as replay", async () => {
+    // From the previous test's load the workers may still run: wait for the core to have the I/O.
+    const idle = await statusUntil((s) => s.workers === "off", STOP_MS);
+    expect(idle.ok).toBe(true);
+    const s0 = idle.s;
+    await withRelay(p.portB + 300, async (relay) => {
+      // A transfer wireguard-go -> wg-ts (its transport messages pass the relay, which keeps the last KEEP).
+      await relay.cmd("record");
+      const sink = blast(p.nsA, ["tcp-sink", "--listen", `${p.ta}:5403`, "--timeout-ms", "30000"]);
+      expect(await eventually(() => inNs(p.nsA, "ss", ["-Hltn", `sport = :5403`]).stdout.includes("5403"), 5000)).toBe(true);
+      const t0 = Date.now();
+      const source = blast(p.nsB, ["tcp-source", "--to", `${p.ta}:5403`, "--bytes", String(16 << 20), "--seed", "158"]);
+      const on = await statusUntil((s) => s.workers === "on", 10_000);
+      const [src, got] = await Promise.all([source, sink]);
+      expect(got["bytes"]).toBe(16 << 20);
+      expect(got["sha256"]).toBe(src["sha256"]);
+      const ms = Date.now() - t0;
+      const kept = await relay.cmd("stop");
+      // The workers have run without a break since before the kept messages came: one start, still on,
+      // and the rx worker alone delivered more packets than were kept (all arrived after it started).
+      const s1 = await status(p.ifA);
+      console.log(
+        `workers -> core: workers on after ${on.ms} ms of a ${ms} ms transfer; relay kept ${kept.kept} of ${kept.recorded} ` +
+          `(counters ${kept.minCounter}..${kept.maxCounter}, index ${kept.indices.join(",")}); ${s1.line}`,
+      );
+      expect(on.ok).toBe(true);
+      expect(s1.workers).toBe("on");
+      expect(s1.starts).toBe(s0.starts + 1);
+      expect(s1.rxPackets - s0.rxPackets).toBeGreaterThan(KEEP * 4);
+      expect(kept.kept).toBe(KEEP);
+      expect(kept.indices).toHaveLength(1);
+
+      // Quiet: the workers stop and hand their window back; then the same messages again.
+      const off = await statusUntil((s) => s.workers === "off", STOP_MS);
+      expect(off.ok).toBe(true);
+      const r = await replayAll(relay, kept);
+      console.log(
+        `workers -> core: off ${off.ms} ms after the transfer; re-sent ${r.sent.sent} (newest counter on the wire ${JSON.stringify(r.sent.latest)}): ` +
+          `replay drops +${r.dropped}, TUN rx +${r.tunGrew}; ${r.after.line}`,
+      );
+      expect(r.dropped).toBe(KEEP);
+      expect(r.tunGrew).toBe(0);
+      expect(r.after.workers).toBe("off"); // the core judged them all (200 packets do not start the workers)
+      expect(r.after.starts).toBe(s0.starts + 1);
+    });
+    expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
+  });
+
+  it("replay across the handoff core -> workers: what the core accepted, the workers drop as replay", async () => {
+    const idle = await statusUntil((s) => s.workers === "off", STOP_MS);
+    expect(idle.ok).toBe(true);
+    const s0 = idle.s;
+    // The load below is UDP wg-ts -> wireguard-go, discarded in b (no answer, no ICMP): wireguard-go's
+    // counter towards wg-ts stays where the recording left it, well inside the window.
+    nft(p.nsB, "wgtierdrop", "inet", `chain in { type filter hook input priority -10; iifname "${p.ifB}" udp dport 9 drop; }`);
+    try {
+      await withRelay(p.portB + 301, async (relay) => {
+        // 250 pings wireguard-go -> wg-ts at 100/s (≈ 50 packets a tick: the core handles them alone).
+        await relay.cmd("record");
+        const pings = pingStats(p.nsB, p.ta, 250, 0.01);
+        const kept = await relay.cmd("stop");
+        const s1 = await status(p.ifA);
+        console.log(`core -> workers: pings ${JSON.stringify(pings)}; relay kept ${kept.kept} of ${kept.recorded} (counters ${kept.minCounter}..${kept.maxCounter}); ${s1.line}`);
+        expect(pings.rx).toBe(250);
+        expect(kept.kept).toBe(KEEP);
+        expect(kept.indices).toHaveLength(1);
+        expect(s1.workers).toBe("off"); // the core, not the workers, accepted every kept message
+        expect(s1.starts).toBe(s0.starts);
+
+        // Load starts the workers; they start from the core's window.
+        const flood = blast(p.nsA, ["udp-flood", "--to", `${p.tb}:9`, "--pps", "12000", "--seconds", "2.5"]);
+        const on = await statusUntil((s) => s.starts === s0.starts + 1, 6000);
+        const f = await flood;
+        console.log(`core -> workers: workers on after ${on.ms} ms of flood; flood ${JSON.stringify(f)}`);
+        expect(on.ok).toBe(true);
+        const r = await replayAll(relay, kept);
+        console.log(
+          `core -> workers: re-sent ${r.sent.sent} (newest counter on the wire ${JSON.stringify(r.sent.latest)}): replay drops +${r.dropped}, TUN rx +${r.tunGrew}; ${r.after.line}`,
+        );
+        expect(r.dropped).toBe(KEEP);
+        expect(r.tunGrew).toBe(0);
+        // The workers ran all along: still on, no second start.
+        expect(r.after.workers).toBe("on");
+        expect(r.after.starts).toBe(s0.starts + 1);
+      });
+    } finally {
+      nftDelete(p.nsB, "wgtierdrop", "inet");
+    }
+    expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
+  });
+
+  it("WG_TS_WORKERS=never: the main thread carries a transfer alone; a bad value fails `wg-ts up` cleanly", async () => {
+    const down = wgTs(p.nsA, ["down", p.confA]);
+    p.logs.push(down.stderr, daemonLog(p.ifA));
+    expect(down.status).toBe(0);
+    expect(await eventually(() => !linkExists(p.nsA, p.ifA), 5000)).toBe(true);
+
+    const bad = upWith({ WG_TS_WORKERS: "bogus" });
+    console.log(`WG_TS_WORKERS=bogus: exit ${bad.status}: ${bad.stderr.trim()}`);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/WG_TS_WORKERS/);
+    expect(linkExists(p.nsA, p.ifA)).toBe(false);
+    expect(exists(`/var/run/wireguard/${p.ifA}.sock`)).toBe(false);
+    expect(pidsOf(`wg-ts.js daemon ${p.ifA}$`)).toHaveLength(0);
+
+    const up = upWith({ WG_TS_WORKERS: "never" });
+    expect(up.status, up.stderr).toBe(0);
+    expect(await eventually(() => ping(p.nsA, p.tb, { wait: 2 }), 10_000)).toBe(true);
+    const pid = daemonPid(p.ifA);
+    const n0 = tasks(pid);
+    const payload = tcpPayload(p.dir, 8 << 20);
+    expect(await payload.transfer(p.nsB, p.nsA, p.ta, 5404)).toBe(`${payload.bytes} ${payload.hash}`);
+    expect(await payload.transfer(p.nsA, p.nsB, p.tb, 5405)).toBe(`${payload.bytes} ${payload.hash}`);
+    const s = await status(p.ifA);
+    const n = tasks(pid);
+    console.log(`WG_TS_WORKERS=never after 2 x 8 MiB: ${s.line}; daemon threads ${n} (${n0} before the transfers; the first daemon idle: ${idleTasks})`);
+    expect(s.workers).toBe("off");
+    expect(s.starts).toBe(0);
+    expect(s.txPackets + s.rxPackets).toBe(0);
+    expect(n).toBeLessThanOrEqual(n0); // the load added no thread
+  });
+});
