@@ -4,7 +4,7 @@
  * namespaces, wg-ts side by side with wireguard-go), printed as tables and written to
  * benchmarks/results/<timestamp>.json and .svg.
  *
- *   node benchmarks/dist/run.js [--only micro|macro] [--quick] [--rounds N] [--seconds S] [--udp-rate 200M]
+ *   node benchmarks/dist/run.js [--only micro|macro] [--quick] [--rounds N] [--seconds S] [--udp-rate 200M] [--settle 12]
  *                               [--pairs wg-ts:wg-ts,wireguard-go:wireguard-go,...]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -24,10 +24,11 @@ interface Args {
   udpRate: string;
   pairs: readonly Pair[];
   quick: boolean;
+  settle: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false };
+  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false, settle: 12 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1] ?? "";
@@ -43,6 +44,10 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--seconds":
         a.seconds = Math.max(1, Number(v) | 0);
+        i++;
+        break;
+      case "--settle":
+        a.settle = Math.max(0, Number(v) | 0);
         i++;
         break;
       case "--udp-rate":
@@ -65,7 +70,7 @@ function parseArgs(argv: readonly string[]): Args {
       case "-h":
       case "--help":
         console.log(
-          "usage: pnpm bench [-- --only micro|macro] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--pairs a:b,...]",
+          "usage: pnpm bench [-- --only micro|macro] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--settle 12] [--pairs a:b,...]",
         );
         process.exit(0);
         break;
@@ -111,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
       log(msg);
       out.notes.push(msg);
     } else {
-      out.macro = await runMacro({ rounds: args.rounds, seconds: args.seconds, udpRate: args.udpRate, pairs: args.pairs, log });
+      out.macro = await runMacro({ rounds: args.rounds, seconds: args.seconds, udpRate: args.udpRate, settleSeconds: args.settle, pairs: args.pairs, log });
       console.log(`\nmacro: median of ${args.rounds} alternating rounds, TCP ${args.seconds} s each; ratio vs ${BASELINE} per round`);
       console.log(macroTable(out.macro));
       for (const s of out.macro.summary) for (const e of s.errors) console.log(`  ${s.pair} ${e}`);

@@ -2,8 +2,10 @@
  * WireGuard endpoints by implementation, brought up inside a network namespace:
  *
  *   wireguard-go   `wireguard-go -f IF` + `wg setconf` + ip (the native reference peer)
- *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config)
- *   wg-ts-fastpath the same with WG_TS_FASTPATH=1: `wg-ts up` on the fast data plane (src/fast/)
+ *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config): the default
+ *                  data plane (src/fast/: main-thread I/O while light, worker threads under load)
+ *   wg-ts-workers  the same with WG_TS_WORKERS=always: the worker threads from the start
+ *   wg-ts-classic  the same with WG_TS_FASTPATH=0: the first main-thread loop (node:dgram, no offload)
  *   wg-ts-fastd    the wg-ts Engine + wg-core Device on the fast data plane (packages/wg-daemon/src/fast/
  *                  fastd.ts: worker threads, TSO/GRO, UDP GSO/GRO), configured like wireguard-go
  *   wg-ts-fast     the fast-path prototype forwarder (packages/wg-daemon/src/fast/forwarder.ts):
@@ -25,8 +27,14 @@ const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
 const FAST_BIN = join(ROOT, "packages/wg-daemon/dist/fast/forwarder.js");
 const FASTD_BIN = join(ROOT, "packages/wg-daemon/dist/fast/fastd.js");
 
-export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-fastpath" | "wg-ts-fastd" | "wg-ts-fast";
-export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-fastpath", "wg-ts-fastd", "wg-ts-fast"];
+export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-workers" | "wg-ts-classic" | "wg-ts-fastd" | "wg-ts-fast";
+export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-workers", "wg-ts-classic", "wg-ts-fastd", "wg-ts-fast"];
+/** The environment of each `wg-ts up` variant. */
+const WG_TS_ENV: Partial<Record<BaseImpl, Record<string, string>>> = {
+  "wg-ts": {},
+  "wg-ts-workers": { WG_TS_WORKERS: "always" },
+  "wg-ts-classic": { WG_TS_FASTPATH: "0" },
+};
 /**
  * An implementation name, optionally with variant flags for wg-ts-fast: "wg-ts-fast/no-offload/batch=8"
  * runs the forwarder with `--no-offload --batch 8` (research comparisons side by side in one run).
@@ -74,7 +82,8 @@ export function unavailable(impl: ImplName): string | null {
         return "wireguard-go/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools";
       return null;
     case "wg-ts":
-    case "wg-ts-fastpath": {
+    case "wg-ts-workers":
+    case "wg-ts-classic": {
       if (!existsSync(WG_TS_BIN)) return `${WG_TS_BIN} missing`;
       const help = run("node", [WG_TS_BIN, "--help"], { allowFail: true });
       return /\bup\b/.test(help) ? null : "`wg-ts up` is not implemented yet (packages/wg-daemon)";
@@ -125,9 +134,9 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
       case "wg-ts-fastd":
         return await startWireguardGo(s, dir, cleanup, ["node", FASTD_BIN, s.ifname], "wg-ts-fastd");
       case "wg-ts":
-        return await startWgTs(s, dir, cleanup);
-      case "wg-ts-fastpath":
-        return await startWgTs(s, dir, cleanup, true);
+      case "wg-ts-workers":
+      case "wg-ts-classic":
+        return await startWgTs(baseOf(impl), s, dir, cleanup);
       case "wg-ts-fast":
         return await startFast(impl, s, cleanup);
     }
@@ -172,7 +181,7 @@ async function startWireguardGo(
   };
 }
 
-async function startWgTs(s: SideSpec, dir: string, cleanup: () => void, fastPath = false): Promise<RunningEndpoint> {
+async function startWgTs(impl: BaseImpl, s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
   // wg-quick names the interface after the config file.
   const conf = join(dir, `${s.ifname}.conf`);
   writeFileSync(
@@ -183,7 +192,7 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void, fastPath
   const bg = background(
     "ip",
     ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf, "--foreground"],
-    fastPath ? { WG_TS_FASTPATH: "1" } : {},
+    WG_TS_ENV[impl] ?? {},
   );
   // `up` adds the address and sets the link up itself: wait for that instead of racing it (adding
   // the address first makes its own `ip address add` fail and `up` tear the interface down).
@@ -199,7 +208,7 @@ async function startWgTs(s: SideSpec, dir: string, cleanup: () => void, fastPath
   await sleep(200);
   const pid = bg.exited() ? uapiOwner(s.ifname) : bg.pid;
   return {
-    impl: fastPath ? "wg-ts-fastpath" : "wg-ts",
+    impl,
     pids: pid === null ? [] : [pid],
     log: bg.log,
     async stop() {

@@ -17,11 +17,7 @@ export const DEFAULT_PAIRS: readonly Pair[] = [
   ["wg-ts", "wg-ts"],
   ["wg-ts", "wireguard-go"],
   ["wireguard-go", "wireguard-go"],
-  ["wg-ts-fastpath", "wg-ts-fastpath"],
-  ["wg-ts-fastpath", "wireguard-go"],
-  ["wg-ts-fastd", "wg-ts-fastd"],
-  ["wg-ts-fastd", "wireguard-go"],
-  ["wg-ts-fast", "wg-ts-fast"],
+  ["wg-ts-classic", "wg-ts-classic"],
 ];
 export const BASELINE = "wireguard-go↔wireguard-go";
 
@@ -31,6 +27,11 @@ export interface MacroOptions {
   seconds: number;
   /** iperf3 -b for the UDP test, e.g. "200M". */
   udpRate: string;
+  /**
+   * Seconds of quiet after the load before the "after load" RSS is read (default 12: wg-ts stops
+   * its worker threads after 10 s below its load threshold; 0 skips the wait and the reading).
+   */
+  settleSeconds?: number;
   pairs: readonly Pair[];
   log: (line: string) => void;
 }
@@ -50,6 +51,8 @@ export interface RoundResult {
   /** RssAnon of each daemon when idle: private memory, without shared executable pages. */
   idleAnonMiB: [number, number];
   peakRssMiB: [number, number];
+  /** RSS of each daemon {@link MacroOptions.settleSeconds} after the load ended (idle again). */
+  afterRssMiB: [number, number];
   error?: string;
 }
 
@@ -66,11 +69,12 @@ export interface PairSummary {
   idleRssMiB: [number, number];
   idleAnonMiB: [number, number];
   peakRssMiB: [number, number];
+  afterRssMiB: [number, number];
   errors: string[];
 }
 
 export interface MacroResult {
-  options: { rounds: number; seconds: number; udpRate: string };
+  options: { rounds: number; seconds: number; udpRate: string; settleSeconds: number };
   skipped: { pair: string; reason: string }[];
   rounds: RoundResult[];
   summary: PairSummary[];
@@ -167,6 +171,7 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
   const res: RoundResult = {
     pair: pairName(p), round, tcpMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
     pingAvgMs: NaN, pingMaxMs: NaN, cpuSecPerGB: NaN, idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN],
+    afterRssMiB: [NaN, NaN],
   };
   const [sa, sb] = sides(p, slot);
   const eps: RunningEndpoint[] = [];
@@ -216,6 +221,11 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     res.udpRecvMbps = num(obj(end?.["sum_received"])?.["bits_per_second"]) / 1e6;
     if (!Number.isFinite(res.udpRecvMbps)) res.udpRecvMbps = res.udpSentMbps * (1 - res.udpLossPct / 100);
     res.peakRssMiB = [rss(ea, "hwmMiB"), rss(eb, "hwmMiB")];
+    const settle = o.settleSeconds ?? 12;
+    if (settle > 0) {
+      await sleep(settle * 1000);
+      res.afterRssMiB = [rss(ea, "rssMiB"), rss(eb, "rssMiB")];
+    }
   } catch (e) {
     res.error = e instanceof Error ? e.message.split("\n").slice(0, 6).join(" | ") : String(e);
     // The daemons' last words (a daemon that exited or deleted its link explains most failures).
@@ -248,6 +258,7 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       idleRssMiB: [med((r) => r.idleRssMiB[0]), med((r) => r.idleRssMiB[1])],
       idleAnonMiB: [med((r) => r.idleAnonMiB[0]), med((r) => r.idleAnonMiB[1])],
       peakRssMiB: [med((r) => r.peakRssMiB[0]), med((r) => r.peakRssMiB[1])],
+      afterRssMiB: [med((r) => r.afterRssMiB[0]), med((r) => r.afterRssMiB[1])],
       errors: rs.flatMap((r) => (r.error ? [`round ${r.round}: ${r.error}`] : [])),
     };
   });
@@ -299,7 +310,7 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
             ? `macro:   FAILED ${r.error}`
             : `macro:   tcp ${r.tcpMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
                 `ping ${r.pingAvgMs.toFixed(3)} ms, ${r.cpuSecPerGB.toFixed(1)} CPU s/GB, ` +
-                `rss ${r.idleRssMiB.map((x) => x.toFixed(0)).join("/")} MiB`,
+                `rss idle ${r.idleRssMiB.map((x) => x.toFixed(1)).join("/")} MiB, after load ${r.afterRssMiB.map((x) => x.toFixed(1)).join("/")} MiB`,
         );
       }
     }
@@ -308,5 +319,5 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
     process.off("SIGTERM", onSignal);
     cleanup();
   }
-  return { options: { rounds: o.rounds, seconds: o.seconds, udpRate: o.udpRate }, skipped, rounds, summary: summarize(rounds, pairs) };
+  return { options: { rounds: o.rounds, seconds: o.seconds, udpRate: o.udpRate, settleSeconds: o.settleSeconds ?? 12 }, skipped, rounds, summary: summarize(rounds, pairs) };
 }

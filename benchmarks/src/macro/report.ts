@@ -23,12 +23,13 @@ export function macroTable(m: MacroResult): string {
     f(s.udpLossPct, 2),
     f(s.pingAvgMs, 3),
     f(s.cpuSecPerGB, 1),
-    s.idleRssMiB.map((x) => f(x)).join("/"),
+    s.idleRssMiB.map((x) => f(x, 1)).join("/"),
     s.idleAnonMiB.map((x) => f(x)).join("/"),
     s.peakRssMiB.map((x) => f(x)).join("/"),
+    s.afterRssMiB.map((x) => f(x, 1)).join("/"),
   ]);
   return table(
-    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B"],
+    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
     rows,
   );
 }
@@ -41,8 +42,8 @@ const COLORS: Record<string, string> = {
   "wg-ts-fast↔wg-ts-fast": "#54a24b",
   "wg-ts-fastd↔wg-ts-fastd": "#72b7b2",
   "wg-ts-fastd↔wireguard-go": "#b279a2",
-  "wg-ts-fastpath↔wg-ts-fastpath": "#eeca3b",
-  "wg-ts-fastpath↔wireguard-go": "#9d755d",
+  "wg-ts-classic↔wg-ts-classic": "#eeca3b",
+  "wg-ts-workers↔wg-ts-workers": "#9d755d",
 };
 
 export interface Panel {
@@ -92,5 +93,6 @@ export function macroPanels(m: MacroResult): Panel[] {
     { title: "daemon CPU per GB moved (both sides)", unit: "CPU s/GB, lower is better", bars: bars((s) => s.cpuSecPerGB) },
     { title: "idle RSS of the daemon on side A (VmRSS)", unit: "MiB, lower is better", bars: bars((s) => s.idleRssMiB[0]) },
     { title: "idle private memory of side A (RssAnon)", unit: "MiB, lower is better", bars: bars((s) => s.idleAnonMiB[0]) },
+    { title: `RSS of side A ${m.options.settleSeconds} s after the load (idle again)`, unit: "MiB, lower is better", bars: bars((s) => s.afterRssMiB[0]) },
   ];
 }

@@ -30,6 +30,7 @@ export interface Libc {
   sendmmsg(fd: number, vec: number, vlen: number, flags: number): number;
   sendmsg(fd: number, msg: number, flags: number): number;
   dup2(oldfd: number, newfd: number): number;
+  shutdown(fd: number, how: number): number;
   getsockname(fd: number, addr: number, lenAddr: number): number;
   sendto(fd: number, buf: number, len: number, flags: number, to: number, tolen: number): number;
   poll(fds: number, nfds: number, timeoutMs: number): number;
@@ -65,6 +66,7 @@ export function libc(): Libc {
   const sendmsg = lib.func("long sendmsg(int fd, uintptr_t msg, int flags)");
   const sendto = lib.func("long sendto(int fd, uintptr_t buf, size_t len, int flags, uintptr_t to, uint32_t tolen)");
   const dup2 = lib.func("int dup2(int oldfd, int newfd)");
+  const shutdown = lib.func("int shutdown(int fd, int how)");
   const getsockname = lib.func("int getsockname(int fd, uintptr_t addr, uintptr_t len)");
   const poll = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)");
   const fcntl = lib.func("int fcntl(int fd, int cmd, int arg)");
@@ -86,6 +88,7 @@ export function libc(): Libc {
     sendmsg: (fd, m, f) => sendmsg(fd, m, f) as number,
     sendto: (fd, b, l, f, t, tl) => sendto(fd, b, l, f, t, tl) as number,
     dup2: (a, b) => dup2(a, b) as number,
+    shutdown: (fd, how) => shutdown(fd, how) as number,
     getsockname: (fd, a, l) => getsockname(fd, a, l) as number,
     poll: (fds, n, t) => poll(fds, n, t) as number,
     fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
@@ -109,6 +112,7 @@ export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
+export const SHUT_RDWR = 2;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;

@@ -1,10 +1,10 @@
 /**
- * The fast path (`WG_TS_FASTPATH=1 wg-ts up`) with several peers: a hub (wgf-mh) whose two peers
+ * The fast path's worker threads (`WG_TS_WORKERS=always wg-ts up`) with several peers: a hub (wgf-mh) whose two peers
  * are a wireguard-go node (wgf-ma, IPv4 underlay) and a wg-ts node (wgf-mb, IPv6 underlay endpoint),
  * then a third peer (wgf-mc, wg-ts) added live with `wg set` and removed again.
  *
  * Checks pings and a 4 MiB TCP transfer with checksum to each peer through the hub, and that the
- * hub's workers carried them (SIGUSR1: "fast path: peers=N worker-tx-packets=… worker-rx-packets=…",
+ * hub's workers carried them (SIGUSR1: "fast path: workers=on worker-starts=1 peers=N worker-tx-packets=… worker-rx-packets=…",
  * the log line "fast path: N peers in the workers"): a test passing on the main-thread fallback
  * would prove nothing. No timing assertions.
  */
@@ -30,7 +30,8 @@ import {
   type Result,
 } from "./support/lab.js";
 
-const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
+/** The worker threads from the start (WG_TS_WORKERS=always): these suites test the workers (fastpath-tiers.e2e tests the switching). */
+const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1", WG_TS_WORKERS: "always" };
 const dir = tempDir("wgfm-");
 const { bytes: PAYLOAD_BYTES, hash: payloadHash, transfer } = tcpPayload(dir);
 
@@ -99,8 +100,8 @@ async function hubStatus(): Promise<{ peers: number; tx: number; rx: number }> {
   const before = readFileSync(log, "utf8").length;
   process.kill(daemonPid(IF_H)!, "SIGUSR1");
   let line = "";
-  await eventually(() => /fast path: peers=/.test((line = readFileSync(log, "utf8").slice(before))), 3000);
-  const m = /fast path: peers=(\d+) worker-tx-packets=(\d+) worker-rx-packets=(\d+)/.exec(line);
+  await eventually(() => /fast path: workers=/.test((line = readFileSync(log, "utf8").slice(before))), 3000);
+  const m = /fast path: workers=on worker-starts=\d+ peers=(\d+) worker-tx-packets=(\d+) worker-rx-packets=(\d+)/.exec(line);
   expect(m, line).not.toBeNull();
   return { peers: Number(m![1]), tx: Number(m![2]), rx: Number(m![3]) };
 }

@@ -1,7 +1,8 @@
 /**
  * The fast path's two tiers (src/fast/io.ts) end to end, wg-ts <-> wireguard-go in namespaces
  * wgtier-a / wgtier-b (support/hostile/pair.ts): all I/O on the main thread while traffic is light,
- * two worker threads once the main thread moves > 512 packets in a 100 ms tick, stopped again after
+ * two worker threads once, in a 100 ms tick, the main thread reads > 512 TUN packets or the core
+ * authenticates > 640 KiB (with a session up), stopped again after
  * 10 s with < 2560 worker packets; the SIGUSR1 log line tells which (`fast path: workers=on|off
  * worker-starts=N ... worker-tx-packets=… worker-rx-packets=…`).
  *

@@ -1,5 +1,5 @@
 /**
- * `WG_TS_FASTPATH=1 wg-ts up` (the multi-threaded data plane, src/fast/) end to end, in two pairs of
+ * `WG_TS_WORKERS=always wg-ts up` (the fast data plane's worker threads, src/fast/) end to end, in two pairs of
  * namespaces joined by veth:
  *
  * - wg-ts fast path <-> wireguard-go (wgf-0a / wgf-0b): pings, packets at the MTU, a TCP transfer
@@ -35,7 +35,8 @@ import {
   type Result,
 } from "./support/lab.js";
 
-const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1" };
+/** The worker threads from the start (WG_TS_WORKERS=always): these suites test the workers (fastpath-tiers.e2e tests the switching). */
+const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1", WG_TS_WORKERS: "always" };
 const dir = tempDir("wgf-");
 const { bytes: PAYLOAD_BYTES, hash: payloadHash, transfer } = tcpPayload(dir);
 

@@ -16,7 +16,7 @@
  * up to MAX_ROUTES allowed-IPs prefixes in all.
  */
 import { Worker } from "node:worker_threads";
-import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, libc } from "../libc.js";
+import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_RDWR, libc } from "../libc.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import { addressBytes, type ReplayWindow } from "@wg-ts/core";
 import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
@@ -143,9 +143,9 @@ export interface FastDataPlane {
   readonly port: number;
   /**
    * Binds a fresh socket to `port` (0 = any) and dup2()s it over the workers' fd, so they pick it
-   * up without restarting. Returns the bound port.
+   * up without restarting. Resolves with the bound port (EADDRINUSE is retried for REBIND_RETRY_MS).
    */
-  rebind(port: number): number;
+  rebind(port: number): Promise<number>;
   setMark(mark: number): void;
   /**
    * Publishes peer slot `slot` (0..MAX_PEERS-1): wg-core's keypairs (`send` = current, `receive` =
@@ -198,6 +198,9 @@ export interface FastDataPlane {
   forEachReturnedWindow(visit: (localIndex: number, words: Int32Array, offset: number) => void): void;
   close(): Promise<void>;
 }
+
+/** How long a rebind waits for a port held by our own just-closed socket (see rebind). */
+const REBIND_RETRY_MS = 600;
 
 /** {@link openFastDataPlane}, then {@link FastDataPlane.startWorkers}. */
 export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneHooks = {}): Promise<FastDataPlane> {
@@ -391,6 +394,9 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         if (r) {
           words[w + 1] = r.localIndex | 0;
           bytes.set(r.recvKey, (w + 2) * 4);
+          // The core's window: a worker seeing this keypair for the first time starts from it.
+          if (r.replay) r.replay.save(words, w + RECV_WINDOW);
+          else words.fill(0, w + RECV_WINDOW, w + RECV_SLOT_WORDS);
         }
       }
       words[p + PK.endpointFamily] = 0;
@@ -455,9 +461,23 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     get port() {
       return port;
     },
-    rebind(p) {
+    async rebind(p) {
       if (p !== 0 && p === port) return port;
-      const fresh = openUdp(udpOptions(p));
+      let fresh = -1;
+      for (const deadline = Date.now() + REBIND_RETRY_MS; fresh < 0; ) {
+        try {
+          fresh = openUdp(udpOptions(p));
+        } catch (e) {
+          // Our own previous socket on this port can outlive its close for up to a poll timeout (a
+          // poll(2) in flight on a pool thread still holds it): wait for it rather than refuse the port.
+          if (!(e instanceof Error && / errno 98$/.test(e.message)) || Date.now() >= deadline) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      // A poll(2) in flight (main loop, rx worker) holds the old socket, and with it the old port,
+      // for up to its timeout: shutdown wakes it (EPOLLHUP even on an unconnected UDP socket) so
+      // the port is free again at once; the next poll is on the new socket.
+      c.shutdown(udpFd, SHUT_RDWR);
       c.dup2(fresh, udpFd);
       c.close(fresh);
       port = boundPort();

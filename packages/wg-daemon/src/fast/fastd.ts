@@ -1,7 +1,7 @@
 /**
  * `node fastd.js IFNAME`: the wg-ts daemon (Engine + wg-core Device + UAPI socket, unchanged) on
- * the fast data plane (io.ts), without the CLI — what `WG_TS_FASTPATH=1 wg-ts daemon IFNAME` does
- * through daemon.ts; kept as the bench's `wg-ts-fastd` (configured like wireguard-go). Configure it like
+ * the fast data plane (io.ts), without the CLI — what `wg-ts daemon IFNAME` does through daemon.ts;
+ * kept as the bench's `wg-ts-fastd` (configured like wireguard-go). Configure it like
  * wireguard-go: `wg setconf IFNAME file`, `ip addr add … dev IFNAME`, `ip link set IFNAME up`.
  * Runs in the foreground until SIGINT/SIGTERM.
  */

@@ -3,7 +3,14 @@
  * {@link Bind} for the unchanged {@link Engine} (engine.ts), plus {@link FastIo.attach}, which
  * watches the wg-core Device and publishes its keypairs to the workers.
  *
- * What the Engine (and so wg-core) still sees: handshake and cookie messages, packets while no
+ * Two tiers ({@link WorkerPolicy}): while traffic is light the main thread reads the TUN and the
+ * socket itself (main-loop.ts) and every packet goes through the Engine and wg-core; under load
+ * the two worker threads start and carry the bulk, and after a quiet spell they stop again (an
+ * idle daemon is one thread). At each switch the receive replay windows change hands: published
+ * with each keypair (the core's window) when the workers start, returned by the rx worker and
+ * merged into the core's when they stop — a datagram accepted by one tier is a replay to the other.
+ *
+ * With the workers running, what the Engine (and so wg-core) still sees: handshake and cookie messages, packets while no
  * session exists, the first packet on every new receive keypair, and one sampled packet per
  * direction every 100 ms (roaming). The bulk of transport packets never leaves the two worker
  * threads; every 20 ms their traffic is reported to the core with `Device.noteDataSent` /
@@ -15,8 +22,8 @@
  * prefixes in all get the worker path: each peer has a slot (keypairs, endpoint, counter cells) and
  * the workers route by a snapshot of every peer's allowed IPs (tx: peer by inner destination; rx:
  * inner source must route back to the sender). Peers added or removed with `wg set` are published
- * at the next sync. Beyond those limits nothing is published and every packet takes the slow path
- * through the main thread (correct, ~5k packets per 100 ms at most); the daemon logs which path runs.
+ * at the next sync. Beyond those limits nothing is published and the workers do not run: the main
+ * thread keeps all I/O; the daemon logs which path runs.
  *
  * Counters: the published send keypair counts in a shared cell (`Keypair.shareSendCounter`): the
  * core (`reserveSendCounters(1)`) and the tx worker (`Atomics.add`, 256 at a time) never use the
@@ -60,16 +67,22 @@ export interface FastIo {
 const UNSHARE_MARGIN = 1 << 16;
 
 /**
- * When the workers run (env WG_TS_WORKERS): `auto` (default) starts them when the main thread
- * moves more than {@link START_PACKETS} packets in a {@link LOAD_TICK_MS} tick and stops them after
+ * When the workers run (env WG_TS_WORKERS): `auto` (default) starts them when, in a
+ * {@link LOAD_TICK_MS} tick, the main thread reads more than {@link START_PACKETS} TUN packets or the
+ * core authenticates more than {@link START_BYTES} bytes, and a peer has a session; it stops them after
  * {@link IDLE_WINDOW_S} seconds with fewer than {@link STOP_PACKETS} packets in all; `always` starts
  * them at once and keeps them; `never` keeps all I/O on the main thread.
  */
 export type WorkerPolicy = "auto" | "always" | "never";
 /** How often the load is looked at. */
 const LOAD_TICK_MS = 100;
-/** Main-thread packets (both directions) per tick that start the workers (≈ 5,000/s, ~55 Mbit/s of full-size packets). */
+/** TUN packets per tick read by the main thread that start the workers (≈ 5,000/s, ~55 Mbit/s of full-size packets). */
 const START_PACKETS = 512;
+/**
+ * Or authenticated bytes per tick (both directions, the core's per-peer counters: a receive-heavy
+ * transfer; garbage and forgeries never count) — ≈ 52 Mbit/s.
+ */
+const START_BYTES = 640 << 10;
 /** Seconds of worker traffic looked back on before stopping them. */
 const IDLE_WINDOW_S = 10;
 /** Worker packets over the last IDLE_WINDOW_S seconds under which they stop (≈ 256/s: pings and keepalives). */
@@ -128,6 +141,8 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   let second = 0;
   let ticks = 0;
   let lastWorkerPackets = 0;
+  /** The core's authenticated bytes (all peers) at the last main-thread tick. */
+  let lastBytes = 0;
   const workerPackets = (): number => {
     const s = plane.stats();
     return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
@@ -165,6 +180,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         plane.forEachReturnedWindow((index, words, offset) => byIndex.get(index)?.replay.mergeSaved(words, offset));
       }
       sync();
+      lastBytes = publisher?.trafficBytes() ?? 0; // the workers' traffic is not main-thread load
       if (!closed) mainLoop.start();
     })();
     await switching;
@@ -175,9 +191,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     const mainPackets = mainLoop.takeCount();
     const usable = publisher?.usable ?? false;
     if (!plane.workersRunning) {
-      if (policy === "always" || (policy === "auto" && mainPackets > START_PACKETS)) {
-        if (usable && !workersBroken) void toWorkers();
-      }
+      const bytes = publisher?.trafficBytes() ?? 0;
+      const moved = bytes - lastBytes;
+      lastBytes = bytes;
+      const busy = mainPackets > START_PACKETS || moved > START_BYTES;
+      const loaded = policy === "auto" && busy && (publisher?.hasSession ?? false);
+      if ((policy === "always" || loaded) && usable && !workersBroken) void toWorkers();
       return;
     }
     if (!usable) return void toMain();
@@ -351,6 +370,19 @@ class Publisher {
   /** The configuration fits the workers' tables (MAX_PEERS, MAX_ROUTES), as of the last sync. */
   get usable(): boolean {
     return this.#usable;
+  }
+
+  /** Bytes the core has counted for all peers, both directions (wg-core Peer rx/txBytes). */
+  trafficBytes(): number {
+    let n = 0;
+    for (const p of this.device.peers()) n += p.rxBytes + p.txBytes;
+    return n;
+  }
+
+  /** Some published peer has a session to send on (without one, every packet is the core's anyway). */
+  get hasSession(): boolean {
+    for (const pub of this.#pub.values()) if (pub.send !== null) return true;
+    return false;
   }
 
   /** The next sync rewrites every slot, with the core's replay windows as they are now (before the workers start). */

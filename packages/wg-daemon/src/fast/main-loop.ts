@@ -42,7 +42,10 @@ export interface MainLoopSink {
 }
 
 export class MainLoop {
-  /** Packets (both directions) read since the last {@link takeCount}. */
+  /**
+   * TUN packets read since the last {@link takeCount} (local traffic: the load fast/io.ts starts the
+   * workers on, with the core's authenticated bytes; datagrams are not counted — garbage is no load).
+   */
   #count = 0;
   #running = false;
   #polling: Promise<void> | null = null;
@@ -70,7 +73,7 @@ export class MainLoop {
     return this.#running;
   }
 
-  /** Packets read since the last call (the load fast/io.ts decides on). */
+  /** TUN packets read since the last call. */
   takeCount(): number {
     const n = this.#count;
     this.#count = 0;
@@ -167,8 +170,11 @@ export class MainLoop {
         const len = b.length(i);
         const seg = this.fds.udpGro ? b.gsoSize(i) || len : len;
         const from = readSockaddr(b.names, i * SOCKADDR6);
+        if (len === 0) {
+          got++;
+          this.sink.datagram(new Uint8Array(0), from); // an empty datagram is still one (the core: truncated)
+        }
         for (let o = 0; o < len; o += seg) {
-          this.#count++;
           got++;
           this.sink.datagram(Uint8Array.prototype.slice.call(b.data, s + o, s + Math.min(o + seg, len)), from);
         }

@@ -11,7 +11,7 @@
  * Transport format, AEAD and replay window are wg-core's (whitepaper §5.4.6).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { AllowedIps, ReplayWindow, formatCidr, nodeTransportAead, writeCounter } from "@wg-ts/core";
+import { AllowedIps, COUNTER_LIMIT, ReplayWindow, formatCidr, nodeTransportAead, writeCounter } from "@wg-ts/core";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
@@ -37,7 +37,6 @@ const HEADER = 16;
 const TAG = 16;
 /** Counters reserved per Atomics.add on the shared send counter. */
 const COUNTER_RANGE = 256n;
-const LIMIT = 2 ** 53;
 const EBADFD = 77;
 const POLLIN = 1;
 const POLL_TIMEOUT_MS = 250;
@@ -335,22 +334,25 @@ function rxLoop(): void {
     const index = len >= HEADER + TAG && data.readUInt32LE(s) === MESSAGE_TRANSPORT ? data.readUInt32LE(s + 4) : -1;
     const r = index < 0 ? undefined : kv.byIndex.get(index);
     if (r === undefined) {
-      // Handshake/cookie messages and unknown indices belong to the main thread (wg-core).
+      // Handshake/cookie messages and unknown indices belong to the main thread (wg-core), at most
+      // SLOW_BUDGET per SAMPLE_MS: a flood of garbage must not queue up in the main thread's port.
+      if (controlPosts++ >= SLOW_BUDGET) return drop(D.budget);
       stats[ST.control]!++;
       post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
       return;
     }
     const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
+    // Checked before decrypting, in the core's order (device.ts): a forged huge counter costs no AEAD.
+    if (counter >= COUNTER_LIMIT) {
+      drop(D.counterLimit);
+      return;
+    }
     const m = nodeTransportAead.open(r.key, counter, data.subarray(s + HEADER, s + len), out, off);
     if (m < 0) {
       drop(D.decrypt);
       return;
     }
-    if (counter >= LIMIT) {
-      drop(D.counterLimit);
-      return;
-    }
-    if (!r.replay.validate(counter, LIMIT)) {
+    if (!r.replay.validate(counter, COUNTER_LIMIT)) {
       drop(D.replay);
       return;
     }
@@ -396,6 +398,8 @@ function rxLoop(): void {
   };
   let idle = 0;
   let now = performance.now();
+  let controlPosts = 0;
+  let lastTick = now;
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
@@ -411,11 +415,16 @@ function rxLoop(): void {
     stats[ST.batches]!++;
     kv.refresh();
     now = performance.now();
+    if (now - lastTick >= SAMPLE_MS) {
+      lastTick = now;
+      controlPosts = 0;
+    }
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);
       // With UDP_GRO the kernel may hand us several same-sized datagrams glued together.
       const seg = init.udpGro ? batch.gsoSize(i) || len : len;
+      if (len === 0) handle(i, s, 0); // an empty datagram is still one (the core counts it as truncated)
       for (let o = 0; o < len; o += seg) handle(i, s + o, Math.min(seg, len - o));
     }
     gro?.flush();

@@ -150,12 +150,12 @@ export function rssKiB(pid: number): number {
   return Number(m?.[1] ?? NaN);
 }
 
-/** The daemon's drop counters by reason: SIGUSR1 makes it log them (`IF: drops: a=1 b=2; uapi errors: ...`). */
+/** The daemon's drop counters by reason: SIGUSR1 makes it log them (`IF: drops: a=1 b=2; uapi errors: ...; fast path: ...; memory MiB: ...`). */
 export async function dropCounters(iface: string): Promise<Record<string, number>> {
   const pid = daemonPid(iface);
   const before = daemonLog(iface).length;
   process.kill(pid, "SIGUSR1");
-  const re = new RegExp(`^${iface}: drops: (.*?); uapi errors: (.*)$`, "m");
+  const re = new RegExp(`^${iface}: drops: (.*?); uapi errors: ([^;\n]*)`, "m");
   for (let i = 0; i < 250; i++) {
     await sleep(20);
     const m = re.exec(daemonLog(iface).slice(before));
