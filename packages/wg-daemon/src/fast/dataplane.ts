@@ -186,8 +186,11 @@ export interface FastDataPlane {
   stats(): { tx: DirectionStats; rx: DirectionStats };
   /** The worker threads are running (between {@link startWorkers} and {@link stopWorkers}). */
   readonly workersRunning: boolean;
-  /** Starts the two worker threads (resolves once both run); a no-op while they run. */
-  startWorkers(): Promise<void>;
+  /**
+   * Starts the two worker threads; a no-op while they run. Once both are ready, `handOver` runs
+   * (the caller stops its own reads of the fds and publishes), then they start their loops.
+   */
+  startWorkers(handOver?: () => void): Promise<void>;
   /**
    * Stops the workers (within the 250 ms poll timeout; not in blocking mode) and resolves once both
    * have exited, their memory released. The rx worker's replay windows are then in the return area:
@@ -275,13 +278,14 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   let starting: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   const exited = (w: Worker): Promise<void> => new Promise((r) => (w.threadId < 0 ? r() : w.once("exit", () => r())));
-  const startWorkers = async (): Promise<void> => {
+  const startWorkers = async (handOver?: () => void): Promise<void> => {
     if (stopping) await stopping;
     if (starting) return starting;
     if (workers.length > 0) return;
     starting = (async () => {
       Atomics.store(words, KP.stop, 0);
       Atomics.store(words, KP.returned, 0);
+      Atomics.store(words, KP.go, 0);
       const fresh = (["tx", "rx"] as const).map(
         (role) =>
           new Worker(url, {
@@ -312,6 +316,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         );
       } catch (e) {
         Atomics.store(words, KP.stop, 1);
+        Atomics.notify(words, KP.go);
         await Promise.all(fresh.map((w) => w.terminate()));
         throw e;
       } finally {
@@ -322,6 +327,12 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         w.on("error", (e) => hooks.onWorkerError?.(e)); // the worker has ended
       }
       workers = fresh;
+      try {
+        handOver?.();
+      } finally {
+        Atomics.store(words, KP.go, 1);
+        Atomics.notify(words, KP.go);
+      }
     })();
     try {
       await starting;
@@ -336,6 +347,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     const leaving = workers;
     stopping = (async () => {
       Atomics.store(words, KP.stop, 1);
+      Atomics.notify(words, KP.go);
       if (blocking) {
         // Workers blocked in read/recvmmsg never return to JS: they can only be left behind.
         for (const w of leaving) w.unref();

@@ -148,15 +148,17 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
   };
 
-  /** Load is high: the main thread stops reading, the core's windows are published, the workers start. */
+  /** Load is high: the workers start; once ready, the main thread stops reading and publishes the core's windows. */
   const toWorkers = async (): Promise<void> => {
     if (switching || closed || plane.workersRunning) return;
     switching = (async () => {
-      mainLoop.stop();
-      publisher?.republishAll();
-      sync();
       try {
-        await plane.startWorkers();
+        // The main thread reads on while the workers start (~50 ms), then hands the fds over.
+        await plane.startWorkers(() => {
+          mainLoop.stop();
+          publisher?.republishAll();
+          sync();
+        });
         starts++;
         perSecond.fill(Infinity);
         lastWorkerPackets = workerPackets();

@@ -6,6 +6,7 @@
  *   [generation] a seqlock: odd while the main thread writes, even when consistent; workers copy
  *     the table when it moves and keep the copy only if it was even and unchanged around the copy
  *   [stop] set to 1 by close(): workers leave their loops at the next poll timeout
+ *   [go] set to 1 once the main thread hands the fds over: a started worker waits for it (Atomics.wait)
  *   [routeCount] [linkMtu]
  *   MAX_PEERS peer slots of PEER_WORDS (offsets PK):
  *     [sendValid] [remoteIndex] [counterCell: which of the slot's two counter cells the send keypair uses]
@@ -38,7 +39,9 @@ export const KP = {
   linkMtu: 3,
   /** The rx worker's count of windows in the return area (set as it stops). */
   returned: 4,
-  peers: 5,
+  /** 0 until the main thread has stopped its own reads and published: started workers wait for 1. */
+  go: 5,
+  peers: 6,
 } as const;
 export const PK = {
   sendValid: 0,

@@ -449,5 +449,7 @@ function returnWindows(kv: KeyView): void {
 }
 
 post({ kind: "ready", role: init.role });
+// The main thread keeps reading the fds until both workers are ready, then hands them over.
+while (Atomics.load(keyWords, KP.go) === 0 && !stopped()) Atomics.wait(keyWords, KP.go, 0, POLL_TIMEOUT_MS);
 if (init.role === "tx") txLoop();
 else rxLoop();
