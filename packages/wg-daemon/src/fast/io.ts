@@ -6,7 +6,7 @@
  * Two tiers ({@link WorkerPolicy}): while traffic is light the main thread reads the TUN and the
  * socket itself (main-loop.ts) and every packet goes through the Engine and wg-core; under load
  * the two worker threads start and carry the bulk, and after a quiet spell they stop again (an
- * idle daemon is one thread). At each switch the receive replay windows change hands: published
+ * idle daemon runs no worker thread). At each switch the receive replay windows change hands: published
  * with each keypair (the core's window) when the workers start, returned by the rx worker and
  * merged into the core's when they stop — a datagram accepted by one tier is a replay to the other.
  *
