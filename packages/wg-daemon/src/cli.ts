@@ -59,7 +59,9 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
       detached: true,
       cwd: "/",
       stdio: ["ignore", "pipe", logFd],
-      env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? "8" },
+      // The classic loop reads the TUN on the libuv pool: give it room. The fast path hardly uses the
+      // pool (its poll handles live in the event loop), and every pool thread costs memory.
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? (process.env["WG_TS_FASTPATH"] === "0" ? "8" : "2") },
     });
     if (typeof logFd === "number") closeSync(logFd);
     let out = "";

@@ -17,6 +17,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_RDWR, libc } from "../libc.js";
+import { reclaimMemory } from "./reclaim.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import { addressBytes, type ReplayWindow } from "@wg-ts/core";
 import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
@@ -353,14 +354,14 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         for (const w of leaving) w.unref();
       } else await Promise.all(leaving.map(exited));
       workers = [];
-      // The workers' malloc arenas keep their freed pages otherwise (measured: ~2 MiB per stop).
-      c.mallocTrim();
     })();
     try {
       await stopping;
     } finally {
       stopping = null;
     }
+    // Once nothing here refers to the old Worker objects any more: GC, then malloc_trim (reclaim.ts).
+    setTimeout(reclaimMemory, 50).unref();
   };
 
   // Seqlock writer: odd while writing, even when done (single writer: the main thread).
@@ -480,13 +481,13 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         try {
           fresh = openUdp(udpOptions(p));
         } catch (e) {
-          // Our own previous socket on this port can outlive its close for up to a poll timeout (a
-          // poll(2) in flight on a pool thread still holds it): wait for it rather than refuse the port.
+          // Our own previous socket on this port can outlive its close briefly (a worker's poll(2) in
+          // flight still holds it until it returns): wait for it rather than refuse the port.
           if (!(e instanceof Error && / errno 98$/.test(e.message)) || Date.now() >= deadline) throw e;
           await new Promise((r) => setTimeout(r, 20));
         }
       }
-      // A poll(2) in flight (main loop, rx worker) holds the old socket, and with it the old port,
+      // A poll(2) in flight (the rx worker's) holds the old socket, and with it the old port,
       // for up to its timeout: shutdown wakes it (EPOLLHUP even on an unconnected UDP socket) so
       // the port is free again at once; the next poll is on the new socket.
       c.shutdown(udpFd, SHUT_RDWR);

@@ -240,12 +240,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       mainLoop.stop();
       void (async () => {
         if (switching) await switching;
-        await mainLoop.idle();
+        mainLoop.close();
         await plane.close();
       })();
     },
   };
-  bind = new FastBind(plane, () => sync());
+  bind = new FastBind(plane, () => sync(), mainLoop);
 
   return {
     plane,
@@ -316,13 +316,20 @@ class FastBind implements Bind {
   constructor(
     readonly plane: FastDataPlane,
     readonly afterSend: () => void,
+    /** Lets go of the socket while its fd is replaced (libuv must not poll a closed fd). */
+    readonly mainLoop: MainLoop,
   ) {}
 
   get port(): number {
     return this.plane.port;
   }
   async open(port: number): Promise<number> {
-    return this.plane.rebind(port);
+    this.mainLoop.releaseSocket();
+    try {
+      return await this.plane.rebind(port);
+    } finally {
+      this.mainLoop.watchSocket();
+    }
   }
   setMark(mark: number): void {
     this.plane.setMark(mark);

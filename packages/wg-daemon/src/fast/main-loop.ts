@@ -5,21 +5,22 @@
  * super-packets (gso.ts) and GRO-glued datagrams the same way, then hands every packet to the
  * wg-core Device through the daemon's Engine (which encrypts, decrypts and checks replay itself).
  *
- * Waiting happens in poll(2) on a koffi pool thread (never the event loop); a wakeup drains both
- * fds without blocking, up to {@link DRAIN_LIMIT} packets each. {@link MainLoop.stop} takes effect at
- * once for the reads: a poll still in flight returns within {@link POLL_MS} and reads nothing.
+ * Waiting is libuv's own: one poll handle per fd (`koffi.node.poll`, uv_poll_t in the event loop's
+ * epoll set), so a packet costs one wake-up of the main thread; each wakeup drains its fd without
+ * blocking, up to {@link DRAIN_LIMIT} packets. {@link MainLoop.stop} stops both handles at once. The
+ * socket's handle must be let go before its fd is replaced (libuv: never close a polled fd):
+ * {@link MainLoop.releaseSocket} / {@link MainLoop.watchSocket} around a rebind.
  */
-import { MSG_DONTWAIT, POLLIN, libc } from "../libc.js";
+import koffi from "koffi";
+import type { node as koffiNode } from "koffi";
+import { MSG_DONTWAIT, libc } from "../libc.js";
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr, segmentTcp, type VnetHdr } from "./gso.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr } from "./udp.js";
 
-/** poll(2) timeout: how late a stop or a close is noticed at worst. */
-export const POLL_MS = 250;
 /** Packets read per fd per wakeup at most (the event loop gets a turn in between). */
 const DRAIN_LIMIT = 256;
 const EBADFD = 77;
-const POLLERR_HUP_NVAL = 0x8 | 0x10 | 0x20;
 
 export interface MainLoopFds {
   tunFd: number;
@@ -48,9 +49,10 @@ export class MainLoop {
    */
   #count = 0;
   #running = false;
-  #polling: Promise<void> | null = null;
-  readonly #pfds = Buffer.alloc(16);
-  readonly #pfdsAddr: number;
+  #tunPoll: koffiNode.PollHandle | null = null;
+  #udpPoll: koffiNode.PollHandle | null = null;
+  /** The socket's fd is being replaced: no handle on it until {@link watchSocket}. */
+  #socketReleased = false;
   readonly #tunBuf: Buffer;
   readonly #tunAddr: number;
   readonly #seg: Buffer;
@@ -62,7 +64,6 @@ export class MainLoop {
     readonly sink: MainLoopSink,
   ) {
     const c = libc();
-    this.#pfdsAddr = c.addressOf(this.#pfds);
     this.#tunBuf = Buffer.alloc(VNET_HDR_LEN + 65536 + 64);
     this.#tunAddr = c.addressOf(this.#tunBuf);
     this.#seg = Buffer.alloc(fds.mtu + 64);
@@ -83,43 +84,59 @@ export class MainLoop {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    // A poll from before a stop may still be in flight: it carries on for us when it returns.
-    if (this.#polling === null) this.#poll();
+    this.#watch();
+    // Whatever queued while nobody read (the workers stopping, a rebind) is taken now.
+    this.#drainTun();
+    this.#drainUdp();
   }
 
+  /** Stops reading at once (both poll handles stopped; the handles stay for the next start). */
   stop(): void {
     this.#running = false;
+    this.#tunPoll?.stop();
+    this.#udpPoll?.stop();
   }
 
-  /** Resolves once no poll(2) is in flight on the fds (before they are closed). */
-  async idle(): Promise<void> {
-    while (this.#polling) await this.#polling;
+  /** Closes the poll handles (before the fds are closed). */
+  close(): void {
+    this.stop();
+    this.#tunPoll?.close();
+    this.#udpPoll?.close();
+    this.#tunPoll = this.#udpPoll = null;
   }
 
-  #poll(): void {
-    const c = libc();
-    const p = this.#pfds;
-    p.writeInt32LE(this.fds.tunFd, 0);
-    p.writeInt16LE(POLLIN, 4);
-    p.writeInt16LE(0, 6);
-    p.writeInt32LE(this.fds.udpFd, 8);
-    p.writeInt16LE(POLLIN, 12);
-    p.writeInt16LE(0, 14);
-    this.#polling = new Promise<void>((done) => {
-      c.pollAsync.async(this.#pfdsAddr, 2, POLL_MS, (err: unknown, n: number) => {
-        this.#polling = null;
-        done();
-        if (!this.#running) return;
-        if (!err && n > 0) this.#drain(p.readInt16LE(6), p.readInt16LE(14));
-        if (this.#running) this.#poll();
-      });
-    });
+  /** Lets go of the socket's fd (it is about to be replaced by dup2). */
+  releaseSocket(): void {
+    this.#socketReleased = true;
+    this.#udpPoll?.close();
+    this.#udpPoll = null;
   }
 
-  #drain(tunEvents: number, udpEvents: number): void {
-    if (tunEvents !== 0 && !this.#drainTun()) return;
-    if (udpEvents !== 0) this.#drainUdp();
-    if (tunEvents & POLLERR_HUP_NVAL) this.#drainTun();
+  /** Watches the socket's fd again (after a rebind). */
+  watchSocket(): void {
+    this.#socketReleased = false;
+    if (this.#running) {
+      this.#watch();
+      this.#drainUdp();
+    }
+  }
+
+  #watch(): void {
+    const readable = { readable: true };
+    if (this.#tunPoll) this.#tunPoll.start(readable, () => this.#onTun());
+    else this.#tunPoll = koffi.node.poll(this.fds.tunFd, readable, () => this.#onTun());
+    if (this.#socketReleased) return;
+    if (this.#udpPoll) this.#udpPoll.start(readable, () => this.#onUdp());
+    else this.#udpPoll = koffi.node.poll(this.fds.udpFd, readable, () => this.#onUdp());
+  }
+
+  #onTun(): void {
+    // Readable, or an error/hang-up (the link deleted): the read tells which.
+    if (this.#running) this.#drainTun();
+  }
+
+  #onUdp(): void {
+    if (this.#running && !this.#socketReleased) this.#drainUdp();
   }
 
   /** Reads the TUN until EAGAIN or the limit; false when it is gone (the sink has been told). */
@@ -132,7 +149,7 @@ export class MainLoop {
       if (n <= 0) {
         const e = c.errno();
         if (n === 0 || e !== EBADFD) return true; // EAGAIN: drained; EINTR or a one-off error: next wakeup
-        this.#running = false;
+        this.stop();
         this.sink.gone();
         return false;
       }
