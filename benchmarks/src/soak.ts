@@ -319,6 +319,16 @@ async function daemonStatus(ep: RunningEndpoint, pid: number): Promise<string> {
 
 const f1 = (x: number, w = 6): string => (Number.isFinite(x) ? x.toFixed(1) : "-").padStart(w);
 
+/** One sample of both daemons, `t` in seconds since `t0`. */
+function takeSample(t0: number, pidA: number, pidB: number): SoakSample {
+  return {
+    t: (Date.now() - t0) / 1000,
+    wgTsRssMiB: memory(pidA).rssMiB,
+    wireguardGoRssMiB: memory(pidB).rssMiB,
+    wgTsCpuS: cpuSeconds(pidA),
+  };
+}
+
 /** The cycles mode: --burst s of iperf3, --quiet s without traffic, for --minutes. */
 async function runCycles(
   a: Args,
@@ -336,12 +346,7 @@ async function runCycles(
   const end = t0 + a.minutes * 60_000;
   let cycle = 0;
   const sample = (): SoakSample => {
-    const s: SoakSample = {
-      t: (Date.now() - t0) / 1000,
-      wgTsRssMiB: memory(pidA).rssMiB,
-      wireguardGoRssMiB: memory(pidB).rssMiB,
-      wgTsCpuS: cpuSeconds(pidA),
-    };
+    const s = takeSample(t0, pidA, pidB);
     samples.push(s);
     return s;
   };
@@ -521,12 +526,7 @@ export async function runSoak(a: Args, log: (l: string) => void): Promise<SoakRe
     const t0 = Date.now();
     const end = t0 + a.minutes * 60_000;
     const sample = (): void => {
-      const s: SoakSample = {
-        t: (Date.now() - t0) / 1000,
-        wgTsRssMiB: memory(pidA).rssMiB,
-        wireguardGoRssMiB: memory(pidB).rssMiB,
-        wgTsCpuS: cpuSeconds(pidA),
-      };
+      const s = takeSample(t0, pidA, pidB);
       samples.push(s);
       log(`t=${s.t.toFixed(0).padStart(4)}s  wg-ts RSS ${s.wgTsRssMiB.toFixed(1).padStart(6)} MiB  wireguard-go RSS ${s.wireguardGoRssMiB.toFixed(1).padStart(6)} MiB  wg-ts cpu ${s.wgTsCpuS.toFixed(0)} s`);
     };
