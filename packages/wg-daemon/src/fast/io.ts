@@ -143,6 +143,13 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   let lastWorkerPackets = 0;
   /** The core's authenticated bytes (all peers) at the last main-thread tick. */
   let lastBytes = 0;
+  /**
+   * After the core wrote or sent (a handshake may have produced a keypair): publish now if the
+   * workers run; otherwise the keypair event and the 20 ms timer are soon enough (no per-batch cost).
+   */
+  const syncIfWorkers = (): void => {
+    if (plane.workersRunning) sync();
+  };
   const workerPackets = (): number => {
     const s = plane.stats();
     return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
@@ -229,7 +236,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     },
     write(packets, count = packets.length) {
       for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
-      sync();
+      syncIfWorkers();
     },
     close() {
       if (closed) return;
@@ -245,7 +252,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       })();
     },
   };
-  bind = new FastBind(plane, () => sync(), mainLoop);
+  bind = new FastBind(plane, syncIfWorkers, mainLoop);
 
   return {
     plane,

@@ -139,8 +139,8 @@ export class MainLoop {
     if (this.#running && !this.#socketReleased) this.#drainUdp();
   }
 
-  /** Reads the TUN until EAGAIN or the limit; false when it is gone (the sink has been told). */
-  #drainTun(): boolean {
+  /** Reads the TUN until EAGAIN or the limit; tells the sink when it is gone. */
+  #drainTun(): void {
     const c = libc();
     const off = this.fds.offload ? VNET_HDR_LEN : 0;
     const buf = this.#tunBuf;
@@ -148,10 +148,10 @@ export class MainLoop {
       const n = c.read(this.fds.tunFd, this.#tunAddr, buf.length);
       if (n <= 0) {
         const e = c.errno();
-        if (n === 0 || e !== EBADFD) return true; // EAGAIN: drained; EINTR or a one-off error: next wakeup
+        if (n === 0 || e !== EBADFD) return; // EAGAIN: drained; EINTR or a one-off error: next wakeup
         this.stop();
         this.sink.gone();
-        return false;
+        return;
       }
       if (!off) {
         this.#emit(buf, n);
@@ -169,7 +169,6 @@ export class MainLoop {
         this.#emit(pkt, len);
       }
     }
-    return true;
   }
 
   #emit(p: Uint8Array, len: number): void {
