@@ -92,12 +92,9 @@ export function kdf(n: 1 | 2 | 3, key: Uint8Array, input: Uint8Array): Uint8Arra
  * low-order public key (all-zero shared secret, which OpenSSL refuses to derive), which WireGuard
  * treats as a failed handshake.
  *
- * Keys enter OpenSSL as JWK: the cheapest import in Node 20 (DER/PKCS#8 import goes through
- * OpenSSL's decoder and derives the public key, ~10× slower). A JWK private key must carry an
- * `x`; OpenSSL stores it without checking and X25519 derivation uses only `d`, so the base point
- * is passed as a placeholder. Measured here: ~0.1–0.2 ms per DH versus ~2.7 ms for @noble/curves'
- * constant-time ladder, which made handshakes the bottleneck (75/s). RFC 7748 and Wycheproof
- * vectors (test/vectors.test.ts) pin the results.
+ * Keys enter OpenSSL by the cheapest import the running Node has (see {@link x25519PrivateKey}),
+ * not through @noble/curves' constant-time ladder, which made handshakes the bottleneck
+ * (benchmarks/README.md). RFC 7748 and Wycheproof vectors (test/vectors.test.ts) pin the results.
  * @param privateKey 32-byte private key (clamped by X25519 itself)
  * @param publicKey 32-byte public key
  */
@@ -165,9 +162,25 @@ function base64url(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64url");
 }
 
-function x25519PrivateKey(d: Uint8Array): KeyObject {
-  return createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: base64url(d), x: BASE_POINT_B64 }, format: "jwk" });
-}
+/**
+ * Imports a raw 32-byte X25519 private key into OpenSSL.
+ * - Node 24: the `raw-private` key format.
+ * - Node 20: JWK. A JWK private key must carry an `x`; Node 20 stores it unchecked and X25519
+ *   derivation uses only `d`, so the base point is a placeholder (Node 24 checks `x` against `d`,
+ *   and has `raw-private`). PKCS#8 DER works everywhere but goes through OpenSSL's decoder.
+ */
+const x25519PrivateKey: (d: Uint8Array) => KeyObject = (() => {
+  const raw = (d: Uint8Array): KeyObject =>
+    createPrivateKey({ key: d, format: "raw-private", asymmetricKeyType: "x25519" } as unknown as Parameters<typeof createPrivateKey>[0]);
+  const jwk = (d: Uint8Array): KeyObject =>
+    createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: base64url(d), x: BASE_POINT_B64 }, format: "jwk" });
+  try {
+    raw(BASE_POINT);
+    return raw;
+  } catch {
+    return jwk;
+  }
+})();
 
 function x25519PublicKey(x: Uint8Array): KeyObject {
   return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: base64url(x) }, format: "jwk" });
