@@ -12,6 +12,8 @@ import { PresharedKey, PrivateKey } from "../src/index.js";
 
 const NS_A = "wgcore-a";
 const NS_B = "wgcore-b";
+/** The wireguard-go to test against: WG_TS_WIREGUARD_GO (a path) or Debian's on PATH (as wg-daemon's test/support/lab.ts). */
+const WIREGUARD_GO = process.env["WG_TS_WIREGUARD_GO"] || "wireguard-go";
 const WG_IF = "wgcore0";
 const VETH_A = "wgcore-va";
 const VETH_B = "wgcore-vb";
@@ -37,7 +39,7 @@ const random = (b: Uint8Array) => randomFillSync(b);
 
 const canRun = (() => {
   try {
-    return process.getuid?.() === 0 && sh("which", ["wireguard-go"]).length > 0 && sh("which", ["wg"]).length > 0;
+    return process.getuid?.() === 0 && sh("which", [WIREGUARD_GO]).length > 0 && sh("which", ["wg"]).length > 0;
   } catch {
     return false;
   }
@@ -131,7 +133,7 @@ describe.skipIf(!canRun && !process.env["CI"])("wg-core against wireguard-go", (
       sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
       sh("ip", ["-n", ns, "link", "set", dev, "up"]);
     }
-    wgGo = spawn("ip", ["netns", "exec", NS_B, "wireguard-go", "-f", WG_IF], {
+    wgGo = spawn("ip", ["netns", "exec", NS_B, WIREGUARD_GO, "-f", WG_IF], {
       env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" },
       stdio: "ignore",
     });

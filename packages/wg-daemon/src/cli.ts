@@ -12,7 +12,7 @@
  *   wg-ts showconf <ifname>                    like wg showconf
  */
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "./config.js";
@@ -40,6 +40,8 @@ const defaultIo: CliIo = {
 };
 
 const BIN = fileURLToPath(new URL("../bin/wg-ts.js", import.meta.url));
+/** The package's version (package.json sits beside dist/ and src/). */
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /**
  * Where a detached daemon logs: the journal when `up` itself runs under systemd (JOURNAL_STREAM),
@@ -124,9 +126,14 @@ export function dataPlaneOptions(env: NodeJS.ProcessEnv): Pick<DaemonOptions, "f
   };
 }
 
-/** A read still blocked on the libuv pool must not keep a stopped daemon alive. */
+/**
+ * Ends a stopped daemon now: once stderr has flushed its last lines (a journal stream is
+ * asynchronous), without waiting for reads still blocked on the libuv pool or worker threads to
+ * wind down. `wg-ts down` waits for this exit.
+ */
 function exitSoon(code: number): void {
   setTimeout(() => process.exit(code), 1000).unref();
+  process.stderr.write("", () => process.exit(code));
 }
 
 function logTo(io: CliIo): (line: string) => void {
@@ -190,18 +197,24 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
   return 0;
 }
 
-async function cmdDaemon(name: string, io: CliIo): Promise<number> {
+/**
+ * The bare daemon. `announce`: report readiness (or the start-up error) on stdout for the
+ * `wg-ts up` / `wg-ts-userspace` that launched it detached and waits on the pipe.
+ */
+async function cmdDaemon(name: string, io: CliIo, announce = true): Promise<number> {
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon({ name, log: logTo(io), ...dataPlaneOptions(process.env) });
   } catch (e) {
     // A waiting `wg-ts up` reads this from the pipe and shows it to the user.
-    io.stdout(`error: ${(e as Error).message}\n`);
+    if (announce) io.stdout(`error: ${(e as Error).message}\n`);
     throw e;
   }
-  // Tell a waiting `wg-ts up` we are ready, then let go of the pipe.
-  await new Promise<void>((r) => process.stdout.write("ready\n", () => r()));
-  process.stdout.on("error", () => {}); // the reader is gone: never crash on EPIPE
+  if (announce) {
+    // Tell the waiting launcher we are ready, then let go of the pipe.
+    await new Promise<void>((r) => process.stdout.write("ready\n", () => r()));
+    process.stdout.on("error", () => {}); // the reader is gone: never crash on EPIPE
+  }
   const why = await waitForSignal(daemon, io);
   daemon.stop(why);
   await daemon.stopped;
@@ -251,7 +264,8 @@ export function program(io: CliIo, setCode: (code: number) => void): Command {
     .description("userspace WireGuard: wg-quick compatible interfaces driven by the stock wg tool")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .version(VERSION);
 
   cmd
     .command("up")
@@ -343,6 +357,43 @@ export function program(io: CliIo, setCode: (code: number) => void): Command {
     });
 
   return cmd;
+}
+
+/** wg-quick's rule for interface names (and the kernel's IFNAMSIZ). */
+const INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
+
+/**
+ * `wg-ts-userspace [-f|--foreground] IFNAME`: wireguard-go's calling convention, for
+ * `WG_QUICK_USERSPACE_IMPLEMENTATION=wg-ts-userspace wg-quick up wg0`. Without `-f` (or
+ * WG_PROCESS_FOREGROUND=1) it starts the daemon detached and returns once the interface exists
+ * and its UAPI socket answers; wg-quick then configures it with `wg` and `ip`. Exit 1 on usage
+ * or start-up errors, as wireguard-go.
+ */
+export async function userspaceMain(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+    io.stdout(`wg-ts-userspace v${VERSION} (wireguard-go calling convention)\n`);
+    return 0;
+  }
+  let foreground = process.env["WG_PROCESS_FOREGROUND"] === "1";
+  let name: string | undefined;
+  if (args.length === 2 && (args[0] === "-f" || args[0] === "--foreground")) {
+    foreground = true;
+    name = args[1];
+  } else if (args.length === 1 && !args[0]!.startsWith("-")) name = args[0];
+  if (name === undefined || !INTERFACE_NAME.test(name)) {
+    io.stderr(`Usage: wg-ts-userspace [-f/--foreground] INTERFACE-NAME\n`);
+    return 1;
+  }
+  try {
+    dataPlaneOptions(process.env);
+    if (foreground) return await cmdDaemon(name, io, false);
+    await launchDetached(name);
+    return 0;
+  } catch (e) {
+    io.stderr(`wg-ts-userspace: ${(e as Error).message}\n`);
+    return 1;
+  }
 }
 
 /** Entry point: returns the exit code. */

@@ -27,6 +27,7 @@ import {
   unsetDns,
 } from "./netconf.js";
 import type { Runner } from "./run.js";
+import { socketOwners, waitForExit } from "./socket-owner.js";
 import { answerErrno, isAlive, socketPath, uapiRequest } from "./uapi.js";
 import { parseGet } from "./uapi-protocol.js";
 
@@ -182,10 +183,16 @@ export async function up(arg: string, env: QuickEnv): Promise<string> {
   return name;
 }
 
-/** Removes rules, DNS and the link; waits for the daemon to remove its socket. */
+/**
+ * Removes rules, DNS and the link, then waits for the daemon process to exit (deleting the link
+ * stops it, as with wireguard-go): when this returns, the TUN, the UAPI socket and the process are
+ * gone. A daemon still running 5 s later gets SIGTERM, then SIGKILL, with a log line.
+ */
 async function teardown(env: QuickEnv, loaded: LoadedConfig, strict: boolean): Promise<void> {
   const { name, config } = loaded;
   const sock = socketPath(name, env.uapiDir);
+  // `up --foreground` takes its own interface down: never wait for ourselves.
+  const daemons = socketOwners(sock).filter((pid) => pid !== process.pid);
   try {
     const get = await uapiGet(sock);
     const fwmark = Number(get.device.get("fwmark") ?? 0);
@@ -198,7 +205,12 @@ async function teardown(env: QuickEnv, loaded: LoadedConfig, strict: boolean): P
   if (config.interface.dns.length || config.interface.dnsSearch.length) await unsetDns(env.run, name);
   if (await linkExists(env.run, name)) await env.run("ip", ["link", "delete", "dev", name]);
   for (let i = 0; i < 100 && (await isAlive(sock)); i++) await sleep(50);
+  const killed = await waitForExit(daemons, DAEMON_EXIT_GRACE_MS, sleep);
+  if (killed.length) env.log(`[!] ${name}: daemon ${killed.join(", ")} did not exit within ${DAEMON_EXIT_GRACE_MS / 1000} s of the link's removal: signalled`);
 }
+
+/** How long `down` lets a daemon exit by itself after its link is gone, before signalling it. */
+const DAEMON_EXIT_GRACE_MS = 5000;
 
 /** `wg-ts down`. */
 export async function down(arg: string, env: Omit<QuickEnv, "launch">): Promise<string> {

@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const WG_TS = fileURLToPath(new URL("../../bin/wg-ts.js", import.meta.url));
-const GO_ENV = { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" };
+/**
+ * The wireguard-go the interop suites run: WG_TS_WIREGUARD_GO (a path, e.g. the 0.0.20250522
+ * build .ci/run passes) or Debian's `wireguard-go` on PATH.
+ */
+export const WIREGUARD_GO = process.env["WG_TS_WIREGUARD_GO"] || "wireguard-go";
+const GO_ENV = { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", WG_QUICK_USERSPACE_IMPLEMENTATION: WIREGUARD_GO };
 
 export interface Result {
   status: number;
@@ -117,7 +122,7 @@ export function cleanLeftovers(namespaces: string[], ifaces: string[]): void {
         /* gone */
       }
     }
-    for (const pid of pidsOf(`wireguard-go ${i}$`)) {
+    for (const pid of pidsOf(`wireguard-go\\S* ${i}$`)) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {

@@ -1,0 +1,101 @@
+/**
+ * `down` means down: `wg-ts down` returns only once the daemon process has exited and its TUN and
+ * UAPI socket are gone, so an `up` right after it never meets a stale daemon. 20 cycles each with
+ * the worker threads running (WG_TS_WORKERS=always) and without (never), traffic through a
+ * wireguard-go peer in every cycle; and SIGTERM to `wg-ts up --foreground`.
+ */
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanLeftovers, eventually, exists, genkey, inNs, linkExists, makePair, pidsOf, ping, tempDir, WG_TS, wgQuickGo, writeConf } from "./support/lab.js";
+
+const NS_A = "wgts-ud-a"; // wg-ts
+const NS_B = "wgts-ud-b"; // wireguard-go
+const IF_A = "wgud1a";
+const IF_B = "wgud1b";
+const A4 = "192.168.133.1";
+const B4 = "192.168.133.2";
+const UA4 = "10.133.0.1";
+const UB4 = "10.133.0.2";
+const CYCLES = 20;
+
+const dir = tempDir("wgts-ud-");
+const ka = genkey();
+const kb = genkey();
+const confA = writeConf(
+  `${dir}/${IF_A}.conf`,
+  `[Interface]
+PrivateKey = ${ka.priv}
+ListenPort = 51133
+Address = ${A4}/24
+
+[Peer]
+PublicKey = ${kb.pub}
+AllowedIPs = ${B4}/32
+Endpoint = ${UB4}:51134
+`,
+);
+const confB = writeConf(
+  `${dir}/${IF_B}.conf`,
+  `[Interface]
+PrivateKey = ${kb.priv}
+ListenPort = 51134
+Address = ${B4}/24
+
+[Peer]
+PublicKey = ${ka.pub}
+AllowedIPs = ${A4}/32
+Endpoint = ${UA4}:51133
+`,
+);
+
+const wgTsWith = (args: string[], env: NodeJS.ProcessEnv) => inNs(NS_A, process.execPath, [WG_TS, ...args], { env: { ...process.env, ...env } });
+/** Every process that serves IF_A: detached daemons and foreground `up`s. */
+const daemons = (): number[] => pidsOf(`wg-ts.js (daemon|up --foreground) .*${IF_A}(\\.conf)?$`);
+const gone = (): boolean => daemons().length === 0 && !linkExists(NS_A, IF_A) && !exists(`/var/run/wireguard/${IF_A}.sock`);
+
+beforeAll(() => {
+  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  makePair(NS_A, NS_B, [UA4, UB4], ["fd01:133::1", "fd01:133::2"]);
+  const go = wgQuickGo(NS_B, "up", confB);
+  expect(go.status, go.stderr).toBe(0);
+});
+
+afterAll(() => {
+  wgTsWith(["down", confA], {});
+  wgQuickGo(NS_B, "down", confB);
+  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  rmSync(dir, { recursive: true, force: true }); // configs hold private keys
+});
+
+describe("wg-ts down means down", () => {
+  for (const workers of ["always", "never"] as const) {
+    it(`${CYCLES} x (up, traffic, down) with WG_TS_WORKERS=${workers}: each down returns with the daemon, link and socket gone`, () => {
+      for (let i = 0; i < CYCLES; i++) {
+        const up = wgTsWith(["up", confA], { WG_TS_WORKERS: workers });
+        expect(up.status, `cycle ${i}: ${up.stderr}`).toBe(0);
+        expect(daemons(), `cycle ${i}`).toHaveLength(1);
+        expect(ping(NS_A, B4, { wait: 5 }), `cycle ${i}: ping`).toBe(true);
+        const down = wgTsWith(["down", confA], {});
+        expect(down.status, `cycle ${i}: ${down.stderr}`).toBe(0);
+        expect(down.stderr).not.toMatch(/did not exit/); // it exited by itself, not by our signal
+        // Checked at once: `down` has returned, nothing may linger.
+        expect(daemons(), `cycle ${i}: daemon still running after down`).toEqual([]);
+        expect(linkExists(NS_A, IF_A), `cycle ${i}`).toBe(false);
+        expect(exists(`/var/run/wireguard/${IF_A}.sock`), `cycle ${i}`).toBe(false);
+      }
+    });
+  }
+
+  it("SIGTERM to `wg-ts up --foreground`: runs down and the process exits 0 with everything removed", async () => {
+    const child = spawn("ip", ["netns", "exec", NS_A, process.execPath, WG_TS, "up", "--foreground", confA], { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    child.stderr.on("data", (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    expect(await eventually(() => linkExists(NS_A, IF_A), 15_000), log).toBe(true);
+    expect(await eventually(() => ping(NS_A, B4, { wait: 2 }), 10_000)).toBe(true);
+    child.kill("SIGTERM");
+    expect(await exited, log).toBe(0);
+    expect(gone(), log).toBe(true);
+  });
+});
