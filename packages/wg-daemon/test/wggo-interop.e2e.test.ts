@@ -193,7 +193,9 @@ describe("wg-ts <-> wireguard-go", () => {
     expect(dump(NS_A, IF_A).peers[0]!.endpoint).toBe(`${UB4}:51122`);
     expect(ping(NS_A, B4)).toBe(true);
     nsSh(NS_B, "wg", ["set", IF_B, "peer", ka.pub, "endpoint", "[fd01:101::1]:51111"]);
-    expect(ping(NS_B, A6)).toBe(true);
+    // Up to 3 echo requests: wireguard-go 0.0.20250522 loses its first datagram to a new IPv6
+    // endpoint (seen here: nothing reaches this namespace's input hook); Debian's does not.
+    expect(ping(NS_B, A6, { count: 3 })).toBe(true);
     expect(dump(NS_A, IF_A).peers[0]!.endpoint).toBe("[fd01:101::2]:51122");
     expect(ping(NS_A, B6)).toBe(true);
     expect(ping(NS_A, B4, { size: 1420 - 28 })).toBe(true);
