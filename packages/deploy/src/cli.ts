@@ -8,10 +8,12 @@
  *     wg-deploy status | diagram | restart HOST | exec HOST -- COMMAND…
  *     wg-deploy plan [NODE] [--json]      the node plans (placeholders unresolved)
  *     wg-deploy targets | topologies
+ *     wg-deploy pack [--out DIR]          DIR/wg-ts-<version>.tgz: npm install -g FILE, offline
  *
  * `main` never touches `process` except through the `DeployIo` it is given (default: the real one).
  */
 import { Command, CommanderError, Option } from "commander";
+import { packCommand } from "./artifact/command.js";
 import { labTarget } from "./lab/target.js";
 import { meshCommand } from "./mesh/command.js";
 import { hubSpokeTopology } from "./model/reference.js";
@@ -201,6 +203,7 @@ export function buildProgram(io: DeployIo, registries: Registries): Command {
   // Extra command groups: one line each, e.g. program.addCommand(meshCommand());
   program.addCommand(meshCommand(io));
   program.addCommand(synthCommand(io, registries));
+  program.addCommand(packCommand(io));
 
   return program;
 }

@@ -10,3 +10,4 @@ export * from "./plan/plan.js";
 export * from "./target.js";
 export * from "./registry.js";
 export * from "./outputs.js";
+export * from "./artifact/pack.js";

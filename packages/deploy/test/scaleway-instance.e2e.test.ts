@@ -3,9 +3,10 @@
  * scripts exactly as cloud-init writes them (Terraform interpolations evaluated):
  *
  * - `wg-ts-install` in a private mount namespace (tmpfs over /opt, /usr/local/bin and
- *   /etc/systemd/system, a no-op `systemctl`): it takes the packed wg-ts.tgz from a file:// URL,
- *   refuses it when the SHA-256 differs, otherwise installs /opt/wg-ts, /usr/local/bin/wg-ts and
- *   wg-ts@.service, and the installed `wg-ts` runs;
+ *   /etc/systemd/system, a no-op `systemctl`; npm's global prefix moved to /opt/npm-global, where
+ *   NodeSource's is /usr, and the registry unreachable): it takes the packed wg-ts tarball from a
+ *   file:// URL, refuses it when the SHA-256 differs (installing nothing), otherwise
+ *   `npm install -g`s it offline and installs wg-ts@.service, and the installed `wg-ts` runs;
  * - every `write_files` entry written to its path (over overlays of /etc and /usr/local in a private
  *   mount namespace), then `wg-ts-network` run in a network namespace with a stand-in metadata API
  *   on 169.254.42.42 that lists the private NICs by MAC: each NIC gets the plan's address, the
@@ -18,10 +19,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { packWgTs } from "../src/artifact/pack.js";
 import { hubSpokeTopology } from "../src/model/reference.js";
 import { INSTANCE_PATHS } from "../src/scaleway/cloud-init.js";
 import { evaluateTemplate } from "../src/scaleway/evaluate.js";
-import { packWgTs } from "../src/scaleway/artifact.js";
 import { completeSecrets } from "../src/scaleway/secrets.js";
 import { tfName } from "../src/scaleway/stack.js";
 import { scalewayPlans, synthesizeValidated } from "../src/scaleway/synth.js";
@@ -61,10 +62,14 @@ function writtenFiles(node: string, artifact: { url: string; sha256: string }, u
 }
 
 let installs = 0;
+const NPM_PREFIX = "/opt/npm-global";
 const work = mkdtempSync(join(tmpdir(), "wg-ts-instance-"));
 const tarball = packWgTs(join(work, "wg-ts.tgz"));
 
-/** Runs `script` (sh) with the install locations replaced by tmpfs in a private mount namespace. */
+/**
+ * Runs `script` (sh) with the install locations replaced by tmpfs in a private mount namespace, then
+ * `check` (whatever the script's status); returns the script's status.
+ */
 function installInNamespace(script: string, check: string): { status: number | null; out: string } {
   const scriptFile = join(work, `install-${++installs}.sh`);
   writeFileSync(scriptFile, script);
@@ -74,37 +79,45 @@ function installInNamespace(script: string, check: string): { status: number | n
     "mount -t tmpfs tmpfs /usr/local/bin",
     "mount -t tmpfs tmpfs /etc/systemd/system",
     "printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/systemctl && chmod 755 /usr/local/bin/systemctl",
+    // The gateway's global prefix is NodeSource's /usr; here it is inside the tmpfs. No registry.
+    `export npm_config_prefix=${NPM_PREFIX} PATH=${NPM_PREFIX}/bin:$PATH npm_config_registry=http://127.0.0.1:9/ npm_config_update_notifier=false`,
+    "set +e",
     `sh ${scriptFile}`,
+    "rc=$?",
     check,
+    "exit $rc",
   ].join("\n");
   const result = spawnSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", wrapper], { encoding: "utf8" });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
 describe("a gateway's first boot: wg-ts-install", () => {
-  it("installs the packed wg-ts, its unit, and the installed wg-ts runs", () => {
+  it("npm-installs the packed wg-ts offline, installs its unit, and the installed wg-ts runs", () => {
     const files = writtenFiles("wireguard-hub", { url: `file://${tarball.path}`, sha256: tarball.sha256 });
     const script = files.get(INSTANCE_PATHS.installScript)?.content ?? "";
     expect(script).toContain(`URL='file://${tarball.path}'`);
     const result = installInNamespace(
       script,
       [
-        "test -L /usr/local/bin/wg-ts",
-        "cmp /opt/wg-ts/systemd/wg-ts@.service /etc/systemd/system/wg-ts@.service",
-        "/usr/local/bin/wg-ts --help | grep -q genkey",
+        `test -L ${NPM_PREFIX}/bin/wg-ts`,
+        `test "$(command -v wg-ts)" = ${NPM_PREFIX}/bin/wg-ts`,
+        `cmp ${NPM_PREFIX}/lib/node_modules/wg-ts/systemd/wg-ts@.service /etc/systemd/system/wg-ts@.service`,
+        "wg-ts --help | grep -q genkey",
+        "wg-ts genkey | wg-ts pubkey | grep -Eq '^[A-Za-z0-9+/]{43}=$'",
         "echo INSTALLED-AND-RUNS",
       ].join(" && "),
     );
     expect(result.out).toContain("INSTALLED-AND-RUNS");
-    expect(result.out).toMatch(/wg-ts-install: v20\.\d+\.\d+/);
+    expect(result.out).toMatch(new RegExp(`wg-ts-install: node v\\d+\\.\\d+\\.\\d+, wg-ts \\d+\\.\\d+\\.\\d+ at ${NPM_PREFIX}/bin/wg-ts from file://`));
     expect(result.status).toBe(0);
   });
 
   it("refuses a tarball whose SHA-256 is not the one Terraform computed, installing nothing", () => {
     const files = writtenFiles("wireguard-hub", { url: `file://${tarball.path}`, sha256: createHash("sha256").update("something else").digest("hex") });
-    const result = installInNamespace(files.get(INSTANCE_PATHS.installScript)?.content ?? "", "true");
+    const result = installInNamespace(files.get(INSTANCE_PATHS.installScript)?.content ?? "", `test ! -e ${NPM_PREFIX}/bin/wg-ts && test ! -e /etc/systemd/system/wg-ts@.service && echo NOTHING-INSTALLED`);
     expect(result.status).not.toBe(0);
     expect(result.out).toMatch(/FAILED/);
+    expect(result.out).toContain("NOTHING-INSTALLED");
   });
 });
 

@@ -449,6 +449,7 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
         expect(install).toContain(`URL='${SAMPLE.endpoint}/wg-ts.tgz'`);
         expect(install).toContain(`SHA256='${SAMPLE.sha256}'`);
         expect(install).toContain('sha256sum -c -');
+        expect(install).toContain('npm install --global --offline');
       } else {
         expect(install).toBeUndefined();
       }

@@ -5,8 +5,9 @@
  * `write_files` (placeholders resolved to Terraform expressions: keys, public IPs, the database
  * password), its sysctls, nftables ruleset and boot routes are applied by a oneshot unit
  * `wg-ts-network.service`, its services become systemd units, its packages are installed by apt.
- * Gateways also get a pinned Node.js (./nodesource.ts) and the wg-ts build shipped by wg-deploy
- * (./artifact.ts), and run the tunnel as `wg-ts@<if>.service` (`wg-ts up <if>`).
+ * Gateways also get a pinned Node.js (./nodesource.ts) and the wg-ts npm tarball shipped by wg-deploy
+ * (../artifact/pack.ts), installed with `npm install -g --offline`, and run the tunnel as
+ * `wg-ts@<if>.service` (`wg-ts up <if>`).
  *
  * The result is a Terraform template string (see ./holes.ts): Terraform fills in the expressions at
  * apply time, so no key or password is ever in main.tf.json.
@@ -25,7 +26,6 @@ export const INSTANCE_PATHS = {
   packagesScript: "/usr/local/sbin/wg-ts-packages",
   sysctl: "/etc/sysctl.d/60-wg-ts.conf",
   nftables: "/etc/wg-ts/nftables.nft",
-  installDir: "/opt/wg-ts",
   wireguardUnit: (interfaceName: string) => `wg-ts@${interfaceName}.service`,
   monitorUnit: (name: string) => `/etc/systemd/system/${name}.service`,
   dhcpUnit: (name: string) => `/etc/systemd/system/wg-ts-${name}.service`,
@@ -211,25 +211,25 @@ export function renderCloudInit(inputs: CloudInitInputs): string {
       0o755,
       [
         "#!/bin/sh",
-        "# wg-ts-install: installs the wg-ts build that wg-deploy packed (packages/deploy/README.md,",
-        "# \"How wg-ts reaches the instances\"): download, verify SHA-256, unpack to /opt/wg-ts.",
+        "# wg-ts-install: installs the wg-ts npm tarball that wg-deploy packed (packages/deploy/README.md,",
+        "# \"How wg-ts reaches the instances\"): download, verify SHA-256, `npm install -g` it offline (its",
+        "# dependencies are bundled; npm's cache is a temporary directory), install its systemd unit.",
         "set -eu",
         `URL='${holes.token(inputs.artifact.url)}'`,
         `SHA256='${holes.token(inputs.artifact.sha256)}'`,
-        "tmp=$(mktemp)",
-        'curl -fsSL --retry 10 --retry-delay 6 --retry-all-errors -o "$tmp" "$URL"',
-        'echo "$SHA256  $tmp" | sha256sum -c -',
-        `rm -rf ${INSTANCE_PATHS.installDir}.new && mkdir -p ${INSTANCE_PATHS.installDir}.new`,
-        `tar -xzf "$tmp" -C ${INSTANCE_PATHS.installDir}.new && rm -f "$tmp"`,
-        `rm -rf ${INSTANCE_PATHS.installDir} && mv ${INSTANCE_PATHS.installDir}.new ${INSTANCE_PATHS.installDir}`,
-        `chmod 0755 ${INSTANCE_PATHS.installDir}/bin/wg-ts.js`,
-        `ln -sf ${INSTANCE_PATHS.installDir}/bin/wg-ts.js /usr/local/bin/wg-ts`,
-        `install -m 0644 ${INSTANCE_PATHS.installDir}/systemd/wg-ts@.service /etc/systemd/system/wg-ts@.service`,
-        "# The unit's program must exist (the daemon package decides the path; this script provides /usr/local/bin/wg-ts).",
+        "tmp=$(mktemp -d)",
+        "trap 'rm -rf \"$tmp\"' EXIT",
+        'curl -fsSL --retry 10 --retry-delay 6 --retry-all-errors -o "$tmp/wg-ts.tgz" "$URL"',
+        'echo "$SHA256  $tmp/wg-ts.tgz" | sha256sum -c -',
+        'npm_config_cache="$tmp/npm-cache" npm install --global --offline --no-audit --no-fund --no-update-notifier "$tmp/wg-ts.tgz"',
+        'package="$(npm root --global)/wg-ts"',
+        'install -m 0644 "$package/systemd/wg-ts@.service" /etc/systemd/system/wg-ts@.service',
+        "# The unit's program must exist (the daemon package decides the path; npm put wg-ts on PATH).",
         "exe=$(sed -n 's/^ExecStart=[-@+!:]*\\([^ ]*\\).*/\\1/p' /etc/systemd/system/wg-ts@.service | head -n 1)",
         'if [ ! -x "$exe" ]; then echo "wg-ts-install: ExecStart program $exe of wg-ts@.service is missing" >&2; exit 1; fi',
+        'if ! command -v wg-ts >/dev/null; then echo "wg-ts-install: wg-ts is not on PATH after npm install -g (prefix $(npm prefix --global))" >&2; exit 1; fi',
         "systemctl daemon-reload",
-        'echo "wg-ts-install: $(node --version), $(wg-ts --version 2>/dev/null || echo wg-ts) from $URL"',
+        'echo "wg-ts-install: node $(node --version), wg-ts $(node -p "require(process.argv[1]).version" "$package/package.json") at $(command -v wg-ts) from $URL"',
         "",
       ].join("\n"),
     );

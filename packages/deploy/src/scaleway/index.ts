@@ -7,7 +7,6 @@ export * from "./nodesource.js";
 export * from "./cloud-init.js";
 export * from "./stack.js";
 export * from "./secrets.js";
-export * from "./artifact.js";
 export * from "./synth.js";
 export * from "./target.js";
 export * from "./evaluate.js";

@@ -18,7 +18,7 @@
  *   (`enable_ipam`; the clients' files and the `database_connection` output read it back) and
  *   NO `load_balancer` block (= no public endpoint), `scaleway_rdb_database`, `scaleway_rdb_privilege`,
  *   the password from `random_password`;
- * - the wg-ts tarball in a public-read `scaleway_object` (see ./artifact.ts);
+ * - the wg-ts tarball in a public-read `scaleway_object` (see ../artifact/pack.ts);
  * - the seed's inputs and outputs (names kept).
  *
  * Private keys never appear: they come from the sensitive variable `wireguard_private_keys`
@@ -235,7 +235,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   const dbHost = db ? topology.hosts.find((h) => h.name === db.host) : undefined;
   const rdb = db && dbHost ? databaseResources(stack, db, network(dbHost.attachment.network).attr("id"), password, region, tags(), bookedIn(dbHost.attachment.network)) : undefined;
 
-  // ---- the wg-ts build the gateways install (./artifact.ts)
+  // ---- the wg-ts build the gateways install (../artifact/pack.ts)
   const bucketSuffix = stack.resource("random_id", "artifacts", { byte_length: 4 });
   const bucket = stack.resource("scaleway_object_bucket", "artifacts", {
     name: `wg-ts-${topology.name}-${bucketSuffix.attr("hex")}`,

@@ -3,15 +3,15 @@
  *
  *     DIR/main.tf.json            the configuration (deterministic; no secrets; validated before writing)
  *     DIR/wireguard.secrets.json  WireGuard keys, mode 0600, reused across runs (./secrets.ts)
- *     DIR/wg-ts.tgz               the wg-ts build the gateways install (./artifact.ts)
+ *     DIR/wg-ts.tgz               the wg-ts npm tarball the gateways install (../artifact/pack.ts)
  *     DIR/.gitignore              keeps state, secrets and the tarball out of git
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type Artifact, packWgTs, sha256Hex } from "../artifact/pack.js";
 import type { Topology } from "../model/topology.js";
 import { planTopology } from "../plan/plan.js";
 import type { NodePlan, PlanOptions } from "../plan/types.js";
-import { type Artifact, packWgTs, sha256Hex } from "./artifact.js";
 import { ensureSecretsFile, SECRETS_FILE } from "./secrets.js";
 import { ARTIFACT_FILE, synthesizeScaleway, type ScalewaySynthesis } from "./stack.js";
 import { formatDocument } from "./terraform.js";
