@@ -4,37 +4,45 @@
  * namespaces, wg-ts side by side with wireguard-go), printed as tables and written to
  * benchmarks/results/<timestamp>.json and .svg.
  *
- *   node benchmarks/dist/run.js [--only micro|macro] [--quick] [--rounds N] [--seconds S] [--udp-rate 200M] [--settle 12]
- *                               [--pairs wg-ts:wg-ts,wireguard-go:wireguard-go,...]
+ *   node benchmarks/dist/run.js [--only micro|macro|lab] [--quick] [--rounds N] [--seconds S] [--udp-rate 200M] [--settle 12]
+ *                               [--pairs wg-ts:wg-ts,wireguard-go:wireguard-go,...] [--wireguard-go PATH] [--peers N]
+ *
+ * --wireguard-go PATH: the wireguard-go to compare with (default: `wireguard-go` on PATH); the report
+ * names each implementation's binary and version. --peers N: N extra peers configured on both sides.
+ * --only lab: pgbench and ping through the seed-000 lab, wg-ts against wireguard-go gateways (lab.ts);
+ * not part of the default run (it takes the lab's namespaces, ~1 min per implementation and round).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { IMPLS, isImplName } from "./macro/endpoints.js";
+import { IMPLS, implementationVersions, isImplName, useWireguardGo } from "./macro/endpoints.js";
 import { BASELINE, DEFAULT_PAIRS, missingTools, runMacro, type MacroResult, type Pair } from "./macro/index.js";
 import { macroPanels, macroTable, svgChart } from "./macro/report.js";
 import { runMicro, type MicroResult } from "./micro.js";
+import { labTable, runLab, type LabResult } from "./lab.js";
 
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), "../results");
 
 interface Args {
-  only: "micro" | "macro" | null;
+  only: "micro" | "macro" | "lab" | null;
   rounds: number;
   seconds: number;
   udpRate: string;
   pairs: readonly Pair[];
   quick: boolean;
   settle: number;
+  wireguardGo: string | null;
+  peers: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false, settle: 12 };
+  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false, settle: 12, wireguardGo: null, peers: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1] ?? "";
     switch (k) {
       case "--only":
-        if (v !== "micro" && v !== "macro") throw new Error("--only micro|macro");
+        if (v !== "micro" && v !== "macro" && v !== "lab") throw new Error("--only micro|macro|lab");
         a.only = v;
         i++;
         break;
@@ -48,6 +56,16 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--settle":
         a.settle = Math.max(0, Number(v) | 0);
+        i++;
+        break;
+      case "--wireguard-go":
+        if (!v) throw new Error("--wireguard-go PATH");
+        a.wireguardGo = v;
+        i++;
+        break;
+      case "--peers":
+        if (!/^\d+$/.test(v) || Number(v) > 100_000) throw new Error("--peers N: an integer from 0 to 100000");
+        a.peers = Number(v);
         i++;
         break;
       case "--udp-rate":
@@ -70,7 +88,7 @@ function parseArgs(argv: readonly string[]): Args {
       case "-h":
       case "--help":
         console.log(
-          "usage: pnpm bench [-- --only micro|macro] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--settle 12] [--pairs a:b,...]",
+          "usage: pnpm bench [-- --only micro|macro|lab] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--settle 12] [--pairs a:b,...] [--wireguard-go PATH] [--peers N]",
         );
         process.exit(0);
         break;
@@ -101,23 +119,34 @@ function microPanels(rows: readonly MicroResult[]): Parameters<typeof svgChart>[
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const started = new Date();
-  const out: { startedAt: string; host: { cpus: number; node: string }; micro: MicroResult[] | null; macro: MacroResult | null; notes: string[] } = {
+  if (args.wireguardGo) useWireguardGo(args.wireguardGo);
+  const out: { startedAt: string; host: { cpus: number; node: string }; implementations: Record<string, string>; micro: MicroResult[] | null; macro: MacroResult | null; lab: LabResult | null; notes: string[] } = {
     startedAt: started.toISOString(),
     host: { cpus: (await import("node:os")).cpus().length, node: process.version },
+    implementations: implementationVersions(),
     micro: null,
     macro: null,
+    lab: null,
     notes: [],
   };
-  if (args.only !== "macro") out.micro = await micro(args.quick);
-  if (args.only !== "micro") {
+  if (args.only === "lab") {
+    out.lab = runLab({ rounds: args.rounds, seconds: args.seconds * 2, wireguardGo: args.wireguardGo, log });
+    console.log(`\nlab: median of ${args.rounds} alternating rounds, pgbench ${args.seconds * 2} s each; ratio vs wireguard-go per round`);
+    for (const [impl, v] of Object.entries(out.implementations)) console.log(`  ${impl}: ${v}`);
+    console.log(labTable(out.lab));
+    for (const s of out.lab.summary) for (const e of s.errors) console.log(`  ${s.impl} ${e}`);
+  }
+  if (args.only === null || args.only === "micro") out.micro = await micro(args.quick);
+  if (args.only === null || args.only === "macro") {
     const missing = missingTools();
     if (missing.length) {
       const msg = `macro: skipped, missing:\n  ${missing.join("\n  ")}\n  (or run scripts/bootstrap.sh)`;
       log(msg);
       out.notes.push(msg);
     } else {
-      out.macro = await runMacro({ rounds: args.rounds, seconds: args.seconds, udpRate: args.udpRate, settleSeconds: args.settle, pairs: args.pairs, log });
-      console.log(`\nmacro: median of ${args.rounds} alternating rounds, TCP ${args.seconds} s each; ratio vs ${BASELINE} per round`);
+      out.macro = await runMacro({ rounds: args.rounds, seconds: args.seconds, udpRate: args.udpRate, settleSeconds: args.settle, pairs: args.pairs, peers: args.peers, log });
+      console.log(`\nmacro: median of ${args.rounds} alternating rounds, TCP ${args.seconds} s each way; ratio vs ${BASELINE} per round${args.peers ? `; ${args.peers} extra peers on each side` : ""}`);
+      for (const [impl, v] of Object.entries(out.implementations)) console.log(`  ${impl}: ${v}`);
       console.log(macroTable(out.macro));
       for (const s of out.macro.summary) for (const e of s.errors) console.log(`  ${s.pair} ${e}`);
       for (const s of out.macro.skipped) console.log(`  skipped ${s.pair}: ${s.reason}`);

@@ -15,7 +15,7 @@
  * Every endpoint exposes the pids whose CPU time and memory the harness samples.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,19 @@ export const baseOf = (i: ImplName): BaseImpl => i.split("/")[0] as BaseImpl;
 export const isImplName = (s: string | undefined): s is ImplName =>
   s !== undefined && IMPLS.includes(s.split("/")[0] as BaseImpl) && (!s.includes("/") || s.startsWith("wg-ts-fast/"));
 
+/** The wireguard-go binary the harness runs (`pnpm bench --wireguard-go PATH`; default `wireguard-go` on PATH). */
+let wireguardGoBin = "wireguard-go";
+export function useWireguardGo(path: string): void {
+  wireguardGoBin = path;
+}
+
+/** What each implementation is in this run, for the report: binary and version. */
+export function implementationVersions(): Record<string, string> {
+  const go = run(wireguardGoBin, ["--version"], { allowFail: true }).trim().split("\n")[0] || "not found";
+  const pkg = JSON.parse(readFileSync(join(ROOT, "packages/wg-daemon/package.json"), "utf8")) as { version: string };
+  return { "wireguard-go": `${wireguardGoBin}: ${go}`, "wg-ts": `wg-ts v${pkg.version} on Node ${process.version}` };
+}
+
 /** One side of a tunnel: where it lives and what it talks to. */
 export interface SideSpec {
   ns: string;
@@ -54,6 +67,8 @@ export interface SideSpec {
   address: string;
   mtu: number;
   peer: { publicKey: Uint8Array; endpoint: string; allowedIps: string };
+  /** More [Peer] sections (`pnpm bench --peers N`), added with `wg addconf` once the tunnel is up: no routes. */
+  extraPeers?: string;
   /** Only wg-ts-fast: fixed transport keys (no handshake). */
   fast?: { sendKey: Uint8Array; recvKey: Uint8Array; sendIndex: number; recvIndex: number };
 }
@@ -78,8 +93,8 @@ export function keyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
 export function unavailable(impl: ImplName): string | null {
   switch (baseOf(impl)) {
     case "wireguard-go":
-      if (!have("wireguard-go") || !have("wg"))
-        return "wireguard-go/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools";
+      if (!(wireguardGoBin.includes("/") ? existsSync(wireguardGoBin) : have(wireguardGoBin)) || !have("wg"))
+        return `${wireguardGoBin}/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools`;
       return null;
     case "wg-ts":
     case "wg-ts-workers":
@@ -146,6 +161,14 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
   }
 }
 
+/** `wg addconf` of the side's extra peers (none unless `--peers`). */
+function addExtraPeers(s: SideSpec, dir: string): void {
+  if (!s.extraPeers) return;
+  const file = join(dir, "extra-peers.conf");
+  writeFileSync(file, s.extraPeers, { mode: 0o600 });
+  nsRun(s.ns, ["wg", "addconf", s.ifname, file]);
+}
+
 function peerSection(s: SideSpec): string {
   return `[Peer]\nPublicKey = ${b64(s.peer.publicKey)}\nEndpoint = ${s.peer.endpoint}\nAllowedIPs = ${s.peer.allowedIps}\n`;
 }
@@ -155,7 +178,7 @@ async function startWireguardGo(
   s: SideSpec,
   dir: string,
   cleanup: () => void,
-  command: string[] = ["wireguard-go", "-f", s.ifname],
+  command: string[] = [wireguardGoBin, "-f", s.ifname],
   impl: ImplName = "wireguard-go",
 ): Promise<RunningEndpoint> {
   const bg = background("ip", ["netns", "exec", s.ns, ...command], {
@@ -170,6 +193,7 @@ async function startWireguardGo(
   });
   nsRun(s.ns, ["wg", "setconf", s.ifname, conf]);
   configureLink(s);
+  addExtraPeers(s, dir);
   return {
     impl,
     pids: [bg.pid],
@@ -206,6 +230,7 @@ async function startWgTs(impl: BaseImpl, s: SideSpec, dir: string, cleanup: () =
     configureLink(s); // an older `up` that does not configure addresses
   });
   await sleep(200);
+  addExtraPeers(s, dir);
   const pid = bg.exited() ? uapiOwner(s.ifname) : bg.pid;
   return {
     impl,

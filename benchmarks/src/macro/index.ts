@@ -1,7 +1,9 @@
 /**
  * Macro benchmark: two network namespaces joined by a veth pair, a WireGuard tunnel between them
- * built by a chosen pair of implementations, and through it iperf3 TCP, iperf3 UDP at a fixed
- * rate (loss reported), ping latency, CPU seconds per GB moved and daemon memory.
+ * built by a chosen pair of implementations, and through it iperf3 TCP in both directions, iperf3
+ * UDP at a fixed rate (loss reported), ping latency of a lone packet (50 ms apart) and of a stream
+ * (2 ms apart), CPU seconds per GB moved on each side and daemon memory. `peers` extra peers
+ * (random keys, one /32 each) can be configured on both sides, to compare with the one-peer case.
  *
  * Pairs alternate inside every round (round r starts at pair r mod n), so slow drifts of the
  * shared machine hit every pair alike; the summary is the median over rounds.
@@ -9,6 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { baseOf, startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
+import { publicKeyOf } from "@wg-ts/core";
 import { cpuSeconds, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
 export type Pair = readonly [ImplName, ImplName];
@@ -17,7 +20,6 @@ export const DEFAULT_PAIRS: readonly Pair[] = [
   ["wg-ts", "wg-ts"],
   ["wg-ts", "wireguard-go"],
   ["wireguard-go", "wireguard-go"],
-  ["wg-ts-classic", "wg-ts-classic"],
 ];
 export const BASELINE = "wireguard-go↔wireguard-go";
 
@@ -33,20 +35,30 @@ export interface MacroOptions {
    */
   settleSeconds?: number;
   pairs: readonly Pair[];
+  /** Extra peers configured on both sides (default 0). */
+  peers?: number;
   log: (line: string) => void;
 }
 
 export interface RoundResult {
   pair: string;
   round: number;
+  /** iperf3 TCP A→B (A sends). */
   tcpMbps: number;
+  /** iperf3 TCP B→A (`-R`: B sends). */
+  tcpRevMbps: number;
   udpSentMbps: number;
   udpRecvMbps: number;
   udpLossPct: number;
+  /** Ping RTT average, a lone packet every 50 ms (what an interactive session sees). */
   pingAvgMs: number;
   pingMaxMs: number;
-  /** Daemon CPU seconds (both sides, user+system) per GB of TCP payload received. */
+  /** Ping RTT average, one packet every 2 ms. */
+  ping2AvgMs: number;
+  /** Daemon CPU seconds (both sides, user+system) per GB of TCP payload received, both directions together. */
   cpuSecPerGB: number;
+  /** The same per side: [A, B]. */
+  cpuSecPerGBSide: [number, number];
   idleRssMiB: [number, number];
   /** RssAnon of each daemon when idle: private memory, without shared executable pages. */
   idleAnonMiB: [number, number];
@@ -61,11 +73,15 @@ export interface PairSummary {
   rounds: number;
   tcpMbps: number;
   tcpVsBaseline: number;
+  tcpRevMbps: number;
+  tcpRevVsBaseline: number;
   udpRecvMbps: number;
   udpLossPct: number;
   pingAvgMs: number;
+  ping2AvgMs: number;
   cpuSecPerGB: number;
   /** Medians per side: [A, B]. */
+  cpuSecPerGBSide: [number, number];
   idleRssMiB: [number, number];
   idleAnonMiB: [number, number];
   peakRssMiB: [number, number];
@@ -74,7 +90,7 @@ export interface PairSummary {
 }
 
 export interface MacroResult {
-  options: { rounds: number; seconds: number; udpRate: string; settleSeconds: number };
+  options: { rounds: number; seconds: number; udpRate: string; settleSeconds: number; peers: number };
   skipped: { pair: string; reason: string }[];
   rounds: RoundResult[];
   summary: PairSummary[];
@@ -120,7 +136,20 @@ function setupLab(): void {
   }
 }
 
-function sides(p: Pair, slot: number): [SideSpec, SideSpec] {
+/**
+ * `n` [Peer] sections with fresh keys, peer i owning 10.(220 + ⌊i/65536⌋).⌊i/256⌋%256.(i%256)/32 —
+ * addresses outside the tunnel's and the underlay's, so they never route benchmark traffic.
+ */
+function extraPeers(n: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const pub = Buffer.from(publicKeyOf(new Uint8Array(randomBytes(32)))).toString("base64");
+    out.push(`[Peer]\nPublicKey = ${pub}\nAllowedIPs = 10.${220 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}/32\n`);
+  }
+  return out.join("\n");
+}
+
+function sides(p: Pair, slot: number, peers: number): [SideSpec, SideSpec] {
   const a = keyPair();
   const b = keyPair();
   const k1 = new Uint8Array(randomBytes(32));
@@ -135,6 +164,10 @@ function sides(p: Pair, slot: number): [SideSpec, SideSpec] {
     ns: NS_B, ifname: `${base}b`, privateKey: b.privateKey, listenPort: PORT_B, address: `${TUN_B}/24`, mtu: MTU,
     peer: { publicKey: a.publicKey, endpoint: `${UNDER_A}:${PORT_A}`, allowedIps: `${TUN_A}/32` },
   };
+  if (peers > 0) {
+    A.extraPeers = extraPeers(peers);
+    B.extraPeers = extraPeers(peers);
+  }
   if (baseOf(p[0]) === "wg-ts-fast") {
     A.fast = { sendKey: k1, recvKey: k2, sendIndex: 0x1111, recvIndex: 0x2222 };
     B.fast = { sendKey: k2, recvKey: k1, sendIndex: 0x2222, recvIndex: 0x1111 };
@@ -149,6 +182,13 @@ async function waitForTunnel(): Promise<void> {
     await sleep(100);
   }
   throw new Error("tunnel never came up (no ping reply within ~40 attempts)");
+}
+
+/** Average and max RTT in ms of `count` pings `interval` seconds apart from A to B. */
+async function pingStats(count: number, interval: string): Promise<[number, number]> {
+  const ping = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-q", "-c", String(count), "-i", interval, TUN_B]);
+  const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(ping.stdout);
+  return m ? [Number(m[2]), Number(m[3])] : [NaN, NaN];
 }
 
 async function iperfJson(args: string[]): Promise<Record<string, unknown>> {
@@ -169,11 +209,11 @@ const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
 
 async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
   const res: RoundResult = {
-    pair: pairName(p), round, tcpMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
-    pingAvgMs: NaN, pingMaxMs: NaN, cpuSecPerGB: NaN, idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN],
-    afterRssMiB: [NaN, NaN],
+    pair: pairName(p), round, tcpMbps: NaN, tcpRevMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
+    pingAvgMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN],
+    idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN], afterRssMiB: [NaN, NaN],
   };
-  const [sa, sb] = sides(p, slot);
+  const [sa, sb] = sides(p, slot, o.peers ?? 0);
   const eps: RunningEndpoint[] = [];
   let server: ReturnType<typeof background> | null = null;
   try {
@@ -198,20 +238,22 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     res.idleRssMiB = [rss(ea, "rssMiB"), rss(eb, "rssMiB")];
     res.idleAnonMiB = [rss(ea, "anonMiB"), rss(eb, "anonMiB")];
 
-    const ping = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-q", "-c", "50", "-i", "0.01", TUN_B]);
-    const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(ping.stdout);
-    if (m) {
-      res.pingAvgMs = Number(m[2]);
-      res.pingMaxMs = Number(m[3]);
-    }
+    [res.pingAvgMs, res.pingMaxMs] = await pingStats(40, "0.05");
+    [res.ping2AvgMs] = await pingStats(500, "0.002");
 
-    const pids = eps.flatMap((e) => e.pids);
-    const cpu0 = pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
-    const tcp = await iperfJson(["-t", String(o.seconds)]);
-    const cpu1 = pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
-    const recv = obj(obj(tcp["end"])?.["sum_received"]);
-    res.tcpMbps = num(recv?.["bits_per_second"]) / 1e6;
-    res.cpuSecPerGB = (cpu1 - cpu0) / (num(recv?.["bytes"]) / 1e9);
+    const cpu = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+    const cpu0 = [cpu(ea), cpu(eb)];
+    let gb = 0;
+    for (const reverse of [false, true]) {
+      const tcp = await iperfJson(["-t", String(o.seconds), ...(reverse ? ["-R"] : [])]);
+      const recv = obj(obj(tcp["end"])?.["sum_received"]);
+      const mbps = num(recv?.["bits_per_second"]) / 1e6;
+      if (reverse) res.tcpRevMbps = mbps;
+      else res.tcpMbps = mbps;
+      gb += num(recv?.["bytes"]) / 1e9;
+    }
+    res.cpuSecPerGBSide = [(cpu(ea) - cpu0[0]!) / gb, (cpu(eb) - cpu0[1]!) / gb];
+    res.cpuSecPerGB = res.cpuSecPerGBSide[0] + res.cpuSecPerGBSide[1];
 
     const udp = await iperfJson(["-u", "-b", o.udpRate, "-l", String(MTU - 28), "-t", "3"]);
     const end = obj(udp["end"]);
@@ -251,10 +293,14 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       rounds: rs.filter((r) => !r.error).length,
       tcpMbps: med((r) => r.tcpMbps),
       tcpVsBaseline: NaN,
+      tcpRevMbps: med((r) => r.tcpRevMbps),
+      tcpRevVsBaseline: NaN,
       udpRecvMbps: med((r) => r.udpRecvMbps),
       udpLossPct: med((r) => r.udpLossPct),
       pingAvgMs: med((r) => r.pingAvgMs),
+      ping2AvgMs: med((r) => r.ping2AvgMs),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
+      cpuSecPerGBSide: [med((r) => r.cpuSecPerGBSide[0]), med((r) => r.cpuSecPerGBSide[1])],
       idleRssMiB: [med((r) => r.idleRssMiB[0]), med((r) => r.idleRssMiB[1])],
       idleAnonMiB: [med((r) => r.idleAnonMiB[0]), med((r) => r.idleAnonMiB[1])],
       peakRssMiB: [med((r) => r.peakRssMiB[0]), med((r) => r.peakRssMiB[1])],
@@ -264,14 +310,18 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
   });
   // Ratios against wireguard-go↔wireguard-go, computed round by round (same moment of the
   // shared machine) and then the median of those ratios.
+  const ratio = (pair: string, f: (r: RoundResult) => number): number =>
+    median(
+      rounds
+        .filter((r) => r.pair === pair)
+        .map((r) => {
+          const base = rounds.find((b) => b.pair === BASELINE && b.round === r.round);
+          return base ? f(r) / f(base) : NaN;
+        }),
+    );
   for (const s of out) {
-    const ratios = rounds
-      .filter((r) => r.pair === s.pair)
-      .map((r) => {
-        const base = rounds.find((b) => b.pair === BASELINE && b.round === r.round);
-        return base ? r.tcpMbps / base.tcpMbps : NaN;
-      });
-    s.tcpVsBaseline = median(ratios);
+    s.tcpVsBaseline = ratio(s.pair, (r) => r.tcpMbps);
+    s.tcpRevVsBaseline = ratio(s.pair, (r) => r.tcpRevMbps);
   }
   return out;
 }
@@ -308,8 +358,8 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
         o.log(
           r.error
             ? `macro:   FAILED ${r.error}`
-            : `macro:   tcp ${r.tcpMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
-                `ping ${r.pingAvgMs.toFixed(3)} ms, ${r.cpuSecPerGB.toFixed(1)} CPU s/GB, ` +
+            : `macro:   tcp ${r.tcpMbps.toFixed(0)} / reverse ${r.tcpRevMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
+                `ping ${r.pingAvgMs.toFixed(3)} ms (2 ms apart: ${r.ping2AvgMs.toFixed(3)}), CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")}, ` +
                 `rss idle ${r.idleRssMiB.map((x) => x.toFixed(1)).join("/")} MiB, after load ${r.afterRssMiB.map((x) => x.toFixed(1)).join("/")} MiB`,
         );
       }
@@ -319,5 +369,5 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
     process.off("SIGTERM", onSignal);
     cleanup();
   }
-  return { options: { rounds: o.rounds, seconds: o.seconds, udpRate: o.udpRate, settleSeconds: o.settleSeconds ?? 12 }, skipped, rounds, summary: summarize(rounds, pairs) };
+  return { options: { rounds: o.rounds, seconds: o.seconds, udpRate: o.udpRate, settleSeconds: o.settleSeconds ?? 12, peers: o.peers ?? 0 }, skipped, rounds, summary: summarize(rounds, pairs) };
 }

@@ -19,17 +19,20 @@ export function macroTable(m: MacroResult): string {
     String(s.rounds),
     f(s.tcpMbps),
     Number.isFinite(s.tcpVsBaseline) ? `${f(s.tcpVsBaseline, 2)}×` : "—",
+    f(s.tcpRevMbps),
+    Number.isFinite(s.tcpRevVsBaseline) ? `${f(s.tcpRevVsBaseline, 2)}×` : "—",
     f(s.udpRecvMbps),
     f(s.udpLossPct, 2),
     f(s.pingAvgMs, 3),
-    f(s.cpuSecPerGB, 1),
+    f(s.ping2AvgMs, 3),
+    s.cpuSecPerGBSide.map((x) => f(x, 1)).join("/"),
     s.idleRssMiB.map((x) => f(x, 1)).join("/"),
     s.idleAnonMiB.map((x) => f(x)).join("/"),
     s.peakRssMiB.map((x) => f(x)).join("/"),
     s.afterRssMiB.map((x) => f(x, 1)).join("/"),
   ]);
   return table(
-    ["pair (A→B)", "ok", "TCP Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping ms", "CPU s/GB", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
+    ["pair (A↔B)", "ok", "TCP A→B Mbit/s", "vs wg-go", "TCP B→A Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping 50ms ms", "ping 2ms ms", "CPU s/GB A/B", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
     rows,
   );
 }
@@ -87,9 +90,11 @@ export function macroPanels(m: MacroResult): Panel[] {
   const bars = (pick: (s: PairSummary) => number): { label: string; value: number }[] =>
     m.summary.map((s) => ({ label: s.pair, value: pick(s) }));
   return [
-    { title: "iperf3 TCP throughput, median", unit: "Mbit/s, higher is better", bars: bars((s) => s.tcpMbps) },
+    { title: "iperf3 TCP throughput A→B, median", unit: "Mbit/s, higher is better", bars: bars((s) => s.tcpMbps) },
+    { title: "iperf3 TCP throughput B→A, median", unit: "Mbit/s, higher is better", bars: bars((s) => s.tcpRevMbps) },
     { title: `iperf3 UDP at ${m.options.udpRate}: received`, unit: "Mbit/s", bars: bars((s) => s.udpRecvMbps) },
-    { title: "ping RTT through the tunnel", unit: "ms, lower is better", bars: bars((s) => s.pingAvgMs) },
+    { title: "ping RTT, a lone packet every 50 ms", unit: "ms, lower is better", bars: bars((s) => s.pingAvgMs) },
+    { title: "ping RTT, a packet every 2 ms", unit: "ms, lower is better", bars: bars((s) => s.ping2AvgMs) },
     { title: "daemon CPU per GB moved (both sides)", unit: "CPU s/GB, lower is better", bars: bars((s) => s.cpuSecPerGB) },
     { title: "idle RSS of the daemon on side A (VmRSS)", unit: "MiB, lower is better", bars: bars((s) => s.idleRssMiB[0]) },
     { title: "idle private memory of side A (RssAnon)", unit: "MiB, lower is better", bars: bars((s) => s.idleAnonMiB[0]) },

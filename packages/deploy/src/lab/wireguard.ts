@@ -2,7 +2,8 @@
  * Which program runs the gateways' tunnels in the lab, behind one switch (`-o wireguard=…` or
  * WG_DEPLOY_WIREGUARD):
  *   - "wg-ts" (default): `wg-ts up <file>`, this repository's userspace WireGuard;
- *   - "wireguard-go": `wg-quick up <file>` falling back to Debian's wireguard-go (the reference).
+ *   - "wireguard-go": `wg-quick up <file>` falling back to Debian's wireguard-go (the reference), or to
+ *     the binary WG_DEPLOY_WIREGUARD_GO names.
  * Both read the same wg-quick file (Table = off + PostUp routes) rendered from the node plan.
  */
 import { spawn } from "node:child_process";
@@ -45,19 +46,22 @@ export function tunnelImplementation(name: string, env: Readonly<Record<string, 
         env: {},
       };
     }
-    case "wireguard-go":
+    case "wireguard-go": {
+      // WG_DEPLOY_WIREGUARD_GO: another wireguard-go binary (a path), as wg-quick's userspace implementation.
+      const binary = env["WG_DEPLOY_WIREGUARD_GO"] ?? "wireguard-go";
       return {
         name,
         requires: [
           { command: "wg-quick", provider: "wireguard-tools" },
           { command: "wg", provider: "wireguard-tools" },
-          { command: "wireguard-go", provider: "wireguard-go" },
+          { command: binary, provider: "wireguard-go", ...(binary.includes("/") ? { file: true } : {}) },
         ],
         upCommand: (config) => ["wg-quick", "up", config],
         downCommand: (config) => ["wg-quick", "down", config],
         // Debian's wireguard-go refuses to run on Linux without it (docs/environment.md).
-        env: { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" },
+        env: { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", WG_QUICK_USERSPACE_IMPLEMENTATION: binary },
       };
+    }
     default:
       throw new Error(`unknown WireGuard implementation "${name}" (known: ${TUNNEL_IMPLEMENTATIONS.join(", ")})`);
   }
