@@ -1,13 +1,15 @@
 /**
  * Micro benchmarks of wg-core's hot paths, each alternative side by side in one process:
  *
- *   - transport AEAD seal and open per packet at 64 B and 1420 B, for every TransportAead
- *     (@noble/ciphers and node:crypto) — the numbers behind `defaultTransportAead`;
+ *   - transport AEAD seal and open at 64 B and 1420 B for every candidate (micro-aead.ts): per packet
+ *     (node:crypto, @noble/ciphers, libsodium WASM) and batched (TS over node:crypto, the native
+ *     addon ×1/×16/×64) — the numbers behind `defaultTransportAead` and the batched AEAD;
  *   - allowed-IPs (cryptokey routing, whitepaper §2) lookups per second on a 1000-prefix table;
  *   - X25519 DH and public-key derivation as crypto.ts does them (the handshake's main cost);
  *   - handshakes per second (initiation + response + confirmation), when @wg-ts/core has a Device.
  *
- * Method: a warm-up of fixed size, then ROUNDS rounds of a fixed iteration count; the rounds of the
+ * Method: a warm-up of fixed size, then ROUNDS rounds of a fixed iteration count, each timed by the
+ * process's CPU time (process.cpuUsage: µs resolution, so rounds last tens of ms); the rounds of the
  * alternatives are interleaved (A B A B …) so a noisy neighbour hits both alike, and the median
  * round is reported. Machines here are shared: compare rows of one run, never against stored numbers.
  *
@@ -15,7 +17,8 @@
  */
 import { randomFillSync } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { AllowedIps, dh, nobleTransportAead, nodeTransportAead, parseCidr, publicKeyOf, type TransportAead } from "@wg-ts/core";
+import { AllowedIps, dh, parseCidr, publicKeyOf } from "@wg-ts/core";
+import { aeadCandidates, aeadCases } from "./micro-aead.js";
 import { handshakeBench } from "./micro-handshake.js";
 
 /** One row of results. `opsPerSec` is the median round; `mbPerSec` counts plaintext bytes. */
@@ -41,7 +44,7 @@ export interface MicroOptions {
 
 const ROUNDS = 5;
 
-interface Case {
+export interface Case {
   readonly benchmark: MicroResult["benchmark"];
   readonly implementation: string;
   readonly size: number | null;
@@ -57,15 +60,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/**
+ * CPU time of this process (user + system, all its threads) in ns. Rounds are timed by CPU time,
+ * not wall time: on this shared 2-core machine a neighbour's load otherwise counts as ours (the
+ * work measured here is single-threaded; GC helper threads' time is part of the cost).
+ */
+function cpuNs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+}
+
 /** Runs the cases' rounds interleaved and returns one result per case. */
 function measure(cases: readonly Case[], warmupFraction: number): MicroResult[] {
   for (const c of cases) c.run(Math.max(1, Math.floor(c.iterations * warmupFraction)));
   const times = cases.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
     cases.forEach((c, i) => {
-      const t0 = process.hrtime.bigint();
+      const t0 = cpuNs();
       c.run(c.iterations);
-      times[i]!.push(Number(process.hrtime.bigint() - t0));
+      times[i]!.push(cpuNs() - t0);
     });
   }
   return cases.map((c, i) => {
@@ -83,41 +96,6 @@ function measure(cases: readonly Case[], warmupFraction: number): MicroResult[] 
       ...(c.note === undefined ? {} : { note: c.note }),
     };
   });
-}
-
-function aeadCases(aeads: readonly TransportAead[], size: number, iterations: number): { seal: Case[]; open: Case[] } {
-  const key = randomFillSync(new Uint8Array(32));
-  const plaintext = randomFillSync(new Uint8Array(size));
-  const sealed = new Uint8Array(size + 16);
-  if (nodeTransportAead.seal(key, 1, plaintext, sealed, 0) !== size + 16) throw new Error("seal failed");
-  const seal: Case[] = [];
-  const open: Case[] = [];
-  for (const aead of aeads) {
-    const out = new Uint8Array(size + 16);
-    let counter = 0;
-    seal.push({
-      benchmark: "seal",
-      implementation: aead.name,
-      size,
-      iterations,
-      bytesPerOp: size,
-      run: (n) => {
-        for (let i = 0; i < n; i++) if (aead.seal(key, counter++, plaintext, out, 0) < 0) throw new Error("seal failed");
-      },
-    });
-    const back = new Uint8Array(size);
-    open.push({
-      benchmark: "open",
-      implementation: aead.name,
-      size,
-      iterations,
-      bytesPerOp: size,
-      run: (n) => {
-        for (let i = 0; i < n; i++) if (aead.open(key, 1, sealed, back, 0) !== size) throw new Error("open failed");
-      },
-    });
-  }
-  return { seal, open };
 }
 
 /**
@@ -223,13 +201,37 @@ export function microTable(results: readonly MicroResult[]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...notes].join("\n");
 }
 
+/**
+ * The AEAD rows as one line per implementation: µs per packet and GB/s of plaintext (10^9 bytes/s)
+ * for seal and open at 64 B and 1420 B.
+ */
+export function aeadTable(results: readonly MicroResult[]): string {
+  const rows = results.filter((r) => r.benchmark === "seal" || r.benchmark === "open");
+  const names = [...new Set(rows.map((r) => r.implementation))];
+  const cols: [MicroResult["benchmark"], number][] = [
+    ["seal", 64],
+    ["open", 64],
+    ["seal", 1420],
+    ["open", 1420],
+  ];
+  const cell = (name: string, b: MicroResult["benchmark"], size: number): string => {
+    const r = rows.find((x) => x.implementation === name && x.benchmark === b && x.size === size);
+    return r === undefined ? "—" : `${(r.nsPerOp / 1000).toFixed(2)} µs ${((r.opsPerSec * size) / 1e9).toFixed(3)} GB/s`;
+  };
+  const header = ["AEAD (µs/packet, GB/s)", ...cols.map(([b, s]) => `${b} ${s} B`)];
+  const body = names.map((name) => [name, ...cols.map(([b, s]) => cell(name, b, s))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
 /** Runs every micro benchmark and returns one row per (benchmark, implementation, size). */
 export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[]> {
   const q = options.quick === true ? 0.05 : 1;
   const n = (x: number): number => Math.max(10, Math.floor(x * q));
-  const aeads = [nodeTransportAead, nobleTransportAead];
-  const small = aeadCases(aeads, 64, n(40_000));
-  const large = aeadCases(aeads, 1420, n(8_000));
+  const candidates = await aeadCandidates();
+  const small = aeadCases(candidates, 64, n(40_000), n(256_000));
+  const large = aeadCases(candidates, 1420, n(8_000), n(64_000));
   const results: MicroResult[] = [
     ...measure(small.seal, 0.25),
     ...measure(small.open, 0.25),
@@ -241,8 +243,11 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[
   const hs = await handshakeBench(n(300));
   if (hs !== null) results.push(...measure([hs], 0.1));
   if (options.print !== false) {
-    console.log(`micro: median of ${ROUNDS} interleaved rounds after warm-up (node ${process.version})`);
+    console.log(`micro: median of ${ROUNDS} interleaved rounds after warm-up, CPU time (node ${process.version}, OpenSSL ${process.versions.openssl})`);
     console.log(microTable(results));
+    console.log("");
+    console.log(aeadTable(results));
+    for (const note of candidates.notes) console.log(`  aead: ${note}`);
     if (hs === null) console.log("  handshake: no Device handshake API in @wg-ts/core yet; row left out");
   }
   return results;

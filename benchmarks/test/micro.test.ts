@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { microTable, runMicro } from "../src/micro.js";
+import { aeadTable, microTable, runMicro } from "../src/micro.js";
 
 // A smoke test of the micro benchmark's wiring (quick mode, a fraction of a second of work per row):
 // every row is produced, by the implementations it names, with a finite positive rate. No timing is
@@ -10,11 +10,21 @@ describe("runMicro (quick)", () => {
     const key = (r: { benchmark: string; implementation: string; size: number | null }): string =>
       `${r.benchmark}|${r.implementation}|${r.size ?? ""}`;
     const keys = rows.map(key);
+    const native = process.platform === "linux" && process.arch === "x64";
+    const aeads = [
+      "node:crypto per packet",
+      "noble per packet",
+      "libsodium.js WASM per packet",
+      "TS batch over node:crypto ×64",
+      ...(native ? ["native EVP batch ×1", "native EVP batch ×16", "native EVP batch ×64"] : []),
+    ];
     for (const b of ["seal", "open"]) {
-      for (const impl of ["node:crypto", "noble"]) {
+      for (const impl of aeads) {
         for (const size of [64, 1420]) expect(keys).toContain(`${b}|${impl}|${size}`);
       }
     }
+    if (native) expect(keys).toContain("seal|ceiling: 64×1420 B as one operation|1420");
+    expect(aeadTable(rows).split("\n")).toHaveLength(2 + aeads.length + (native ? 1 : 0));
     expect(keys).toContain("allowed-ips lookup|trie, IPv4|1000");
     expect(keys).toContain("allowed-ips lookup|trie, IPv6|1000");
     expect(keys.filter((k) => k.startsWith("x25519|"))).toHaveLength(2);

@@ -4,6 +4,7 @@ export * from "./keys.js";
 export * from "./replay.js";
 export * from "./allowed-ips.js";
 export * from "./aead.js";
+export * from "./aead-batch.js";
 export * from "./tai64n.js";
 export * from "./constants.js";
 export * from "./messages.js";

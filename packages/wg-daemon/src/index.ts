@@ -11,4 +11,5 @@ export * from "./quick.js";
 export * from "./netconf.js";
 export * from "./format.js";
 export * from "./run.js";
+export * from "./native-aead.js";
 export { main, program, type CliIo } from "./cli.js";

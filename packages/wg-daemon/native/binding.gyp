@@ -1,0 +1,13 @@
+# node-gyp build of the batched ChaCha20-Poly1305 addon (see src/wg_aead.c and build.mjs).
+# No libraries: OpenSSL's EVP_* symbols come from the `node` binary that loads the addon.
+{
+  "targets": [
+    {
+      "target_name": "wg_aead",
+      "sources": ["src/wg_aead.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"],
+      "ldflags": ["-Wl,--build-id=none", "-s"]
+    }
+  ]
+}

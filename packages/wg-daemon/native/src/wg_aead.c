@@ -1,0 +1,258 @@
+/*
+ * wg_aead: ChaCha20-Poly1305 (RFC 8439 §2.8) for N packets per call, over the OpenSSL that the
+ * running `node` binary already contains. Nothing is linked: the EVP_*, ERR_* and OPENSSL_cleanse
+ * symbols are resolved against the host executable when the addon is loaded (`nm -D node`).
+ *
+ * No protocol logic: per operation "this key, this 12-byte nonce, this AAD (empty by default),
+ * these bytes". The nonce is 32 zero bits ‖ the 64-bit little-endian counter (RFC 8439 §2.8 as
+ * WireGuard uses it, whitepaper §5.4.6), or an explicit 12 bytes per operation (known-answer tests).
+ *
+ * JS API, identical for seal and open (packages/wg-core/src/aead-batch.ts documents the contract):
+ *   seal(keys, input, output, desc, counters, results, count[, nonces[, aad]]) -> operations that succeeded
+ *   keys, input, output, nonces, aad: Uint8Array (input and output may be the same array)
+ *   desc: Int32Array, 4 per operation: input offset, input length, output offset, key offset
+ *   counters: Float64Array (integers 0 .. 2^53 - 1); results: Int32Array (bytes written, or -1)
+ *
+ * State: one EVP_CIPHER_CTX and one scratch buffer per addon instance (napi instance data), so each
+ * worker thread has its own. Keys are never copied by this file; the context's copy of the last key
+ * is overwritten with zeros at the end of every call, and the scratch buffer (plaintext) is wiped.
+ * Consecutive operations with the same key offset set the key up once (read once per run).
+ * `open` decrypts into the scratch buffer and copies to `output` only after the tag verified: the
+ * output never receives unauthenticated plaintext.
+ */
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_LEN 32
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define DESC_STRIDE 4
+#define MAX_COUNTER 9007199254740991.0 /* 2^53 - 1: counters arrive as JS numbers */
+
+typedef struct {
+  EVP_CIPHER_CTX *ctx;
+  uint8_t *scratch;
+  size_t scratch_size;
+  size_t scratch_dirty; /* bytes of scratch written since the last wipe */
+} instance_t;
+
+typedef struct {
+  uint8_t *data;
+  size_t length; /* elements */
+} view_t;
+
+static const uint8_t ZERO_KEY[KEY_LEN];
+static const uint8_t ZERO_NONCE[NONCE_LEN];
+
+static void instance_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  instance_t *s = data;
+  if (s->ctx != NULL) EVP_CIPHER_CTX_free(s->ctx); /* OpenSSL clears the key it holds */
+  if (s->scratch != NULL) {
+    OPENSSL_cleanse(s->scratch, s->scratch_size);
+    free(s->scratch);
+  }
+  free(s);
+}
+
+/* A typed array of the given type, or 0. */
+static int typed_view(napi_env env, napi_value value, napi_typedarray_type want, view_t *out) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok || type != want) return 0;
+  out->data = data;
+  out->length = length;
+  if (out->data == NULL) out->length = 0; /* detached or empty */
+  return 1;
+}
+
+/* Scratch room for n bytes (old contents wiped before they are freed). */
+static uint8_t *scratch(instance_t *s, size_t n) {
+  if (n <= s->scratch_size) return s->scratch;
+  size_t size = n < 2048 ? 2048 : n;
+  uint8_t *bigger = malloc(size);
+  if (bigger == NULL) return NULL;
+  if (s->scratch != NULL) {
+    OPENSSL_cleanse(s->scratch, s->scratch_size);
+    free(s->scratch);
+  }
+  s->scratch = bigger;
+  s->scratch_size = size;
+  s->scratch_dirty = 0;
+  return bigger;
+}
+
+static int ranges_overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  return a < b + bn && b < a + an;
+}
+
+/* One seal: in[0..len) -> out[0..len) ciphertext, out[len..len+16) tag. Returns bytes written or -1.
+ * key NULL: the key the context already holds. */
+static int seal_one(instance_t *s, const uint8_t *key, const uint8_t *nonce, const view_t *aad, const uint8_t *in, uint8_t *out, int len) {
+  EVP_CIPHER_CTX *ctx = s->ctx;
+  int n = 0;
+  uint8_t none[TAG_LEN];
+  if (in != out && ranges_overlap(in, (size_t)len, out, (size_t)len + TAG_LEN)) {
+    memmove(out, in, (size_t)len); /* OpenSSL wants in == out or disjoint */
+    in = out;
+  }
+  if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, 1) != 1) return -1;
+  if (aad != NULL && aad->length > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad->data, (int)aad->length) != 1) return -1;
+  if (len > 0 && (EVP_CipherUpdate(ctx, out, &n, in, len) != 1 || n != len)) return -1;
+  if (EVP_CipherFinal_ex(ctx, none, &n) != 1 || n != 0) return -1;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + len) != 1) return -1;
+  return len + TAG_LEN;
+}
+
+/* One open: in[0..len) = ciphertext ‖ tag -> out[0..len-16) plaintext, written only if the tag verifies. */
+static int open_one(instance_t *s, const uint8_t *key, const uint8_t *nonce, const view_t *aad, const uint8_t *in, uint8_t *out, int len) {
+  EVP_CIPHER_CTX *ctx = s->ctx;
+  int n = 0;
+  int plain = len - TAG_LEN;
+  uint8_t tag[TAG_LEN];
+  uint8_t none[TAG_LEN];
+  if (plain < 0) return -1;
+  uint8_t *tmp = scratch(s, (size_t)plain);
+  if (tmp == NULL) return -1;
+  if ((size_t)plain > s->scratch_dirty) s->scratch_dirty = (size_t)plain;
+  memcpy(tag, in + plain, TAG_LEN);
+  if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, 0) != 1) return -1;
+  if (aad != NULL && aad->length > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad->data, (int)aad->length) != 1) return -1;
+  if (plain > 0 && (EVP_CipherUpdate(ctx, tmp, &n, in, plain) != 1 || n != plain)) return -1;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) != 1) return -1;
+  if (EVP_CipherFinal_ex(ctx, none, &n) != 1 || n != 0) return -1; /* the tag did not verify */
+  memcpy(out, tmp, (size_t)plain);
+  return plain;
+}
+
+static napi_value batch(napi_env env, napi_callback_info info, int seal) {
+  size_t argc = 9;
+  napi_value argv[9];
+  instance_t *s = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL || s->ctx == NULL) {
+    napi_throw_error(env, NULL, "wg_aead: no cipher context");
+    return NULL;
+  }
+  view_t keys, input, output, desc, counters, results, nonces = {NULL, 0}, aad = {NULL, 0};
+  int have_nonces = 0, have_aad = 0;
+  if (argc < 7 || !typed_view(env, argv[0], napi_uint8_array, &keys) || !typed_view(env, argv[1], napi_uint8_array, &input) ||
+      !typed_view(env, argv[2], napi_uint8_array, &output) || !typed_view(env, argv[3], napi_int32_array, &desc) ||
+      !typed_view(env, argv[4], napi_float64_array, &counters) || !typed_view(env, argv[5], napi_int32_array, &results)) {
+    napi_throw_type_error(env, NULL, "wg_aead: (keys, input, output: Uint8Array, desc: Int32Array, counters: Float64Array, results: Int32Array, count)");
+    return NULL;
+  }
+  if (argc >= 8) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[7], &t) == napi_ok && t != napi_undefined && t != napi_null) {
+      if (!typed_view(env, argv[7], napi_uint8_array, &nonces)) {
+        napi_throw_type_error(env, NULL, "wg_aead: nonces must be a Uint8Array");
+        return NULL;
+      }
+      have_nonces = 1;
+    }
+  }
+  if (argc >= 9) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[8], &t) == napi_ok && t != napi_undefined && t != napi_null) {
+      if (!typed_view(env, argv[8], napi_uint8_array, &aad) || aad.length > INT32_MAX) {
+        napi_throw_type_error(env, NULL, "wg_aead: aad must be a Uint8Array");
+        return NULL;
+      }
+      have_aad = 1;
+    }
+  }
+  int64_t count = -1;
+  if (napi_get_value_int64(env, argv[6], &count) != napi_ok || count < 0 || (size_t)count > desc.length / DESC_STRIDE ||
+      (size_t)count > counters.length || (size_t)count > results.length || (have_nonces && (size_t)count > nonces.length / NONCE_LEN)) {
+    napi_throw_range_error(env, NULL, "wg_aead: count exceeds the descriptor arrays");
+    return NULL;
+  }
+
+  const int32_t *d = (const int32_t *)desc.data;
+  const double *c = (const double *)counters.data;
+  int32_t *r = (int32_t *)results.data;
+  int32_t ok = 0;
+  uint8_t nonce[NONCE_LEN] = {0};
+  const uint8_t *last_key = NULL; /* the key the context holds: not set up again for the next operation */
+  ERR_set_mark(); /* whatever OpenSSL reports about a failed tag stays out of Node's error queue */
+  for (int64_t i = 0; i < count; i++) {
+    int64_t in_off = d[DESC_STRIDE * i], in_len = d[DESC_STRIDE * i + 1], out_off = d[DESC_STRIDE * i + 2], key_off = d[DESC_STRIDE * i + 3];
+    int64_t out_len = seal ? in_len + TAG_LEN : in_len - TAG_LEN;
+    r[i] = -1;
+    if (in_off < 0 || in_len < 0 || in_off + in_len > (int64_t)input.length) continue;
+    if (out_off < 0 || out_len < 0 || out_off + out_len > (int64_t)output.length || out_len > INT32_MAX) continue;
+    if (key_off < 0 || key_off + KEY_LEN > (int64_t)keys.length) continue;
+    if (have_nonces) {
+      memcpy(nonce, nonces.data + NONCE_LEN * i, NONCE_LEN);
+    } else {
+      double counter = c[i];
+      if (!(counter >= 0 && counter <= MAX_COUNTER) || counter != (double)(uint64_t)counter) continue;
+      uint64_t n = (uint64_t)counter;
+      for (int b = 0; b < 8; b++) nonce[4 + b] = (uint8_t)(n >> (8 * b)); /* 0^32 ‖ LE64(counter) */
+    }
+    const uint8_t *key = keys.data + key_off;
+    const uint8_t *new_key = key == last_key ? NULL : key; /* NULL: keep the context's key, new nonce */
+    const view_t *ad = have_aad ? &aad : NULL;
+    int w = seal ? seal_one(s, new_key, nonce, ad, input.data + in_off, output.data + out_off, (int)in_len)
+                 : open_one(s, new_key, nonce, ad, input.data + in_off, output.data + out_off, (int)in_len);
+    last_key = w >= 0 ? key : NULL;
+    r[i] = w;
+    if (w >= 0) ok++;
+  }
+  /* Leave no key in the context and no plaintext in scratch between calls. */
+  EVP_CipherInit_ex(s->ctx, NULL, NULL, ZERO_KEY, ZERO_NONCE, -1);
+  if (s->scratch_dirty > 0) {
+    OPENSSL_cleanse(s->scratch, s->scratch_dirty);
+    s->scratch_dirty = 0;
+  }
+  ERR_pop_to_mark();
+  napi_value result;
+  napi_create_int32(env, ok, &result);
+  return result;
+}
+
+static napi_value seal_batch(napi_env env, napi_callback_info info) { return batch(env, info, 1); }
+static napi_value open_batch(napi_env env, napi_callback_info info) { return batch(env, info, 0); }
+
+NAPI_MODULE_INIT() {
+  instance_t *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    napi_throw_error(env, NULL, "wg_aead: out of memory");
+    return NULL;
+  }
+  s->ctx = EVP_CIPHER_CTX_new();
+  if (s->ctx == NULL || EVP_CipherInit_ex(s->ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL, 1) != 1) {
+    instance_free(env, s, NULL);
+    ERR_clear_error();
+    napi_throw_error(env, NULL, "wg_aead: OpenSSL has no ChaCha20-Poly1305");
+    return NULL;
+  }
+  if (napi_set_instance_data(env, s, instance_free, NULL) != napi_ok) {
+    instance_free(env, s, NULL);
+    napi_throw_error(env, NULL, "wg_aead: cannot keep instance data");
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+      {"seal", NULL, seal_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"open", NULL, open_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_value tag_len;
+  napi_create_int32(env, TAG_LEN, &tag_len);
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
+      napi_set_named_property(env, exports, "tagLength", tag_len) != napi_ok)
+    return NULL;
+  return exports;
+}

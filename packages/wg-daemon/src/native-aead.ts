@@ -1,0 +1,157 @@
+/**
+ * The batched transport AEAD wg-ts uses when it can: `native/prebuilt/<platform>-<arch>/wg_aead.node`,
+ * a small N-API addon (native/src/wg_aead.c) that runs ChaCha20-Poly1305 for a whole
+ * {@link AeadBatch} in one call through the OpenSSL inside the running `node` binary (EVP API, no
+ * libcrypto of its own). `pnpm bench` measures it against node:crypto per packet, @noble/ciphers and
+ * WebAssembly (benchmarks/src/micro-aead.ts).
+ *
+ * {@link loadBatchAead} never fails: where the addon cannot load (no prebuilt file for this CPU or
+ * OS, a runtime without N-API or without OpenSSL's symbols, a wrong answer on the load-time check)
+ * it returns the TypeScript batch over node:crypto and a one-line reason for the caller to log once.
+ * Each thread that calls it gets its own addon instance (its own cipher context).
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import {
+  AeadBatch,
+  aeadBatchCount,
+  type BatchTransportAead,
+  batchTransportAead,
+  type ChaChaPolyBackend,
+  nodeTransportAead,
+  type TransportAead,
+} from "@wg-ts/core";
+
+/** What the addon exports (see native/src/wg_aead.c). */
+export interface WgAeadAddon {
+  /**
+   * Runs `count` operations; `nonces` (12 bytes per operation) replaces the counter nonces and `aad`
+   * is authenticated by every operation when given. Returns how many succeeded; results in `results`.
+   */
+  seal(keys: Uint8Array, input: Uint8Array, output: Uint8Array, desc: Int32Array, counters: Float64Array, results: Int32Array, count: number, nonces?: Uint8Array, aad?: Uint8Array): number;
+  open(keys: Uint8Array, input: Uint8Array, output: Uint8Array, desc: Int32Array, counters: Float64Array, results: Int32Array, count: number, nonces?: Uint8Array, aad?: Uint8Array): number;
+  readonly tagLength: number;
+}
+
+/** The outcome of {@link loadBatchAead}. */
+export interface BatchAeadChoice {
+  readonly aead: BatchTransportAead;
+  /** True when `aead` is the native addon. */
+  readonly native: boolean;
+  /** Why the addon is not used (one log line), or null. */
+  readonly reason: string | null;
+  /** The addon itself (explicit nonces and AAD: for known-answer tests), or null. */
+  readonly addon: WgAeadAddon | null;
+}
+
+export interface LoadBatchAeadOptions {
+  /** Default: process.platform / process.arch. */
+  readonly platform?: string;
+  readonly arch?: string;
+  /** The .node file to load instead of the prebuilt one for platform-arch. */
+  readonly path?: string;
+  /** What to use when the addon does not load (default: node:crypto per packet). */
+  readonly fallback?: TransportAead;
+}
+
+/** Where the prebuilt addon for `platform-arch` lives (the package's native/prebuilt/, shipped in the tarball). */
+export function prebuiltAeadPath(platform: string, arch: string): string {
+  // src/ and dist/ are both one level below the package root.
+  return fileURLToPath(new URL(`../native/prebuilt/${platform}-${arch}/wg_aead.node`, import.meta.url));
+}
+
+const require = createRequire(import.meta.url);
+
+/** Loads the native batch AEAD, or explains in one line why the fallback is used. */
+export function loadBatchAead(options: LoadBatchAeadOptions = {}): BatchAeadChoice {
+  const fallback = options.fallback ?? nodeTransportAead;
+  const platform = options.platform ?? process.platform;
+  const arch = options.arch ?? process.arch;
+  const path = options.path ?? prebuiltAeadPath(platform, arch);
+  const degrade = (why: string): BatchAeadChoice => ({
+    aead: batchTransportAead(fallback),
+    native: false,
+    reason: `native AEAD not used (${why}); using ${fallback.name} per packet`,
+    addon: null,
+  });
+  if (!existsSync(path)) return degrade(`no prebuilt addon for ${platform}-${arch}`);
+  let addon: WgAeadAddon;
+  try {
+    addon = require(path) as WgAeadAddon;
+  } catch (e) {
+    return degrade(`${path} did not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+  }
+  if (typeof addon?.seal !== "function" || typeof addon.open !== "function") return degrade(`${path} is not wg_aead`);
+  const aead = nativeBatchAead(addon);
+  const problem = selfCheck(aead);
+  if (problem !== null) return degrade(`${path} failed its load-time check: ${problem}`);
+  return { aead, native: true, reason: null, addon };
+}
+
+/** The addon as a {@link BatchTransportAead}. */
+export function nativeBatchAead(addon: WgAeadAddon): BatchTransportAead {
+  return {
+    name: "native EVP batch",
+    sealBatch: (keys, input, output, b) => addon.seal(keys, input, output, b.desc, b.counter, b.result, aeadBatchCount(b)),
+    openBatch: (keys, input, output, b) => addon.open(keys, input, output, b.desc, b.counter, b.result, aeadBatchCount(b)),
+  };
+}
+
+/**
+ * The addon as a one-operation {@link ChaChaPolyBackend} (explicit 12-byte nonce and AAD), so the
+ * published vectors run against the same C path the batches take.
+ */
+export function nativeChaChaPoly(addon: WgAeadAddon): ChaChaPolyBackend {
+  const desc = new Int32Array(4);
+  const counter = new Float64Array(1);
+  const result = new Int32Array(1);
+  const one = (seal: boolean, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, input: Uint8Array, out: Uint8Array, outOffset: number): number => {
+    if (key.length !== 32 || nonce.length !== 12 || !Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset > 0x7fffffff) return -1;
+    if (input.length > 0x7fffffff) return -1;
+    desc[0] = 0;
+    desc[1] = input.length;
+    desc[2] = outOffset;
+    desc[3] = 0;
+    (seal ? addon.seal : addon.open)(key, input, out, desc, counter, result, 1, nonce, aad);
+    return result[0]!;
+  };
+  return {
+    name: "native EVP",
+    seal: (key, nonce, aad, plaintext, out, outOffset) => one(true, key, nonce, aad, plaintext, out, outOffset),
+    open: (key, nonce, aad, ciphertext, out, outOffset) => one(false, key, nonce, aad, ciphertext, out, outOffset),
+  };
+}
+
+/**
+ * Seals and opens two packets under two keys, compares with node:crypto and checks that a forged tag
+ * is refused; returns what went wrong, or null. Guards against an OpenSSL that resolves but differs.
+ */
+function selfCheck(aead: BatchTransportAead): string | null {
+  try {
+    const keys = new Uint8Array(64).map((_, i) => (i * 7 + 3) & 0xff);
+    const plain = new Uint8Array(100).map((_, i) => (i * 13 + 1) & 0xff);
+    const sealed = new Uint8Array(2 * 116);
+    const b = new AeadBatch(2);
+    b.count = 2;
+    b.set(0, 0, 100, 0, 0, 2 ** 32 + 5);
+    b.set(1, 0, 37, 116, 32, 1);
+    if (aead.sealBatch(keys, plain, sealed, b) !== 2 || b.result[0] !== 116 || b.result[1] !== 53) return "seal failed";
+    const expected = new Uint8Array(116);
+    nodeTransportAead.seal(keys.subarray(0, 32), 2 ** 32 + 5, plain, expected, 0);
+    if (!expected.every((x, i) => x === sealed[i])) return "ciphertext differs from node:crypto";
+    nodeTransportAead.seal(keys.subarray(32), 1, plain.subarray(0, 37), expected, 0);
+    if (!expected.subarray(0, 53).every((x, i) => x === sealed[116 + i])) return "ciphertext differs from node:crypto";
+    const back = new Uint8Array(100);
+    b.set(0, 0, 116, 0, 0, 2 ** 32 + 5);
+    b.count = 1;
+    if (aead.openBatch(keys, sealed, back, b) !== 1 || !back.every((x, i) => x === plain[i])) return "open failed";
+    sealed[115]! ^= 1;
+    back.fill(0);
+    const opened = aead.openBatch(keys, sealed, back, b);
+    if (opened !== 0 || b.result.at(0) !== -1 || back.some((x) => x !== 0)) return "a forged tag was accepted";
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
