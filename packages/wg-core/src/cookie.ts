@@ -35,6 +35,20 @@ function macOffsets(n: number): [mac1: number, mac2: number] {
   return [n - 32, n - 16];
 }
 
+/**
+ * msg.mac1 = MAC(HASH(LABEL-MAC1 ‖ Spub_m), msg[0:offset(mac1)]), in constant time (whitepaper §5.4.4).
+ * For any receiver of handshake messages (the device's {@link CookieChecker}, the daemon's receive
+ * workers, which drop what is not for us before the device sees it).
+ * @param key 32-byte MAC1 key of the receiver, {@link mac1Key}(receiver's static public key)
+ * @param msg a whole handshake message (initiation or response; its size already checked)
+ */
+export function checkMac1(key: Uint8Array, msg: Uint8Array): boolean {
+  const [m1] = macOffsets(msg.length);
+  if (m1 < 0) return false;
+  const expected = mac(key, msg.subarray(0, m1));
+  return constantTimeEqual(expected, msg.subarray(m1, m1 + 16));
+}
+
 /** Receiver-side MAC checks and cookie replies (one per device). */
 export class CookieChecker {
   private mac1Key: Uint8Array;
@@ -54,11 +68,9 @@ export class CookieChecker {
     this.encryptionKey = cookieKey(publicKey);
   }
 
-  /** msg.mac1 = MAC(HASH(LABEL-MAC1 ‖ Spub_m), msg[0:offset(mac1)]), in constant time. */
+  /** msg.mac1 = MAC(HASH(LABEL-MAC1 ‖ Spub_m), msg[0:offset(mac1)]), in constant time ({@link checkMac1}). */
   checkMac1(msg: Uint8Array): boolean {
-    const [m1] = macOffsets(msg.length);
-    const expected = mac(this.mac1Key, msg.subarray(0, m1));
-    return constantTimeEqual(expected, msg.subarray(m1, m1 + 16));
+    return checkMac1(this.mac1Key, msg);
   }
 
   /**

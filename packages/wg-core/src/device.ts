@@ -10,12 +10,14 @@
  * no peers, empty index table, not under load. Guarantees:
  *  - cryptokey routing: outbound packets go to the peer whose allowed IPs hold the destination;
  *    inbound packets are delivered only if their source is in the sending peer's allowed IPs;
- *  - every session has a random 32-bit local index, unique in the index table, and transport
- *    packets find their keypair with one Map lookup;
+ *  - every session has a random 32-bit local index, unique in the index table; its keys, send
+ *    counter and replay window live in the shared session table ({@link Device.sessionTable},
+ *    session-table.ts), and transport messages are sealed and opened by transport.ts — the one
+ *    implementation of the transport rules, which other threads run on views of the same table;
  *  - nothing is thrown for any input bytes: bad input yields a `drop` action with a reason;
  *  - per packet, the data path allocates only the output buffer, the action object and subarray
- *    views (no arrays, closures or extra copies), the AEAD backend's own allocations aside
- *    (node:crypto creates a cipher object and result buffers per packet).
+ *    views (no arrays, closures or extra copies; no BigInt for the shared send counter), the AEAD
+ *    backend's own allocations aside (node:crypto creates a cipher object and result buffers per packet).
  */
 import { inspect } from "node:util";
 import type { Action, DropReason } from "./actions.js";
@@ -25,7 +27,6 @@ import {
   COUNTER_LIMIT,
   KEEPALIVE_TIMEOUT,
   MAX_PEERS,
-  PADDING_MULTIPLE,
   QUEUE_STAGED_SIZE,
   REJECT_AFTER_TIME,
   REKEY_AFTER_TIME,
@@ -57,14 +58,13 @@ import {
   MAX_CONTENT_SIZE,
   RESPONSE_SIZE,
   ResponseLayout,
-  readCounter,
   readU32,
-  TransportLayout,
   TRANSPORT_MIN_SIZE,
-  writeTransportHeader,
 } from "./messages.js";
 import { Peer } from "./peer.js";
 import { RateLimiter } from "./ratelimiter.js";
+import { SessionTable } from "./session-table.js";
+import { openBatch, sealBatch, sealedLength, TransportBatch } from "./transport.js";
 import { dueTimers, nextDeadline, TIMER_BITS } from "./timers.js";
 
 /** Fills `out` with cryptographically secure random bytes (daemon: crypto.randomFillSync). */
@@ -76,6 +76,8 @@ export interface DeviceOptions {
   random: RandomSource;
   /** Transport ChaCha20-Poly1305 implementation (default: node:crypto). */
   aead?: TransportAead;
+  /** The tunnel interface's MTU, which caps transport padding (default 0: unknown, no cap); see {@link Device.mtu}. */
+  mtu?: number;
 }
 
 export interface PeerConfig {
@@ -125,9 +127,21 @@ export class Device {
   #handshakeWindowStart = Number.NEGATIVE_INFINITY;
   #handshakeCount = 0;
   #lastNow = Number.NEGATIVE_INFINITY;
+  #mtu = 0;
   readonly #scratch = new Uint8Array(4);
+  /** Every keypair's keys, counters and replay windows (shared memory: session-table.ts). */
+  readonly #table = SessionTable.create();
+  /** Slot → the keypair in it (check its generation). */
+  readonly #slotKeypairs: (Keypair<Peer> | undefined)[] = [];
+  /** Peer ids for the table (a slot records its peer's id) and the transport's allowed-IPs check. */
+  readonly #peerIds = new Map<Peer, number>();
+  readonly #peersById: (Peer | undefined)[] = [];
+  readonly #freePeerIds: number[] = [];
+  /** One-packet batch for the transport module (encapsulate/decapsulate handle one packet per call). */
+  readonly #batch = new TransportBatch(1);
   readonly #release = (kp: Keypair<Peer>): void => {
     if (this.#index.get(kp.localIndex) === kp) this.#index.delete(kp.localIndex);
+    if (this.#slotKeypairs[kp.slot] === kp) this.#slotKeypairs[kp.slot] = undefined;
     kp.wipe();
   };
   readonly #keypairsChanged = (peer: Peer): void => this.onKeypairsChanged?.(peer);
@@ -143,6 +157,7 @@ export class Device {
   constructor(options: DeviceOptions) {
     this.#random = options.random;
     this.#aead = options.aead ?? defaultTransportAead;
+    if (options.mtu !== undefined) this.mtu = options.mtu;
     this.setPrivateKey(options.privateKey, 0);
   }
 
@@ -203,6 +218,9 @@ export class Device {
     const peer = new Peer(publicKey, toPsk(config.presharedKey), config.endpoint ?? null, this.#routes, this.#release, this.#keypairsChanged);
     peer.handshake.setLocal(this.#identity);
     this.#peers.set(id, peer);
+    const peerId = this.#freePeerIds.pop() ?? this.#peersById.length;
+    this.#peerIds.set(peer, peerId);
+    this.#peersById[peerId] = peer;
     for (const cidr of allowed) this.#routes.insert(cidr, peer);
     if (config.persistentKeepalive !== undefined) this.#setPersistentKeepalive(peer, config.persistentKeepalive, now);
     return peer;
@@ -238,6 +256,12 @@ export class Device {
     peer.timers.stop();
     this.#routes.removeValue(peer);
     this.#peers.delete(peer.publicKey.toBase64());
+    const peerId = this.#peerIds.get(peer);
+    if (peerId !== undefined) {
+      this.#peerIds.delete(peer);
+      this.#peersById[peerId] = undefined;
+      this.#freePeerIds.push(peerId);
+    }
     return true;
   }
 
@@ -264,6 +288,29 @@ export class Device {
   set underLoad(v: boolean) {
     this.#forcedUnderLoad = v;
     if (!v) this.#underLoadUntil = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * The tunnel interface's MTU in bytes, 0 when unknown (the default). Transport padding is capped
+   * at it (padding.ts; wireguard-go reads `device.tun.mtu` per packet, the kernel the skb's MTU):
+   * the I/O layer sets it when it learns the link's MTU and whenever that changes.
+   * @throws DeviceConfigError unless an integer from 0 to 65535
+   */
+  get mtu(): number {
+    return this.#mtu;
+  }
+  set mtu(v: number) {
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new DeviceConfigError("MTU must be an integer from 0 to 65535");
+    this.#mtu = v;
+  }
+
+  /**
+   * The shared session table holding every keypair's keys, send counters and replay windows
+   * (session-table.ts). Other threads attach views from its `handles` and seal/open with
+   * transport.ts; only the device writes it.
+   */
+  get sessionTable(): SessionTable {
+    return this.#table;
   }
 
   /** The earliest time `tick` has work to do (Infinity when no timer is armed). */
@@ -303,7 +350,7 @@ export class Device {
       const kp = peer.current;
       if (peer.staged.length === 0 && kp !== null && kp.canSend(now)) {
         // Fast path: a session exists and nothing is waiting before this packet.
-        this.#sendTransport(peer, kp, packet, out);
+        this.#sendTransport(peer, kp, packet, now, out);
         this.#afterSend(peer, packet.length > 0, now);
         this.#keepKeyFreshSending(peer, now, out);
         return;
@@ -386,21 +433,22 @@ export class Device {
   // Sending
   // -------------------------------------------------------------------------------------------
 
-  /** Encrypts one packet with `kp` and emits it (whitepaper §5.4.6). */
-  #sendTransport(peer: Peer, kp: Keypair<Peer>, packet: Uint8Array, out: Action[]): void {
+  /** Encrypts one packet with `kp` (transport.ts, the same code as every thread's) and emits it (whitepaper §5.4.6). */
+  #sendTransport(peer: Peer, kp: Keypair<Peer>, packet: Uint8Array, now: number, out: Action[]): void {
     const endpoint = peer.endpoint;
     if (endpoint === null) return drop(out, "no-endpoint", peer);
-    // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖)
-    const padded = Math.ceil(packet.length / PADDING_MULTIPLE) * PADDING_MULTIPLE;
-    const datagram = new Uint8Array(TransportLayout.payload + padded + 16);
-    const counter = kp.reserveSendCounters(1);
-    writeTransportHeader(datagram, kp.remoteIndex, counter);
-    datagram.set(packet, TransportLayout.payload);
-    // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place
-    const plain = datagram.subarray(TransportLayout.payload, TransportLayout.payload + padded);
-    if (this.#aead.seal(kp.sendKey, counter, plain, datagram, TransportLayout.payload) < 0) {
-      return drop(out, "encrypt-failed", peer);
-    }
+    const datagram = new Uint8Array(sealedLength(packet.length, this.#mtu));
+    const b = this.#batch;
+    b.count = 1;
+    b.input[0] = packet;
+    b.output[0] = datagram;
+    b.slot[0] = kp.slot;
+    b.generation[0] = kp.generation;
+    // Shim: while the daemon's pre-table fast path holds this keypair's counter, reserve from there.
+    sealBatch(this.#table, b, now, this.#aead, this.#mtu, kp.sendCounterShared ? kp : null);
+    b.input[0] = b.output[0] = EMPTY;
+    const reason = b.drop[0];
+    if (reason !== null && reason !== undefined) return drop(out, reason, peer);
     peer.txBytes += datagram.length;
     out.push({ kind: "toNetwork", datagram, endpoint, peer });
   }
@@ -430,7 +478,7 @@ export class Device {
         break;
       }
       const packet = peer.staged.shift()!;
-      this.#sendTransport(peer, kp, packet, out);
+      this.#sendTransport(peer, kp, packet, now, out);
       sent = true;
       if (packet.length > 0) dataSent = true;
     }
@@ -550,6 +598,11 @@ export class Device {
 
   /** Answers a consumed initiation and derives the responder's keypair (SendHandshakeResponse). */
   #sendResponse(peer: Peer, now: number, out: Action[]): void {
+    // A response is a sent handshake: no initiation of ours within REKEY_TIMEOUT of it. Like
+    // wireguard-go (device/send.go SendHandshakeResponse: `peer.handshake.lastSentHandshake =
+    // time.Now()`, first thing) and the kernel (wg_packet_send_handshake_response); unlike an
+    // initiation it arms no retransmit timer (timersHandshakeInitiated is for initiations only).
+    peer.timers.lastSentHandshakeAt = now;
     this.#freeHandshakeIndex(peer);
     const localIndex = this.#newIndex(peer);
     const msg = new Uint8Array(RESPONSE_SIZE);
@@ -567,8 +620,10 @@ export class Device {
   }
 
   #beginSession(peer: Peer, keys: SessionKeys, now: number): void {
-    const kp = new Keypair(peer, keys.sendKey, keys.receiveKey, keys.localIndex, keys.remoteIndex, keys.isInitiator, now);
+    const peerId = this.#peerIds.get(peer) ?? -1;
+    const kp = new Keypair(peer, keys.sendKey, keys.receiveKey, keys.localIndex, keys.remoteIndex, keys.isInitiator, now, this.#table, peerId);
     this.#index.set(kp.localIndex, kp);
+    this.#slotKeypairs[kp.slot] = kp;
     peer.installKeypair(kp);
     peer.timers.onSessionDerived(now);
   }
@@ -580,19 +635,21 @@ export class Device {
     if (!peer.cookies.consumeReply(msg, now)) return drop(out, "cookie-decrypt-failed", peer);
   }
 
+  /** Opens one transport datagram with transport.ts (the same code as every thread's), then the peer's bookkeeping. */
   #receiveTransport(d: Uint8Array, from: Endpoint, now: number, out: Action[]): void {
-    const entry = this.#index.get(readU32(d, TransportLayout.receiver));
-    if (!(entry instanceof Keypair)) return drop(out, "unknown-index");
-    const kp = entry;
-    const peer = kp.peer;
-    if (!kp.canReceive(now)) return drop(out, "expired-keypair", peer);
-    const counter = readCounter(d, TransportLayout.counter);
-    if (counter < 0 || counter >= COUNTER_LIMIT) return drop(out, "counter-limit", peer);
-    // P := AEAD-DECRYPT(Trecv, msg.counter, msg.packet, ε)
+    const b = this.#batch;
     const plain = new Uint8Array(d.length - TRANSPORT_MIN_SIZE);
-    const n = this.#aead.open(kp.receiveKey, counter, d.subarray(TransportLayout.payload), plain, 0);
-    if (n < 0) return drop(out, "decrypt-failed", peer);
-    if (!kp.replay.validate(counter, COUNTER_LIMIT)) return drop(out, "replay", peer);
+    b.count = 1;
+    b.input[0] = d;
+    b.output[0] = plain;
+    openBatch(this.#table, b, now, this.#aead, this.#routes, this.#peersById);
+    b.input[0] = b.output[0] = EMPTY;
+    const slot = b.slot[0]!;
+    const kp = slot < 0 ? undefined : this.#slotKeypairs[slot];
+    const reason = b.drop[0] ?? null;
+    if (kp === undefined || kp.generation !== b.generation[0]) return drop(out, reason ?? "unknown-index");
+    const peer = kp.peer;
+    if (b.authenticated[0] !== 1) return drop(out, reason ?? "internal-error", peer);
     const t = peer.timers;
     peer.setEndpoint(from); // roaming (§2.1): only authenticated packets move the endpoint
     if (peer.receivedWithKeypair(kp)) {
@@ -605,13 +662,11 @@ export class Device {
     t.onAnyAuthenticatedPacketTraversal(now);
     t.onAnyAuthenticatedPacketReceived();
     peer.rxBytes += d.length;
-    if (n === 0) return; // keepalive
+    const length = b.length[0]!;
+    if (reason === null && length === 0) return; // keepalive
     t.onDataReceived(now);
-    const length = innerLength(plain, n);
-    if (length < 0) return drop(out, "invalid-inner-packet", peer);
-    const packet = length === n ? plain : plain.subarray(0, length);
-    if (this.#routes.lookup(packet, "src") !== peer) return drop(out, "source-not-allowed", peer);
-    out.push({ kind: "toTunnel", packet, peer });
+    if (reason !== null) return drop(out, reason, peer); // invalid inner packet, source not allowed
+    out.push({ kind: "toTunnel", packet: length === plain.length ? plain : plain.subarray(0, length), peer });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -730,23 +785,4 @@ function isIpPacket(p: Uint8Array): boolean {
   if (p.length === 0) return false;
   const v = p[0]! >>> 4;
   return (v === 4 && p.length >= 20) || (v === 6 && p.length >= 40);
-}
-
-/**
- * The length of the IP packet at the start of `p` (first `n` bytes valid) from its header's
- * length field, or -1 when it is not a well-formed IPv4/IPv6 packet that fits.
- */
-function innerLength(p: Uint8Array, n: number): number {
-  const v = p[0]! >>> 4;
-  if (v === 4) {
-    if (n < 20) return -1;
-    const len = (p[2]! << 8) | p[3]!;
-    return len >= 20 && len <= n ? len : -1;
-  }
-  if (v === 6) {
-    if (n < 40) return -1;
-    const len = 40 + ((p[4]! << 8) | p[5]!);
-    return len <= n ? len : -1;
-  }
-  return -1;
 }

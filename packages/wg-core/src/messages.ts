@@ -62,20 +62,22 @@ export type MessageClass = 1 | 2 | 3 | 4 | "truncated" | "invalid-size" | "overs
 /**
  * Classifies a datagram by its type field and checks its size. Never throws.
  * Handshake and cookie messages must have their exact size; transport messages 32..65535 bytes.
+ * `start`/`end` select the datagram inside a larger buffer (a receive batch) without a view.
  */
-export function classifyMessage(d: Uint8Array): MessageClass {
-  if (d.length < 4) return "truncated";
-  const type = readU32(d, 0);
+export function classifyMessage(d: Uint8Array, start = 0, end = d.length): MessageClass {
+  const n = end - start;
+  if (n < 4) return "truncated";
+  const type = readU32(d, start);
   switch (type) {
     case MESSAGE_INITIATION:
-      return d.length === INITIATION_SIZE ? 1 : d.length < INITIATION_SIZE ? "truncated" : "invalid-size";
+      return n === INITIATION_SIZE ? 1 : n < INITIATION_SIZE ? "truncated" : "invalid-size";
     case MESSAGE_RESPONSE:
-      return d.length === RESPONSE_SIZE ? 2 : d.length < RESPONSE_SIZE ? "truncated" : "invalid-size";
+      return n === RESPONSE_SIZE ? 2 : n < RESPONSE_SIZE ? "truncated" : "invalid-size";
     case MESSAGE_COOKIE_REPLY:
-      return d.length === COOKIE_REPLY_SIZE ? 3 : d.length < COOKIE_REPLY_SIZE ? "truncated" : "invalid-size";
+      return n === COOKIE_REPLY_SIZE ? 3 : n < COOKIE_REPLY_SIZE ? "truncated" : "invalid-size";
     case MESSAGE_TRANSPORT:
-      if (d.length < TRANSPORT_MIN_SIZE) return "truncated";
-      return d.length > MAX_SEGMENT_SIZE ? "oversized" : 4;
+      if (n < TRANSPORT_MIN_SIZE) return "truncated";
+      return n > MAX_SEGMENT_SIZE ? "oversized" : 4;
     default:
       return "unknown-type";
   }

@@ -8,7 +8,11 @@
  * Guarantee: {@link ReplayWindow.validate} returns true at most once per counter, never for a counter
  * ≥ limit, and never for a counter more than 8128 below the highest accepted one. The 64-bit blocks are
  * stored as pairs of 32-bit words (no BigInt on the hot path); counters are numbers < 2^53.
- * save/load/merge hand a receive window between threads (a SharedArrayBuffer of Uint32 or Int32 words).
+ * The state is one region of REPLAY_STATE_WORDS words, so it can live in shared memory: the rule is
+ * {@link validateReplayCounter}, run by {@link ReplayWindow} on its own region and by the session table
+ * (session-table.ts) on a slot's region, which every thread checks under the slot's window lock.
+ * save/load/merge hand a window between threads by copy — the daemon's fast path of before the shared
+ * session table (kept until it moves onto the table, phase B of docs/architecture.md).
  */
 
 const BLOCK_BITS = 64;
@@ -30,44 +34,98 @@ function lowBits(n: number): number {
   return n >= 32 ? 0xffffffff : ((1 << n) >>> 0) - 1;
 }
 
+/** Word offsets inside a window's state region. */
+const LAST_LO = 0;
+const LAST_HI = 1;
+const RING = 2;
+
+/**
+ * The replay rule itself (RFC 6479 §3, as wireguard-go `Filter.ValidateCounter` and the kernel's
+ * `counter_validate`), on a window state held in `w[base .. base + REPLAY_STATE_WORDS)`:
+ * `[last low 32 bits, last high bits, ring: block i = words 2i (bits 0..31), 2i+1 (bits 32..63)]`.
+ * It is the only copy of the rule: {@link ReplayWindow} runs it on its own region, the shared session
+ * table (session-table.ts) on a region of a SharedArrayBuffer under the slot's window lock. Not atomic:
+ * one caller at a time per region.
+ * Never throws: a non-integer or negative counter is rejected.
+ * @param counter the message's 64-bit counter, as a number < 2^53
+ * @param limit counters ≥ limit are rejected (RejectAfterMessages)
+ * @returns true if the counter is new (and it is now recorded); false if replayed, too old or ≥ limit
+ */
+export function validateReplayCounter(w: Uint32Array, base: number, counter: number, limit: number): boolean {
+  if (!(counter < limit) || !Number.isSafeInteger(counter) || counter < 0) return false;
+  const last = w[base + LAST_HI]! * TWO_32 + w[base + LAST_LO]!;
+  let indexBlock = Math.floor(counter / BLOCK_BITS);
+  const ring = base + RING;
+  if (counter > last) {
+    // Move the window forward, zeroing the blocks it slides over (at most the whole ring).
+    const current = Math.floor(last / BLOCK_BITS);
+    const diff = Math.min(indexBlock - current, RING_BLOCKS);
+    for (let i = current + 1; i <= current + diff; i++) {
+      const b = ring + (i % RING_BLOCKS) * 2;
+      w[b] = 0;
+      w[b + 1] = 0;
+    }
+    w[base + LAST_LO] = counter % TWO_32;
+    w[base + LAST_HI] = Math.floor(counter / TWO_32);
+  } else if (last - counter > REPLAY_WINDOW_SIZE) {
+    return false; // behind the window
+  }
+  indexBlock %= RING_BLOCKS;
+  const indexBit = counter % BLOCK_BITS;
+  const word = ring + indexBlock * 2 + (indexBit >>> 5);
+  const mask = (1 << (indexBit & 31)) >>> 0;
+  const old = w[word]!;
+  if ((old & mask) !== 0) return false;
+  w[word] = (old | mask) >>> 0;
+  return true;
+}
+
 export class ReplayWindow {
-  /** The ring: block i is words 2i (bits 0..31) and 2i+1 (bits 32..63). */
-  readonly #ring = new Uint32Array(RING_BLOCKS * 2);
-  /** Highest counter accepted so far. */
-  #last = 0;
+  /** The state region (layout: {@link validateReplayCounter}). */
+  readonly #w: Uint32Array;
+  readonly #base: number;
 
   /**
-   * Checks a received counter and records it (RFC 6479 §3, as wireguard-go `Filter.ValidateCounter`).
-   * Never throws: a non-integer or negative counter is rejected.
+   * A window in the initial state with its own memory, or — `words`/`base` given — a window whose
+   * state lives in `words[base .. base + REPLAY_STATE_WORDS)` (a session-table slot in shared memory;
+   * the region is used as it is, not reset).
+   * @throws RangeError if the region does not fit in `words`
+   */
+  constructor(words?: Uint32Array, base = 0) {
+    if (words === undefined) {
+      this.#w = new Uint32Array(REPLAY_STATE_WORDS);
+      this.#base = 0;
+    } else {
+      if (!fits(words, base)) throw new RangeError(`ReplayWindow: ${REPLAY_STATE_WORDS} words at ${base} do not fit in ${words.length}`);
+      this.#w = words;
+      this.#base = base;
+    }
+  }
+
+  /** Highest counter accepted so far. */
+  get #last(): number {
+    return this.#w[this.#base + LAST_HI]! * TWO_32 + this.#w[this.#base + LAST_LO]!;
+  }
+
+  /** The ring (a view of the state region). */
+  get #ring(): Uint32Array {
+    return this.#w.subarray(this.#base + RING, this.#base + REPLAY_STATE_WORDS);
+  }
+
+  #setLast(last: number): void {
+    this.#w[this.#base + LAST_LO] = last % TWO_32;
+    this.#w[this.#base + LAST_HI] = Math.floor(last / TWO_32);
+  }
+
+  /**
+   * Checks a received counter and records it ({@link validateReplayCounter}). Not for a window that
+   * other threads check concurrently (the session table locks its windows).
    * @param counter the message's 64-bit counter, as a number < 2^53
    * @param limit counters ≥ limit are rejected (RejectAfterMessages)
    * @returns true if the counter is new (and it is now recorded); false if replayed, too old or ≥ limit
    */
   validate(counter: number, limit: number): boolean {
-    if (!(counter < limit) || !Number.isSafeInteger(counter) || counter < 0) return false;
-    const ring = this.#ring;
-    let indexBlock = Math.floor(counter / BLOCK_BITS);
-    if (counter > this.#last) {
-      // Move the window forward, zeroing the blocks it slides over (at most the whole ring).
-      const current = Math.floor(this.#last / BLOCK_BITS);
-      const diff = Math.min(indexBlock - current, RING_BLOCKS);
-      for (let i = current + 1; i <= current + diff; i++) {
-        const b = (i % RING_BLOCKS) * 2;
-        ring[b] = 0;
-        ring[b + 1] = 0;
-      }
-      this.#last = counter;
-    } else if (this.#last - counter > REPLAY_WINDOW_SIZE) {
-      return false; // behind the window
-    }
-    indexBlock %= RING_BLOCKS;
-    const indexBit = counter % BLOCK_BITS;
-    const word = indexBlock * 2 + (indexBit >>> 5);
-    const mask = (1 << (indexBit & 31)) >>> 0;
-    const old = ring[word]!;
-    if ((old & mask) !== 0) return false;
-    ring[word] = old | mask;
-    return true;
+    return validateReplayCounter(this.#w, this.#base, counter, limit);
   }
 
   /**
@@ -79,10 +137,8 @@ export class ReplayWindow {
     if (!fits(words, offset)) {
       throw new RangeError(`ReplayWindow.save: ${REPLAY_STATE_WORDS} words at ${offset} do not fit in ${words.length}`);
     }
-    const last = this.#last;
-    words[offset] = last % TWO_32; // an Int32Array stores ToInt32, i.e. the same 32 bits
-    words[offset + 1] = Math.floor(last / TWO_32);
-    words.set(this.#ring, offset + 2);
+    // An Int32Array stores ToInt32, i.e. the same 32 bits.
+    words.set(this.#w.subarray(this.#base, this.#base + REPLAY_STATE_WORDS), offset);
   }
 
   /**
@@ -102,7 +158,7 @@ export class ReplayWindow {
     }
     const ring = this.#ring;
     ring.set(words.subarray(offset + 2, offset + REPLAY_STATE_WORDS)); // Int32 → Uint32 keeps the bits
-    this.#last = last;
+    this.#setLast(last);
     const b = (Math.floor(last / BLOCK_BITS) % RING_BLOCKS) * 2;
     const keep = (last % BLOCK_BITS) + 1; // bits 0 .. last % 64 of the block
     ring[b] = ring[b]! & lowBits(Math.min(keep, 32));
@@ -136,7 +192,7 @@ export class ReplayWindow {
       ring[b] = ring[b]! | src[b]!;
       ring[b + 1] = ring[b + 1]! | src[b + 1]!;
     }
-    this.#last = last;
+    this.#setLast(last);
   }
 
   /** {@link merge} with a state written by {@link save} (loaded into a temporary window). Never throws. */
@@ -148,7 +204,6 @@ export class ReplayWindow {
 
   /** Back to the initial state (a new session's keypair). */
   reset(): void {
-    this.#last = 0;
-    this.#ring.fill(0);
+    this.#w.fill(0, this.#base, this.#base + REPLAY_STATE_WORDS);
   }
 }

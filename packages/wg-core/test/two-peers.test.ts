@@ -310,3 +310,71 @@ describe("two peers in memory", () => {
     expect(a.delivered.map((d) => parseIcmpEcho(d.packet)?.seq)).toEqual([1, 2, 3]);
   });
 });
+
+// The responder records its response as a sent handshake (wireguard-go device/send.go
+// SendHandshakeResponse: `peer.handshake.lastSentHandshake = time.Now()`, no retransmit timer armed;
+// kernel wg_packet_send_handshake_response: `atomic64_set(&peer->last_sent_handshake, ...)`), so the
+// REKEY_TIMEOUT limit on initiations counts from it.
+describe("the responder's response counts as a sent handshake", () => {
+  const seqs = (n: VNode) => n.delivered.map((d) => parseIcmpEcho(d.packet)?.seq);
+
+  it("crossing traffic: the responder's data waits for confirmation; one handshake, one session per side", () => {
+    const { net, a, b, bOnA, aOnB } = makePair();
+    const held: Wire[] = [];
+    net.filter = (w) => (held.push(w), false);
+    net.send(a, ping(A_INNER, B_INNER, 1)); // A initiates
+    const init = held.shift()!;
+    expect(typeOf(init.datagram)).toBe(1);
+    net.inject(init.datagram, init.source, init.to); // B answers (the response is held)
+    expect(held.map((w) => typeOf(w.datagram))).toEqual([2]);
+    const answeredAt = net.now;
+    net.now += 1;
+    net.send(b, ping(B_INNER, A_INNER, 2)); // B has data 1 ms after answering
+    expect(initiations(b)).toHaveLength(0); // it waits for A's confirmation: no initiation of its own
+    expect(held.map((w) => typeOf(w.datagram))).toEqual([2]);
+    net.filter = () => true;
+    for (const w of held.splice(0)) net.inject(w.datagram, w.source, w.to);
+    net.advance(3 * REKEY_TIMEOUT, 10);
+    expect(seqs(b)).toEqual([1]);
+    expect(seqs(a)).toEqual([2]);
+    expect(initiations(a)).toHaveLength(1);
+    expect(initiations(b)).toHaveLength(0);
+    // Exactly one session on each side, the same one: nothing was replaced.
+    expect(bOnA.current).not.toBeNull();
+    expect(bOnA.previous).toBeNull();
+    expect(aOnB.previous).toBeNull();
+    expect(aOnB.next).toBeNull();
+    expect(aOnB.current!.localIndex).toBe(bOnA.current!.remoteIndex);
+    expect(aOnB.current!.remoteIndex).toBe(bOnA.current!.localIndex);
+    expect(aOnB.timers.lastSentHandshakeAt).toBe(answeredAt);
+  });
+
+  it("a responder's own pending retransmission does not fire right after its response", () => {
+    const { net, a, b, aOnB } = makePair();
+    net.filter = (w) => w.from !== b; // B's initiation is lost
+    net.send(b, ping(B_INNER, A_INNER, 1));
+    expect(initiations(b)).toHaveLength(1);
+    const firstAt = net.now;
+    expect(aOnB.timers.retransmitHandshakeAt - firstAt).toBeGreaterThanOrEqual(REKEY_TIMEOUT);
+    net.advance(REKEY_TIMEOUT - 200, 10); // 200 ms before B's retransmission is due
+    expect(initiations(b)).toHaveLength(1);
+    // A initiates now; B answers; A's confirmation (its transport messages) does not reach B yet.
+    net.filter = (w) => !(w.from === a && typeOf(w.datagram) === 4);
+    net.send(a, ping(A_INNER, B_INNER, 2));
+    const answeredAt = net.now;
+    expect(b.sent.filter((w) => typeOf(w.datagram) === 2)).toHaveLength(1);
+    // B's retransmit timer (due at firstAt + REKEY_TIMEOUT + jitter) fires 200..534 ms after its
+    // response: like wireguard-go it finds a handshake sent less than REKEY_TIMEOUT ago and sends nothing.
+    net.advance(REKEY_TIMEOUT_JITTER_MAX_MS + 500, 10);
+    expect(aOnB.timers.retransmitHandshakeAt).toBe(Infinity); // it fired
+    expect(initiations(b, answeredAt)).toHaveLength(0);
+    expect(initiations(b)).toHaveLength(1);
+    // The session A confirmed carries B's data as soon as A's next packet gets through.
+    net.filter = () => true;
+    net.send(a, ping(A_INNER, B_INNER, 3));
+    expect(seqs(b)).toEqual([3]); // 2 went with the lost confirmation
+    expect(seqs(a)).toEqual([1]);
+    expect(initiations(b)).toHaveLength(1);
+    expect(initiations(a)).toHaveLength(1);
+  });
+});

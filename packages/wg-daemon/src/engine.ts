@@ -68,9 +68,11 @@ export class Engine implements UapiHandler {
   async start(listenPort = 0): Promise<void> {
     this.listenPort = await this.bind.open(listenPort);
     this.running = true;
+    this.refreshMtu();
     this.done = this.tunLoop();
     const tick = (): void => {
       if (!this.running) return;
+      this.refreshMtu();
       this.out.length = 0;
       try {
         this.core.tick(this.now(), this.out);
@@ -81,6 +83,21 @@ export class Engine implements UapiHandler {
       this.timer = setTimeout(tick, TICK_MS);
     };
     this.timer = setTimeout(tick, TICK_MS);
+  }
+
+  /**
+   * Hands the TUN's MTU to the core (it caps transport padding), at start and on every tick: the
+   * link's MTU is set after the daemon starts (`wg-ts up`, wg-quick) and may change any time.
+   */
+  private refreshMtu(): void {
+    const mtu = this.tun.mtu?.() ?? 0;
+    const device = this.core.device;
+    if (mtu === device.mtu) return;
+    try {
+      device.mtu = mtu;
+    } catch {
+      device.mtu = 0; // not a usable MTU: no cap, as when unknown
+    }
   }
 
   private async tunLoop(): Promise<Error | undefined> {

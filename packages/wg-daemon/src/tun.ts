@@ -12,7 +12,7 @@
  * Writes are writeSync (a TUN write never blocks). When the interface is deleted
  * (`ip link del`), reads fail and `read` rejects: the daemon then shuts down.
  */
-import { closeSync, openSync, read as fsRead, readSync, writeSync, constants as fsConstants } from "node:fs";
+import { closeSync, openSync, read as fsRead, readFileSync, readSync, writeSync, constants as fsConstants } from "node:fs";
 import { ioctl, pollIn } from "./libc.js";
 
 export interface Tun {
@@ -25,7 +25,22 @@ export interface Tun {
   read(out: Uint8Array[]): Promise<number>;
   /** Writes inner IP packets to the kernel; malformed ones are counted by the kernel, never thrown. */
   write(packets: readonly Uint8Array[], count?: number): void;
+  /**
+   * The interface's current MTU in bytes, 0 when unknown (wireguard-go tun.Device.MTU). The engine
+   * hands it to the core, which caps transport padding at it; `ip link set mtu` (wg-quick, `wg-ts up`)
+   * may change it at any time.
+   */
+  mtu?(): number;
   close(): void;
+}
+
+/** The MTU of network interface `name` (sysfs), 0 when unreadable. */
+export function linkMtu(name: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 const TUNSETIFF = 0x400454ca;
@@ -159,6 +174,10 @@ export class LinuxTun implements Tun {
     return n;
   }
 
+  mtu(): number {
+    return linkMtu(this.name);
+  }
+
   write(packets: readonly Uint8Array[], count = packets.length): void {
     for (let i = 0; i < count; i++) {
       const p = packets[i]!;
@@ -186,8 +205,14 @@ export class MemoryTun implements Tun {
   private readonly queue: Uint8Array[] = [];
   private waiter: (() => void) | undefined;
   private closed = false;
+  /** What {@link mtu} reports (0: unknown). */
+  linkMtu = 0;
 
   constructor(readonly name = "mem0") {}
+
+  mtu(): number {
+    return this.linkMtu;
+  }
 
   inject(...packets: Uint8Array[]): void {
     this.queue.push(...packets);

@@ -86,4 +86,36 @@ describe("Engine over in-memory TUN and bind", () => {
     a.stop();
     b.stop();
   });
+
+  it("hands the TUN's MTU to the core: padding capped at it, changes followed within a tick", async () => {
+    const [bindA, bindB] = MemoryBind.pair("10.0.0.1", "10.0.0.2");
+    const tunA = new MemoryTun("a");
+    const tunB = new MemoryTun("b");
+    tunA.linkMtu = 1420;
+    const a = new Engine({ tun: tunA, bind: bindA, random: (b) => void randomFillSync(b) });
+    const b = new Engine({ tun: tunB, bind: bindB, random: (b) => void randomFillSync(b) });
+    await a.start(1000);
+    await b.start(2000);
+    expect(a.core.device.mtu).toBe(1420);
+    expect(b.core.device.mtu).toBe(0);
+    const ka = generatePrivateKey();
+    const kb = generatePrivateKey();
+    await a.set(
+      parseSet([`private_key=${toHex(ka)}`, `public_key=${toHex(publicKeyOf(kb))}`, "endpoint=10.0.0.2:2000", "allowed_ip=192.168.9.2/32"]),
+    );
+    await b.set(parseSet([`private_key=${toHex(kb)}`, `public_key=${toHex(publicKeyOf(ka))}`, "allowed_ip=192.168.9.1/32"]));
+    tunA.inject(ipv4("192.168.9.1", "192.168.9.2"));
+    await until(() => tunB.written.length === 1);
+    const last = () => bindA.sent.at(-1)!.datagram.length;
+    tunA.inject(ipv4("192.168.9.1", "192.168.9.2", 1409 - 20));
+    await until(() => tunB.written.length === 2);
+    expect(last()).toBe(32 + 1420); // not 32 + 1424
+    tunA.linkMtu = 1300;
+    await until(() => a.core.device.mtu === 1300);
+    tunA.inject(ipv4("192.168.9.1", "192.168.9.2", 1299 - 20));
+    await until(() => tunB.written.length === 3);
+    expect(last()).toBe(32 + 1300); // not 32 + 1312
+    a.stop();
+    b.stop();
+  });
 });

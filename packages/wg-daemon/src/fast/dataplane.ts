@@ -162,6 +162,11 @@ export interface FastDataPlane {
   setRoutes(routes: readonly Route[]): void;
   /** The TUN's current link MTU (padding cap; `wg-ts up` sets the MTU after the workers start). */
   setLinkMtu(mtu: number): void;
+  /**
+   * The device's static public key (32 bytes), or null when it has no private key: the rx worker
+   * checks MAC1 of handshake messages against it before handing them to the main thread.
+   */
+  setPublicKey(publicKey: Uint8Array | null): void;
   /** Runs `f` (setPeer/clearPeer/setRoutes calls) as one update the workers see at once. */
   update(f: () => void): void;
   /** Peer slot `slot`'s traffic the workers counted (inner bytes, packets). */
@@ -509,6 +514,19 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     update: write,
     setLinkMtu(m) {
       if (words[KP.linkMtu] !== m) write(() => (words[KP.linkMtu] = m));
+    },
+    setPublicKey(k) {
+      const at = KP.ownKey * 4;
+      if (k === null) {
+        if (words[KP.ownKeyValid] !== 0) write(() => (words[KP.ownKeyValid] = 0));
+        return;
+      }
+      if (k.length !== 32) throw new Error("public key must be 32 bytes");
+      if (words[KP.ownKeyValid] === 1 && k.every((b, i) => bytes[at + i] === b)) return;
+      write(() => {
+        bytes.set(k, at);
+        words[KP.ownKeyValid] = 1;
+      });
     },
     peerStats(slot) {
       const o = slot * PEER_STATS_WORDS;

@@ -10,7 +10,8 @@
  * with each keypair (the core's window) when the workers start, returned by the rx worker and
  * merged into the core's when they stop — a datagram accepted by one tier is a replay to the other.
  *
- * With the workers running, what the Engine (and so wg-core) still sees: handshake and cookie messages, packets while no
+ * With the workers running, what the Engine (and so wg-core) still sees: handshake messages whose MAC1 verifies and cookie
+ * replies (the rx worker drops junk, forged MAC1 and unknown indices first: control.ts), packets while no
  * session exists, the first packet on every new receive keypair, and one sampled packet per
  * direction every 100 ms (roaming). The bulk of transport packets never leaves the two worker
  * threads; every 20 ms their traffic is reported to the core with `Device.noteDataSent` /
@@ -31,9 +32,8 @@
  * range a worker may still take before it sees the new generation.
  */
 import { parseCidr, type Action, type Device, type Keypair, type Peer } from "@wg-ts/core";
-import { readFileSync } from "node:fs";
 import type { Bind, Datagram } from "../bind.js";
-import type { Tun } from "../tun.js";
+import { linkMtu, type Tun } from "../tun.js";
 import { MAX_PEERS, MAX_ROUTES } from "./shared.js";
 import { MainLoop } from "./main-loop.js";
 import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair, type Route } from "./dataplane.js";
@@ -52,8 +52,10 @@ export interface FastIo {
   /**
    * The workers' drop counters by reason (non-zero only), summed over both workers: wg-core
    * DropReason names (`decrypt-failed`, `replay`, `counter-limit`, `source-not-allowed`,
-   * `invalid-inner-packet`, `no-route`, `encrypt-failed`) plus `slow-path-budget` (packets for the
-   * core over the per-100 ms budget). The engine adds them to its own counts of the same names.
+   * `invalid-inner-packet`, `no-route`, `encrypt-failed`; the rx worker's gate: `truncated`,
+   * `invalid-size`, `oversized`, `unknown-type`, `bad-mac1`, `unknown-index`, `no-private-key`) plus
+   * `slow-path-budget` (packets for the core over the per-100 ms budget). The engine adds them to
+   * its own counts of the same names.
    */
   drops(): [string, number][];
   /** "peers=N worker-tx-packets=… worker-rx-packets=…": peers published to the workers, packets they carried. */
@@ -238,6 +240,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
       syncIfWorkers();
     },
+    mtu: () => linkMtu(name),
     close() {
       if (closed) return;
       closed = true;
@@ -267,15 +270,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         }
       });
       publisher = pub;
-      let mtuAt = -Infinity;
       sync = () => {
         if (closed) return;
-        // The link MTU caps the workers' padding (whitepaper §5.4.6); `up` sets it after start.
-        const t = performance.now();
-        if (t - mtuAt >= 1000) {
-          mtuAt = t;
-          plane.setLinkMtu(linkMtu(name));
-        }
+        // The core's MTU (the Engine keeps it equal to the link's) caps the workers' padding too.
+        plane.setLinkMtu(device.mtu);
+        // Our public key: the rx worker checks MAC1 with it before the core sees a handshake.
+        plane.setPublicKey(device.publicKey?.bytes ?? null);
         pub.sync();
       };
       // Called inside the core's own call: publish right after it (the core must not be re-entered).
@@ -306,15 +306,6 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   };
 }
 
-/** The interface's MTU from sysfs, 0 when unreadable. */
-function linkMtu(name: string): number {
-  try {
-    return Number(readFileSync(`/sys/class/net/${name}/mtu`, "utf8").trim()) || 0;
-  } catch {
-    return 0;
-  }
-}
-
 class FastBind implements Bind {
   onBatch: (batch: Datagram[], count: number) => void = () => {};
   sendErrors = 0;
@@ -322,7 +313,12 @@ class FastBind implements Bind {
 
   constructor(
     readonly plane: FastDataPlane,
-    readonly afterSend: () => void,
+    /**
+     * Publishes the core's state: before anything the core emits leaves, so a keypair it just
+     * derived is in the workers' table before the response or keepalive that lets the peer use it
+     * (the rx worker drops transport messages for unpublished indices).
+     */
+    readonly beforeSend: () => void,
     /** Lets go of the socket while its fd is replaced (libuv must not poll a closed fd). */
     readonly mainLoop: MainLoop,
   ) {}
@@ -342,11 +338,11 @@ class FastBind implements Bind {
     this.plane.setMark(mark);
   }
   send(batch: readonly Datagram[], count = batch.length): void {
+    this.beforeSend();
     for (let i = 0; i < count; i++) {
       const d = batch[i]!;
       if (this.plane.sendDatagram(d.datagram, d.endpoint) < 0) this.sendErrors++;
     }
-    this.afterSend();
   }
   deliver(datagram: Uint8Array, from: { address: string; port: number }): void {
     const d = this.#one[0]!;

@@ -7,7 +7,9 @@
  *     the table when it moves and keep the copy only if it was even and unchanged around the copy
  *   [stop] set to 1 by close(): workers leave their loops at the next poll timeout
  *   [go] set to 1 once the main thread hands the fds over: a started worker waits for it (Atomics.wait)
- *   [routeCount] [linkMtu]
+ *   [routeCount] [linkMtu] [returned] [go]
+ *   [ownKeyValid] [ownKey: 8 words] our static public key (not secret): the rx worker checks MAC1 of
+ *     handshake messages with the MAC1 key wg-core derives from it before it bothers the main thread
  *   MAX_PEERS peer slots of PEER_WORDS (offsets PK):
  *     [sendValid] [remoteIndex] [counterCell: which of the slot's two counter cells the send keypair uses]
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
@@ -35,13 +37,17 @@ export const KP = {
   generation: 0,
   stop: 1,
   routeCount: 2,
-  /** The TUN's link MTU (0: unknown): the tx worker pads to a multiple of 16 capped at it, like wireguard-go. */
+  /** The core's MTU (Device.mtu, the link's; 0: unknown): the tx worker pads with wg-core's paddedLength capped at it. */
   linkMtu: 3,
   /** The rx worker's count of windows in the return area (set as it stops). */
   returned: 4,
   /** 0 until the main thread has stopped its own reads and published: started workers wait for 1. */
   go: 5,
-  peers: 6,
+  /** 1 when {@link KP.ownKey} holds the device's static public key (0: the device has no private key). */
+  ownKeyValid: 6,
+  /** The device's static public key, 8 words (32 bytes). */
+  ownKey: 7,
+  peers: 15,
 } as const;
 export const PK = {
   sendValid: 0,
@@ -76,12 +82,14 @@ export const peerBase = (slot: number): number => KP.peers + slot * PEER_WORDS;
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 /**
  * Drop reasons the workers count (wg-core DropReason names, plus `slow-path-budget`: a packet for
- * the core over SLOW_BUDGET per SAMPLE_MS). Each worker's stats block holds one counter per reason
- * after the ST words (ST.drops stays the total).
+ * the core over its budget per SAMPLE_MS). Each worker's stats block holds one counter per reason
+ * after the ST words (ST.drops stays the total). The rx worker's gate to the main thread
+ * (control.ts) drops by wg-core's classification and MAC1 check: truncated … no-private-key.
  */
 export const DROP_REASONS = [
   "decrypt-failed", "replay", "counter-limit", "source-not-allowed", "invalid-inner-packet", "no-route", "encrypt-failed",
   "slow-path-budget",
+  "truncated", "invalid-size", "oversized", "unknown-type", "bad-mac1", "unknown-index", "no-private-key",
 ] as const;
 export type WorkerDropReason = (typeof DROP_REASONS)[number];
 /** Stats word of drop reason `r`. */
@@ -94,10 +102,11 @@ export type WorkerEvent =
   /** The TUN interface was deleted (read fails with EBADFD): the tx worker has stopped. */
   | { kind: "gone"; errno: number }
   /**
-   * A datagram for wg-core's decapsulate, untouched: a handshake/cookie message, a transport
-   * message for an index no receive slot has, the first authenticated one on a receive slot
-   * (key confirmation, roaming) and one sample every SAMPLE_MS (timers, roaming). The rx worker
-   * has already recorded authenticated ones in its replay window and does not write them itself.
+   * A datagram for wg-core's decapsulate, untouched: a handshake message whose MAC1 verifies or a
+   * cookie reply (control.ts: within their budgets), the first authenticated transport message on
+   * a receive slot (key confirmation, roaming) and one sample every SAMPLE_MS (timers, roaming).
+   * The rx worker has already recorded authenticated ones in its replay window and does not write
+   * them itself. Anything else (junk, forged MAC1, unknown indices) is dropped in the worker.
    */
   | { kind: "control"; datagram: Uint8Array; from: { address: string; port: number } }
   /**
@@ -109,8 +118,13 @@ export type WorkerEvent =
 
 /** One packet per direction per SAMPLE_MS takes the slow path through wg-core. */
 export const SAMPLE_MS = 100;
-/** At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists. */
+/**
+ * At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists
+ * (tx); at most this many handshake messages with a valid MAC1 per SAMPLE_MS (rx, control.ts).
+ */
 export const SLOW_BUDGET = 512;
+/** Cookie replies (no MAC1 to check) handed to the main thread per SAMPLE_MS at most (control.ts). */
+export const COOKIE_BUDGET = 32;
 
 export interface WorkerInit {
   role: "tx" | "rx";

@@ -11,7 +11,8 @@
  * Transport format, AEAD and replay window are wg-core's (whitepaper §5.4.6).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { AllowedIps, COUNTER_LIMIT, ReplayWindow, formatCidr, nodeTransportAead, writeCounter } from "@wg-ts/core";
+import { AllowedIps, COUNTER_LIMIT, ReplayWindow, classifyMessage, formatCidr, nodeTransportAead, paddedLength, writeCounter } from "@wg-ts/core";
+import { ControlGate } from "./control.js";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
   segmentTcp, type VnetHdr,
@@ -23,7 +24,7 @@ import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js
 import {
   KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, RECV_WINDOW, RETURN_BASE, RETURN_WORDS, ROUTES_BASE,
   ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET,
-  STATS_WORDS, ST, dropWord, peerBase, type WorkerEvent, type WorkerInit,
+  STATS_WORDS, ST, DROP_REASONS, dropWord, peerBase, type WorkerDropReason, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
 const init = workerData as WorkerInit;
@@ -33,6 +34,8 @@ const counters = new BigInt64Array(init.counters);
 const stats = new Float64Array(init.stats, init.role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS);
 const peerStats = new Float64Array(init.peerStats);
 const MESSAGE_TRANSPORT = 4;
+/** Stats word of each drop reason. */
+const DROP_WORD = Object.fromEntries(DROP_REASONS.map((r) => [r, dropWord(r)])) as Record<WorkerDropReason, number>;
 const HEADER = 16;
 const TAG = 16;
 /** Counters reserved per Atomics.add on the shared send counter. */
@@ -95,6 +98,8 @@ class KeyView {
   /** The routes snapshot: inner address → peer slot (wg-core's trie). */
   routes = new AllowedIps<number>();
   linkMtu = 0;
+  /** The device's static public key as published (null: none). */
+  ownKey: Uint8Array | null = null;
   #routesKey = "";
 
   /** Returns true when a new consistent copy was taken. */
@@ -162,8 +167,10 @@ class KeyView {
       list.push([formatCidr({ family, bits: fb >> 8, bytes: bytes.slice(a, a + (family === 4 ? 4 : 16)) }), keyWords[w]!]);
     }
     const linkMtu = keyWords[KP.linkMtu]!;
+    const ownKey = keyWords[KP.ownKeyValid] === 1 ? bytes.slice(KP.ownKey * 4, KP.ownKey * 4 + 32) : null;
     if (Atomics.load(keyWords, KP.generation) !== g) return false;
     this.linkMtu = linkMtu;
+    this.ownKey = ownKey;
     const key = list.map(([c, s]) => `${c}=${s}`).join(",");
     if (key !== this.#routesKey) {
       const routes = new AllowedIps<number>();
@@ -232,10 +239,8 @@ function txLoop(): void {
       return;
     }
     if (count === batch.n || (count > 0 && batchPeer !== peer)) flush();
-    // Pad to a multiple of 16, capped at the MTU (whitepaper §5.4.6; wireguard-go calculatePaddingSize).
-    const cap = kv.linkMtu > 0 && kv.linkMtu < mtu ? kv.linkMtu : mtu;
-    let padded = (len + 15) & ~15;
-    if (padded > cap) padded = Math.max(len, cap);
+    // Pad to a multiple of 16 capped at the link MTU: wg-core's rule (padding.ts), the core's MTU.
+    const padded = paddedLength(len, kv.linkMtu);
     p.fill(0, len, padded);
     if (peer.next === peer.end) {
       peer.next = Atomics.add(counters, peer.cell, COUNTER_RANGE);
@@ -330,13 +335,27 @@ function rxLoop(): void {
           stats[ST.syscalls]!++;
         })
       : null;
+  const gate = new ControlGate();
+  const refresh = (): boolean => {
+    if (!kv.refresh()) return false;
+    gate.setPublicKey(kv.ownKey);
+    return true;
+  };
   const handle = (slot: number, s: number, len: number): void => {
-    const index = len >= HEADER + TAG && data.readUInt32LE(s) === MESSAGE_TRANSPORT ? data.readUInt32LE(s + 4) : -1;
-    const r = index < 0 ? undefined : kv.byIndex.get(index);
+    // wg-core's classification (exact sizes per type); a transport message is ours to carry when
+    // its receiver index is published.
+    let r: RecvKey | undefined;
+    if (classifyMessage(data, s, s + len) === MESSAGE_TRANSPORT) {
+      const index = data.readUInt32LE(s + 4);
+      r = kv.byIndex.get(index);
+      // Published since this batch's refresh? (The core publishes before it sends what lets a peer use a new keypair.)
+      if (r === undefined && refresh()) r = kv.byIndex.get(index);
+    }
     if (r === undefined) {
-      // Handshake/cookie messages and unknown indices belong to the main thread (wg-core), at most
-      // SLOW_BUDGET per SAMPLE_MS: a flood of garbage must not queue up in the main thread's port.
-      if (controlPosts++ >= SLOW_BUDGET) return drop(D.budget);
+      // Handshake and cookie messages belong to the main thread (wg-core), once they pass wg-core's
+      // checks here (control.ts): junk and forged MAC1 never take a real handshake's place.
+      const verdict = gate.admit(data, now, s, s + len);
+      if (verdict !== "post") return drop(DROP_WORD[verdict]);
       stats[ST.control]!++;
       post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
       return;
@@ -398,8 +417,6 @@ function rxLoop(): void {
   };
   let idle = 0;
   let now = performance.now();
-  let controlPosts = 0;
-  let lastTick = now;
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
@@ -413,12 +430,8 @@ function rxLoop(): void {
     }
     idle = 0;
     stats[ST.batches]!++;
-    kv.refresh();
+    refresh();
     now = performance.now();
-    if (now - lastTick >= SAMPLE_MS) {
-      lastTick = now;
-      controlPosts = 0;
-    }
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);
