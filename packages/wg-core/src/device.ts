@@ -647,9 +647,12 @@ export class Device {
     const slot = b.slot[0]!;
     const kp = slot < 0 ? undefined : this.#slotKeypairs[slot];
     const reason = b.drop[0] ?? null;
+    // Read every result now: #sendStaged below reuses the one-packet batch to seal.
+    const length = b.length[0]!;
+    const authenticated = b.authenticated[0] === 1;
     if (kp === undefined || kp.generation !== b.generation[0]) return drop(out, reason ?? "unknown-index");
     const peer = kp.peer;
-    if (b.authenticated[0] !== 1) return drop(out, reason ?? "internal-error", peer);
+    if (!authenticated) return drop(out, reason ?? "internal-error", peer);
     const t = peer.timers;
     peer.setEndpoint(from); // roaming (§2.1): only authenticated packets move the endpoint
     if (peer.receivedWithKeypair(kp)) {
@@ -662,7 +665,6 @@ export class Device {
     t.onAnyAuthenticatedPacketTraversal(now);
     t.onAnyAuthenticatedPacketReceived();
     peer.rxBytes += d.length;
-    const length = b.length[0]!;
     if (reason === null && length === 0) return; // keepalive
     t.onDataReceived(now);
     if (reason !== null) return drop(out, reason, peer); // invalid inner packet, source not allowed

@@ -53,6 +53,25 @@ describe("two peers in memory", () => {
     expect(initiations(a)).toHaveLength(0);
   });
 
+  it("the packet that confirms the responder's session is delivered whole while B flushes its staged packets", () => {
+    const { net, a, b } = makePair();
+    // Hold A's first transport message (its staged ping, the key confirmation for B).
+    const held: Wire[] = [];
+    net.filter = (w) => !(w.from === a && typeOf(w.datagram) === 4 && held.push(w));
+    const p1 = ping(A_INNER, B_INNER, 1);
+    net.send(a, p1);
+    expect(held).toHaveLength(1);
+    // B has data before it is confirmed: staged (a responder may not send first, §5.4.5).
+    const p2 = ping(B_INNER, A_INNER, 2);
+    net.send(b, p2);
+    expect(transports(b)).toHaveLength(0);
+    net.filter = () => true;
+    net.inject(held[0]!.datagram, held[0]!.source, held[0]!.to);
+    // B delivers A's ping exactly (sealing its staged ping must not disturb it) and A gets B's.
+    expect(b.delivered.map((d) => d.packet)).toEqual([p1]);
+    expect(a.delivered.map((d) => d.packet)).toEqual([p2]);
+  });
+
   it("pads transport payloads to 16 bytes and sends keepalives as empty payloads", () => {
     const { net, a, b } = makePair();
     const p = ping(A_INNER, B_INNER, 1); // 20 + 8 + 32 = 60 bytes → padded to 64
