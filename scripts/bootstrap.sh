@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything wg-ts needs on a fresh Debian machine with Node 20, then builds.
+# Installs everything wg-ts needs on a fresh Debian 12 machine with Node.js ≥ 20.19, then builds.
 # Idempotent: safe to run before every command. Needs root (or sudo) for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,8 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # Debian packages: the reference peer (wireguard-go + wg), lab and test tooling.
 PKGS=(wireguard-go wireguard-tools iproute2 nftables iperf3 iputils-ping procps
       postgresql postgresql-client dnsmasq-base cloud-init isc-dhcp-client
-      curl python3)   # curl: the cloud-init scripts under test; python3: a stand-in metadata API in one test
+      curl python3    # curl: the cloud-init scripts under test; python3: a stand-in metadata API in one test
+      debootstrap systemd-container dpkg-dev zstd util-linux)   # the first-boot test: Debian 12 + systemd + cloud-init in systemd-nspawn
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

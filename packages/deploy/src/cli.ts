@@ -9,11 +9,13 @@
  *     wg-deploy plan [NODE] [--json]      the node plans (placeholders unresolved)
  *     wg-deploy targets | topologies
  *     wg-deploy pack [--out DIR]          DIR/wg-ts-<version>.tgz: npm install -g FILE, offline
+ *     wg-deploy simulate [--topology P] [--hours H] [--seed S] [--loss P] …   the network in virtual time
  *
  * `main` never touches `process` except through the `DeployIo` it is given (default: the real one).
  */
 import { Command, CommanderError, Option } from "commander";
 import { packCommand } from "./artifact/command.js";
+import { awsTarget } from "./aws/target.js";
 import { labTarget } from "./lab/target.js";
 import { meshCommand } from "./mesh/command.js";
 import { hubSpokeTopology } from "./model/reference.js";
@@ -22,7 +24,8 @@ import { describePlaceholder, renderTemplate } from "./plan/render.js";
 import { planTopology } from "./plan/plan.js";
 import { createRegistries, type Registry } from "./registry.js";
 import { scalewayTarget, synthCommand } from "./scaleway/target.js";
-import { MESH_PRESETS } from "./topologies/index.js";
+import { simulateCommand } from "./simulate/command.js";
+import { AWS_PRESETS, MESH_PRESETS } from "./topologies/index.js";
 import type { DeployIo, Target, TargetContext, TopologyPreset } from "./target.js";
 
 export const DEFAULT_TARGET = "lab";
@@ -37,8 +40,9 @@ interface Registries {
 function registerEverything({ targets, topologies }: Registries): void {
   targets.register(labTarget());
   targets.register(scalewayTarget());
+  targets.register(awsTarget());
   topologies.register({ name: "hub-spoke", description: "seed 000: Scaleway hub and two spokes (docs/topology.md)", build: hubSpokeTopology });
-  for (const preset of MESH_PRESETS) topologies.register(preset);
+  for (const preset of [...MESH_PRESETS, ...AWS_PRESETS]) topologies.register(preset);
 }
 
 interface TargetOptions {
@@ -204,6 +208,7 @@ export function buildProgram(io: DeployIo, registries: Registries): Command {
   program.addCommand(meshCommand(io));
   program.addCommand(synthCommand(io, registries));
   program.addCommand(packCommand(io));
+  program.addCommand(simulateCommand(io, registries));
 
   return program;
 }

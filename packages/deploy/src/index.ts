@@ -11,3 +11,4 @@ export * from "./target.js";
 export * from "./registry.js";
 export * from "./outputs.js";
 export * from "./artifact/pack.js";
+export * from "./simulate/index.js";

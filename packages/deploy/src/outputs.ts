@@ -37,7 +37,7 @@ export interface Outputs {
 }
 
 /** Output names whose values are secrets (Terraform `sensitive = true`). */
-export const SENSITIVE_OUTPUTS = ["database_connection", "database_password"] as const;
+export const SENSITIVE_OUTPUTS = ["database_connection", "database_password", "remote_wireguard_config"] as const;
 
 /** What only the target knows. */
 export interface OutputValues {

@@ -3,31 +3,19 @@
  * environment under the test's control: PATH without tofu/terraform, credentials missing, and a
  * stand-in `tofu` that records how it is called (no network, no cloud).
  */
+import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/cli.js";
-import type { DeployIo } from "../src/target.js";
+import { fakeTofu as fakeTofuIn, runCli } from "./support/terraform.js";
 
 const CREDENTIALS = { SCW_ACCESS_KEY: "SCWXXXXXXXXXXXXXXXXX", SCW_SECRET_KEY: "11111111-1111-1111-1111-111111111111", SCW_DEFAULT_PROJECT_ID: "22222222-2222-2222-2222-222222222222" };
 
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: DeployIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, cwd };
-  const status = await main(["node", "wg-deploy", ...args], io);
-  return { status, stdout, stderr };
-}
+const run = runCli;
 
 /** A scratch dir with an empty PATH dir, an SSH public key and a stand-in wg-ts tarball. */
-function scratch(): { dir: string; emptyPath: string; key: string; artifact: string } {
+function scratch(): { dir: string; emptyPath: string; key: string; artifact: string; runtime: string } {
   const dir = mkdtempSync(join(tmpdir(), "wg-ts-scaleway-cli-"));
   const emptyPath = join(dir, "empty-bin");
   mkdirSync(emptyPath);
@@ -35,21 +23,16 @@ function scratch(): { dir: string; emptyPath: string; key: string; artifact: str
   writeFileSync(key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExample operator@example\n");
   const artifact = join(dir, "prebuilt.tgz");
   writeFileSync(artifact, "not really a tarball: the stand-in tofu never uploads it\n");
-  return { dir, emptyPath, key, artifact };
+  // A stand-in Node.js runtime (the real one is ~48 MB from the npm registry; cloud/node-runtime.ts).
+  const runtime = join(dir, "node-runtime.tgz");
+  mkdirSync(join(dir, "rt", "node-v24.0.0-linux-x64", "bin"), { recursive: true });
+  writeFileSync(join(dir, "rt", "node-v24.0.0-linux-x64", "bin", "node"), "#!/bin/sh\necho v24.0.0\n", { mode: 0o755 });
+  execFileSync("tar", ["-czf", runtime, "-C", join(dir, "rt"), "node-v24.0.0-linux-x64"]);
+  return { dir, emptyPath, key, artifact, runtime };
 }
 
 /** A `tofu` that appends its arguments to LOG and succeeds (`output -json` prints one output). */
-function fakeTofu(dir: string): { bin: string; log: string } {
-  const bin = join(dir, "fake-bin");
-  mkdirSync(bin);
-  const log = join(dir, "tofu.log");
-  writeFileSync(
-    join(bin, "tofu"),
-    `#!/bin/sh\necho "$PWD: $*" >> '${log}'\nif [ "$1" = output ]; then echo '{"vpn_subnets":{"sensitive":false,"value":{"hub":["172.16.188.0/22"]}},"public_ips":{"sensitive":false,"value":{"bastion":"51.158.0.61"}}}'; fi\nexit 0\n`,
-  );
-  chmodSync(join(bin, "tofu"), 0o755);
-  return { bin, log };
-}
+const fakeTofu = (dir: string) => fakeTofuIn(dir, '{"vpn_subnets":{"sensitive":false,"value":{"hub":["172.16.188.0/22"]}},"public_ips":{"sensitive":false,"value":{"bastion":"51.158.0.61"}}}');
 
 describe("wg-deploy up/down --target scaleway: missing binary or credentials", () => {
   it("fails with one message naming the missing credentials and the missing binary, and writes nothing", async () => {
@@ -89,9 +72,9 @@ describe("wg-deploy up/down --target scaleway: missing binary or credentials", (
 
 describe("wg-deploy synth/up/down --target scaleway with a stand-in tofu", () => {
   it("synth writes main.tf.json (the committed snapshot), 0600 secrets and the tarball, offline", async () => {
-    const { dir, emptyPath, artifact } = scratch();
+    const { dir, emptyPath, artifact, runtime } = scratch();
     const out = join(dir, "tf");
-    const result = await run(["synth", "--target", "scaleway", "--out", out, "--artifact", artifact], { PATH: emptyPath, HOME: dir }, dir);
+    const result = await run(["synth", "--target", "scaleway", "--out", out, "--artifact", artifact, "--node-runtime", runtime], { PATH: emptyPath, HOME: dir }, dir);
     expect(result.stderr).toContain(`scaleway: wrote ${join(out, "main.tf.json")}`);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(`${join(out, "main.tf.json")}\n`);
@@ -99,14 +82,15 @@ describe("wg-deploy synth/up/down --target scaleway with a stand-in tofu", () =>
     expect(readFileSync(join(out, "main.tf.json"), "utf8") === snapshot).toBe(true);
     expect(statSync(join(out, "wireguard.secrets.json")).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(out, "wg-ts.tgz"), "utf8")).toBe(readFileSync(artifact, "utf8"));
+    expect(readFileSync(join(out, "node-runtime.tgz")).equals(readFileSync(runtime))).toBe(true);
     expect(readFileSync(join(out, ".gitignore"), "utf8")).toContain("*");
   });
 
   it("up runs init then apply with the secrets file in the work dir; down destroys; output reads terraform output", async () => {
-    const { dir, key, artifact } = scratch();
+    const { dir, key, artifact, runtime } = scratch();
     const { bin, log } = fakeTofu(dir);
     const env = { PATH: bin, HOME: dir, ...CREDENTIALS };
-    const options = ["-o", "dir=deploy", "-o", `ssh_public_key_file=${key}`, "-o", `artifact=${artifact}`];
+    const options = ["-o", "dir=deploy", "-o", `ssh_public_key_file=${key}`, "-o", `artifact=${artifact}`, "-o", `node_runtime=${runtime}`];
     const up = await run(["up", "--target", "scaleway", ...options], env, dir);
     expect(up.stderr.includes("wg-deploy:")).toBe(false);
     expect(up.status).toBe(0);

@@ -22,8 +22,8 @@ import { parse as parseYaml } from "yaml";
 import { packWgTs } from "../src/artifact/pack.js";
 import { hubSpokeTopology } from "../src/model/reference.js";
 import { INSTANCE_PATHS } from "../src/scaleway/cloud-init.js";
-import { evaluateTemplate } from "../src/scaleway/evaluate.js";
-import { completeSecrets } from "../src/scaleway/secrets.js";
+import { evaluateTemplate } from "../src/terraform/evaluate.js";
+import { completeSecrets } from "../src/terraform/secrets.js";
 import { tfName } from "../src/scaleway/stack.js";
 import { scalewayPlans, synthesizeValidated } from "../src/scaleway/synth.js";
 

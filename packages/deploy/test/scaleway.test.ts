@@ -25,26 +25,20 @@ import { planTopology } from "../src/plan/plan.js";
 import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
 import { INSTANCE_PATHS, UPLINK_GATEWAY_COMMAND } from "../src/scaleway/cloud-init.js";
-import { evaluateTemplate as evaluateWith } from "../src/scaleway/evaluate.js";
-import { NODESOURCE_KEYRING_BASE64, NODESOURCE_KEYRING_SHA256 } from "../src/scaleway/nodesource.js";
-import { completeSecrets, ensureSecretsFile, SECRETS_FILE } from "../src/scaleway/secrets.js";
+import { evaluateTemplate as evaluateWith } from "../src/terraform/evaluate.js";
+import { completeSecrets, ensureSecretsFile, SECRETS_FILE } from "../src/terraform/secrets.js";
 import { PROVIDERS, synthesizeScaleway, tfName } from "../src/scaleway/stack.js";
 import { SCALEWAY_PLAN_OPTIONS, scalewayPlans, synthesizeValidated } from "../src/scaleway/synth.js";
-import { formatDocument, type TerraformDocument } from "../src/scaleway/terraform.js";
-import { checkReferences, interpolations, SchemaSet, validateDocument } from "../src/scaleway/validate.js";
+import { formatDocument, type TerraformDocument } from "../src/terraform/document.js";
+import { checkReferences, interpolations, SchemaSet, validateDocument } from "../src/terraform/validate.js";
+import { type Body, documentAccess } from "./support/terraform.js";
 
 const topology = hubSpokeTopology();
 const synthesis = synthesizeValidated(topology);
 const doc = synthesis.document;
 const schemas = new SchemaSet();
 
-type Body = Record<string, unknown>;
-const resources = (type: string): [string, Body][] => Object.entries((doc.resource[type] ?? {}) as Record<string, Body>);
-const body = (type: string, name: string): Body => {
-  const found = doc.resource[type]?.[name] as Body | undefined;
-  if (!found) throw new Error(`no ${type}.${name}`);
-  return found;
-};
+const { resources, body } = documentAccess(doc);
 /** `${type.name.attr}` -> [type, name]. */
 const target = (reference: unknown): [string, string] => {
   const m = /^\$\{([a-z_]+)\.([a-z0-9_]+)\.[a-z_]+\}$/.exec(String(reference));
@@ -301,6 +295,7 @@ const SAMPLE = {
   networkUuid: (tf: string) => `00000000-0000-4000-8000-${tf.padStart(12, "0").slice(-12).replace(/[^0-9a-f]/g, "a")}`,
   endpoint: "https://wg-ts-hub-spoke-0a1b2c3d.s3.fr-par.scw.cloud",
   sha256: "ab".repeat(32),
+  runtimeSha256: "cd".repeat(32),
   /** What IPAM would give the database endpoint (enable_ipam). */
   databaseAddress: "172.16.32.5",
 };
@@ -341,6 +336,8 @@ function evaluate(expression: string): string {
   if ((m = /^element\(split\("\/", scaleway_vpc_private_network\.(\w+)\.id\), 1\)$/.exec(expression))) return SAMPLE.networkUuid(m[1] as string);
   if (expression === '"${scaleway_object_bucket.artifacts.endpoint}/wg-ts.tgz"') return `${SAMPLE.endpoint}/wg-ts.tgz`;
   if (expression === 'filesha256("${path.module}/wg-ts.tgz")') return SAMPLE.sha256;
+  if (expression === '"${scaleway_object_bucket.artifacts.endpoint}/node-runtime.tgz"') return `${SAMPLE.endpoint}/node-runtime.tgz`;
+  if (expression === 'filesha256("${path.module}/node-runtime.tgz")') return SAMPLE.runtimeSha256;
   throw new Error(`unexpected expression in user-data: ${expression}`);
 }
 
@@ -403,7 +400,7 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
     if (sysctls.length > 0) expect(written.get(INSTANCE_PATHS.sysctl)?.content).toBe(sysctls.map(([k, v]) => `${k} = ${v}\n`).join(""));
     const network = written.get(INSTANCE_PATHS.networkScript)?.content ?? "";
     for (const i of plan.interfaces) expect(network).toContain(` ${i.address} ${i.network}\n`);
-    for (const r of plan.routes) expect(network).toContain(`ip route replace ${String(r.to)} via ${r.via.kind === "address" ? r.via.address : "?"}\n`);
+    for (const r of plan.routes) expect(network).toContain(`ip route replace ${String(r.to)} via ${r.via.kind === "address" ? r.via.address : "?"} || fail `);
   });
 
   it.each(instances)("%s: every shell script it writes parses (sh -n), the embedded Python compiles", (name) => {
@@ -436,14 +433,25 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
     expect(conf).toContain(`PublicKey = ${secretsSample.wireguard_public_keys["wireguard-spoke-01"]}\nEndpoint = ${SAMPLE.publicIp("wireguard-spoke-01")}:52345\n`);
   });
 
-  it("installs the pinned Node.js from NodeSource with the shipped key, and wg-ts from the artifact, on gateways only", () => {
-    expect(Buffer.from(NODESOURCE_KEYRING_BASE64, "base64").length).toBeGreaterThan(1000);
-    expect(createHash("sha256").update(Buffer.from(NODESOURCE_KEYRING_BASE64, "base64")).digest("hex")).toBe(NODESOURCE_KEYRING_SHA256);
+  it("installs Node.js 24 from the deployment's bucket (no NodeSource, no cloud-init packages:), and wg-ts from the artifact, on gateways only", () => {
     for (const name of instances) {
-      const config = parseYaml(evaluateTemplate(synthesis.userData.get(name) ?? "")) as { packages?: unknown[]; runcmd: string[][]; write_files: WriteFile[] };
+      const config = parseYaml(evaluateTemplate(synthesis.userData.get(name) ?? "")) as { packages?: unknown[]; package_update?: boolean; runcmd: string[][]; write_files: WriteFile[] };
       const isGateway = name.startsWith("wireguard-");
-      expect(config.packages?.some((p) => JSON.stringify(p) === '["nodejs","20.20.2-1nodesource1"]') ?? false, name).toBe(isGateway);
+      expect(config.packages, name).toBeUndefined();
+      expect(config.package_update, name).toBeUndefined();
+      expect(config.write_files.some((f) => /nodesource|preferences\.d\/nodejs/.test(f.path)), name).toBe(false);
       expect(config.runcmd.some((c) => c.join(" ") === "systemctl enable --now wg-ts@wg0.service"), name).toBe(isGateway);
+      const runtime = config.write_files.find((f) => f.path === INSTANCE_PATHS.nodeScript)?.content;
+      if (isGateway) {
+        expect(runtime).toContain(`URL='${SAMPLE.endpoint}/node-runtime.tgz'`);
+        expect(runtime).toContain(`SHA256='${SAMPLE.runtimeSha256}'`);
+        expect(runtime).toContain("--retry 30");
+        expect(runtime).toContain("sha256sum -c -");
+        const order = config.runcmd.map((c) => c.join(" "));
+        expect(order.indexOf(INSTANCE_PATHS.nodeScript)).toBeLessThan(order.indexOf(INSTANCE_PATHS.installScript));
+      } else {
+        expect(runtime).toBeUndefined();
+      }
       const install = config.write_files.find((f) => f.path === INSTANCE_PATHS.installScript)?.content;
       if (isGateway) {
         expect(install).toContain(`URL='${SAMPLE.endpoint}/wg-ts.tgz'`);

@@ -111,11 +111,23 @@ export class Lab {
       wireguardInterfaceName: labWireguardInterface,
       restartTunnelCommand: ({ name, interfaceName }) => {
         const config = this.configPath(name, interfaceName);
-        const env = Object.entries(this.implementation.env).map(([k, v]) => `${k}=${shellQuote(v)} `).join("");
+        const implementation = this.implementationFor(name);
+        const env = Object.entries(implementation.env).map(([k, v]) => `${k}=${shellQuote(v)} `).join("");
         const quote = (argv: string[]) => argv.map(shellQuote).join(" ");
-        return `${env}${quote(this.implementation.downCommand(config))}; ${env}${quote(this.implementation.upCommand(config))}`;
+        return `${env}${quote(implementation.downCommand(config))}; ${env}${quote(implementation.upCommand(config))}`;
       },
     };
+  }
+
+  /**
+   * What runs `gateway`'s tunnel: the lab's implementation, except on a gateway of an `external` VPC
+   * (seed 004's customer), which runs the wg-quick file it is given with Debian's wg-quick +
+   * wireguard-go, as the customer would.
+   */
+  implementationFor(gateway: string): TunnelImplementation {
+    const vpc = this.#settings.topology.gateways.find((g) => g.name === gateway)?.vpc;
+    const external = this.#settings.topology.vpcs.find((v) => v.name === vpc)?.cloud === "external";
+    return external ? tunnelImplementation("wireguard-go", this.#settings.io.env) : this.implementation;
   }
 
   /** Lab path of a gateway's wg-quick file. */
@@ -245,7 +257,7 @@ export class Lab {
       steps.push({ host: gateway.name, title: "nftables (filter, MSS clamping, NAT)", run: () => this.applyNftables(plan) });
       steps.push({
         host: gateway.name,
-        title: `start ${this.implementation.name} (${plan.wireguard?.interfaceName ?? "?"})`,
+        title: `start ${this.implementationFor(gateway.name).name} (${plan.wireguard?.interfaceName ?? "?"})`,
         run: () => this.startTunnel(gateway.name),
       });
     }
@@ -299,8 +311,8 @@ export class Lab {
     for (const plan of this.plans.values()) {
       for (const pkg of plan.packages) for (const command of PACKAGE_COMMANDS[pkg] ?? []) need(command, pkg, plan.node);
       if (plan.interfaces.some((i) => i.dhcp !== undefined)) need("dhclient", "isc-dhcp-client", `${plan.node} (DHCP client in the lab)`);
-      for (const r of plan.wireguard ? this.implementation.requires : []) {
-        const hosts = `${plan.node} (WireGuard by ${this.implementation.name})`;
+      for (const r of plan.wireguard ? this.implementationFor(plan.node).requires : []) {
+        const hosts = `${plan.node} (WireGuard by ${this.implementationFor(plan.node).name})`;
         if (r.file) {
           if (!existsSync(r.command)) missing.push(`${r.command} (${r.provider}) needed on ${hosts}`);
         } else need(r.command, r.provider, hosts);
@@ -404,7 +416,8 @@ export class Lab {
     await removeStaleSocket(ifname);
     const log = this.tunnelLog(gateway, ifname);
     mkdirSync(join(log, ".."), { recursive: true, mode: 0o711 });
-    await runLogged(["ip", "netns", "exec", namespaceOf(this.layout, gateway), ...this.implementation.upCommand(this.configPath(gateway, ifname))], log, this.implementation.env, 60_000);
+    const implementation = this.implementationFor(gateway);
+    await runLogged(["ip", "netns", "exec", namespaceOf(this.layout, gateway), ...implementation.upCommand(this.configPath(gateway, ifname))], log, implementation.env, 60_000);
   }
 
   async stopTunnel(gateway: string): Promise<void> {
@@ -415,9 +428,10 @@ export class Lab {
     const config = this.configPath(gateway, ifname);
     if ((await this.existingNamespaces()).includes(ns) && existsSync(config) && (await succeeds(["ip", "-n", ns, "link", "show", ifname]))) {
       try {
-        await runLogged(["ip", "netns", "exec", ns, ...this.implementation.downCommand(config)], this.tunnelLog(gateway, ifname), this.implementation.env, 15_000);
+        const implementation = this.implementationFor(gateway);
+        await runLogged(["ip", "netns", "exec", ns, ...implementation.downCommand(config)], this.tunnelLog(gateway, ifname), implementation.env, 15_000);
       } catch (error) {
-        this.#progress(`${gateway}: ${this.implementation.name} down failed (${(error as Error).message.split("\n")[0]}); killing it`);
+        this.#progress(`${gateway}: ${this.implementationFor(gateway).name} down failed (${(error as Error).message.split("\n")[0]}); killing it`);
       }
     }
     // A daemon whose device vanished exits by itself; one killed -9 leaves its socket behind.
@@ -429,9 +443,9 @@ export class Lab {
   async restart(gateway: string): Promise<void> {
     this.gateway(gateway);
     this.#ensureUp();
-    this.#progress(`${gateway}: stopping ${this.implementation.name}`);
+    this.#progress(`${gateway}: stopping ${this.implementationFor(gateway).name}`);
     await this.stopTunnel(gateway);
-    this.#progress(`${gateway}: starting ${this.implementation.name}`);
+    this.#progress(`${gateway}: starting ${this.implementationFor(gateway).name}`);
     await this.startTunnel(gateway);
     this.#progress(`${gateway}: waiting for handshakes`);
     await this.waitForHandshakes([gateway]);
@@ -568,7 +582,7 @@ export class Lab {
     if (existing.length > 0) {
       for (const gateway of this.topology.gateways) {
         if (existing.includes(namespaceOf(this.layout, gateway.name))) {
-          say(`${gateway.name}: stopping ${this.implementation.name}`);
+          say(`${gateway.name}: stopping ${this.implementationFor(gateway.name).name}`);
           await this.stopTunnel(gateway.name).catch(() => undefined);
         }
       }

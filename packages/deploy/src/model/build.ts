@@ -5,7 +5,7 @@
  * refused), overlay addresses as an index inside the overlay, and peers either as "full-mesh" or
  * as explicit lists. Every inconsistency is reported with the name of the offending object.
  */
-import { cidrsOverlap, formatIpv4, parseCidr, usableHostAddress } from "./ipv4.js";
+import { cidrContains, cidrsOverlap, formatIpv4, parseCidr, usableHostAddress } from "./ipv4.js";
 import type {
   Bastion,
   Database,
@@ -20,6 +20,7 @@ import type {
   Topology,
   TopologyInputs,
   Vpc,
+  VpcCloud,
 } from "./topology.js";
 
 export interface GatewayDescription {
@@ -51,6 +52,8 @@ export interface HostDescription {
   readonly network: string;
   readonly hostIndex: number;
   readonly defaultVia?: string;
+  /** Routes to the networks behind this gateway's peers via it, not the default (see Host.routesVia). */
+  readonly routesVia?: string;
   readonly instanceType?: string;
   readonly securityGroup?: string;
 }
@@ -61,6 +64,8 @@ export interface TopologyDescription {
   readonly overlay: Overlay;
   /** VPC name -> (private network name -> CIDR). */
   readonly vpcs: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** VPC name -> where it lives and, for a VPC the target finds rather than creates, its CIDR (default: Scaleway). */
+  readonly placement?: Readonly<Record<string, { readonly cloud: VpcCloud; readonly cidr?: string }>>;
   readonly gateways: Readonly<Record<string, GatewayDescription>>;
   readonly hosts: Readonly<Record<string, HostDescription>>;
   readonly database?: Omit<Database, "host"> & { readonly host: string };
@@ -76,6 +81,9 @@ export interface TopologyDescription {
   readonly securityGroups: readonly SecurityGroup[];
   readonly privateSupernets: readonly string[];
 }
+
+/** AWS reserves the first four addresses of every subnet (network, VPC router, DNS, future use). */
+const AWS_RESERVED_FIRST = 4;
 
 /** Scaleway allows at most 8 private networks per Public Gateway. */
 const MAX_GATEWAY_ATTACHMENTS = 8;
@@ -95,13 +103,19 @@ export function buildTopology(description: TopologyDescription): Topology {
   if (!(description.overlay.mtu >= 1280 && description.overlay.mtu <= 9000)) fail(`overlay MTU ${description.overlay.mtu} outside 1280..9000`);
   description.privateSupernets.forEach((cidr) => parseCidr(cidr));
 
-  const vpcs: Vpc[] = Object.entries(description.vpcs).map(([vpc, networks]) => ({
-    name: vpc,
-    privateNetworks: Object.entries(networks).map(([name, cidr]) => {
+  for (const vpc of Object.keys(description.placement ?? {})) if (!(vpc in description.vpcs)) fail(`placement of unknown VPC "${vpc}"`);
+  const vpcs: Vpc[] = Object.entries(description.vpcs).map(([vpc, networks]) => {
+    const placement = description.placement?.[vpc];
+    if (placement?.cidr !== undefined) parseCidr(placement.cidr);
+    const privateNetworks = Object.entries(networks).map(([name, cidr]) => {
       parseCidr(cidr);
+      if (placement?.cidr !== undefined && !(cidrContains(placement.cidr, cidr.split("/")[0] ?? "") && Number(cidr.split("/")[1]) >= parseCidr(placement.cidr).length)) {
+        fail(`private network ${name} (${cidr}) is not inside VPC ${vpc} (${placement.cidr})`);
+      }
       return { name, vpc, cidr };
-    }),
-  }));
+    });
+    return { name: vpc, cloud: placement?.cloud ?? "scaleway", ...(placement?.cidr !== undefined ? { cidr: placement.cidr } : {}), privateNetworks };
+  });
   const networks = vpcs.flatMap((v) => v.privateNetworks);
   if (networks.length === 0) fail("no private network");
   for (const [i, a] of networks.entries()) {
@@ -114,6 +128,8 @@ export function buildTopology(description: TopologyDescription): Topology {
   const networkNamed = (name: string, user: string) => networks.find((n) => n.name === name) ?? fail(`${user}: unknown private network "${name}"`);
   const attach = (network: string, hostIndex: number, user: string): NetworkAttachment => {
     const pn = networkNamed(network, user);
+    const cloud = vpcs.find((v) => v.name === pn.vpc)?.cloud;
+    if (cloud === "aws" && hostIndex < AWS_RESERVED_FIRST) fail(`${user} on ${pn.name}: AWS reserves the first ${AWS_RESERVED_FIRST} addresses of a subnet`);
     try {
       return { network: pn.name, cidr: pn.cidr, address: usableHostAddress(pn.cidr, hostIndex) };
     } catch (error) {
@@ -178,6 +194,11 @@ export function buildTopology(description: TopologyDescription): Topology {
       const via = gateways.find((g) => g.name === h.defaultVia) ?? fail(`host ${name}: unknown defaultVia gateway "${h.defaultVia}"`);
       if (!via.attachments.some((a) => a.network === h.network)) fail(`host ${name}: gateway ${via.name} is not on ${h.network}`);
     }
+    if (h.routesVia !== undefined) {
+      if (h.defaultVia !== undefined) fail(`host ${name}: routesVia and defaultVia exclude each other`);
+      const via = gateways.find((g) => g.name === h.routesVia) ?? fail(`host ${name}: unknown routesVia gateway "${h.routesVia}"`);
+      if (!via.attachments.some((a) => a.network === h.network)) fail(`host ${name}: gateway ${via.name} is not on ${h.network}`);
+    }
     if (h.securityGroup !== undefined && !sgNames.has(h.securityGroup)) fail(`host ${name}: unknown security group "${h.securityGroup}"`);
     const host: Host = {
       name,
@@ -185,6 +206,7 @@ export function buildTopology(description: TopologyDescription): Topology {
       vpc,
       attachment,
       ...(h.defaultVia !== undefined ? { defaultVia: h.defaultVia } : {}),
+      ...(h.routesVia !== undefined ? { routesVia: h.routesVia } : {}),
       ...(h.instanceType !== undefined ? { instanceType: h.instanceType } : {}),
       ...(h.securityGroup !== undefined ? { securityGroup: h.securityGroup } : {}),
     };

@@ -37,9 +37,22 @@ export interface PrivateNetwork {
   readonly cidr: Cidr;
 }
 
+/**
+ * Where a VPC lives, i.e. which target renders it: a Scaleway VPC, an AWS VPC (the `aws` target),
+ * or a network that is not ours ("external": seed 004's customer site; a target renders only its
+ * gateway's settings as inputs and outputs, the lab builds it like any other site).
+ */
+export type VpcCloud = "scaleway" | "aws" | "external";
+
 /** A VPC: a group of private networks that the WireGuard gateways interconnect. */
 export interface Vpc {
   readonly name: string;
+  readonly cloud: VpcCloud;
+  /**
+   * The VPC's own address block when the target does not create the VPC but finds it (AWS: seed
+   * 004's `data "aws_vpc"`); its private networks lie inside it. Absent for Scaleway VPCs.
+   */
+  readonly cidr?: Cidr;
   readonly privateNetworks: readonly PrivateNetwork[];
 }
 
@@ -115,6 +128,12 @@ export interface Host {
    * host has no route beyond its own subnet (the managed database: replies are NATed for it).
    */
   readonly defaultVia?: string;
+  /**
+   * Name of the gateway (on the same network) that gets this host's routes to the networks behind
+   * that gateway's peers, but not its default route: AWS's private route table (seed 004's
+   * `egress_routes` -> our gateway's ENI). Exclusive with `defaultVia`.
+   */
+  readonly routesVia?: string;
   /** Scaleway commercial type; absent for managed services. */
   readonly instanceType?: string;
   readonly securityGroup?: string;
@@ -192,6 +211,18 @@ export interface Topology {
 /** All private networks of a topology, in declaration order. */
 export function privateNetworks(topology: Topology): PrivateNetwork[] {
   return topology.vpcs.flatMap((vpc) => vpc.privateNetworks);
+}
+
+/** The VPC named `name`, or a clear error. */
+export function vpcNamed(topology: Topology, name: string): Vpc {
+  const vpc = topology.vpcs.find((v) => v.name === name);
+  if (!vpc) throw new Error(`topology ${topology.name}: no VPC named "${name}"`);
+  return vpc;
+}
+
+/** The gateways whose VPC lives in `cloud`. */
+export function gatewaysIn(topology: Topology, cloud: VpcCloud): Gateway[] {
+  return topology.gateways.filter((g) => vpcNamed(topology, g.vpc).cloud === cloud);
 }
 
 /** The gateway named `name`, or a clear error. */

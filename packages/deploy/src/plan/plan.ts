@@ -53,6 +53,11 @@ function localNetworks(gateway: Gateway): string[] {
   return gateway.attachments.map((a) => a.cidr);
 }
 
+/** The private networks behind `gateway`'s peers, in peer order (what its tunnel routes). */
+export function remoteNetworks(topology: Topology, gateway: Gateway): string[] {
+  return gateway.peers.flatMap((peer) => localNetworks(gatewayByName(topology, peer)));
+}
+
 function gatewayByName(topology: Topology, name: string): Gateway {
   const gateway = topology.gateways.find((g) => g.name === name);
   if (!gateway) throw new Error(`topology ${topology.name}: no gateway "${name}"`);
@@ -220,6 +225,15 @@ function planHost(topology: Topology, host: Host): NodePlan {
     const via = gatewayByName(topology, host.defaultVia).attachments.find((a) => a.network === host.attachment.network);
     if (!via) throw new Error(`host ${host.name}: gateway ${host.defaultVia} is not on ${host.attachment.network}`);
     routes.push({ to: "default", via: { kind: "address", address: via.address }, reason: `default route via ${host.defaultVia}` });
+  }
+  if (host.routesVia !== undefined) {
+    // AWS's private route table: the networks behind the gateway's peers go to its ENI.
+    const gateway = gatewayByName(topology, host.routesVia);
+    const via = gateway.attachments.find((a) => a.network === host.attachment.network);
+    if (!via) throw new Error(`host ${host.name}: gateway ${host.routesVia} is not on ${host.attachment.network}`);
+    for (const cidr of remoteNetworks(topology, gateway)) {
+      routes.push({ to: cidr, via: { kind: "address", address: via.address }, reason: `route table: ${cidr} -> ${gateway.name}` });
+    }
   }
   const files: FilePlan[] = [];
   const services: ServicePlan[] = [];

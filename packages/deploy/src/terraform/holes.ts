@@ -6,7 +6,7 @@
  * literal (`${` -> `$${`, `%{` -> `%%{`) and puts `${expression}` back where the tokens are.
  * Tokens are plain alphanumerics, so YAML emitters leave them unquoted and unchanged.
  */
-import { expr, literal } from "./terraform.js";
+import { expr, literal } from "./document.js";
 
 const TOKEN = /WGTSHOLE(\d+)X/g;
 
