@@ -37,7 +37,7 @@ import {
   UNDER_LOAD_HANDSHAKES_PER_SECOND,
 } from "./constants.js";
 import { CookieChecker } from "./cookie.js";
-import { type Endpoint, endpointBytes } from "./endpoint.js";
+import { type Endpoint, endpointBytes, sameEndpoint } from "./endpoint.js";
 import {
   consumeInitiation,
   consumeResponse,
@@ -429,6 +429,54 @@ export class Device {
     t.onDataReceived(now);
   }
 
+  /**
+   * Bookkeeping for transport datagrams another thread opened with transport.ts `openBatch` on this
+   * device's {@link sessionTable} (authenticated and recorded in the slot's window there; this call
+   * decrypts nothing and checks no window): what {@link decapsulate} does after authentication —
+   * key confirmation (a datagram opened with the peer's `next` keypair, whitepaper §5.4.5), roaming
+   * to `from` (§2.1; null: keep the endpoint), the receive timers and the initiator's
+   * rekey-on-receive check, `bytes` (datagram bytes) added to rxBytes. `data`: some carried an inner
+   * packet (not only keepalives). Nothing happens when the slot no longer holds keypair `generation`.
+   * May emit packets staged for the peer and a handshake initiation into `out`.
+   * @returns true when the peer's endpoint changed (the caller republishes it at once: other threads send to it)
+   */
+  noteReceived(slot: number, generation: number, from: Endpoint | null, bytes: number, data: boolean, now: number, out: Action[]): boolean {
+    let roamed = false;
+    try {
+      this.#lastNow = now;
+      const kp = this.#slotKeypairs[slot];
+      if (kp === undefined || kp.generation !== generation || kp.isWiped) return false;
+      const peer = kp.peer;
+      const t = peer.timers;
+      if (from !== null && !sameEndpoint(peer.endpoint, from)) {
+        peer.setEndpoint(from);
+        roamed = true;
+      }
+      if (peer.receivedWithKeypair(kp)) {
+        t.onHandshakeComplete();
+        peer.lastHandshakeAt = now;
+        this.#sendStaged(peer, now, out);
+      }
+      this.#keepKeyFreshReceiving(peer, now, out);
+      t.onAnyAuthenticatedPacketTraversal(now);
+      t.onAnyAuthenticatedPacketReceived();
+      peer.rxBytes += bytes;
+      if (data) t.onDataReceived(now);
+    } catch {
+      drop(out, "internal-error");
+    }
+    return roamed;
+  }
+
+  /**
+   * The device's id of `peer` (−1 if it is not one of its peers): what its keypairs' slots record
+   * (SessionTable.peer) and what transport.ts `openBatch` looks up in its `peers` argument. Ids are
+   * small integers, reused after a peer is removed.
+   */
+  peerId(peer: Peer): number {
+    return this.#peerIds.get(peer) ?? -1;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Sending
   // -------------------------------------------------------------------------------------------
@@ -444,8 +492,7 @@ export class Device {
     b.output[0] = datagram;
     b.slot[0] = kp.slot;
     b.generation[0] = kp.generation;
-    // Shim: while the daemon's pre-table fast path holds this keypair's counter, reserve from there.
-    sealBatch(this.#table, b, now, this.#aead, this.#mtu, kp.sendCounterShared ? kp : null);
+    sealBatch(this.#table, b, now, this.#aead, this.#mtu);
     b.input[0] = b.output[0] = EMPTY;
     const reason = b.drop[0];
     if (reason !== null && reason !== undefined) return drop(out, reason, peer);

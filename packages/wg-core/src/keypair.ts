@@ -17,7 +17,6 @@
 import { inspect } from "node:util";
 import { COUNTER_LIMIT } from "./constants.js";
 import { wipe } from "./crypto.js";
-import { ReplayWindow } from "./replay.js";
 import { isExpired, SessionTable } from "./session-table.js";
 
 export class Keypair<P = unknown> {
@@ -25,18 +24,9 @@ export class Keypair<P = unknown> {
   readonly table: SessionTable;
   readonly slot: number;
   readonly generation: number;
-  /**
-   * Compatibility shim for the daemon's fast path of before the shared table (save/load/mergeSaved
-   * of copies; to be deleted with it in phase B): a ReplayWindow whose state IS the slot's window.
-   * Not locked: only for the owner thread while no other thread checks this window.
-   */
-  readonly replay: ReplayWindow;
   readonly #sendKey: Uint8Array;
   readonly #receiveKey: Uint8Array;
   private wiped = false;
-  /** Shim: an external shared counter cell (see {@link shareSendCounter}). */
-  #cells: BigInt64Array | null = null;
-  #cell = 0;
 
   /**
    * Installs the keys in a slot of `table` (a private one-slot table when none is given: tests).
@@ -62,8 +52,6 @@ export class Keypair<P = unknown> {
     else wipe(sendKey);
     this.#sendKey = this.table.sendKey(this.slot);
     this.#receiveKey = this.table.receiveKey(this.slot);
-    const [words, base] = this.table.windowRegion(this.slot);
-    this.replay = new ReplayWindow(words, base);
   }
 
   /**
@@ -86,13 +74,10 @@ export class Keypair<P = unknown> {
    */
   get sendCounter(): number {
     if (this.wiped) return COUNTER_LIMIT;
-    if (this.#cells === null) return this.table.sendCounter(this.slot);
-    return Math.min(Number(Atomics.load(this.#cells, this.#cell)), COUNTER_LIMIT);
+    return this.table.sendCounter(this.slot);
   }
   set sendCounter(v: number) {
-    const c = Math.min(v, COUNTER_LIMIT);
-    if (this.#cells === null) this.table.setSendCounter(this.slot, this.generation, c);
-    else Atomics.store(this.#cells, this.#cell, BigInt(c));
+    this.table.setSendCounter(this.slot, this.generation, Math.min(v, COUNTER_LIMIT));
   }
 
   /**
@@ -102,35 +87,7 @@ export class Keypair<P = unknown> {
    */
   reserveSendCounters(n: number): number {
     if (this.wiped) return COUNTER_LIMIT;
-    if (this.#cells === null) return this.table.reserveSendCounters(this.slot, n);
-    return Number(Atomics.add(this.#cells, this.#cell, BigInt(n)));
-  }
-
-  /**
-   * Compatibility shim for the daemon's fast path of before the shared table (phase B deletes it):
-   * from now on the send counter lives in `cells[index]`, which that path's workers reserve from;
-   * the cell is set to the current counter. {@link unshareSendCounter} takes it back. While shared,
-   * transport.ts (which reserves in the table's cell) must not seal with this keypair — Device does
-   * not: its transport path goes through {@link reserveSendCounters} then (see Device#sendTransport).
-   */
-  shareSendCounter(cells: BigInt64Array, index: number): void {
-    const next = this.sendCounter;
-    this.#cells = cells;
-    this.#cell = index;
-    Atomics.store(cells, index, BigInt(next));
-  }
-
-  /** Shim (see {@link shareSendCounter}): keeps counting in the table, after everything the cell handed out. */
-  unshareSendCounter(): void {
-    if (this.#cells === null) return;
-    const next = this.sendCounter;
-    this.#cells = null;
-    this.table.setSendCounter(this.slot, this.generation, next);
-  }
-
-  /** True while the send counter lives in an external cell ({@link shareSendCounter}). */
-  get sendCounterShared(): boolean {
-    return this.#cells !== null;
+    return this.table.reserveSendCounters(this.slot, n);
   }
 
   /**
@@ -170,7 +127,6 @@ export class Keypair<P = unknown> {
   wipe(): void {
     if (this.wiped) return;
     this.wiped = true;
-    this.#cells = null;
     this.table.erase(this.slot, this.generation);
   }
 }

@@ -11,8 +11,6 @@
  * The state is one region of REPLAY_STATE_WORDS words, so it can live in shared memory: the rule is
  * {@link validateReplayCounter}, run by {@link ReplayWindow} on its own region and by the session table
  * (session-table.ts) on a slot's region, which every thread checks under the slot's window lock.
- * save/load/merge hand a window between threads by copy — the daemon's fast path of before the shared
- * session table (kept until it moves onto the table, phase B of docs/architecture.md).
  */
 
 const BLOCK_BITS = 64;
@@ -27,11 +25,6 @@ const TWO_32 = 2 ** 32;
 /** True if words[offset .. offset + REPLAY_STATE_WORDS) exists. */
 function fits(words: Uint32Array | Int32Array, offset: number): boolean {
   return Number.isSafeInteger(offset) && offset >= 0 && offset + REPLAY_STATE_WORDS <= words.length;
-}
-
-/** The low n bits set (0 ≤ n ≤ 32), as a uint32. */
-function lowBits(n: number): number {
-  return n >= 32 ? 0xffffffff : ((1 << n) >>> 0) - 1;
 }
 
 /** Word offsets inside a window's state region. */
@@ -102,21 +95,6 @@ export class ReplayWindow {
     }
   }
 
-  /** Highest counter accepted so far. */
-  get #last(): number {
-    return this.#w[this.#base + LAST_HI]! * TWO_32 + this.#w[this.#base + LAST_LO]!;
-  }
-
-  /** The ring (a view of the state region). */
-  get #ring(): Uint32Array {
-    return this.#w.subarray(this.#base + RING, this.#base + REPLAY_STATE_WORDS);
-  }
-
-  #setLast(last: number): void {
-    this.#w[this.#base + LAST_LO] = last % TWO_32;
-    this.#w[this.#base + LAST_HI] = Math.floor(last / TWO_32);
-  }
-
   /**
    * Checks a received counter and records it ({@link validateReplayCounter}). Not for a window that
    * other threads check concurrently (the session table locks its windows).
@@ -126,80 +104,6 @@ export class ReplayWindow {
    */
   validate(counter: number, limit: number): boolean {
     return validateReplayCounter(this.#w, this.#base, counter, limit);
-  }
-
-  /**
-   * Writes the whole state to words[offset .. offset + REPLAY_STATE_WORDS) (to hand a receive window to
-   * another thread through a SharedArrayBuffer). An Int32Array gets the same bit patterns.
-   * @throws RangeError if the range does not fit in words
-   */
-  save(words: Uint32Array | Int32Array, offset: number): void {
-    if (!fits(words, offset)) {
-      throw new RangeError(`ReplayWindow.save: ${REPLAY_STATE_WORDS} words at ${offset} do not fit in ${words.length}`);
-    }
-    // An Int32Array stores ToInt32, i.e. the same 32 bits.
-    words.set(this.#w.subarray(this.#base, this.#base + REPLAY_STATE_WORDS), offset);
-  }
-
-  /**
-   * Replaces the state with one written by {@link save} (words are read back with `>>> 0`). Never
-   * throws: a range that does not fit or a `last` that is not a safe integer resets the window to the
-   * initial state. Bits above `last` in its block, which validate() never sets, are cleared.
-   */
-  load(words: Uint32Array | Int32Array, offset: number): void {
-    if (!fits(words, offset)) {
-      this.reset();
-      return;
-    }
-    const last = (words[offset + 1]! >>> 0) * TWO_32 + (words[offset]! >>> 0);
-    if (!Number.isSafeInteger(last)) {
-      this.reset();
-      return;
-    }
-    const ring = this.#ring;
-    ring.set(words.subarray(offset + 2, offset + REPLAY_STATE_WORDS)); // Int32 → Uint32 keeps the bits
-    this.#setLast(last);
-    const b = (Math.floor(last / BLOCK_BITS) % RING_BLOCKS) * 2;
-    const keep = (last % BLOCK_BITS) + 1; // bits 0 .. last % 64 of the block
-    ring[b] = ring[b]! & lowBits(Math.min(keep, 32));
-    ring[b + 1] = ring[b + 1]! & lowBits(Math.max(keep - 32, 0));
-  }
-
-  /**
-   * Union (RFC 6479 ring, whitepaper §5.4.6): afterwards every counter that `this` or `other` would
-   * reject as already seen or too old is rejected, `last` is the larger of the two, and any other
-   * counter inside the window is still accepted once. `other` is unchanged. Walks at most 2 × 128
-   * blocks: for when a receive window moves between threads, not per packet.
-   */
-  merge(other: ReplayWindow): void {
-    const ring = this.#ring;
-    const src = other.#ring;
-    const last = Math.max(this.#last, other.#last);
-    const top = Math.floor(last / BLOCK_BITS);
-    // Slide this window forward to `last` as validate() does: blocks past ours hold nothing we saw.
-    const current = Math.floor(this.#last / BLOCK_BITS);
-    const diff = Math.min(top - current, RING_BLOCKS);
-    for (let i = current + 1; i <= current + diff; i++) {
-      const b = (i % RING_BLOCKS) * 2;
-      ring[b] = 0;
-      ring[b + 1] = 0;
-    }
-    // OR in other's blocks that the merged ring still covers (top − 127 .. other's top block; none if
-    // they are more than the ring apart). Older blocks of other are too old for the merged window too.
-    const otherTop = Math.floor(other.#last / BLOCK_BITS);
-    for (let i = Math.max(top - RING_BLOCKS + 1, 0); i <= otherTop; i++) {
-      const b = (i % RING_BLOCKS) * 2;
-      ring[b] = ring[b]! | src[b]!;
-      ring[b + 1] = ring[b + 1]! | src[b + 1]!;
-    }
-    this.#setLast(last);
-  }
-
-  /** {@link merge} with a state written by {@link save} (loaded into a temporary window). Never throws. */
-  mergeSaved(words: Uint32Array | Int32Array, offset: number): void {
-    const other = new ReplayWindow();
-    other.load(words, offset);
-    this.merge(other);
   }
 
   /** Back to the initial state (a new session's keypair). */

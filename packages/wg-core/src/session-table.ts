@@ -356,7 +356,7 @@ export class SessionTable {
     return r;
   }
 
-  /** The slot's replay-window region as (words, offset) in this thread's view: for a ReplayWindow on it (keypair.ts). */
+  /** The slot's replay-window region as (words, offset) in this thread's view (a ReplayWindow on it: tests, diagnostics). */
   windowRegion(slot: number): [Uint32Array, number] {
     if (slot >= this.#capacity) this.#refreshSlots();
     return [this.#u32, slot * SLOT_WORDS + SlotLayout.window];

@@ -30,7 +30,8 @@ const TAG = 16;
 /**
  * N packets and their results, owned and reused by the caller (allocate once per thread).
  * Seal: fill `input` (inner IP packets), `output` (datagram buffers with room for
- * {@link sealedLength}), `slot` and `generation` (the keypair to seal with); results in `length`,
+ * {@link sealedLength}; an input may be the view of its output at offset 16: sealed in place), `slot`
+ * and `generation` (the keypair to seal with); results in `length`,
  * `counter`, `drop`. Open: fill `input` (transport datagrams) and `output` (buffers with room for
  * datagram length − 32); results in every other field.
  */
@@ -86,19 +87,9 @@ export function slotCanReceive(table: SessionTable, slot: number, generation: nu
 }
 
 /**
- * Compatibility shim (phase B deletes it): where the daemon's fast path of before the shared table
- * keeps a keypair's send counter (Keypair.shareSendCounter). Counters are then reserved from it
- * instead of the slot's cell, so that path's workers and this module never use one counter twice.
- */
-export interface ExternalSendCounter {
-  reserveSendCounters(n: number): number;
-}
-
-/**
  * Seals `batch.count` inner packets (whitepaper §5.4.6: msg.packet := AEAD(Tsend, Nsend, P ‖ padding, ε)).
  * Runs of consecutive packets for one (slot, generation) reserve their counters with one atomic add.
  * @param mtu the tunnel's MTU (padding cap, 0 = unknown)
- * @param external shim only: reserve every counter of this batch from there (see {@link ExternalSendCounter})
  * @returns the number of datagrams sealed (the others have a `drop` reason and length −1)
  */
 export function sealBatch(
@@ -107,7 +98,6 @@ export function sealBatch(
   now: number,
   aead: TransportAead,
   mtu: number,
-  external: ExternalSendCounter | null = null,
 ): number {
   let sealed = 0;
   const n = batch.count;
@@ -124,7 +114,7 @@ export function sealBatch(
       i = end;
       continue;
     }
-    const first = external === null ? table.reserveSendCounters(slot, end - i) : external.reserveSendCounters(end - i);
+    const first = table.reserveSendCounters(slot, end - i);
     const key = table.sendKey(slot);
     const remote = table.remoteIndexBits(slot);
     let ok = 0;
@@ -165,7 +155,8 @@ function sealOne(key: Uint8Array, remote: number, counter: number, packet: Uint8
   const total = TransportLayout.payload + padded + TAG;
   if (out.length < total) return -1;
   writeTransportHeader(out, remote, counter);
-  out.set(packet, TransportLayout.payload);
+  // The packet may already sit at its place in `out` (a caller that reads into its datagram buffers).
+  if (packet.buffer !== out.buffer || packet.byteOffset !== out.byteOffset + TransportLayout.payload) out.set(packet, TransportLayout.payload);
   for (let j = TransportLayout.payload + packet.length; j < TransportLayout.payload + padded; j++) out[j] = 0; // < 16 bytes
   // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place
   const plain = out.subarray(TransportLayout.payload, TransportLayout.payload + padded);

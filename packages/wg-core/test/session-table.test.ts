@@ -351,7 +351,7 @@ describe("key erasure in shared memory", () => {
 
 describe("no small limit", () => {
   it("30,000 keypairs (10,000 peers × 3) fit, are found from another thread, and survive churn (index rebuilds)", async () => {
-    // (today: the fast path serves at most 64 peers, shared.ts MAX_PEERS.)
+    // (the daemon's fast path publishes peers by these ids, in a growable buffer: no 64-peer limit since phase B.)
     const table = SessionTable.create();
     const n = 30_000;
     const indexOf = (i: number) => (Math.imul(i + 1, 0x9e3779b1) >>> 0) || 1; // distinct, spread over 32 bits

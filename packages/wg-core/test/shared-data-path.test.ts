@@ -1,8 +1,14 @@
-// The hooks for a data path outside the core (the daemon's worker threads): shared send counters,
-// the keypair-change callback, and traffic bookkeeping without crypto.
+// The hooks for a data path outside the core (the daemon's worker threads): send counters, the
+// keypair-change callback, traffic bookkeeping without crypto, events for datagrams opened elsewhere.
 import { describe, expect, it } from "vitest";
 import {
+  AllowedIps,
   COUNTER_LIMIT,
+  type Device,
+  SessionTable,
+  TransportBatch,
+  nodeTransportAead,
+  openBatch,
   KEEPALIVE_TIMEOUT,
   Keypair,
   REKEY_COUNTER_LIMIT,
@@ -16,7 +22,6 @@ import { A_INNER, B_INNER, makePair, typeOf, type VNode } from "./support/vnet.j
 const ping = (from: string, to: string, seq = 1) => icmpEcho(from, to, { id: 7, seq });
 const initiations = (n: VNode, since = 0) => n.sent.filter((w) => w.at >= since && typeOf(w.datagram) === 1);
 const keypair = () => new Keypair(null, new Uint8Array(32), new Uint8Array(32), 1, 2, true, 0);
-const cells = () => new BigInt64Array(new SharedArrayBuffer(16));
 
 describe("Keypair send counters", () => {
   it("reserveSendCounters hands out consecutive, never repeated counters", () => {
@@ -27,42 +32,6 @@ describe("Keypair send counters", () => {
     kp.sendCounter = COUNTER_LIMIT + 5;
     expect(kp.sendCounter).toBe(COUNTER_LIMIT);
     expect(kp.canSend(0)).toBe(false);
-  });
-
-  it("a shared cell: the core and another thread draw from one counter; unshare continues after both", () => {
-    const kp = keypair();
-    kp.reserveSendCounters(5);
-    const c = cells();
-    kp.shareSendCounter(c, 1);
-    expect(c[1]).toBe(5n);
-    expect(kp.reserveSendCounters(3)).toBe(5);
-    expect(Atomics.add(c, 1, 100n)).toBe(8n); // the "worker" takes 8..107
-    expect(kp.sendCounter).toBe(108);
-    expect(kp.reserveSendCounters(1)).toBe(108);
-    kp.unshareSendCounter();
-    Atomics.add(c, 1, 1000n); // no longer ours
-    expect(kp.reserveSendCounters(1)).toBe(109);
-  });
-
-  it("expiring a shared keypair stops the cell (everything after it is ≥ COUNTER_LIMIT)", () => {
-    const kp = keypair();
-    const c = cells();
-    kp.shareSendCounter(c, 0);
-    kp.expireSending();
-    expect(kp.canSend(0)).toBe(false);
-    expect(Number(Atomics.add(c, 0, 64n))).toBeGreaterThanOrEqual(COUNTER_LIMIT);
-    expect(kp.sendCounter).toBe(COUNTER_LIMIT);
-  });
-
-  it("two peers: packets the core sends after a shared-cell gap are accepted", () => {
-    const { net, a, b, bOnA } = makePair();
-    net.send(a, ping(A_INNER, B_INNER, 1));
-    const c = cells();
-    bOnA.current!.shareSendCounter(c, 0);
-    Atomics.add(c, 0, 5000n); // counters another thread used
-    net.send(a, ping(A_INNER, B_INNER, 2));
-    expect(b.delivered).toHaveLength(2);
-    expect(b.drops).toEqual([]);
   });
 });
 
@@ -130,5 +99,78 @@ describe("Device.noteDataSent / noteDataReceived", () => {
     const out: Action[] = [];
     a.device.noteDataSent(bOnA, 100, net.now, out);
     expect(out.filter((x) => x.kind === "toNetwork" && typeOf(x.datagram) === 1)).toHaveLength(1);
+  });
+});
+
+describe("Device.noteReceived (a datagram opened by another thread with openBatch)", () => {
+  /** A's first transport datagrams to B, kept off the wire (B's Device never sees them). */
+  function capturePair() {
+    const pair = makePair();
+    const captured: Uint8Array[] = [];
+    pair.net.filter = (w) => {
+      if (w.from !== pair.a || typeOf(w.datagram) !== 4) return true;
+      captured.push(w.datagram.slice());
+      return false;
+    };
+    pair.net.send(pair.a, ping(A_INNER, B_INNER, 1));
+    return { ...pair, captured };
+  }
+  /** Opens `d` like a worker thread: a view of B's table, the routes by peer id. */
+  function openElsewhere(device: Device, peer: Peer, d: Uint8Array, now: number): TransportBatch {
+    const view = SessionTable.attach(device.sessionTable.handles);
+    const routes = new AllowedIps<number>();
+    routes.insert(`${A_INNER}/32`, device.peerId(peer));
+    const ids = Array.from({ length: device.peerId(peer) + 1 }, (_, i) => i);
+    const batch = new TransportBatch(1);
+    batch.count = 1;
+    batch.input[0] = d;
+    batch.output[0] = new Uint8Array(d.length);
+    openBatch(view, batch, now, nodeTransportAead, routes, ids);
+    return batch;
+  }
+
+  it("confirms the responder's next keypair, roams, and the core then drops the same datagram as a replay", () => {
+    const { net, b, aOnB, captured } = capturePair();
+    expect(captured).toHaveLength(1);
+    expect(aOnB.next).not.toBeNull();
+    expect(aOnB.current).toBeNull();
+    const next = aOnB.next!;
+    const batch = openElsewhere(b.device, aOnB, captured[0]!, net.now);
+    expect(batch.drop[0]).toBeNull();
+    expect(batch.slot[0]).toBe(next.slot);
+    const out: Action[] = [];
+    const roamed = { address: "198.51.100.7", port: 4242 };
+    expect(b.device.noteReceived(batch.slot[0]!, batch.generation[0]!, roamed, 0, true, net.now, out)).toBe(true); // roamed
+    expect(b.device.noteReceived(batch.slot[0]!, batch.generation[0]!, roamed, 0, false, net.now, out)).toBe(false); // same endpoint
+    expect(aOnB.current).toBe(next);
+    expect(aOnB.next).toBeNull();
+    expect(aOnB.endpoint).toEqual(roamed);
+    expect(aOnB.lastHandshakeAt).toBe(net.now);
+    // One window for every thread: what the other thread accepted, the core refuses.
+    const again: Action[] = [];
+    b.device.decapsulate(captured[0]!, roamed, net.now, again);
+    expect(again).toEqual([{ kind: "drop", reason: "replay", peer: aOnB }]);
+  });
+
+  it("does nothing for a (slot, generation) that no longer holds the keypair", () => {
+    const { net, b, aOnB, captured } = capturePair();
+    const batch = openElsewhere(b.device, aOnB, captured[0]!, net.now);
+    aOnB.zeroKeys();
+    const out: Action[] = [];
+    expect(b.device.noteReceived(batch.slot[0]!, batch.generation[0]!, { address: "198.51.100.7", port: 1 }, 100, true, net.now, out)).toBe(false);
+    expect(out).toEqual([]);
+    expect(aOnB.current).toBeNull();
+    expect(aOnB.endpoint).toEqual({ address: "192.0.2.1", port: 1001 });
+    expect(aOnB.rxBytes).toBeLessThan(1000);
+  });
+
+  it("peerId: the id a keypair's slot records, reused after removal", () => {
+    const { a, b, bOnA } = makePair();
+    expect(a.device.peerId(bOnA)).toBe(0);
+    expect(a.device.sessionTable.capacity).toBeGreaterThanOrEqual(0);
+    a.device.removePeer(bOnA.publicKey);
+    expect(a.device.peerId(bOnA)).toBe(-1);
+    const again = a.device.addPeer({ publicKey: b.privateKey.publicKey() }, 0);
+    expect(a.device.peerId(again)).toBe(0);
   });
 });

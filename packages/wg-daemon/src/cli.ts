@@ -101,8 +101,12 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
  *   WG_TS_TUN_INFLIGHT=1–64.
  * - WG_TS_WORKERS=auto (default) | always | never: when the fast path's worker threads run.
  * - WG_TS_GSO_SEGMENTS=1–64: datagrams per UDP GSO send on the fast path (default 44).
+ * - WG_TS_TEST_RX_CRASH_AFTER_REPLAYS=N, read only when NODE_ENV=test (never reached by accident):
+ *   the rx worker throws once it has dropped N datagrams as replays (crash tests, fastpath-tiers.e2e).
  */
-export function dataPlaneOptions(env: NodeJS.ProcessEnv): Pick<DaemonOptions, "fastPath" | "workers" | "gsoSegments" | "tunMode" | "tunInflight"> {
+export function dataPlaneOptions(
+  env: NodeJS.ProcessEnv,
+): Pick<DaemonOptions, "fastPath" | "workers" | "gsoSegments" | "tunMode" | "tunInflight" | "testCrashAfterReplays"> {
   const choice = <T extends string>(key: string, allowed: readonly T[], dflt: T): T => {
     const v = env[key];
     if (v === undefined || v === "") return dflt;
@@ -117,12 +121,14 @@ export function dataPlaneOptions(env: NodeJS.ProcessEnv): Pick<DaemonOptions, "f
     throw new Error(`${key}=${v.slice(0, 32)}: expected an integer from 1 to ${max}`);
   };
   const gso = int("WG_TS_GSO_SEGMENTS", 64);
+  const crash = env["NODE_ENV"] === "test" ? int("WG_TS_TEST_RX_CRASH_AFTER_REPLAYS", 1 << 30) : undefined;
   return {
     fastPath: choice("WG_TS_FASTPATH", ["1", "0"] as const, "1") === "1",
     workers: choice("WG_TS_WORKERS", ["auto", "always", "never"] as const, "auto"),
     tunMode: choice("WG_TS_TUN_MODE", ["poll", "threadpool"] as const, "poll"),
     tunInflight: int("WG_TS_TUN_INFLIGHT", 64) ?? 2,
     ...(gso !== undefined ? { gsoSegments: gso } : {}),
+    ...(crash !== undefined ? { testCrashAfterReplays: crash } : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export interface DaemonOptions {
   workers?: WorkerPolicy;
   /** Fast path: datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
   gsoSegments?: number;
+  /** Test only (cli.ts: WG_TS_TEST_RX_CRASH_AFTER_REPLAYS under NODE_ENV=test): the rx worker throws after this many replay drops. */
+  testCrashAfterReplays?: number;
 }
 
 export interface RunningDaemon {
@@ -68,6 +70,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       mtu: FAST_MTU,
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
+      ...(opts.testCrashAfterReplays !== undefined ? { crashAfterReplays: opts.testCrashAfterReplays } : {}),
     });
     tun = fast.tun;
     engine = new Engine({ tun, bind: fast.bind, log });

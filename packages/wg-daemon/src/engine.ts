@@ -7,8 +7,10 @@
  * `tun.write` in one call, `drop`s are counted by reason. The timer runs `device.tick` every
  * TICK_MS. Nothing here touches `process`.
  */
-import { randomFillSync } from "node:crypto";
+import type { TransportAead } from "@wg-ts/core";
 import type { Bind, Datagram } from "./bind.js";
+import { loadTransportAead } from "./native-aead.js";
+import { pooledRandom } from "./random.js";
 import type { Tun } from "./tun.js";
 import { EADDRINUSE, EINVAL, UapiError, type SetRequest, type UapiDeviceState } from "./uapi-protocol.js";
 import type { UapiHandler } from "./uapi.js";
@@ -23,7 +25,10 @@ export interface EngineOptions {
   log?: (msg: string) => void;
   /** epoch ms, monotonic within the process */
   now?: () => number;
+  /** default: node:crypto's CSPRNG, small requests batched (random.ts) */
   random?: (out: Uint8Array) => void;
+  /** the core's transport AEAD (default: the native addon per packet where it loads, else node:crypto) */
+  aead?: TransportAead;
 }
 
 export function monotonicEpochMs(): number {
@@ -60,7 +65,13 @@ export class Engine implements UapiHandler {
     this.bind = opts.bind;
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? monotonicEpochMs;
-    this.core = new CoreAdapter(opts.random ?? ((b) => void randomFillSync(b)));
+    let aead = opts.aead;
+    if (aead === undefined) {
+      const choice = loadTransportAead();
+      if (choice.reason !== null) this.log(choice.reason);
+      aead = choice.aead;
+    }
+    this.core = new CoreAdapter(opts.random ?? pooledRandom(), aead);
     this.bind.onBatch = (batch, n) => this.fromNetwork(batch, n);
   }
 

@@ -99,6 +99,45 @@ export function nativeBatchAead(addon: WgAeadAddon): BatchTransportAead {
 }
 
 /**
+ * The addon as a per-packet {@link TransportAead} (counter nonces), for the main thread's Device: one
+ * call per packet over the addon's one cipher context. A lone packet pays ~30 µs for it after a
+ * quiet spell where node:crypto's new cipher per packet pays ~90 µs (benchmarks/README.md,
+ * "Lone-packet latency"). The addon checks every range and returns −1, as the contract wants.
+ */
+export function nativeTransportAead(addon: WgAeadAddon): TransportAead {
+  const desc = new Int32Array(4);
+  const counters = new Float64Array(1);
+  const result = new Int32Array(1);
+  const one = (seal: boolean, key: Uint8Array, counter: number, input: Uint8Array, out: Uint8Array, outOffset: number): number => {
+    if (key.length !== 32 || !Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset > 0x7fffffff) return -1;
+    if (input.length > 0x7fffffff) return -1;
+    desc[0] = 0;
+    desc[1] = input.length;
+    desc[2] = outOffset;
+    desc[3] = 0;
+    counters[0] = counter;
+    result[0] = -1;
+    (seal ? addon.seal : addon.open)(key, input, out, desc, counters, result, 1);
+    return result[0]!;
+  };
+  return {
+    name: "native EVP",
+    seal: (key, counter, plaintext, out, outOffset) => one(true, key, counter, plaintext, out, outOffset),
+    open: (key, counter, ciphertext, out, outOffset) => one(false, key, counter, ciphertext, out, outOffset),
+  };
+}
+
+/**
+ * The transport AEAD for a Device on this thread: the addon per packet ({@link nativeTransportAead})
+ * when {@link loadBatchAead} can use it, else node:crypto, with the one-line reason to log.
+ */
+export function loadTransportAead(options: LoadBatchAeadOptions = {}): { aead: TransportAead; reason: string | null } {
+  const choice = loadBatchAead(options);
+  if (choice.addon !== null) return { aead: nativeTransportAead(choice.addon), reason: null };
+  return { aead: options.fallback ?? nodeTransportAead, reason: choice.reason };
+}
+
+/**
  * The addon as a one-operation {@link ChaChaPolyBackend} (explicit 12-byte nonce and AAD), so the
  * published vectors run against the same C path the batches take.
  */

@@ -16,10 +16,19 @@
  *    The re-sent counters are checked to be inside the 8128-counter window of the latest counter
  *    wireguard-go sent (else "too old" would drop them too and the test would prove nothing), and
  *    each tier is checked to have run without a switch all through its half.
- * 5. WG_TS_WORKERS=never keeps the main thread under load; a bad value fails `wg-ts up` cleanly.
+ * 5-6. Replay protection is the session table's, not a copy's (issue 13 phase B): messages the rx
+ *    worker accepted are re-sent after a 65th peer is added and again after peer 1001 (10,000
+ *    allowed-IPs prefixes) — the configurations that once made the workers drop their windows and
+ *    stop — with the workers on throughout: zero reach the TUN, the endpoint does not move.
+ * 7. WG_TS_WORKERS=never keeps the main thread under load; a bad value fails `wg-ts up` cleanly.
+ * 8. A crashed rx worker loses no replay state: with the test-only WG_TS_TEST_RX_CRASH_AFTER_REPLAYS=1
+ *    (NODE_ENV=test) the rx worker throws at the first replay it drops; the core then judges the rest
+ *    of the recorded messages: every one a replay, none on the TUN.
  */
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WG_TS, dump, eventually, exists, inNs, linkExists, linkStats, nsSh, pidsOf, ping, sleep, tcpPayload, wgTs, type Result } from "./support/lab.js";
@@ -194,6 +203,64 @@ async function replayAll(relay: ReturnType<typeof recordRelay>, kept: RelayAnswe
   return { sent, dropped, tunGrew, after: done.s };
 }
 
+/** wg-ts's endpoint for wireguard-go, as `wg show dump` gives it. */
+const endpointA = (): string => dump(p.nsA, p.ifA).peers[0]!.endpoint;
+
+/** Peers added so far by {@link addPeers} (their ids continue: each gets its own prefixes). */
+let added = 0;
+
+/** Adds `n` peers with random public keys and `prefixes` /32 allowed IPs each (172.16.0.0/12) with `wg addconf`. */
+function addPeers(n: number, prefixes: number): void {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++, added++) {
+    const ips = Array.from({ length: prefixes }, (_, j) => `172.${16 + (added >> 8)}.${added & 255}.${j}/32`);
+    lines.push("[Peer]", `PublicKey = ${randomBytes(32).toString("base64")}`, `AllowedIPs = ${ips.join(", ")}`, "");
+  }
+  const file = join(p.dir, `extra-peers-${added}.conf`);
+  writeFileSync(file, lines.join("\n"), { mode: 0o600 });
+  nsSh(p.nsA, "wg", ["addconf", p.ifA, file]);
+}
+
+/**
+ * Records the last KEEP transport messages of a 16 MiB transfer wireguard-go -> wg-ts that the rx
+ * worker accepted (the workers on from before the first kept message to after the last).
+ */
+async function recordWorkerTransfer(relay: ReturnType<typeof recordRelay>, port: number): Promise<{ kept: RelayAnswer; s1: Status }> {
+  const s0 = await status(p.ifA);
+  await relay.cmd("record");
+  const sink = blast(p.nsA, ["tcp-sink", "--listen", `${p.ta}:${port}`, "--timeout-ms", "30000"]);
+  expect(await eventually(() => inNs(p.nsA, "ss", ["-Hltn", `sport = :${port}`]).stdout.includes(String(port)), 5000)).toBe(true);
+  const source = blast(p.nsB, ["tcp-source", "--to", `${p.ta}:${port}`, "--bytes", String(16 << 20), "--seed", String(port)]);
+  const on = await statusUntil((s) => s.workers === "on", 10_000);
+  const [src, got] = await Promise.all([source, sink]);
+  expect(got["bytes"]).toBe(16 << 20);
+  expect(got["sha256"]).toBe(src["sha256"]);
+  const kept = await relay.cmd("stop");
+  const s1 = await status(p.ifA);
+  expect(on.ok).toBe(true);
+  expect(s1.workers).toBe("on");
+  expect(s1.rxPackets - s0.rxPackets).toBeGreaterThan(KEEP * 4);
+  expect(kept.kept).toBe(KEEP);
+  expect(kept.indices).toHaveLength(1);
+  return { kept, s1 };
+}
+
+/**
+ * Keeps the workers busy (UDP wg-ts -> wireguard-go, discarded in b: wireguard-go's counter towards
+ * wg-ts does not move) while `body` runs.
+ */
+async function withOutboundLoad<T>(seconds: number, body: () => Promise<T>): Promise<T> {
+  nft(p.nsB, "wgtierload", "inet", `chain in { type filter hook input priority -10; iifname "${p.ifB}" udp dport 9 drop; }`);
+  try {
+    const flood = blast(p.nsA, ["udp-flood", "--to", `${p.tb}:9`, "--pps", "3000", "--seconds", String(seconds)]);
+    const r = await body();
+    await flood;
+    return r;
+  } finally {
+    nftDelete(p.nsB, "wgtierload", "inet");
+  }
+}
+
 beforeAll(() => {
   // These tests are about the default data plane (fast path, workers auto): no inherited overrides.
   delete process.env["WG_TS_FASTPATH"];
@@ -344,6 +411,45 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
     expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
   });
 
+  for (const [title, peers, prefixes] of [
+    ["a 65th peer", 64, 10],
+    ["peer 1001 (10,000 allowed-IPs prefixes in all)", 936, 10],
+  ] as const) {
+    it(`replay after ${title} is added: the workers stay on and drop every recorded message`, async () => {
+      await withRelay(p.portB + 302 + added, async (relay) => {
+        const { kept, s1 } = await recordWorkerTransfer(relay, 5406 + added);
+        const endpoint = endpointA();
+        await withOutboundLoad(12, async () => {
+          const t0 = Date.now();
+          // Light traffic wireguard-go -> wg-ts (2 s at 200/s, dropped in a's input hook) while the
+          // change lands: the rx worker looks at the published state again (the old fast path then
+          // dropped its windows), and wireguard-go's counter moves by ~400 only (inside the window).
+          nft(p.nsA, "wgtierin", "inet", `chain in { type filter hook input priority -10; iifname "${p.ifA}" udp dport 9 drop; }`);
+          const inbound = blast(p.nsB, ["udp-flood", "--to", `${p.ta}:9`, "--pps", "200", "--seconds", "2"]);
+          await sleep(600); // flowing before the change
+          addPeers(peers, prefixes);
+          await inbound;
+          await sleep(300);
+          nftDelete(p.nsA, "wgtierin", "inet");
+          const total = 1 + added;
+          const published = await statusUntil((s) => s.peers === total, 10_000);
+          console.log(`${title}: ${total} peers published to the workers after ${Date.now() - t0} ms (${published.ok}): ${published.s.line}`);
+          const r = await replayAll(relay, kept);
+          console.log(`${title}: re-sent ${r.sent.sent}: replay drops +${r.dropped}, TUN rx +${r.tunGrew}; ${r.after.line}`);
+          expect(published.ok).toBe(true);
+          expect(r.dropped).toBe(KEEP);
+          expect(r.tunGrew).toBe(0);
+          expect(endpointA()).toBe(endpoint);
+          // The workers judged them: on all along (no stop, no second start), with every peer.
+          expect(r.after.workers).toBe("on");
+          expect(r.after.starts).toBe(s1.starts);
+          expect(r.after.peers).toBe(total);
+        });
+      });
+      expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
+    });
+  }
+
   it("WG_TS_WORKERS=never: the main thread carries a transfer alone; a bad value fails `wg-ts up` cleanly", async () => {
     const down = wgTs(p.nsA, ["down", p.confA]);
     p.logs.push(down.stderr, daemonLog(p.ifA));
@@ -373,5 +479,36 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
     expect(s.starts).toBe(0);
     expect(s.txPackets + s.rxPackets).toBe(0);
     expect(n).toBeLessThanOrEqual(n0); // the load added no thread
+  });
+
+  it("a crashed rx worker loses no replay state: the core drops every message the worker had accepted", async () => {
+    const down = wgTs(p.nsA, ["down", p.confA]);
+    p.logs.push(down.stderr, daemonLog(p.ifA));
+    expect(down.status).toBe(0);
+    expect(await eventually(() => !linkExists(p.nsA, p.ifA), 5000)).toBe(true);
+    const up = upWith({ NODE_ENV: "test", WG_TS_TEST_RX_CRASH_AFTER_REPLAYS: "1" });
+    expect(up.status, up.stderr).toBe(0);
+    expect(await eventually(() => ping(p.nsA, p.tb, { wait: 2 }), 10_000)).toBe(true);
+    await withRelay(p.portB + 400, async (relay) => {
+      const { kept, s1 } = await recordWorkerTransfer(relay, 5420);
+      const endpoint = endpointA();
+      // One recorded message: the rx worker drops it as a replay and (test switch) throws.
+      const first = await relay.cmd("replay-first");
+      expect(first.sent).toBe(1);
+      const off = await statusUntil((s) => s.workers === "off", 5000);
+      const log = daemonLog(p.ifA);
+      console.log(`crash: workers off ${off.ms} ms after the trigger: ${off.s.line}; ${/fast path worker failed[^\n]*/.exec(log)?.[0] ?? "no failure line"}`);
+      // The core judges all of them now (its window is the table's: what the worker accepted is in it).
+      const r = await replayAll(relay, kept);
+      console.log(`crash: re-sent ${r.sent.sent}: replay drops +${r.dropped}, TUN rx +${r.tunGrew}; ${r.after.line}`);
+      expect(off.ok).toBe(true);
+      expect(log).toMatch(/fast path worker failed \(test crash/);
+      expect(r.dropped).toBe(KEEP);
+      expect(r.tunGrew).toBe(0);
+      expect(endpointA()).toBe(endpoint);
+      expect(r.after.workers).toBe("off");
+      expect(r.after.starts).toBe(s1.starts);
+    });
+    expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
   });
 });

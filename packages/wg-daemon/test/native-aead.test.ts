@@ -16,7 +16,7 @@ import { AeadBatch, type BatchTransportAead, batchTransportAead, nobleTransportA
 import { describe, expect, it } from "vitest";
 import { batchAeadContract, referenceSeal as reference } from "../../wg-core/test/support/aead-batch-contract.js";
 import { mulberry32 } from "../../wg-core/test/support/prng.js";
-import { loadBatchAead, nativeChaChaPoly, prebuiltAeadPath } from "../src/native-aead.js";
+import { loadBatchAead, loadTransportAead, nativeChaChaPoly, nativeTransportAead, prebuiltAeadPath } from "../src/native-aead.js";
 
 const loaded = loadBatchAead();
 const onLinuxX64 = process.platform === "linux" && process.arch === "x64";
@@ -175,6 +175,68 @@ describe.skipIf(!loaded.native)("native addon in worker threads", () => {
       });
     });
     expect(hex(out.subarray(1436, 2872))).toBe(hex(reference(keys.subarray(0, 32), 5001, plain.subarray(1420, 2840))));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The addon per packet (the main thread's Device): wg-core's TransportAead contract vs node:crypto
+// ---------------------------------------------------------------------------------------------
+
+describe.skipIf(!loaded.native)("nativeTransportAead (one packet per call)", () => {
+  const aead = loaded.addon ? nativeTransportAead(loaded.addon) : nodeTransportAead;
+  const rnd = mulberry32(14);
+
+  it("seals byte for byte like node:crypto and opens its datagrams, 300 random sizes, counters and offsets", () => {
+    for (let i = 0; i < 300; i++) {
+      const key = randomFillSync(new Uint8Array(32));
+      const size = i < 4 ? [0, 1, 1420, 65535][i]! : Math.floor(rnd() * 2000);
+      const counter = i % 7 === 0 ? 2 ** 53 - 1 - i : Math.floor(rnd() * 2 ** 40);
+      const pt = randomFillSync(new Uint8Array(size));
+      const off = Math.floor(rnd() * 20);
+      const mine = new Uint8Array(off + size + 16);
+      const ref = new Uint8Array(off + size + 16);
+      expect(aead.seal(key, counter, pt, mine, off)).toBe(size + 16);
+      expect(nodeTransportAead.seal(key, counter, pt, ref, off)).toBe(size + 16);
+      expect(hex(mine)).toBe(hex(ref));
+      const back = new Uint8Array(size + 3);
+      expect(aead.open(key, counter, ref.subarray(off), back, 3)).toBe(size);
+      expect(hex(back.subarray(3))).toBe(hex(pt));
+    }
+  });
+
+  it("works in place (the Device may open into the datagram's own buffer)", () => {
+    const key = randomFillSync(new Uint8Array(32));
+    const pt = randomFillSync(new Uint8Array(100));
+    const buf = new Uint8Array(132);
+    buf.set(pt, 16);
+    expect(aead.seal(key, 5, buf.subarray(16, 116), buf, 16)).toBe(116);
+    expect(aead.open(key, 5, buf.subarray(16, 132), buf, 0)).toBe(100);
+    expect(hex(buf.subarray(0, 100))).toBe(hex(pt));
+  });
+
+  it("returns -1 (never throws) for a forged tag, a wrong counter or key, no room, bad offsets; out untouched on a failed open", () => {
+    const key = randomFillSync(new Uint8Array(32));
+    const sealed = new Uint8Array(80);
+    expect(aead.seal(key, 9, new Uint8Array(64), sealed, 0)).toBe(80);
+    const out = new Uint8Array(64).fill(0xaa);
+    expect(aead.open(key, 10, sealed, out, 0)).toBe(-1);
+    expect(aead.open(new Uint8Array(32), 9, sealed, out, 0)).toBe(-1);
+    sealed[79]! ^= 1;
+    expect(aead.open(key, 9, sealed, out, 0)).toBe(-1);
+    expect(out.every((x) => x === 0xaa)).toBe(true);
+    expect(aead.open(key, 9, new Uint8Array(15), out, 0)).toBe(-1);
+    expect(aead.seal(key.subarray(1), 9, new Uint8Array(8), new Uint8Array(24), 0)).toBe(-1);
+    expect(aead.seal(key, 9, new Uint8Array(64), new Uint8Array(79), 0)).toBe(-1);
+    expect(aead.seal(key, 9, new Uint8Array(8), new Uint8Array(24), -1)).toBe(-1);
+    expect(aead.seal(key, 9, new Uint8Array(8), new Uint8Array(24), 0.5)).toBe(-1);
+    expect(aead.seal(key, 2 ** 53, new Uint8Array(8), new Uint8Array(24), 0)).toBe(-1);
+  });
+
+  it("loadTransportAead picks it here, and node:crypto with the reason where the addon is missing", () => {
+    expect(loadTransportAead()).toMatchObject({ reason: null, aead: { name: "native EVP" } });
+    const other = loadTransportAead({ platform: "linux", arch: "riscv64" });
+    expect(other.aead).toBe(nodeTransportAead);
+    expect(other.reason).toContain("no prebuilt addon for linux-riscv64");
   });
 });
 

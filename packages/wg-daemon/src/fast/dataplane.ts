@@ -1,31 +1,33 @@
 /**
  * The multi-threaded data plane: opens the TUN (with TSO offload) and a UDP socket through koffi
- * and runs one worker thread per direction (worker.ts):
+ * and runs one worker thread per direction (worker.ts), both on the wg-core Device's session table
+ * (shared memory: keys, send counters, replay windows) and wg-core's transport.ts:
  *
- *   tx worker: read(TUN) → split TSO super-packets → seal (wg-core AEAD, type-4 format) → UDP GSO send
- *   rx worker: recvmmsg (UDP GRO) → open → replay window (wg-core) → coalesce TCP (GRO) → write(TUN)
+ *   tx worker: read(TUN) → split TSO super-packets → sealBatch (peer's current slot, generation) → UDP GSO send
+ *   rx worker: recvmmsg (UDP GRO) → openBatch (index, age, counter limit, AEAD, the slot's window,
+ *              inner length, allowed-IPs source) → coalesce TCP (GRO) → write(TUN)
  *
- * The main thread keeps wg-core's Device (handshakes, cookies, timers, configuration) and talks
- * to the workers through shared memory: it publishes keypairs and the peer endpoint
- * ({@link FastDataPlane.setKeypairs}, {@link FastDataPlane.setEndpoint}); workers post only rare
- * events back ({@link FastDataPlaneHooks}): handshake datagrams, packets while no keypair exists,
- * the first packet received on a keypair. See benchmarks/README.md ("Integration") for how the
- * daemon wires this to the core, and what the core still has to expose.
+ * The main thread keeps wg-core's Device (handshakes, cookies, timers, configuration) and tells the
+ * workers, through the shared peer records and routes (shared.ts), which keypair each peer sends
+ * with, its endpoint and every peer's allowed IPs ({@link FastDataPlane.setPeer},
+ * {@link FastDataPlane.setRoutes}); workers post only rare events back ({@link FastDataPlaneHooks}):
+ * handshake datagrams, packets while no keypair is usable, per-keypair and sampled receive events.
  *
- * Scope: up to MAX_PEERS (64) peers in fixed slots, IPv4 and IPv6 endpoints (one dual-stack socket),
- * up to MAX_ROUTES allowed-IPs prefixes in all.
+ * Scope: any number of peers (records indexed by the core's peer id, in a growable buffer) and
+ * allowed-IPs prefixes, IPv4 and IPv6 endpoints (one dual-stack socket).
  */
 import { Worker } from "node:worker_threads";
 import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_RDWR, libc } from "../libc.js";
 import { reclaimMemory } from "./reclaim.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
-import { addressBytes, type ReplayWindow } from "@wg-ts/core";
+import type { SessionTableHandles } from "@wg-ts/core";
 import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
 import {
-  KEYPAIR_WORDS, KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, RECV_WINDOW, RETURN_BASE, RETURN_WORDS,
-  ROUTES_BASE, ROUTE_WORDS, STATS_WORDS, ST,
-  DROP_REASONS, dropWord, peerBase, type WorkerEvent, type WorkerInit,
+  DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, type PeerPublishing, type Route, type SendKeypair, type SharedBuffers,
+  type WorkerEvent, type WorkerInit,
 } from "./shared.js";
+
+export type { Route, SendKeypair } from "./shared.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
 
 export interface Endpoint4 {
@@ -39,8 +41,8 @@ export interface FastDataPlaneOptions {
   mtu: number;
   /** UDP listen port. */
   udpPort: number;
-  /** Peer slot 0's endpoint, if known (see setEndpoint). */
-  peer?: Endpoint4;
+  /** The session table the workers seal and open on (wg-core `device.sessionTable.handles`); or {@link FastDataPlane.attachTable} before the workers start. */
+  table?: SessionTableHandles;
   /** IFF_VNET_HDR + TSO (default true). */
   offload?: boolean;
   /** Datagrams per recvmmsg/sendmmsg (default 128; the rx side uses 16 × 64 KiB slots with UDP_GRO). */
@@ -78,50 +80,22 @@ export interface FastDataPlaneOptions {
   youngGenerationMb?: number;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
   socketBuffer?: number;
+  /** Test only: the rx worker throws after this many replay drops (see WorkerInit.crashAfterReplays). */
+  crashAfterReplays?: number;
 }
 
 /** Called on the main thread; each gets its own copy of the bytes (see WorkerEvent in shared.ts). */
 export interface FastDataPlaneHooks {
-  /** A datagram for device.decapsulate (handshakes, unknown indices, first/sampled transport). */
+  /** A datagram for device.decapsulate (handshake messages, cookie replies). */
   onControl?(datagram: Uint8Array, from: Endpoint4): void;
+  /** Transport datagrams the rx worker opened with (slot, generation): for device.noteReceived. */
+  onReceived?(slot: number, generation: number, from: Endpoint4, data: boolean): void;
   /** A tunnel packet for device.encapsulate (no keypair published yet, or a sample). */
   onSlow?(packet: Uint8Array): void;
   /** The TUN interface was deleted (`ip link del`): time to shut down. */
   onGone?(): void;
   /** A worker threw and has ended (a bug): the caller should stop the workers and carry on without them. */
   onWorkerError?(error: Error): void;
-}
-
-export interface SendKeypair {
-  sendKey: Uint8Array;
-  remoteIndex: number;
-  /**
-   * A new send keypair: the first counter to use (it gets a fresh counter cell). Omit it when
-   * republishing the same send keypair (its cell keeps counting).
-   */
-  counter?: number;
-}
-export interface Route {
-  slot: number;
-  family: 4 | 6;
-  bits: number;
-  /** Network address, 4 or 16 bytes. */
-  bytes: Uint8Array;
-}
-export interface ReceiveKeypair {
-  recvKey: Uint8Array;
-  localIndex: number;
-  /** The core's replay window for it (saved with the slot; a worker seeing the keypair first starts from it). */
-  replay?: ReplayWindow;
-}
-
-/** Convenience for a single session: both directions of one keypair. */
-export interface Keypair {
-  sendKey: Uint8Array;
-  recvKey: Uint8Array;
-  localIndex: number;
-  remoteIndex: number;
-  sendCounter?: number;
 }
 
 export interface DirectionStats {
@@ -137,7 +111,7 @@ export interface DirectionStats {
   control: number;
 }
 
-export interface FastDataPlane {
+export interface FastDataPlane extends PeerPublishing {
   readonly tunFd: number;
   readonly udpFd: number;
   /** The bound UDP port. */
@@ -148,16 +122,18 @@ export interface FastDataPlane {
    */
   rebind(port: number): Promise<number>;
   setMark(mark: number): void;
+  /** The session table the workers use (before {@link startWorkers}; a later one takes effect at the next start). */
+  attachTable(table: SessionTableHandles): void;
   /**
-   * Publishes peer slot `slot` (0..MAX_PEERS-1): wg-core's keypairs (`send` = current, `receive` =
-   * current/previous/next, ≤ 3) and endpoint (null: none; the tx worker hands its packets to the core).
+   * Publishes peer `peer` (the core's peer id, ≥ 0; the record array grows as needed): its current
+   * send keypair (null: none usable; the tx worker hands its packets to the core) and endpoint.
    */
-  setPeer(slot: number, send: SendKeypair | null, receive: readonly ReceiveKeypair[], endpoint: Endpoint4 | null): void;
-  /** Empties peer slot `slot`. */
-  clearPeer(slot: number): void;
+  setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint4 | null): void;
+  /** Empties peer `peer`'s record. */
+  clearPeer(peer: number): void;
   /**
-   * The routes snapshot (≤ MAX_ROUTES prefixes over all peers): outbound peer selection by inner
-   * destination, inbound inner-source check. Until set, nothing routes (every inner source is refused).
+   * The routes snapshot (any number of prefixes): outbound peer selection by inner destination,
+   * inbound inner-source check. Until set, nothing routes (every inner source is refused).
    */
   setRoutes(routes: readonly Route[]): void;
   /** The TUN's current link MTU (padding cap; `wg-ts up` sets the MTU after the workers start). */
@@ -167,24 +143,12 @@ export interface FastDataPlane {
    * checks MAC1 of handshake messages against it before handing them to the main thread.
    */
   setPublicKey(publicKey: Uint8Array | null): void;
-  /** Runs `f` (setPeer/clearPeer/setRoutes calls) as one update the workers see at once. */
+  /** Runs `f` (setRoutes/setLinkMtu calls) as one update the workers see at once. */
   update(f: () => void): void;
-  /** Peer slot `slot`'s traffic the workers counted (inner bytes, packets). */
-  peerStats(slot: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number };
-  /** Single-peer convenience (slot 0): {@link setPeer} keeping slot 0's endpoint. */
-  setKeypairs(send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void;
-  setKeypair(k: Keypair | null): void;
-  setEndpoint(e: Endpoint4): void;
-  /** Slot 0's allowed IPs (see {@link setRoutes}). */
-  setAllowedIps(prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void;
-  /** Reserves `n` consecutive send counters of slot 0 (for a packet the main thread encrypts); returns the first. */
-  reserveCounters(n: number): number;
-  /**
-   * The shared send-counter cells (Atomics, int64; two per slot: `2 * slot + counterCell(slot)` is
-   * the published send keypair's); the next `setPeer` with a `counter` switches the slot to the other.
-   */
-  readonly counters: BigInt64Array;
-  counterCell(slot: number): number;
+  /** Peer `peer`'s traffic the workers counted (inner bytes, packets). */
+  peerStats(peer: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number };
+  /** The shared buffers (the session table's included): for tests that inspect shared memory. */
+  readonly buffers: SharedBuffers | null;
   /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
   sendDatagram(datagram: Uint8Array, to: Endpoint4): number;
   /** Writes an inner IP packet to the TUN from the main thread. */
@@ -199,12 +163,10 @@ export interface FastDataPlane {
   startWorkers(handOver?: () => void): Promise<void>;
   /**
    * Stops the workers (within the 250 ms poll timeout; not in blocking mode) and resolves once both
-   * have exited, their memory released. The rx worker's replay windows are then in the return area:
-   * see {@link forEachReturnedWindow}.
+   * have exited, their memory released. Nothing to hand back: every replay window and send counter
+   * is the session table's.
    */
   stopWorkers(): Promise<void>;
-  /** Visits each replay window the rx worker returned when it last stopped (ReplayWindow.mergeSaved input), once. */
-  forEachReturnedWindow(visit: (localIndex: number, words: Int32Array, offset: number) => void): void;
   close(): Promise<void>;
 }
 
@@ -250,18 +212,17 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   let port = boundPort();
   const blocking = o.blocking ?? false;
   if (!blocking) c.fcntl(tunFd, F_SETFL, c.fcntl(tunFd, F_GETFL, 0) | O_NONBLOCK);
-  const keypairs = new SharedArrayBuffer(KEYPAIR_WORDS * 4);
-  const counters = new SharedArrayBuffer(16 * MAX_PEERS);
-  const stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
-  const peerStatsBuf = new SharedArrayBuffer(MAX_PEERS * PEER_STATS_WORDS * 8);
-  const peerStatsView = new Float64Array(peerStatsBuf);
-  const words = new Int32Array(keypairs);
-  const bytes = new Uint8Array(keypairs);
-  const ctr = new BigInt64Array(counters);
-  const base: Omit<WorkerInit, "role"> = {
-    tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 128, blocking, gro: o.gro ?? true,
-    udpGso: o.udpGso ?? true, gsoSegments: o.gsoSegments ?? 44, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false, keypairs, counters, stats,
-    peerStats: peerStatsBuf,
+  const shared = new SharedState();
+  const words = shared.words;
+  const stats = shared.stats;
+  let table: SessionTableHandles | null = o.table ?? null;
+  const init = (role: "tx" | "rx"): WorkerInit => {
+    if (table === null) throw new Error("fast data plane: no session table attached");
+    return {
+      role, tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 128, blocking, gro: o.gro ?? true,
+      udpGso: o.udpGso ?? true, gsoSegments: o.gsoSegments ?? 44, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false,
+      crashAfterReplays: o.crashAfterReplays ?? 0, ...shared.buffers(table),
+    };
   };
   const url = new URL("./worker.js", import.meta.url);
   const young = o.youngGenerationMb ?? 2;
@@ -269,6 +230,9 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     switch (e.kind) {
       case "control":
         hooks.onControl?.(e.datagram, e.from);
+        break;
+      case "received":
+        hooks.onReceived?.(e.slot, e.generation, e.from, e.data);
         break;
       case "slow":
         hooks.onSlow?.(e.packet);
@@ -290,12 +254,12 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     if (workers.length > 0) return;
     starting = (async () => {
       Atomics.store(words, KP.stop, 0);
-      Atomics.store(words, KP.returned, 0);
       Atomics.store(words, KP.go, 0);
-      const fresh = (["tx", "rx"] as const).map(
-        (role) =>
+      const inits = [init("tx"), init("rx")];
+      const fresh = inits.map(
+        (data) =>
           new Worker(url, {
-            workerData: { ...base, role },
+            workerData: data,
             ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}),
           }),
       );
@@ -369,95 +333,6 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     setTimeout(reclaimMemory, 50).unref();
   };
 
-  // Seqlock writer: odd while writing, even when done (single writer: the main thread).
-  let depth = 0;
-  const write = (f: () => void): void => {
-    if (depth++ === 0) Atomics.add(words, KP.generation, 1);
-    try {
-      f();
-    } finally {
-      if (--depth === 0) Atomics.add(words, KP.generation, 1);
-    }
-  };
-  const cells = new Array<number>(MAX_PEERS).fill(0);
-  const endpoints = new Array<Endpoint4 | null>(MAX_PEERS).fill(null);
-  const checkSlot = (slot: number): void => {
-    if (!(slot >= 0 && slot < MAX_PEERS)) throw new Error(`peer slot ${slot} out of range (≤ ${MAX_PEERS} peers)`);
-  };
-  /**
-   * `send.counter` given: a new send keypair — it gets the slot's other counter cell, starting there.
-   * Omitted: the same send keypair as before (its cell keeps counting).
-   */
-  const setPeer = (slot: number, send: SendKeypair | null, receive: readonly ReceiveKeypair[], endpoint: Endpoint4 | null): void => {
-    checkSlot(slot);
-    if (receive.length > RECV_SLOTS) throw new Error(`at most ${RECV_SLOTS} receive keypairs`);
-    const ep = endpoint ? addressBytes(endpoint.address) : null;
-    write(() => {
-      const p = peerBase(slot);
-      words[p + PK.sendValid] = 0;
-      if (send) {
-        bytes.set(send.sendKey, (p + PK.sendKey) * 4);
-        words[p + PK.remoteIndex] = send.remoteIndex | 0;
-        if (send.counter !== undefined) {
-          cells[slot] = cells[slot]! ^ 1;
-          Atomics.store(ctr, 2 * slot + cells[slot]!, BigInt(send.counter));
-          words[p + PK.counterCell] = cells[slot]!;
-        }
-        words[p + PK.sendValid] = 1;
-      }
-      for (let i = 0; i < RECV_SLOTS; i++) {
-        const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
-        const r = receive[i];
-        words[w] = r ? 1 : 0;
-        if (r) {
-          words[w + 1] = r.localIndex | 0;
-          bytes.set(r.recvKey, (w + 2) * 4);
-          // The core's window: a worker seeing this keypair for the first time starts from it.
-          if (r.replay) r.replay.save(words, w + RECV_WINDOW);
-          else words.fill(0, w + RECV_WINDOW, w + RECV_SLOT_WORDS);
-        }
-      }
-      words[p + PK.endpointFamily] = 0;
-      if (ep && endpoint) {
-        bytes.fill(0, (p + PK.endpointAddr) * 4, (p + PK.endpointAddr + 4) * 4);
-        bytes.set(ep, (p + PK.endpointAddr) * 4);
-        words[p + PK.endpointPort] = endpoint.port;
-        words[p + PK.endpointFamily] = ep.length === 4 ? 4 : 6;
-      }
-    });
-    endpoints[slot] = ep ? endpoint : null;
-  };
-  const clearPeer = (slot: number): void => setPeer(slot, null, [], null);
-  const setRoutes = (routes: readonly Route[]): void => {
-    if (routes.length > MAX_ROUTES) throw new Error(`at most ${MAX_ROUTES} allowed-IPs prefixes`);
-    write(() => {
-      routes.forEach((r, i) => {
-        checkSlot(r.slot);
-        const w = ROUTES_BASE + i * ROUTE_WORDS;
-        words[w] = r.slot;
-        words[w + 1] = r.family | (r.bits << 8);
-        bytes.fill(0, (w + 2) * 4, (w + 6) * 4);
-        bytes.set(r.bytes.subarray(0, 16), (w + 2) * 4);
-      });
-      words[KP.routeCount] = routes.length;
-    });
-  };
-  // Slot 0 convenience for the single-peer users (forwarder.ts).
-  const setKeypairs = (send: SendKeypair | null, receive: readonly ReceiveKeypair[]): void => setPeer(0, send, receive, endpoints[0]!);
-  const setEndpoint = (e: Endpoint4): void => {
-    const p = peerBase(0);
-    const send: SendKeypair | null = words[p + PK.sendValid] === 1 ? { sendKey: bytes.slice((p + PK.sendKey) * 4, (p + PK.sendKey + 8) * 4), remoteIndex: words[p + PK.remoteIndex]! } : null;
-    const receive: ReceiveKeypair[] = [];
-    for (let i = 0; i < RECV_SLOTS; i++) {
-      const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
-      if (words[w] === 1) receive.push({ localIndex: words[w + 1]!, recvKey: bytes.slice((w + 2) * 4, (w + 10) * 4) });
-    }
-    setPeer(0, send, receive, e);
-  };
-  if (o.peer) setEndpoint(o.peer);
-  const setAllowedIps = (prefixes: readonly { family: 4 | 6; bits: number; bytes: Uint8Array }[]): void =>
-    setRoutes(prefixes.map((p) => ({ slot: 0, ...p })));
-
   let closed = false;
   const sa = Buffer.alloc(SOCKADDR6);
   const saAddr = c.addressOf(sa);
@@ -508,46 +383,19 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
       if (c.setsockopt(udpFd, 1 /* SOL_SOCKET */, 36 /* SO_MARK */, c.addressOf(b), 4) < 0)
         throw new Error(`SO_MARK: errno ${c.errno()}`);
     },
-    setPeer,
-    clearPeer,
-    setRoutes,
-    update: write,
-    setLinkMtu(m) {
-      if (words[KP.linkMtu] !== m) write(() => (words[KP.linkMtu] = m));
+    attachTable(t) {
+      table = t;
     },
-    setPublicKey(k) {
-      const at = KP.ownKey * 4;
-      if (k === null) {
-        if (words[KP.ownKeyValid] !== 0) write(() => (words[KP.ownKeyValid] = 0));
-        return;
-      }
-      if (k.length !== 32) throw new Error("public key must be 32 bytes");
-      if (words[KP.ownKeyValid] === 1 && k.every((b, i) => bytes[at + i] === b)) return;
-      write(() => {
-        bytes.set(k, at);
-        words[KP.ownKeyValid] = 1;
-      });
+    setPeer: (peer, send, endpoint) => shared.setPeer(peer, send, endpoint),
+    clearPeer: (peer) => shared.clearPeer(peer),
+    setRoutes: (routes) => shared.setRoutes(routes),
+    update: (f) => shared.update(f),
+    setLinkMtu: (m) => shared.setLinkMtu(m),
+    setPublicKey: (k) => shared.setPublicKey(k),
+    peerStats: (peer) => shared.peerStats(peer),
+    get buffers() {
+      return table === null ? null : shared.buffers(table);
     },
-    peerStats(slot) {
-      const o = slot * PEER_STATS_WORDS;
-      const f = peerStatsView;
-      return { txBytes: f[o + PS.txBytes]!, txPackets: f[o + PS.txPackets]!, rxBytes: f[o + PS.rxBytes]!, rxPackets: f[o + PS.rxPackets]! };
-    },
-    setKeypairs,
-    setKeypair(k) {
-      if (!k) setKeypairs(null, []);
-      else {
-        const send: SendKeypair = { sendKey: k.sendKey, remoteIndex: k.remoteIndex, counter: k.sendCounter ?? 0 };
-        setKeypairs(send, [{ recvKey: k.recvKey, localIndex: k.localIndex }]);
-      }
-    },
-    setEndpoint,
-    setAllowedIps,
-    reserveCounters(n) {
-      return Number(Atomics.add(ctr, cells[0]!, BigInt(n)));
-    },
-    counters: ctr,
-    counterCell: (slot) => cells[slot]!,
     sendDatagram(datagram, to) {
       try {
         writeSockaddr(sa, 0, to.address, to.port);
@@ -572,13 +420,6 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     },
     startWorkers,
     stopWorkers,
-    forEachReturnedWindow(visit) {
-      const n = Math.min(Atomics.exchange(words, KP.returned, 0), MAX_PEERS * RECV_SLOTS);
-      for (let i = 0; i < n; i++) {
-        const e = RETURN_BASE + i * RETURN_WORDS;
-        visit(words[e]! >>> 0, words, e + 1);
-      }
-    },
     async close() {
       if (closed) return;
       closed = true;

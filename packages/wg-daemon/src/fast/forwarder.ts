@@ -5,6 +5,7 @@
  *   node forwarder.js --tun IF --mtu 1420 --listen PORT --peer IP:PORT --send-key HEX --recv-key HEX
  *                     --send-index N --recv-index N [--no-offload] [--no-gro] [--no-udp-gso] [--no-udp-gro] [--spin N] [--young-mb N] [--blocking] [--batch 64] [--stats]
  */
+import { SessionTable } from "@wg-ts/core";
 import { startFastDataPlane } from "./dataplane.js";
 
 function arg(name: string, def?: string): string {
@@ -16,11 +17,23 @@ function arg(name: string, def?: string): string {
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 const [host, port] = arg("peer").split(":");
+// The fixed keypair in a session table of its own (wg-core session-table.ts), as the daemon's Device
+// keeps its keypairs; created at +Infinity: fixed keys have no handshake to renew them, so they never expire.
+const table = SessionTable.create({ maxSlots: 1, initialSlots: 1 });
+const slot = table.install({
+  sendKey: Buffer.from(arg("send-key"), "hex"),
+  receiveKey: Buffer.from(arg("recv-key"), "hex"),
+  localIndex: Number(arg("recv-index")),
+  remoteIndex: Number(arg("send-index")),
+  isInitiator: true,
+  createdAt: Number.POSITIVE_INFINITY,
+  peer: 0,
+});
 const dp = await startFastDataPlane({
+  table: table.handles,
   tunName: arg("tun"),
   mtu: Number(arg("mtu", "1420")),
   udpPort: Number(arg("listen")),
-  peer: { address: host ?? "", port: Number(port) },
   offload: !flag("no-offload"),
   batch: Number(arg("batch", "128")),
   blocking: flag("blocking"),
@@ -30,16 +43,11 @@ const dp = await startFastDataPlane({
   spin: Number(arg("spin", "0")),
   youngGenerationMb: Number(arg("young-mb", "2")),
 });
-dp.setKeypair({
-  sendKey: Buffer.from(arg("send-key"), "hex"),
-  recvKey: Buffer.from(arg("recv-key"), "hex"),
-  localIndex: Number(arg("recv-index")),
-  remoteIndex: Number(arg("send-index")),
-});
+dp.setPeer(0, { slot, generation: table.generation(slot) }, { address: host ?? "", port: Number(port) });
 // The prototype accepts any inner source (its peer is trusted by construction: fixed keys).
-dp.setAllowedIps([
-  { family: 4, bits: 0, bytes: new Uint8Array(4) },
-  { family: 6, bits: 0, bytes: new Uint8Array(16) },
+dp.setRoutes([
+  { peer: 0, family: 4, bits: 0, bytes: new Uint8Array(4) },
+  { peer: 0, family: 6, bits: 0, bytes: new Uint8Array(16) },
 ]);
 if (flag("stats")) {
   setInterval(() => process.stderr.write(`${JSON.stringify(dp.stats())}\n`), 1000).unref();

@@ -1,57 +1,51 @@
 /**
  * The fast data plane behind the daemon's own narrow I/O interfaces: a {@link Tun} and a
  * {@link Bind} for the unchanged {@link Engine} (engine.ts), plus {@link FastIo.attach}, which
- * watches the wg-core Device and publishes its keypairs to the workers.
+ * watches the wg-core Device and publishes, per peer, which keypair it sends with and where to.
  *
  * Two tiers ({@link WorkerPolicy}): while traffic is light the main thread reads the TUN and the
  * socket itself (main-loop.ts) and every packet goes through the Engine and wg-core; under load
  * the two worker threads start and carry the bulk, and after a quiet spell they stop again (an
- * idle daemon runs no worker thread). At each switch the receive replay windows change hands: published
- * with each keypair (the core's window) when the workers start, returned by the rx worker and
- * merged into the core's when they stop — a datagram accepted by one tier is a replay to the other.
+ * idle daemon runs no worker thread). Both tiers seal and open with wg-core's transport.ts on the
+ * Device's one session table (shared memory: keys, send counters, replay windows): a switch, a
+ * republish or a crashed worker hands nothing over and loses nothing — a datagram accepted by any
+ * thread is a replay to every other.
  *
- * With the workers running, what the Engine (and so wg-core) still sees: handshake messages whose MAC1 verifies and cookie
- * replies (the rx worker drops junk, forged MAC1 and unknown indices first: control.ts), packets while no
- * session exists, the first packet on every new receive keypair, and one sampled packet per
- * direction every 100 ms (roaming). The bulk of transport packets never leaves the two worker
- * threads; every 20 ms their traffic is reported to the core with `Device.noteDataSent` /
- * `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake
- * after unanswered data). Keypair changes reach the workers through `Device.onKeypairsChanged`
- * (plus the 20 ms poll and a resync after every UAPI `set`).
+ * With the workers running, what the Engine (and so wg-core) still sees: handshake messages whose
+ * MAC1 verifies and cookie replies (the rx worker drops junk, forged MAC1 and unknown indices
+ * first: control.ts), packets while a peer has no usable send keypair, and one sampled tunnel
+ * packet per peer every 100 ms. The rx worker reports the first datagram it opens with each
+ * keypair and one per peer every 100 ms as events (`Device.noteReceived`: key confirmation,
+ * roaming, receive timers); every 20 ms the workers' traffic is reported with `Device.noteDataSent`
+ * / `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake
+ * after unanswered data). Keypair changes reach the peer records through `Device.onKeypairsChanged`
+ * (plus the 20 ms poll and a resync after every UAPI `set`, which also republishes the routes).
  *
- * Scope: up to MAX_PEERS (64) peers with IPv4 or IPv6 endpoints and ≤ MAX_ROUTES (4096) allowed-IPs
- * prefixes in all get the worker path: each peer has a slot (keypairs, endpoint, counter cells) and
- * the workers route by a snapshot of every peer's allowed IPs (tx: peer by inner destination; rx:
- * inner source must route back to the sender). Peers added or removed with `wg set` are published
- * at the next sync. Beyond those limits nothing is published and the workers do not run: the main
- * thread keeps all I/O; the daemon logs which path runs.
- *
- * Counters: the published send keypair counts in a shared cell (`Keypair.shareSendCounter`): the
- * core (`reserveSendCounters(1)`) and the tx worker (`Atomics.add`, 256 at a time) never use the
- * same counter. When the keypair is unpublished it counts locally again, skipping a margin for a
- * range a worker may still take before it sees the new generation.
+ * Scope: every peer and every allowed-IPs prefix (records by the core's peer id in a growable
+ * buffer, routes in another): no configuration falls back to the main thread.
  */
-import { parseCidr, type Action, type Device, type Keypair, type Peer } from "@wg-ts/core";
+import { parseCidr, type Action, type Device, type Peer } from "@wg-ts/core";
 import type { Bind, Datagram } from "../bind.js";
 import { linkMtu, type Tun } from "../tun.js";
-import { MAX_PEERS, MAX_ROUTES } from "./shared.js";
 import { MainLoop } from "./main-loop.js";
-import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions, type ReceiveKeypair, type Route } from "./dataplane.js";
+import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions } from "./dataplane.js";
+import type { PeerPublishing, Route } from "./shared.js";
 
 export interface FastIo {
   readonly plane: FastDataPlane;
   readonly tun: Tun;
   readonly bind: Bind;
   /**
-   * Starts publishing `device`'s keypairs to the workers (call once, after the Engine exists).
-   * `log` hears which path runs ("fast path: N peers in the workers" / "... main-thread path").
+   * Hands the workers `device`'s session table and starts publishing its peers (current send
+   * keypair as slot + generation, endpoint, allowed IPs; call once, after the Engine exists).
+   * `log` hears the peer count ("fast path: N peers in the workers").
    */
   attach(device: Device, now: () => number, log?: (line: string) => void): void;
-  /** Publishes the device's state now (after a configuration change; otherwise every 20 ms). */
+  /** Publishes the device's state now, routes included (after a configuration change; otherwise every 20 ms without routes). */
   sync(): void;
   /**
    * The workers' drop counters by reason (non-zero only), summed over both workers: wg-core
-   * DropReason names (`decrypt-failed`, `replay`, `counter-limit`, `source-not-allowed`,
+   * DropReason names (`decrypt-failed`, `replay`, `counter-limit`, `expired-keypair`, `source-not-allowed`,
    * `invalid-inner-packet`, `no-route`, `encrypt-failed`; the rx worker's gate: `truncated`,
    * `invalid-size`, `oversized`, `unknown-type`, `bad-mac1`, `unknown-index`, `no-private-key`) plus
    * `slow-path-budget` (packets for the core over the per-100 ms budget). The engine adds them to
@@ -61,12 +55,6 @@ export interface FastIo {
   /** "peers=N worker-tx-packets=… worker-rx-packets=…": peers published to the workers, packets they carried. */
   status(): string;
 }
-
-/**
- * Counters skipped when a keypair stops being published: a tx worker in the middle of a batch may
- * still take one more range (256) from its cell before it sees the new generation.
- */
-const UNSHARE_MARGIN = 1 << 16;
 
 /**
  * When the workers run (env WG_TS_WORKERS): `auto` (default) starts them when, in a
@@ -101,6 +89,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   let tunWaiter: (() => void) | null = null;
   let bind: FastBind | null = null;
   let sync: () => void = () => {};
+  let syncAll: () => void = () => {};
   let gone = false;
   let log: (line: string) => void = () => {};
   const onGone = (): void => {
@@ -111,12 +100,14 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     tunQueue.push(packet);
     tunWaiter?.();
   };
+  let received: (slot: number, generation: number, from: { address: string; port: number }, data: boolean) => void = () => {};
   const o: FastDataPlaneOptions = { tunName: name, mtu: 1420, udpPort: 0, ...planeOptions, slowPath: true };
   const plane = openFastDataPlane(o, {
     onControl(datagram, from) {
       bind?.deliver(datagram, from);
       sync();
     },
+    onReceived: (slot, generation, from, data) => received(slot, generation, from, data),
     onSlow: toTunnel,
     onGone,
     onWorkerError(e) {
@@ -157,7 +148,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
   };
 
-  /** Load is high: the workers start; once ready, the main thread stops reading and publishes the core's windows. */
+  /** Load is high: the workers start; once ready, the main thread stops reading and publishes. */
   const toWorkers = async (): Promise<void> => {
     if (switching || closed || plane.workersRunning) return;
     switching = (async () => {
@@ -165,7 +156,6 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         // The main thread reads on while the workers start (~50 ms), then hands the fds over.
         await plane.startWorkers(() => {
           mainLoop.stop();
-          publisher?.republishAll();
           sync();
         });
         starts++;
@@ -180,16 +170,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     await switching;
     switching = null;
   };
-  /** Load is low: the workers stop, the core takes their replay windows, the main thread reads again. */
+  /** Load is low: the workers stop (nothing to hand back: the windows are the table's), the main thread reads again. */
   const toMain = async (): Promise<void> => {
     if (switching) await switching;
     if (!plane.workersRunning) return;
     switching = (async () => {
       await plane.stopWorkers();
-      if (publisher) {
-        const byIndex = new Map(publisher.receiveKeypairs().map((k) => [k.localIndex, k] as const));
-        plane.forEachReturnedWindow((index, words, offset) => byIndex.get(index)?.replay.mergeSaved(words, offset));
-      }
       sync();
       lastBytes = publisher?.trafficBytes() ?? 0; // the workers' traffic is not main-thread load
       if (!closed) mainLoop.start();
@@ -200,7 +186,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   const watchLoad = (): void => {
     if (closed || switching) return;
     const mainPackets = mainLoop.takeCount();
-    const usable = publisher?.usable ?? false;
+    const usable = publisher !== null;
     if (!plane.workersRunning) {
       const bytes = publisher?.trafficBytes() ?? 0;
       const moved = bytes - lastBytes;
@@ -210,7 +196,6 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       if ((policy === "always" || loaded) && usable && !workersBroken) void toWorkers();
       return;
     }
-    if (!usable) return void toMain();
     if (++ticks * LOAD_TICK_MS < 1000) return;
     ticks = 0;
     const total = workerPackets();
@@ -263,12 +248,15 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     bind,
     attach(device, now, logLine) {
       log = (line) => logLine?.(`${name}: ${line}`);
-      const pub = new Publisher(plane, device, now, log, (out) => {
-        for (const a of out) {
+      const out: Action[] = [];
+      const emit = (actions: Action[]): void => {
+        for (const a of actions) {
           if (a.kind === "toNetwork") bind?.send([{ datagram: a.datagram, endpoint: a.endpoint }], 1);
           else if (a.kind === "toTunnel") plane.writeTunnel(a.packet);
         }
-      });
+      };
+      plane.attachTable(device.sessionTable.handles);
+      const pub = new Publisher(plane, device, now, log, emit);
       publisher = pub;
       sync = () => {
         if (closed) return;
@@ -278,17 +266,29 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         plane.setPublicKey(device.publicKey?.bytes ?? null);
         pub.sync();
       };
+      syncAll = () => {
+        pub.routesChanged();
+        sync();
+      };
+      received = (slot, generation, from, data) => {
+        out.length = 0;
+        // A confirmed keypair publishes itself (onKeypairsChanged); a new endpoint at once: until the
+        // tx worker sees it, it sends to the old one (which may make the peer roam back to it).
+        const roamed = device.noteReceived(slot, generation, from, 0, data, now(), out);
+        if (out.length > 0) emit(out);
+        if (roamed) sync();
+      };
       // Called inside the core's own call: publish right after it (the core must not be re-entered).
       device.onKeypairsChanged = () => queueMicrotask(sync);
       syncTimer = setInterval(sync, 20);
       syncTimer.unref();
       loadTimer = setInterval(watchLoad, LOAD_TICK_MS);
       loadTimer.unref();
-      pub.sync();
-      if (policy === "always" && pub.usable) void toWorkers();
+      syncAll();
+      if (policy === "always") void toWorkers();
       else mainLoop.start();
     },
-    sync: () => sync(),
+    sync: () => syncAll(),
     status() {
       const s = plane.stats();
       return (
@@ -353,35 +353,32 @@ class FastBind implements Bind {
   close(): void {}
 }
 
-/** What is published for one peer in its slot. */
+/** What is published for one peer in its record. */
 interface Published {
-  slot: number;
-  send: Keypair | null;
-  recv: Keypair[];
+  /** The core's peer id (the record's index). */
+  id: number;
+  sendSlot: number;
+  sendGeneration: number;
   endpoint: string;
   lastTx: number;
   lastRx: number;
 }
 
-/** Mirrors every peer's keypairs (current sends; current/previous/next receive), endpoint and allowed IPs into shared memory. */
-class Publisher {
+/**
+ * Publishes, per peer, the current send keypair as (slot, generation) of the Device's session
+ * table, the endpoint and every peer's allowed IPs, and reports the workers' traffic to the core.
+ * Copies no key, counter or window: those are the table's.
+ */
+export class Publisher {
   readonly #pub = new Map<Peer, Published>();
-  readonly #free: number[] = [];
   #routes = "";
-  #mode = "";
+  #routesDirty = true;
+  #peerCount = -1;
   readonly #out: Action[] = [];
-
-  #usable = false;
-  #republish = false;
 
   /** Peers published to the workers. */
   get published(): number {
     return this.#pub.size;
-  }
-
-  /** The configuration fits the workers' tables (MAX_PEERS, MAX_ROUTES), as of the last sync. */
-  get usable(): boolean {
-    return this.#usable;
   }
 
   /** Bytes the core has counted for all peers, both directions (wg-core Peer rx/txBytes). */
@@ -393,117 +390,72 @@ class Publisher {
 
   /** Some published peer has a session to send on (without one, every packet is the core's anyway). */
   get hasSession(): boolean {
-    for (const pub of this.#pub.values()) if (pub.send !== null) return true;
+    for (const pub of this.#pub.values()) if (pub.sendSlot >= 0) return true;
     return false;
   }
 
-  /** The next sync rewrites every slot, with the core's replay windows as they are now (before the workers start). */
-  republishAll(): void {
-    this.#republish = true;
-  }
-
-  /** Every receive keypair the core holds (current, previous, next of each peer). */
-  receiveKeypairs(): Keypair[] {
-    const all: Keypair[] = [];
-    for (const p of this.device.peers()) for (const k of [p.current, p.previous, p.next]) if (k !== null) all.push(k);
-    return all;
+  /** The next sync republishes the routes (after a configuration change). */
+  routesChanged(): void {
+    this.#routesDirty = true;
   }
 
   constructor(
-    readonly plane: FastDataPlane,
+    readonly plane: PeerPublishing,
     readonly device: Device,
     readonly now: () => number,
     readonly log: (line: string) => void,
     /** Sends what the core emits from the bookkeeping calls (a handshake initiation). */
     readonly emit: (out: Action[]) => void,
-  ) {
-    for (let i = MAX_PEERS - 1; i >= 0; i--) this.#free.push(i);
-  }
+  ) {}
 
   sync(): void {
     const now = this.now();
     const peers = this.device.peers();
-    let prefixes = 0;
-    for (const p of peers) prefixes += p.allowedIps.length;
-    const usable = peers.length <= MAX_PEERS && prefixes <= MAX_ROUTES;
-    this.#usable = usable;
-    const republish = this.#republish;
-    this.#republish = false;
-    const mode = usable
-      ? `fast path: ${peers.length} peer${peers.length === 1 ? "" : "s"} in the workers`
-      : `fast path: ${peers.length} peers / ${prefixes} allowed-IPs prefixes exceed ${MAX_PEERS} / ${MAX_ROUTES}: main-thread path`;
-    if (mode !== this.#mode) {
-      this.log(mode);
-      this.#mode = mode;
+    if (peers.length !== this.#peerCount) {
+      this.#peerCount = peers.length;
+      this.#routesDirty = true;
+      this.log(`fast path: ${peers.length} peer${peers.length === 1 ? "" : "s"} in the workers`);
     }
-    const keep = new Set(usable ? peers : []);
-    const released: Keypair[] = [];
-    const changes: (() => void)[] = [];
+    const keep = new Set(peers);
     for (const [peer, pub] of this.#pub) {
       if (keep.has(peer)) continue;
-      // Removed (or the fallback): empty its slot; its send keypair counts locally again. A peer
-      // still configured (fallback) gets its last traffic reported; a removed one is gone from the core.
-      if (peers.includes(peer)) this.#account(peer, pub, now);
+      // Removed: empty its record (its keypairs are erased in the table already).
       this.#pub.delete(peer);
-      changes.push(() => this.plane.clearPeer(pub.slot));
-      if (pub.send !== null) released.push(pub.send);
-      this.#free.push(pub.slot);
+      this.plane.clearPeer(pub.id);
+      this.#routesDirty = true;
     }
-    for (const peer of keep) {
+    for (const peer of peers) {
+      const id = this.device.peerId(peer);
+      if (id < 0) continue;
       let pub = this.#pub.get(peer);
       if (pub === undefined) {
-        const slot = this.#free.pop()!;
-        const st = this.plane.peerStats(slot);
-        pub = { slot, send: null, recv: [], endpoint: "", lastTx: 0, lastRx: 0 };
-        pub.lastTx = st.txBytes + 32 * st.txPackets;
-        pub.lastRx = st.rxBytes + 32 * st.rxPackets;
+        const st = this.plane.peerStats(id);
+        pub = { id, sendSlot: -2, sendGeneration: 0, endpoint: "", lastTx: st.txBytes + 32 * st.txPackets, lastRx: st.rxBytes + 32 * st.rxPackets };
         this.#pub.set(peer, pub);
       }
       this.#account(peer, pub, now);
       const ep = peer.endpoint;
       const cur = peer.current;
       const send = cur !== null && cur.canSend(now) ? cur : null;
-      const recv: Keypair[] = [peer.current, peer.previous, peer.next].filter(
-        (k): k is NonNullable<typeof k> => k !== null && k.canReceive(now),
-      );
+      const sendSlot = send === null ? -1 : send.slot;
+      const sendGeneration = send === null ? 0 : send.generation;
       const endpoint = ep ? `${ep.address}:${ep.port}` : "";
-      if (!republish && send === pub.send && endpoint === pub.endpoint && sameList(recv, pub.recv)) continue;
-      const p = pub;
-      const endpointValue = ep ? { address: ep.address, port: ep.port } : null;
-      if (send !== p.send) {
-        const old = p.send;
-        if (send !== null) {
-          // Share into the cell the workers are not using yet, then switch them to it.
-          send.shareSendCounter(this.plane.counters, 2 * p.slot + (this.plane.counterCell(p.slot) ^ 1));
-          const counter = send.sendCounter;
-          changes.push(() =>
-            this.plane.setPeer(p.slot, { sendKey: send.sendKey, remoteIndex: send.remoteIndex, counter }, recv.map(toReceive), endpointValue),
-          );
-        } else changes.push(() => this.plane.setPeer(p.slot, null, recv.map(toReceive), endpointValue));
-        if (old !== null) released.push(old);
-      } else {
-        // Same send keypair: republish the rest only; the counter cell keeps counting.
-        changes.push(() =>
-          this.plane.setPeer(p.slot, send ? { sendKey: send.sendKey, remoteIndex: send.remoteIndex } : null, recv.map(toReceive), endpointValue),
-        );
-      }
-      p.send = send;
-      p.recv = recv;
-      p.endpoint = endpoint;
+      if (sendSlot === pub.sendSlot && sendGeneration === pub.sendGeneration && endpoint === pub.endpoint) continue;
+      this.plane.setPeer(id, send === null ? null : { slot: sendSlot, generation: sendGeneration }, ep ? { address: ep.address, port: ep.port } : null);
+      pub.sendSlot = sendSlot;
+      pub.sendGeneration = sendGeneration;
+      pub.endpoint = endpoint;
     }
+    if (!this.#routesDirty) return;
+    this.#routesDirty = false;
     const routes: Route[] = [];
     for (const [peer, pub] of this.#pub) {
-      for (const c of peer.allowedIps) routes.push({ slot: pub.slot, ...parseCidr(c) });
+      for (const c of peer.allowedIps) routes.push({ peer: pub.id, ...parseCidr(c) });
     }
-    const routesKey = routes.map((r) => `${r.slot}:${r.family}:${r.bits}:${r.bytes.join(".")}`).join(",");
+    const routesKey = routes.map((r) => `${r.peer}:${r.family}:${r.bits}:${r.bytes.join(".")}`).join(",");
     if (routesKey !== this.#routes) {
-      changes.push(() => this.plane.setRoutes(routes));
+      this.plane.update(() => this.plane.setRoutes(routes));
       this.#routes = routesKey;
-    }
-    if (changes.length > 0) this.plane.update(() => changes.forEach((f) => f()));
-    for (const old of released) {
-      old.unshareSendCounter();
-      old.reserveSendCounters(UNSHARE_MARGIN);
     }
   }
 
@@ -512,7 +464,7 @@ class Publisher {
    * timers; datagram bytes ≈ inner + 32 per packet, padding not counted).
    */
   #account(peer: Peer, pub: Published, now: number): void {
-    const s = this.plane.peerStats(pub.slot);
+    const s = this.plane.peerStats(pub.id);
     const tx = s.txBytes + 32 * s.txPackets;
     const rx = s.rxBytes + 32 * s.rxPackets;
     const out = this.#out;
@@ -523,12 +475,4 @@ class Publisher {
     pub.lastRx = rx;
     if (out.length > 0) this.emit(out);
   }
-}
-
-function toReceive(k: Keypair): ReceiveKeypair {
-  return { recvKey: k.receiveKey, localIndex: k.localIndex, replay: k.replay };
-}
-
-function sameList(a: readonly Keypair[], b: readonly Keypair[]): boolean {
-  return a.length === b.length && a.every((k, i) => k === b[i]);
 }

@@ -195,6 +195,7 @@ export class MainLoop {
           this.sink.datagram(Uint8Array.prototype.slice.call(b.data, s + o, s + Math.min(o + seg, len)), from);
         }
       }
+      if (r < b.n) return; // the queue was empty: no second recvmmsg just to see EAGAIN (poll is level-triggered)
     }
   }
 }

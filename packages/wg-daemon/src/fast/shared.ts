@@ -1,95 +1,87 @@
 /**
- * Layout of the SharedArrayBuffers between the main thread (wg-core Device: handshakes, timers)
- * and the data-plane workers. Up to MAX_PEERS peers, each in a fixed slot.
+ * Shared memory between the main thread (wg-core Device: handshakes, timers, configuration) and the
+ * data-plane workers. The keypairs themselves are NOT here: they live in the Device's session table
+ * (wg-core session-table.ts, `device.sessionTable`), which the workers attach and seal/open on with
+ * wg-core's transport.ts — keys, send counters and replay windows exist once, for every thread.
+ * What is here says which keypair each peer sends with, where to, and how to route:
  *
- * keypairs (Int32 words), written only by the main thread:
- *   [generation] a seqlock: odd while the main thread writes, even when consistent; workers copy
- *     the table when it moves and keep the copy only if it was even and unchanged around the copy
+ * control (Int32 words, {@link KP}), written only by the main thread:
+ *   [generation] a seqlock over routeCount/linkMtu/ownKey and the routes snapshot: odd while the main
+ *     thread writes, even when consistent; workers re-read when it moves and keep what they read only
+ *     if it was even and unchanged around the read
  *   [stop] set to 1 by close(): workers leave their loops at the next poll timeout
  *   [go] set to 1 once the main thread hands the fds over: a started worker waits for it (Atomics.wait)
- *   [routeCount] [linkMtu] [returned] [go]
- *   [ownKeyValid] [ownKey: 8 words] our static public key (not secret): the rx worker checks MAC1 of
- *     handshake messages with the MAC1 key wg-core derives from it before it bothers the main thread
- *   MAX_PEERS peer slots of PEER_WORDS (offsets PK):
- *     [sendValid] [remoteIndex] [counterCell: which of the slot's two counter cells the send keypair uses]
+ *   [routeCount] [linkMtu] [ownKeyValid] [ownKey: 8 words] our static public key (not secret): the rx
+ *     worker checks MAC1 of handshake messages with it before it bothers the main thread
+ * peers (growable SharedArrayBuffer, one {@link PEER_BYTES} record per wg-core peer id — `device.peerId`,
+ *   the id the session table's slots record — so records never move and the array grows in place):
+ *   words 0–15, written by the main thread under the record's own seqlock ({@link PR}.seq):
+ *     [seq] [sendSlot: the current send keypair's session-table slot, −1 none] [sendGeneration]
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
- *     [sendKey 8 words]
- *     3 receive slots (wg-core's current/previous/next keypairs), each: [valid] [localIndex] [recvKey 8 words]
- *       [replay window: REPLAY_STATE_WORDS, wg-core ReplayWindow.save()] — the core's window when published;
- *       a worker starts from it the first time it sees that keypair (no counter the core accepted is accepted again)
- *   MAX_ROUTES routes of ROUTE_WORDS: [peer slot] [family | bits << 8] [address: 4 words]
- *     the read-only routes snapshot (every peer's allowed IPs): the tx worker picks the peer for an
- *     inner destination by longest-prefix match, the rx worker drops a decrypted packet whose inner
- *     source does not route back to the peer that sent it (whitepaper §2). Both build a wg-core
- *     AllowedIps<number> from it when the generation moves.
- *   the returned windows, written only by the rx worker as it stops ({@link RETURN_BASE}): [count] then
- *     count entries of [localIndex] [replay window]: the windows the core merges before it reads the
- *     socket itself again (fast/io.ts), so nothing the workers accepted can be replayed to the core.
- * counters (BigInt64 × 2 per peer slot): the next send counter, one cell per send keypair, alternating,
- *   so a worker still encrypting with the previous keypair keeps drawing from that keypair's own cell.
- *   Every sender (workers and the main thread) reserves counters with Atomics.add: no counter is used twice per key
- * stats (Float64, one block of STATS_WORDS per worker): see ST
- * peerStats (Float64 × PEER_STATS_WORDS per peer slot): see PS (tx worker writes tx words, rx worker rx words)
+ *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] [txPackets] of inner packets;
+ *   Float64 words 12–13 (bytes 96–111): the rx worker's [rxBytes] [rxPackets].
+ *   (slot, generation) names one keypair for ever (session-table.ts): the tx worker hands it to
+ *   wg-core's sealBatch, which checks it, the age (REJECT_AFTER_TIME on the worker's clock) and the
+ *   counter limit, and reserves counters in the slot's own cell — a key is never paired with another
+ *   keypair's counter, and nothing is to give back when the workers stop or crash.
+ * routes (growable SharedArrayBuffer, {@link ROUTE_WORDS} per prefix, routeCount of them, under the
+ *   control seqlock): [peer id] [family | bits << 8] [address: 4 words] — every peer's allowed IPs. Each
+ *   worker builds a wg-core AllowedIps<peer id> from it when the generation moves (tx: the peer for an
+ *   inner destination; rx: openBatch's inner-source check against the slot's peer id).
+ * stats (Float64, one block of STATS_WORDS per worker): see ST.
  */
-import { REPLAY_STATE_WORDS } from "@wg-ts/core";
+import { MAX_PEERS, addressBytes, type SessionTableHandles } from "@wg-ts/core";
 
 export const KP = {
   generation: 0,
   stop: 1,
   routeCount: 2,
-  /** The core's MTU (Device.mtu, the link's; 0: unknown): the tx worker pads with wg-core's paddedLength capped at it. */
+  /** The core's MTU (Device.mtu, the link's; 0: unknown): sealBatch caps padding at it. */
   linkMtu: 3,
-  /** The rx worker's count of windows in the return area (set as it stops). */
-  returned: 4,
   /** 0 until the main thread has stopped its own reads and published: started workers wait for 1. */
-  go: 5,
+  go: 4,
   /** 1 when {@link KP.ownKey} holds the device's static public key (0: the device has no private key). */
-  ownKeyValid: 6,
+  ownKeyValid: 5,
   /** The device's static public key, 8 words (32 bytes). */
-  ownKey: 7,
-  peers: 15,
+  ownKey: 6,
 } as const;
-export const PK = {
-  sendValid: 0,
-  remoteIndex: 1,
-  counterCell: 2,
+export const CONTROL_WORDS = 16;
+
+/** Int32 word offsets in a peer record. */
+export const PR = {
+  seq: 0,
+  sendSlot: 1,
+  sendGeneration: 2,
   endpointFamily: 3,
   endpointPort: 4,
   endpointAddr: 5,
-  sendKey: 9,
-  recvSlots: 17,
 } as const;
-/** Peers the workers serve at most (more: the daemon falls back to the main-thread path). */
-export const MAX_PEERS = 64;
-export const RECV_SLOTS = 3;
-/** valid, localIndex, key[8], replay window. */
-export const RECV_SLOT_WORDS = 10 + REPLAY_STATE_WORDS;
-/** Offset of the replay window in a receive slot. */
-export const RECV_WINDOW = 10;
-export const PEER_WORDS = PK.recvSlots + RECV_SLOTS * RECV_SLOT_WORDS;
-/** Allowed-IPs prefixes over all peers at most. */
-export const MAX_ROUTES = 4096;
+/** Float64 offsets in a peer record (tx words written by the tx worker, rx words by the rx worker: own 32-byte halves of a line). */
+export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13 } as const;
+export const PEER_WORDS = 32;
+export const PEER_BYTES = PEER_WORDS * 4;
+/** Peer records allocated at first (the buffer grows in place, up to wg-core's MAX_PEERS). */
+export const INITIAL_PEERS = 64;
+/** Address space reserved for peer records: one per peer the Device allows (8 MiB, used as peers come). */
+export const MAX_PEER_RECORDS = MAX_PEERS;
 export const ROUTE_WORDS = 6;
-export const ROUTES_BASE = KP.peers + MAX_PEERS * PEER_WORDS;
-/** The returned windows: MAX_PEERS × RECV_SLOTS entries of RETURN_WORDS ([localIndex] [window]). */
-export const RETURN_BASE = ROUTES_BASE + MAX_ROUTES * ROUTE_WORDS;
-export const RETURN_WORDS = 1 + REPLAY_STATE_WORDS;
-export const KEYPAIR_WORDS = RETURN_BASE + MAX_PEERS * RECV_SLOTS * RETURN_WORDS;
-export const PS = { txBytes: 0, txPackets: 1, rxBytes: 2, rxPackets: 3 } as const;
-export const PEER_STATS_WORDS = 4;
-/** Word offset of peer slot `slot` in the keypairs table. */
-export const peerBase = (slot: number): number => KP.peers + slot * PEER_WORDS;
+/** Address space reserved for the routes snapshot, in prefixes (24 MiB of address space; memory as used). */
+export const MAX_ROUTE_RECORDS = 1 << 20;
+export const INITIAL_ROUTES = 256;
+
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 /**
  * Drop reasons the workers count (wg-core DropReason names, plus `slow-path-budget`: a packet for
  * the core over its budget per SAMPLE_MS). Each worker's stats block holds one counter per reason
  * after the ST words (ST.drops stays the total). The rx worker's gate to the main thread
- * (control.ts) drops by wg-core's classification and MAC1 check: truncated … no-private-key.
+ * (control.ts) drops by wg-core's classification and MAC1 check: truncated … no-private-key;
+ * the rest are openBatch's and sealBatch's reasons.
  */
 export const DROP_REASONS = [
   "decrypt-failed", "replay", "counter-limit", "source-not-allowed", "invalid-inner-packet", "no-route", "encrypt-failed",
   "slow-path-budget",
   "truncated", "invalid-size", "oversized", "unknown-type", "bad-mac1", "unknown-index", "no-private-key",
+  "expired-keypair",
 ] as const;
 export type WorkerDropReason = (typeof DROP_REASONS)[number];
 /** Stats word of drop reason `r`. */
@@ -102,21 +94,25 @@ export type WorkerEvent =
   /** The TUN interface was deleted (read fails with EBADFD): the tx worker has stopped. */
   | { kind: "gone"; errno: number }
   /**
-   * A datagram for wg-core's decapsulate, untouched: a handshake message whose MAC1 verifies or a
-   * cookie reply (control.ts: within their budgets), the first authenticated transport message on
-   * a receive slot (key confirmation, roaming) and one sample every SAMPLE_MS (timers, roaming).
-   * The rx worker has already recorded authenticated ones in its replay window and does not write
-   * them itself. Anything else (junk, forged MAC1, unknown indices) is dropped in the worker.
+   * A handshake message whose MAC1 verifies or a cookie reply (control.ts: within their budgets),
+   * for wg-core's decapsulate, untouched. Transport messages never take this way: the rx worker
+   * opens them itself on the shared table (a second open by the core would be a replay).
    */
   | { kind: "control"; datagram: Uint8Array; from: { address: string; port: number } }
   /**
-   * A tunnel packet for wg-core's encapsulate: while no send keypair is published (the core
-   * stages it and starts a handshake), and one sample every SAMPLE_MS otherwise (so the core's
-   * send-side timers and rekey-after-time see traffic). The tx worker does not send it itself.
+   * Transport datagrams the rx worker opened with keypair (slot, generation), for wg-core's
+   * Device.noteReceived: the first one on each keypair (key confirmation) and one per peer every
+   * SAMPLE_MS (roaming to `from`, receive timers). `data`: an inner packet, not a keepalive.
+   */
+  | { kind: "received"; slot: number; generation: number; from: { address: string; port: number }; data: boolean }
+  /**
+   * A tunnel packet for wg-core's encapsulate: while the peer has no usable send keypair published
+   * (the core stages it and starts a handshake), and one sample every SAMPLE_MS otherwise (so the
+   * core's send-side timers and rekey-after-time see traffic). The tx worker does not send it itself.
    */
   | { kind: "slow"; packet: Uint8Array };
 
-/** One packet per direction per SAMPLE_MS takes the slow path through wg-core. */
+/** One packet per direction per peer per SAMPLE_MS takes the slow path through wg-core. */
 export const SAMPLE_MS = 100;
 /**
  * At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists
@@ -126,7 +122,17 @@ export const SLOW_BUDGET = 512;
 /** Cookie replies (no MAC1 to check) handed to the main thread per SAMPLE_MS at most (control.ts). */
 export const COOKIE_BUDGET = 32;
 
-export interface WorkerInit {
+/** The shared buffers (structured-clone-able): workerData, and what tests inspect. */
+export interface SharedBuffers {
+  control: SharedArrayBuffer;
+  peers: SharedArrayBuffer;
+  routes: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  /** The Device's session table (wg-core SessionTable.handles). */
+  table: { slots: SharedArrayBuffer; index: SharedArrayBuffer };
+}
+
+export interface WorkerInit extends SharedBuffers {
   role: "tx" | "rx";
   tunFd: number;
   udpFd: number;
@@ -145,10 +151,176 @@ export interface WorkerInit {
   udpGro: boolean;
   /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
-  /** Forward first-per-keypair and sampled packets to the main thread (wg-core bookkeeping). */
+  /** Report to the main thread (wg-core bookkeeping): first-per-keypair and sampled events, sampled tunnel packets. */
   slowPath: boolean;
-  keypairs: SharedArrayBuffer;
-  counters: SharedArrayBuffer;
-  stats: SharedArrayBuffer;
-  peerStats: SharedArrayBuffer;
+  /**
+   * Test only (fast/io.ts sets it from WG_TS_TEST_RX_CRASH_AFTER_REPLAYS when NODE_ENV=test): the rx
+   * worker throws once it has dropped this many datagrams as replays (0: never).
+   */
+  crashAfterReplays: number;
+}
+
+/** ES2024 growable SharedArrayBuffer (Node ≥ 20 has it; the ES2023 lib does not declare it). */
+interface Growable {
+  readonly maxByteLength: number;
+  grow(newByteLength: number): void;
+}
+const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => SharedArrayBuffer;
+
+/** A growable SharedArrayBuffer of `initial` bytes, growable to `max`. */
+export function growableBuffer(initial: number, max: number): SharedArrayBuffer {
+  return new GrowableSharedArrayBuffer(initial, { maxByteLength: max });
+}
+
+/** Grows `b` (in place: views over the old length stay valid) to at least `bytes`, doubling. */
+export function growTo(b: SharedArrayBuffer, bytes: number): void {
+  if (b.byteLength >= bytes) return;
+  const g = b as unknown as Growable;
+  if (bytes > g.maxByteLength) throw new Error(`shared buffer full (${g.maxByteLength} bytes)`);
+  g.grow(Math.min(g.maxByteLength, Math.max(bytes, 2 * b.byteLength)));
+}
+
+/** A peer's current send keypair: its session-table slot and generation (together: one keypair for ever). */
+export interface SendKeypair {
+  slot: number;
+  generation: number;
+}
+export interface Route {
+  /** The core's peer id (device.peerId). */
+  peer: number;
+  family: 4 | 6;
+  bits: number;
+  /** Network address, 4 or 16 bytes. */
+  bytes: Uint8Array;
+}
+export interface PeerEndpoint {
+  address: string;
+  port: number;
+}
+/** What the main thread publishes (fast/io.ts Publisher): {@link SharedState} and the data plane implement it. */
+export interface PeerPublishing {
+  setPeer(peer: number, send: SendKeypair | null, endpoint: PeerEndpoint | null): void;
+  clearPeer(peer: number): void;
+  setRoutes(routes: readonly Route[]): void;
+  update(f: () => void): void;
+  peerStats(peer: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number };
+}
+
+/**
+ * The main thread's side of the shared memory above (the only writer of control, peer records and
+ * routes; the workers write stats). No keys: a peer record names a keypair by (slot, generation).
+ */
+export class SharedState implements PeerPublishing {
+  readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+  readonly peers = growableBuffer(INITIAL_PEERS * PEER_BYTES, MAX_PEER_RECORDS * PEER_BYTES);
+  readonly routes = growableBuffer(INITIAL_ROUTES * ROUTE_WORDS * 4, MAX_ROUTE_RECORDS * ROUTE_WORDS * 4);
+  readonly stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
+  /** The control words (stop, go, generation …). */
+  readonly words = new Int32Array(this.control);
+  readonly #bytes = new Uint8Array(this.control);
+  // Fixed-length views of the growable buffers (fast in V8), re-created when they grow.
+  #peerWords = new Int32Array(this.peers);
+  #peerBytes = new Uint8Array(this.peers);
+  #peerF64 = new Float64Array(this.peers);
+  #routeWords = new Int32Array(this.routes);
+  #routeBytes = new Uint8Array(this.routes);
+  #depth = 0;
+
+  /** Every buffer the workers see, with the session table's: for workerData, and for tests that inspect shared memory. */
+  buffers(table: SessionTableHandles): SharedBuffers {
+    return { control: this.control, peers: this.peers, routes: this.routes, stats: this.stats, table };
+  }
+
+  /** Runs `f` as one update of the control words and routes (a seqlock: odd while writing; single writer). */
+  update(f: () => void): void {
+    if (this.#depth++ === 0) Atomics.add(this.words, KP.generation, 1);
+    try {
+      f();
+    } finally {
+      if (--this.#depth === 0) Atomics.add(this.words, KP.generation, 1);
+    }
+  }
+
+  #record(peer: number): number {
+    if (!(Number.isInteger(peer) && peer >= 0 && peer < MAX_PEER_RECORDS)) throw new Error(`peer id ${peer} out of range (< ${MAX_PEER_RECORDS})`);
+    if ((peer + 1) * PEER_BYTES > this.#peerWords.byteLength) {
+      growTo(this.peers, (peer + 1) * PEER_BYTES);
+      this.#peerWords = new Int32Array(this.peers);
+      this.#peerBytes = new Uint8Array(this.peers);
+      this.#peerF64 = new Float64Array(this.peers);
+    }
+    return peer * PEER_WORDS;
+  }
+
+  /** Writes peer `peer`'s record under its own seqlock (odd while written): the tx worker re-reads a record whose seq moved. */
+  setPeer(peer: number, send: SendKeypair | null, endpoint: PeerEndpoint | null): void {
+    const ep = endpoint ? addressBytes(endpoint.address) : null;
+    const w = this.#record(peer);
+    const words = this.#peerWords;
+    Atomics.add(words, w + PR.seq, 1);
+    words[w + PR.sendSlot] = send ? send.slot : -1;
+    words[w + PR.sendGeneration] = send ? send.generation : 0;
+    words[w + PR.endpointFamily] = 0;
+    words[w + PR.endpointPort] = 0;
+    this.#peerBytes.fill(0, (w + PR.endpointAddr) * 4, (w + PR.endpointAddr + 4) * 4);
+    if (ep && endpoint) {
+      this.#peerBytes.set(ep, (w + PR.endpointAddr) * 4);
+      words[w + PR.endpointPort] = endpoint.port;
+      words[w + PR.endpointFamily] = ep.length === 4 ? 4 : 6;
+    }
+    Atomics.add(words, w + PR.seq, 1);
+  }
+
+  clearPeer(peer: number): void {
+    this.setPeer(peer, null, null);
+  }
+
+  /** The routes snapshot (any number of prefixes), published as one update. */
+  setRoutes(routes: readonly Route[]): void {
+    if (routes.length * ROUTE_WORDS * 4 > this.#routeWords.byteLength) {
+      growTo(this.routes, routes.length * ROUTE_WORDS * 4);
+      this.#routeWords = new Int32Array(this.routes);
+      this.#routeBytes = new Uint8Array(this.routes);
+    }
+    this.update(() => {
+      const words = this.#routeWords;
+      const bytes = this.#routeBytes;
+      routes.forEach((r, i) => {
+        const w = i * ROUTE_WORDS;
+        words[w] = r.peer;
+        words[w + 1] = r.family | (r.bits << 8);
+        bytes.fill(0, (w + 2) * 4, (w + 6) * 4);
+        bytes.set(r.bytes.subarray(0, 16), (w + 2) * 4);
+      });
+      this.words[KP.routeCount] = routes.length;
+    });
+  }
+
+  setLinkMtu(mtu: number): void {
+    if (this.words[KP.linkMtu] !== mtu) this.update(() => (this.words[KP.linkMtu] = mtu));
+  }
+
+  /** The device's static public key (32 bytes; not secret) or null. */
+  setPublicKey(k: Uint8Array | null): void {
+    const at = KP.ownKey * 4;
+    if (k === null) {
+      if (this.words[KP.ownKeyValid] !== 0) this.update(() => (this.words[KP.ownKeyValid] = 0));
+      return;
+    }
+    if (k.length !== 32) throw new Error("public key must be 32 bytes");
+    if (this.words[KP.ownKeyValid] === 1 && k.every((b, i) => this.#bytes[at + i] === b)) return;
+    this.update(() => {
+      this.#bytes.set(k, at);
+      this.words[KP.ownKeyValid] = 1;
+    });
+  }
+
+  /** Peer `peer`'s traffic the workers counted (inner bytes, packets). */
+  peerStats(peer: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number } {
+    const w = peer * PEER_WORDS;
+    if (!(peer >= 0) || w + PEER_WORDS > this.#peerWords.length) return { txBytes: 0, txPackets: 0, rxBytes: 0, rxPackets: 0 };
+    const f = this.#peerF64;
+    const b = w / 2;
+    return { txBytes: f[b + PS.txBytes]!, txPackets: f[b + PS.txPackets]!, rxBytes: f[b + PS.rxBytes]!, rxPackets: f[b + PS.rxPackets]! };
+  }
 }

@@ -1,17 +1,23 @@
 /**
- * Data-plane worker threads. Each runs one direction in a tight loop of *blocking* koffi calls —
- * the thread's own event loop never runs, so a blocked read costs nothing and a wake-up costs one
- * syscall return:
+ * Data-plane worker threads. Each runs one direction in a tight loop of koffi calls (blocking, or
+ * non-blocking with poll(2)) — the thread's own event loop never runs, so a blocked read costs
+ * nothing and a wake-up costs one syscall return:
  *
- *   "tx": read(TUN) → [split GSO super-packet] → seal type-4 messages → sendmmsg(UDP)
- *   "rx": recvmmsg(UDP) → open → replay check → write(TUN)
+ *   "tx": read(TUN) → [split GSO super-packet] → wg-core sealBatch → sendmmsg / UDP GSO
+ *   "rx": recvmmsg(UDP) → wg-core openBatch → write(TUN) (TCP GRO)
  *
- * State shared with the main thread lives in SharedArrayBuffers (see dataplane.ts): the keypair
- * table (keys, indices, a send-counter cell reserved with Atomics.add in ranges) and statistics.
- * Transport format, AEAD and replay window are wg-core's (whitepaper §5.4.6).
+ * Both attach the wg-core Device's session table (SessionTable.attach: the same keys, send counters
+ * and replay windows as the core's, in shared memory) and run wg-core's transport.ts on it: one
+ * implementation of the transport rules (index, age, counter limit, AEAD, replay window, inner
+ * length, allowed-IPs source), whichever thread runs it. What the main thread publishes (shared.ts):
+ * each peer's current send keypair as (slot, generation) and endpoint, the routes snapshot. No
+ * worker keeps a key, a counter or a window of its own: stopping or crashing loses nothing.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { AllowedIps, COUNTER_LIMIT, ReplayWindow, classifyMessage, formatCidr, nodeTransportAead, paddedLength, writeCounter } from "@wg-ts/core";
+import {
+  AllowedIps, SessionTable, TransportBatch, classifyMessage, formatCidr, nodeTransportAead, openBatch, sealBatch, slotCanSend,
+  type DropReason,
+} from "@wg-ts/core";
 import { ControlGate } from "./control.js";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
@@ -22,40 +28,37 @@ import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "../libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js";
 import {
-  KP, MAX_PEERS, MAX_ROUTES, PEER_STATS_WORDS, PK, PS, RECV_SLOTS, RECV_SLOT_WORDS, RECV_WINDOW, RETURN_BASE, RETURN_WORDS, ROUTES_BASE,
-  ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET,
-  STATS_WORDS, ST, DROP_REASONS, dropWord, peerBase, type WorkerDropReason, type WorkerEvent, type WorkerInit,
+  DROP_REASONS, KP, PEER_WORDS, PR, PS, ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, dropWord,
+  type WorkerDropReason, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
 const init = workerData as WorkerInit;
 const c = libc();
-const keyWords = new Int32Array(init.keypairs);
-const counters = new BigInt64Array(init.counters);
+const control = new Int32Array(init.control);
+const controlBytes = new Uint8Array(init.control);
 const stats = new Float64Array(init.stats, init.role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS);
-const peerStats = new Float64Array(init.peerStats);
+const table = SessionTable.attach(init.table);
+const aead = nodeTransportAead;
 const MESSAGE_TRANSPORT = 4;
-/** Stats word of each drop reason. */
-const DROP_WORD = Object.fromEntries(DROP_REASONS.map((r) => [r, dropWord(r)])) as Record<WorkerDropReason, number>;
 const HEADER = 16;
 const TAG = 16;
-/** Counters reserved per Atomics.add on the shared send counter. */
-const COUNTER_RANGE = 256n;
 const EBADFD = 77;
 const POLLIN = 1;
 const POLL_TIMEOUT_MS = 250;
 const pollfd = Buffer.alloc(8);
 const pollAddr = c.addressOf(pollfd);
-const D = {
-  decrypt: dropWord("decrypt-failed"), replay: dropWord("replay"), counterLimit: dropWord("counter-limit"),
-  source: dropWord("source-not-allowed"), inner: dropWord("invalid-inner-packet"), noRoute: dropWord("no-route"),
-  encrypt: dropWord("encrypt-failed"), budget: dropWord("slow-path-budget"),
-};
+/** Stats word of each drop reason; wg-core reasons the workers do not list count as the closest listed one. */
+const DROP_WORD = Object.fromEntries(DROP_REASONS.map((r) => [r, dropWord(r)])) as Record<string, number>;
+const D = { noRoute: dropWord("no-route"), budget: dropWord("slow-path-budget"), inner: dropWord("invalid-inner-packet") };
 /** Counts one drop: the total and its reason's word. */
 const drop = (word: number): void => {
   stats[ST.drops]!++;
   stats[word]!++;
 };
-const stopped = (): boolean => Atomics.load(keyWords, KP.stop) === 1;
+const dropFor = (r: DropReason | WorkerDropReason): void => drop(DROP_WORD[r] ?? dropWord("decrypt-failed"));
+const stopped = (): boolean => Atomics.load(control, KP.stop) === 1;
+/** wg-core's clock: epoch ms, monotonic (the daemon's monotonicEpochMs; this thread's time origin). */
+const epochNow = (): number => performance.timeOrigin + performance.now();
 
 /** Waits until `fd` is readable (or the timeout passes). */
 function waitReadable(fd: number): void {
@@ -66,120 +69,105 @@ function waitReadable(fd: number): void {
   stats[ST.syscalls]!++;
 }
 
-interface RecvKey {
-  slot: number;
-  localIndex: number;
-  key: Uint8Array;
-  replay: ReplayWindow;
-  seen: boolean;
+/** This thread's fixed-length views of the peer records (re-created when the buffer has grown past them). */
+class PeerRecords {
+  words = new Int32Array(init.peers);
+  f64 = new Float64Array(init.peers);
+  bytes = new Uint8Array(init.peers);
+  /** The record's word offset, or −1 when the buffer does not hold it (yet). */
+  at(peer: number): number {
+    const w = peer * PEER_WORDS;
+    if (w + PEER_WORDS > this.words.length) {
+      if (init.peers.byteLength / 4 < w + PEER_WORDS) return -1;
+      this.words = new Int32Array(init.peers);
+      this.f64 = new Float64Array(init.peers);
+      this.bytes = new Uint8Array(init.peers);
+    }
+    return w;
+  }
 }
+const records = new PeerRecords();
 
-/** One peer slot as the workers see it. */
+/** One peer's record as the tx worker last read it (re-read when its seq moves). */
 class PeerView {
-  sendValid = false;
-  sendKey = new Uint8Array(32);
-  remoteIndex = 0;
-  cell = 0;
+  seq = -1;
+  sendSlot = -1;
+  sendGeneration = 0;
   /** struct sockaddr_in6 of the endpoint, or null when the peer has none. */
   endpoint: Buffer | null = null;
-  /** The tx worker's current counter range. */
-  next = 0n;
-  end = 0n;
-  lastSample = 0;
-  constructor(readonly slot: number) {}
+  lastSample = -Infinity;
+  constructor(readonly id: number) {}
 }
 
-/** The worker's copy of the shared keypair table, refreshed when the generation word moves. */
-class KeyView {
+/** Peer `id`'s record, re-read under its seqlock if it moved; null when it cannot be read consistently now. */
+function readPeer(views: (PeerView | undefined)[], id: number): PeerView | null {
+  const w = records.at(id);
+  if (w < 0) return null;
+  const v = views[id] ?? (views[id] = new PeerView(id));
+  const words = records.words;
+  for (let tries = 0; tries < 64; tries++) {
+    const seq = Atomics.load(words, w + PR.seq);
+    if (seq === v.seq) return v;
+    if ((seq & 1) === 1) continue; // the main thread is writing it (a few stores)
+    const slot = words[w + PR.sendSlot]!;
+    const generation = words[w + PR.sendGeneration]!;
+    const family = words[w + PR.endpointFamily]!;
+    const port = words[w + PR.endpointPort]! & 0xffff;
+    const a = (w + PR.endpointAddr) * 4;
+    const addr = family === 4 || family === 6 ? records.bytes.slice(a, a + (family === 4 ? 4 : 16)) : null;
+    if (Atomics.load(words, w + PR.seq) !== seq) continue;
+    v.sendSlot = slot;
+    v.sendGeneration = generation;
+    if (addr === null) v.endpoint = null;
+    else {
+      v.endpoint = Buffer.alloc(SOCKADDR6);
+      writeSockaddrBytes(v.endpoint, 0, addr, port);
+    }
+    v.seq = seq;
+    return v;
+  }
+  return null;
+}
+
+/** The control words and the routes snapshot, copied when the control generation moves. */
+class Snapshot {
   generation = -1;
-  peers: (PeerView | undefined)[] = new Array<PeerView | undefined>(MAX_PEERS);
-  /** Receive keypairs by local (receiver) index. */
-  byIndex = new Map<number, RecvKey>();
-  /** The routes snapshot: inner address → peer slot (wg-core's trie). */
+  /** The routes snapshot: inner address → the core's peer id (wg-core's trie). */
   routes = new AllowedIps<number>();
+  /** openBatch's `peers`: peer id → the value routes hold for it (the id itself). */
+  ids: number[] = [];
   linkMtu = 0;
   /** The device's static public key as published (null: none). */
   ownKey: Uint8Array | null = null;
-  #routesKey = "";
 
   /** Returns true when a new consistent copy was taken. */
   refresh(): boolean {
-    const g = Atomics.load(keyWords, KP.generation);
+    const g = Atomics.load(control, KP.generation);
     if (g === this.generation || g & 1) return false; // unchanged, or being written: keep the old copy
-    if (!this.#copy(g)) return false; // torn: retry later
-    this.generation = g;
-    return true;
-  }
-
-  #copy(g: number): boolean {
-    const bytes = new Uint8Array(init.keypairs);
-    const old = this.byIndex;
-    const byIndex = new Map<number, RecvKey>();
-    const peers = new Array<PeerView | undefined>(MAX_PEERS);
-    for (let slot = 0; slot < MAX_PEERS; slot++) {
-      const p = peerBase(slot);
-      const sendValid = keyWords[p + PK.sendValid] === 1;
-      const family = keyWords[p + PK.endpointFamily];
-      let any = sendValid || family !== 0;
-      for (let i = 0; i < RECV_SLOTS && !any; i++) if (keyWords[p + PK.recvSlots + i * RECV_SLOT_WORDS] === 1) any = true;
-      if (!any) continue;
-      const prev = this.peers[slot];
-      const v = new PeerView(slot);
-      v.lastSample = prev?.lastSample ?? 0;
-      v.sendValid = sendValid;
-      v.sendKey = bytes.slice((p + PK.sendKey) * 4, (p + PK.sendKey + 8) * 4);
-      v.remoteIndex = keyWords[p + PK.remoteIndex]! >>> 0;
-      v.cell = 2 * slot + (keyWords[p + PK.counterCell]! & 1);
-      if (family === 4 || family === 6) {
-        const a = (p + PK.endpointAddr) * 4;
-        v.endpoint = Buffer.alloc(SOCKADDR6);
-        writeSockaddrBytes(v.endpoint, 0, bytes.slice(a, a + (family === 4 ? 4 : 16)), keyWords[p + PK.endpointPort]! & 0xffff);
-      }
-      peers[slot] = v;
-      for (let i = 0; i < RECV_SLOTS; i++) {
-        const w = p + PK.recvSlots + i * RECV_SLOT_WORDS;
-        if (keyWords[w] !== 1) continue;
-        const localIndex = keyWords[w + 1]! >>> 0;
-        // A keypair moving between slots (current → previous) keeps its replay window; one seen for
-        // the first time starts from the core's window as published (what the core already accepted).
-        const was = old.get(localIndex);
-        let replay = was?.replay;
-        if (replay === undefined) {
-          replay = new ReplayWindow();
-          replay.load(keyWords, w + RECV_WINDOW);
-        }
-        byIndex.set(localIndex, {
-          slot,
-          localIndex,
-          key: bytes.slice((w + 2) * 4, (w + 2) * 4 + 32),
-          replay,
-          seen: was?.seen ?? false,
-        });
-      }
-    }
-    const nr = Math.min(keyWords[KP.routeCount]!, MAX_ROUTES);
+    const n = control[KP.routeCount]!;
+    const words = new Int32Array(init.routes, 0, Math.min(n * ROUTE_WORDS, init.routes.byteLength >> 2));
+    const bytes = new Uint8Array(init.routes, 0, words.length * 4);
     const list: [string, number][] = [];
-    for (let i = 0; i < nr; i++) {
-      const w = ROUTES_BASE + i * ROUTE_WORDS;
-      const fb = keyWords[w + 1]!;
+    let maxId = -1;
+    for (let i = 0; i < n && (i + 1) * ROUTE_WORDS <= words.length; i++) {
+      const w = i * ROUTE_WORDS;
+      const fb = words[w + 1]!;
       const family = (fb & 0xff) === 6 ? 6 : 4;
       const a = (w + 2) * 4;
-      list.push([formatCidr({ family, bits: fb >> 8, bytes: bytes.slice(a, a + (family === 4 ? 4 : 16)) }), keyWords[w]!]);
+      const id = words[w]!;
+      list.push([formatCidr({ family, bits: fb >> 8, bytes: bytes.slice(a, a + (family === 4 ? 4 : 16)) }), id]);
+      if (id > maxId) maxId = id;
     }
-    const linkMtu = keyWords[KP.linkMtu]!;
-    const ownKey = keyWords[KP.ownKeyValid] === 1 ? bytes.slice(KP.ownKey * 4, KP.ownKey * 4 + 32) : null;
-    if (Atomics.load(keyWords, KP.generation) !== g) return false;
+    const linkMtu = control[KP.linkMtu]!;
+    const ownKey = control[KP.ownKeyValid] === 1 ? controlBytes.slice(KP.ownKey * 4, KP.ownKey * 4 + 32) : null;
+    if (Atomics.load(control, KP.generation) !== g) return false; // torn: retry later
+    const routes = new AllowedIps<number>();
+    for (const [cidr, id] of list) if (id >= 0) routes.insert(cidr, id);
+    this.routes = routes;
+    this.ids = Array.from({ length: maxId + 1 }, (_, i) => i);
     this.linkMtu = linkMtu;
     this.ownKey = ownKey;
-    const key = list.map(([c, s]) => `${c}=${s}`).join(",");
-    if (key !== this.#routesKey) {
-      const routes = new AllowedIps<number>();
-      for (const [c, s] of list) routes.insert(c, s);
-      this.routes = routes;
-      this.#routesKey = key;
-    }
-    this.peers = peers;
-    this.byIndex = byIndex;
+    this.generation = g;
     return true;
   }
 }
@@ -191,20 +179,27 @@ const post = (e: WorkerEvent): void => parentPort?.postMessage(e);
  */
 const copyOf = (view: Uint8Array, start: number, end: number): Uint8Array => Uint8Array.prototype.slice.call(view, start, end);
 
-
 function txLoop(): void {
-  const kv = new KeyView();
+  const snap = new Snapshot();
+  const views: (PeerView | undefined)[] = [];
   const mtu = init.mtu;
   const off = init.offload ? VNET_HDR_LEN : 0;
   const tunBuf = Buffer.alloc(off + 65536 + 64);
   const tunAddr = c.addressOf(tunBuf);
   const seg = Buffer.alloc(mtu + 64);
-  const batch = new MmsgBatch(init.batch, HEADER + mtu + TAG + 16);
+  const slotSize = HEADER + mtu + TAG + 16;
+  const batch = new MmsgBatch(init.batch, slotSize);
+  const data = batch.data;
+  const names = batch.names;
+  // One TransportBatch entry per datagram slot: the inner packet is read into the datagram's payload
+  // (input = output at offset 16) and sealed there in place by wg-core's sealBatch.
+  const tb = new TransportBatch(batch.n);
+  const outputs = Array.from({ length: batch.n }, (_, i) => data.subarray(batch.slot(i), batch.slot(i) + slotSize));
+  const innerLen = new Int32Array(batch.n);
   let slowPosts = 0;
   let lastTick = performance.now();
   let now = lastTick;
-  const data = batch.data;
-  const names = batch.names;
+  let epoch = epochNow();
   const hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   let count = 0;
   /** The peer of the datagrams in the batch (one peer per batch: a GSO send has one destination). */
@@ -214,60 +209,73 @@ function txLoop(): void {
 
   const flush = (): void => {
     if (count === 0) return;
-    const r = init.udpGso ? batch.sendSegmented(init.udpFd, count, init.gsoSegments) : batch.send(init.udpFd, count);
+    const peer = batchPeer!;
+    tb.count = count;
+    // wg-core: generation and age (REJECT_AFTER_TIME on this thread's clock) checked, counters
+    // reserved in the slot's own cell for the whole run, sealed, generation checked again.
+    sealBatch(table, tb, epochNow(), aead, snap.linkMtu);
+    let n = 0;
+    let bytes = 0;
+    for (let k = 0; k < count; k++) {
+      const reason = tb.drop[k];
+      if (reason !== null && reason !== undefined) {
+        dropFor(reason);
+        continue;
+      }
+      if (n !== k) {
+        // Close the gap a dropped datagram left (rare: an expiry or the counter limit mid-batch).
+        data.copyWithin(batch.slot(n), batch.slot(k), batch.slot(k) + tb.length[k]!);
+        names.copyWithin(n * SOCKADDR6, k * SOCKADDR6, (k + 1) * SOCKADDR6);
+      }
+      batch.setLength(n, tb.length[k]!);
+      bytes += innerLen[k]!;
+      n++;
+    }
+    for (let k = 0; k < count; k++) tb.input[k] = outputs[0]!; // drop the per-packet views
+    count = 0;
+    batchPeer = null;
+    if (n === 0) return;
+    const r = init.udpGso ? batch.sendSegmented(init.udpFd, n, init.gsoSegments) : batch.send(init.udpFd, n);
     if (r < 0) stats[ST.errors]!++;
     stats[ST.syscalls]! += init.udpGso ? Math.max(r, 1) : 1;
     stats[ST.batches] = ++batches;
-    count = 0;
-    batchPeer = null;
+    stats[ST.packets]! += n;
+    stats[ST.bytes]! += bytes;
+    const w = records.at(peer.id);
+    if (w >= 0) {
+      records.f64[w / 2 + PS.txPackets]! += n;
+      records.f64[w / 2 + PS.txBytes]! += bytes;
+    }
   };
   const emit = (p: Uint8Array, len: number): void => {
     // Cryptokey routing: the peer whose allowed IPs hold the inner destination (longest prefix).
-    const slot = len >= 20 ? kv.routes.lookup(p, "dst") : undefined;
-    const peer = slot === undefined ? undefined : kv.peers[slot];
+    const id = len >= 20 ? snap.routes.lookup(p, "dst") : undefined;
+    const peer = id === undefined ? null : readPeer(views, id);
     let sample = false;
-    if (peer !== undefined && init.slowPath && now - peer.lastSample >= SAMPLE_MS) {
+    if (peer !== null && init.slowPath && now - peer.lastSample >= SAMPLE_MS) {
       peer.lastSample = now;
       sample = true;
     }
-    if (peer === undefined || !peer.sendValid || peer.endpoint === null || sample) {
-      // The core stages it and starts a handshake (or drops it: no route), or (sample) sends it and runs its send timers.
+    if (peer === null || peer.endpoint === null || sample || !slotCanSend(table, peer.sendSlot, peer.sendGeneration, epoch)) {
+      // The core stages it and starts a handshake (no usable keypair: none, expired, counters spent),
+      // drops it (no route), or (sample) sends it and runs its send timers.
       if (slowPosts++ < SLOW_BUDGET) {
         post({ kind: "slow", packet: copyOf(p, 0, len) });
         stats[ST.control]!++;
-      } else drop(peer === undefined ? D.noRoute : D.budget);
+      } else drop(peer === null ? D.noRoute : D.budget);
       return;
     }
-    if (count === batch.n || (count > 0 && batchPeer !== peer)) flush();
-    // Pad to a multiple of 16 capped at the link MTU: wg-core's rule (padding.ts), the core's MTU.
-    const padded = paddedLength(len, kv.linkMtu);
-    p.fill(0, len, padded);
-    if (peer.next === peer.end) {
-      peer.next = Atomics.add(counters, peer.cell, COUNTER_RANGE);
-      peer.end = peer.next + COUNTER_RANGE;
-    }
-    const counter = Number(peer.next++);
+    if (count === batch.n || (count > 0 && (batchPeer !== peer || tb.generation[count - 1] !== peer.sendGeneration))) flush();
     const s = batch.slot(count);
-    data[s] = MESSAGE_TRANSPORT;
-    data[s + 1] = 0;
-    data[s + 2] = 0;
-    data[s + 3] = 0;
-    data.writeUInt32LE(peer.remoteIndex, s + 4);
-    writeCounter(data, s + 8, counter);
-    const n = nodeTransportAead.seal(peer.sendKey, counter, p.subarray(0, padded), data, s + HEADER);
-    if (n < 0) {
-      drop(D.encrypt);
-      return;
-    }
-    batch.setLength(count, HEADER + n);
+    data.set(p.subarray(0, len), s + HEADER);
+    tb.input[count] = data.subarray(s + HEADER, s + HEADER + len);
+    tb.output[count] = outputs[count]!;
+    tb.slot[count] = peer.sendSlot;
+    tb.generation[count] = peer.sendGeneration;
+    innerLen[count] = len;
     peer.endpoint.copy(names, count * SOCKADDR6);
     batchPeer = peer;
     count++;
-    stats[ST.packets]!++;
-    stats[ST.bytes]! += len;
-    const ps = peer.slot * PEER_STATS_WORDS;
-    peerStats[ps + PS.txPackets]!++;
-    peerStats[ps + PS.txBytes]! += len;
   };
 
   while (!stopped()) {
@@ -290,12 +298,12 @@ function txLoop(): void {
     }
     idle = 0;
     now = performance.now();
+    epoch = performance.timeOrigin + now;
     if (now - lastTick >= SAMPLE_MS) {
       lastTick = now;
       slowPosts = 0;
     }
-    // A new copy has fresh peers: a new send keypair starts a new counter range.
-    kv.refresh();
+    if (snap.refresh()) flush(); // new routes or MTU: seal what is queued under the old ones first
     if (off) {
       readVnetHdr(tunBuf, 0, hdr);
       const pkt = tunBuf.subarray(off);
@@ -317,13 +325,18 @@ function txLoop(): void {
   }
 }
 
+/** Transport datagrams opened per openBatch call at most. */
+const OPEN_BATCH = 64;
+/** Bytes of output room per datagram in the rx arena before one needs the large spare. */
+const OPEN_ROOM = 2048;
+/** Room before each opened packet for the virtio-net header of its TUN write. */
+const LEAD = 16;
+
 function rxLoop(): void {
-  const kv = new KeyView();
+  const snap = new Snapshot();
   const off = init.offload ? VNET_HDR_LEN : 0;
-  const out = Buffer.alloc(off + 65536);
-  const outAddr = c.addressOf(out);
-  const innerView = out.subarray(off);
-  if (off) out[0] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
+  const arena = Buffer.alloc(OPEN_BATCH * (LEAD + OPEN_ROOM) + LEAD + 65536);
+  const arenaAddr = c.addressOf(arena);
   const batch = init.udpGro ? new MmsgBatch(Math.min(init.batch, 16), 65536, true) : new MmsgBatch(init.batch, 2048);
   const data = batch.data;
   const groBuf = Buffer.alloc(VNET_HDR_LEN + 65536);
@@ -336,87 +349,92 @@ function rxLoop(): void {
         })
       : null;
   const gate = new ControlGate();
-  const refresh = (): boolean => {
-    if (!kv.refresh()) return false;
-    gate.setPublicKey(kv.ownKey);
-    return true;
+  const tb = new TransportBatch(OPEN_BATCH);
+  /** Per batch entry: the recvmmsg message it came from (its source address) and its place in the arena. */
+  const message = new Int32Array(OPEN_BATCH);
+  const at = new Int32Array(OPEN_BATCH);
+  let used = 0;
+  /** Per session-table slot: the generation this worker last reported to the core (first use of a keypair). */
+  const reported: number[] = [];
+  /** Per peer id: when this worker last reported traffic to the core (roaming, timers). */
+  const sampled: number[] = [];
+  let replays = 0;
+  let now = performance.now();
+  let epoch = epochNow();
+
+  const refresh = (): void => {
+    if (snap.refresh()) gate.setPublicKey(snap.ownKey);
   };
-  const handle = (slot: number, s: number, len: number): void => {
-    // wg-core's classification (exact sizes per type); a transport message is ours to carry when
-    // its receiver index is published.
-    let r: RecvKey | undefined;
-    if (classifyMessage(data, s, s + len) === MESSAGE_TRANSPORT) {
-      const index = data.readUInt32LE(s + 4);
-      r = kv.byIndex.get(index);
-      // Published since this batch's refresh? (The core publishes before it sends what lets a peer use a new keypair.)
-      if (r === undefined && refresh()) r = kv.byIndex.get(index);
+  const open = (): void => {
+    const n = tb.count;
+    if (n === 0) return;
+    // wg-core: size/type → index → age → counter limit → AEAD → the slot's replay window (under its
+    // lock: one window for every thread) → inner length → inner source routes back to the slot's peer.
+    openBatch(table, tb, epoch, aead, snap.routes, snap.ids);
+    for (let k = 0; k < n; k++) {
+      const reason = tb.drop[k] ?? null;
+      if (tb.authenticated[k] === 1) {
+        const slot = tb.slot[k]!;
+        const generation = tb.generation[k]!;
+        const peer = table.peer(slot);
+        const length = tb.length[k]!;
+        if (init.slowPath && (reported[slot] !== generation || now - (sampled[peer] ?? -Infinity) >= SAMPLE_MS)) {
+          // The core's bookkeeping: key confirmation on a keypair's first datagram, roaming and timers.
+          reported[slot] = generation;
+          sampled[peer] = now;
+          post({ kind: "received", slot, generation, from: readSockaddr(batch.names, message[k]! * SOCKADDR6), data: length > 0 });
+        }
+        if (reason === null && length > 0) {
+          const p = at[k]!;
+          if (gro) gro.push(arena, p, length);
+          else {
+            arena.fill(0, p - off, p);
+            if (off) arena[p - off] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
+            const w = c.write(init.tunFd, arenaAddr + p - off, off + length);
+            stats[ST.syscalls]!++;
+            if (w < 0) stats[ST.errors]!++;
+          }
+          stats[ST.packets]!++;
+          stats[ST.bytes]! += length;
+          const r = records.at(peer);
+          if (r >= 0) {
+            records.f64[r / 2 + PS.rxPackets]!++;
+            records.f64[r / 2 + PS.rxBytes]! += length;
+          }
+        }
+      }
+      if (reason !== null) {
+        dropFor(reason);
+        // Test only (WG_TS_TEST_RX_CRASH_AFTER_REPLAYS, NODE_ENV=test): a crash of this worker.
+        if (reason === "replay" && init.crashAfterReplays > 0 && ++replays >= init.crashAfterReplays) throw new Error("test crash (WG_TS_TEST_RX_CRASH_AFTER_REPLAYS)");
+      }
+      tb.input[k] = tb.output[k] = arena; // drop the per-packet views
     }
-    if (r === undefined) {
+    tb.count = 0;
+    used = 0;
+  };
+  const handle = (m: number, s: number, len: number): void => {
+    if (classifyMessage(data, s, s + len) !== MESSAGE_TRANSPORT) {
       // Handshake and cookie messages belong to the main thread (wg-core), once they pass wg-core's
       // checks here (control.ts): junk and forged MAC1 never take a real handshake's place.
       const verdict = gate.admit(data, now, s, s + len);
-      if (verdict !== "post") return drop(DROP_WORD[verdict]);
+      if (verdict !== "post") return drop(DROP_WORD[verdict]!);
       stats[ST.control]!++;
-      post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
+      post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, m * SOCKADDR6) });
       return;
     }
-    const counter = data.readUInt32LE(s + 8) + data.readUInt32LE(s + 12) * 0x1_0000_0000;
-    // Checked before decrypting, in the core's order (device.ts): a forged huge counter costs no AEAD.
-    if (counter >= COUNTER_LIMIT) {
-      drop(D.counterLimit);
-      return;
-    }
-    const m = nodeTransportAead.open(r.key, counter, data.subarray(s + HEADER, s + len), out, off);
-    if (m < 0) {
-      drop(D.decrypt);
-      return;
-    }
-    if (!r.replay.validate(counter, COUNTER_LIMIT)) {
-      drop(D.replay);
-      return;
-    }
-    const first = !r.seen && init.slowPath;
-    const v = out[off]! >> 4;
-    const inner = m === 0 ? 0 : v === 4 ? out.readUInt16BE(off + 2) : v === 6 ? 40 + out.readUInt16BE(off + 4) : -1;
-    // Cryptokey routing, receive side: the inner source must route back to the sending peer
-    // (checked here for sampled packets too; the first one on a keypair goes to the core as it is).
-    if (!first && m > 0) {
-      if (inner < 20 || inner > m) {
-        drop(D.inner);
-        return;
-      }
-      if (kv.routes.lookup(innerView, "src") !== r.slot) {
-        drop(D.source);
-        return;
-      }
-    }
-    const peer = kv.peers[r.slot];
-    let sample = false;
-    if (peer !== undefined && init.slowPath && now - peer.lastSample >= SAMPLE_MS) {
-      peer.lastSample = now;
-      sample = true;
-    }
-    if (first || sample) {
-      // The core decrypts this one again and runs key confirmation, roaming and its receive timers.
-      r.seen = true;
-      post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(batch.names, slot * SOCKADDR6) });
-      return;
-    }
-    if (m === 0) return; // keepalive
-    if (gro) gro.push(out, off, inner);
-    else {
-      const w = c.write(init.tunFd, outAddr, off + inner);
-      stats[ST.syscalls]!++;
-      if (w < 0) stats[ST.errors]!++;
-    }
-    stats[ST.packets]!++;
-    stats[ST.bytes]! += inner;
-    const ps = r.slot * PEER_STATS_WORDS;
-    peerStats[ps + PS.rxPackets]!++;
-    peerStats[ps + PS.rxBytes]! += inner;
+    const room = len - HEADER - TAG;
+    const big = room > OPEN_ROOM;
+    if (tb.count === OPEN_BATCH || (big && used + LEAD + room > arena.length) || (!big && used + LEAD + OPEN_ROOM > OPEN_BATCH * (LEAD + OPEN_ROOM))) open();
+    const k = tb.count++;
+    const p = used + LEAD;
+    used = p + (big ? room : OPEN_ROOM);
+    at[k] = p;
+    message[k] = m;
+    tb.input[k] = data.subarray(s, s + len);
+    tb.output[k] = arena.subarray(p, p + room);
   };
   let idle = 0;
-  let now = performance.now();
   const recvFlags = init.blocking ? MSG_WAITFORONE : MSG_DONTWAIT;
   while (!stopped()) {
     const r = batch.recv(init.udpFd, batch.n, recvFlags);
@@ -432,37 +450,23 @@ function rxLoop(): void {
     stats[ST.batches]!++;
     refresh();
     now = performance.now();
+    epoch = performance.timeOrigin + now;
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);
       // With UDP_GRO the kernel may hand us several same-sized datagrams glued together.
       const seg = init.udpGro ? batch.gsoSize(i) || len : len;
-      if (len === 0) handle(i, s, 0); // an empty datagram is still one (the core counts it as truncated)
+      if (len === 0) handle(i, s, 0); // an empty datagram is still one (the gate counts it as truncated)
       for (let o = 0; o < len; o += seg) handle(i, s + o, Math.min(seg, len - o));
     }
+    open();
     gro?.flush();
     if (gro) stats[ST.superPackets] = gro.merged;
   }
-  returnWindows(kv);
-}
-
-/**
- * Hands the rx worker's replay windows back as it stops (shared.ts, RETURN_BASE): the core merges
- * them before it reads the socket itself, so a datagram accepted here cannot be replayed to it.
- */
-function returnWindows(kv: KeyView): void {
-  let n = 0;
-  for (const r of kv.byIndex.values()) {
-    if (n === MAX_PEERS * RECV_SLOTS) break;
-    const e = RETURN_BASE + n++ * RETURN_WORDS;
-    keyWords[e] = r.localIndex | 0;
-    r.replay.save(keyWords, e + 1);
-  }
-  Atomics.store(keyWords, KP.returned, n);
 }
 
 post({ kind: "ready", role: init.role });
 // The main thread keeps reading the fds until both workers are ready, then hands them over.
-while (Atomics.load(keyWords, KP.go) === 0 && !stopped()) Atomics.wait(keyWords, KP.go, 0, POLL_TIMEOUT_MS);
+while (Atomics.load(control, KP.go) === 0 && !stopped()) Atomics.wait(control, KP.go, 0, POLL_TIMEOUT_MS);
 if (init.role === "tx") txLoop();
 else rxLoop();

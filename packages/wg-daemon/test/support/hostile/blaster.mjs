@@ -22,7 +22,8 @@
  *             transport messages (type 4, ≥ 32 bytes) going client -> target from now on; `stop`
  *             stops keeping them (answers how many are kept, their counter range and the client's
  *             latest counter); `replay` re-sends the kept ones, unchanged and in order, to the target
- *             from the relay's own socket (the source the target roamed to); `quit` (or EOF, SIGTERM)
+ *             from the relay's own socket (the source the target roamed to); `replay-first` only the
+ *             oldest kept one; `quit` (or EOF, SIGTERM)
  *             ends it. Tracks the highest counter on the wire per receiver index (how far the
  *             client's counter moved since the recording: the receiver's 8128-counter window).
  *   udp-flood --to H:P --pps N --seconds S [--size L]
@@ -400,6 +401,14 @@ async function recordRelay() {
       }
       replayed += sent;
       return { ack: "replay", sent, errors, ...summary() };
+    },
+    async "replay-first"() {
+      // Only the oldest kept message (a trigger: e.g. the daemon's test-only crash on a replay).
+      let sent = 0;
+      let errors = 0;
+      if (kept.length > 0) await new Promise((r) => back.send(kept[0], to.port, to.host, (e) => (e ? errors++ : sent++, r())));
+      replayed += sent;
+      return { ack: "replay-first", sent, errors, ...summary() };
     },
   };
   await new Promise((resolve) => {

@@ -1,0 +1,124 @@
+// The fast path's shared memory (src/fast/shared.ts) and what the main thread publishes into it
+// (src/fast/io.ts Publisher), without threads or devices: no key is ever copied out of the wg-core
+// session table, erasure leaves no key byte in any shared buffer the daemon owns, and any number of
+// peers and prefixes is published (no 64-peer / 4096-prefix cliff).
+import { describe, expect, it } from "vitest";
+import { AllowedIps, formatCidr, type Peer } from "@wg-ts/core";
+import { A_INNER, B_INNER, makePair } from "../../wg-core/test/support/vnet.js";
+import { icmpEcho } from "../../wg-core/test/support/ip.mjs";
+import { Publisher } from "../src/fast/io.js";
+import { KP, PEER_WORDS, PR, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/fast/shared.js";
+
+const ping = (from: string, to: string, seq = 1) => icmpEcho(from, to, { id: 7, seq });
+
+/** Every SharedArrayBuffer of the fast path, the session table's included. */
+const all = (b: SharedBuffers): [string, SharedArrayBuffer][] => [
+  ["control", b.control], ["peers", b.peers], ["routes", b.routes], ["stats", b.stats], ["table.slots", b.table.slots], ["table.index", b.table.index],
+];
+
+/** Where the 32 bytes of `key` occur in the buffers (names). */
+function holders(buffers: [string, SharedArrayBuffer][], key: Uint8Array): string[] {
+  const found: string[] = [];
+  for (const [name, buf] of buffers) {
+    const u8 = new Uint8Array(buf);
+    for (let i = u8.indexOf(key[0]!); i >= 0 && i + 32 <= u8.length; i = u8.indexOf(key[0]!, i + 1)) {
+      let j = 1;
+      while (j < 32 && u8[i + j] === key[j]) j++;
+      if (j === 32) {
+        found.push(name);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** A Publisher for `device` writing into a fresh SharedState (no threads, no TUN), at a settable `now`. */
+function publisherFor(device: ReturnType<typeof makePair>["a"]["device"]) {
+  const state = new SharedState();
+  let now = 1_700_000_000_000;
+  const pub = new Publisher(state, device, () => now, () => {}, () => {});
+  return { state, pub, buffers: state.buffers(device.sessionTable.handles), setNow: (t: number) => (now = t) };
+}
+
+/** Reads peer `id`'s record: [seq, send slot, send generation, family, port]. */
+function record(state: SharedState, id: number): number[] {
+  const w = new Int32Array(state.peers);
+  const b = id * PEER_WORDS;
+  return [w[b + PR.seq]!, w[b + PR.sendSlot]!, w[b + PR.sendGeneration]!, w[b + PR.endpointFamily]!, w[b + PR.endpointPort]!];
+}
+
+describe("fast path shared memory", () => {
+  it("publishes a peer's send keypair as (slot, generation) and its endpoint, never key bytes", () => {
+    const { net, a, bOnA } = makePair();
+    net.send(a, ping(A_INNER, B_INNER));
+    const kp = bOnA.current!;
+    const { state, pub, buffers } = publisherFor(a.device);
+    pub.sync();
+    const [seq, slot, generation, family, port] = record(state, a.device.peerId(bOnA));
+    expect(seq! % 2).toBe(0);
+    expect([slot, generation, family, port]).toEqual([kp.slot, kp.generation, 4, 1002]);
+    const keys = [kp.sendKey.slice(), kp.receiveKey.slice()];
+    for (const k of keys) expect(holders(all(buffers), k)).toEqual(["table.slots"]); // the table's own copy only
+  });
+
+  it("erasure: after the peer is removed (and after key zeroing), its keys are in no shared buffer", () => {
+    for (const how of ["remove", "zero"] as const) {
+      const { net, a, b, bOnA } = makePair();
+      net.send(a, ping(A_INNER, B_INNER));
+      net.send(b, ping(B_INNER, A_INNER));
+      const { state, pub, buffers } = publisherFor(a.device);
+      pub.sync();
+      const keys = [bOnA.current!, bOnA.previous, bOnA.next].filter((k) => k !== null).flatMap((k) => [k.sendKey.slice(), k.receiveKey.slice()]);
+      expect(keys.length).toBeGreaterThan(0);
+      const id = a.device.peerId(bOnA);
+      if (how === "remove") a.device.removePeer(bOnA.publicKey);
+      else bOnA.zeroKeys();
+      pub.sync();
+      for (const k of keys) expect(holders(all(buffers), k), how).toEqual([]);
+      expect(record(state, id).slice(1, 3), how).toEqual([-1, 0]);
+    }
+  });
+
+  it("an expired keypair is not published (and the record names the generation, so a reused slot is not it)", () => {
+    const { net, a, bOnA } = makePair();
+    net.send(a, ping(A_INNER, B_INNER));
+    const { state, pub, setNow } = publisherFor(a.device);
+    pub.sync();
+    const id = a.device.peerId(bOnA);
+    expect(record(state, id)[1]).toBe(bOnA.current!.slot);
+    setNow(net.now + 180_001);
+    pub.sync();
+    expect(record(state, id).slice(1, 3)).toEqual([-1, 0]);
+  });
+
+  it("1001 peers and 10,010 prefixes: every peer has a record, every prefix routes to its peer id", () => {
+    const { a } = makePair();
+    const peers: Peer[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const ips = Array.from({ length: 10 }, (_, j) => `172.${16 + (i >> 8)}.${i & 255}.${j}/32`);
+      const key = new Uint8Array(32);
+      new DataView(key.buffer).setUint32(0, i + 1);
+      key[31] = 0x42;
+      peers.push(a.device.addPeer({ publicKey: key, allowedIps: ips, endpoint: { address: "192.0.2.9", port: 2000 + i } }, 0));
+    }
+    const { state, pub } = publisherFor(a.device);
+    pub.sync();
+    expect(pub.published).toBe(1001);
+    const n = new Int32Array(state.control)[KP.routeCount]!;
+    expect(n).toBe(10_001);
+    // The snapshot as a worker reads it.
+    const words = new Int32Array(state.routes);
+    const bytes = new Uint8Array(state.routes);
+    const routes = new AllowedIps<number>();
+    for (let i = 0; i < n; i++) {
+      const w = i * ROUTE_WORDS;
+      const family = (words[w + 1]! & 0xff) === 6 ? 6 : 4;
+      routes.insert(formatCidr({ family, bits: words[w + 1]! >> 8, bytes: bytes.slice((w + 2) * 4, (w + 2) * 4 + (family === 4 ? 4 : 16)) }), words[w]!);
+    }
+    const last = peers[999]!;
+    expect(routes.lookupAddress(new Uint8Array([172, 19, 231, 9]))).toBe(a.device.peerId(last));
+    expect(record(state, a.device.peerId(last)).slice(3, 5)).toEqual([4, 2999]);
+    expect(state.peers.byteLength).toBeGreaterThanOrEqual(1001 * PEER_WORDS * 4);
+  });
+});
