@@ -61,6 +61,7 @@ interface WycheproofAead {
   result: "valid" | "invalid" | "acceptable";
 }
 
+// Skipped only where the addon cannot load (not linux-x64): on linux-x64 the test above requires it to load.
 describe.skipIf(!loaded.native)("native addon: published ChaCha20-Poly1305 vectors", () => {
   const b = nativeChaChaPoly(loaded.addon!);
   const seal = (key: string, nonce: string, aad: string, msg: string): string => {
@@ -134,6 +135,7 @@ for (let r = 0; r < w.rounds; r++) {
 parentPort.postMessage({ sealed: first, mismatches, failures });
 `;
 
+// Skipped only where the addon cannot load (not linux-x64): on linux-x64 the test above requires it to load.
 describe.skipIf(!loaded.native)("native addon in worker threads", () => {
   it("two workers and the main thread seal and open at once, each with its own context, all correct", async () => {
     const keys = new Uint8Array(new SharedArrayBuffer(64));
@@ -182,6 +184,7 @@ describe.skipIf(!loaded.native)("native addon in worker threads", () => {
 // The addon per packet (the main thread's Device): wg-core's TransportAead contract vs node:crypto
 // ---------------------------------------------------------------------------------------------
 
+// Skipped only where the addon cannot load (not linux-x64): on linux-x64 the test above requires it to load.
 describe.skipIf(!loaded.native)("nativeTransportAead (one packet per call)", () => {
   const aead = loaded.addon ? nativeTransportAead(loaded.addon) : nodeTransportAead;
   const rnd = mulberry32(14);
@@ -281,6 +284,7 @@ describe("loadBatchAead fallback", () => {
 /** The committed prebuilt file is exactly what native/build.mjs produces (needs g++, make and Node's headers). */
 const haveToolchain =
   onLinuxX64 && process.env["WG_TS_SKIP_NATIVE_BUILD"] !== "1" && spawnSync("g++", ["--version"]).status === 0 && existsSync("/usr/include/node/node_api.h");
+// Skipped without g++ and Node's headers (bootstrap installs neither; CI machines have both): a rebuild needs them.
 describe.skipIf(!haveToolchain)("native/prebuilt", () => {
   it("is byte for byte what native/build.mjs builds from the source", () => {
     const script = fileURLToPath(new URL("../native/build.mjs", import.meta.url));
