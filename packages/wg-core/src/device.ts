@@ -441,30 +441,38 @@ export class Device {
    * @returns true when the peer's endpoint changed (the caller republishes it at once: other threads send to it)
    */
   noteReceived(slot: number, generation: number, from: Endpoint | null, bytes: number, data: boolean, now: number, out: Action[]): boolean {
-    let roamed = false;
     try {
       this.#lastNow = now;
       const kp = this.#slotKeypairs[slot];
       if (kp === undefined || kp.generation !== generation || kp.isWiped) return false;
-      const peer = kp.peer;
-      const t = peer.timers;
-      if (from !== null && !sameEndpoint(peer.endpoint, from)) {
-        peer.setEndpoint(from);
-        roamed = true;
-      }
-      if (peer.receivedWithKeypair(kp)) {
-        t.onHandshakeComplete();
-        peer.lastHandshakeAt = now;
-        this.#sendStaged(peer, now, out);
-      }
-      this.#keepKeyFreshReceiving(peer, now, out);
-      t.onAnyAuthenticatedPacketTraversal(now);
-      t.onAnyAuthenticatedPacketReceived();
-      peer.rxBytes += bytes;
-      if (data) t.onDataReceived(now);
+      return this.#authenticatedReceived(kp, from, bytes, data, now, out);
     } catch {
       drop(out, "internal-error");
+      return false;
     }
+  }
+
+  /**
+   * What follows an authenticated transport datagram, whichever thread opened it: roaming (§2.1),
+   * key confirmation (§5.4.5), the initiator's rekey-on-receive check, receive timers, rxBytes.
+   * @returns true when the peer's endpoint changed
+   */
+  #authenticatedReceived(kp: Keypair<Peer>, from: Endpoint | null, bytes: number, data: boolean, now: number, out: Action[]): boolean {
+    const peer = kp.peer;
+    const t = peer.timers;
+    const roamed = from !== null && !sameEndpoint(peer.endpoint, from);
+    if (roamed) peer.setEndpoint(from); // only authenticated packets move the endpoint
+    if (peer.receivedWithKeypair(kp)) {
+      // Key confirmation: the initiator used our `next` keypair.
+      t.onHandshakeComplete();
+      peer.lastHandshakeAt = now;
+      this.#sendStaged(peer, now, out);
+    }
+    this.#keepKeyFreshReceiving(peer, now, out);
+    t.onAnyAuthenticatedPacketTraversal(now);
+    t.onAnyAuthenticatedPacketReceived();
+    peer.rxBytes += bytes;
+    if (data) t.onDataReceived(now);
     return roamed;
   }
 
@@ -700,20 +708,9 @@ export class Device {
     if (kp === undefined || kp.generation !== b.generation[0]) return drop(out, reason ?? "unknown-index");
     const peer = kp.peer;
     if (!authenticated) return drop(out, reason ?? "internal-error", peer);
-    const t = peer.timers;
-    peer.setEndpoint(from); // roaming (§2.1): only authenticated packets move the endpoint
-    if (peer.receivedWithKeypair(kp)) {
-      // Key confirmation: the initiator used our `next` keypair (whitepaper §5.4.5).
-      t.onHandshakeComplete();
-      peer.lastHandshakeAt = now;
-      this.#sendStaged(peer, now, out);
-    }
-    this.#keepKeyFreshReceiving(peer, now, out);
-    t.onAnyAuthenticatedPacketTraversal(now);
-    t.onAnyAuthenticatedPacketReceived();
-    peer.rxBytes += d.length;
-    if (reason === null && length === 0) return; // keepalive
-    t.onDataReceived(now);
+    const keepalive = reason === null && length === 0;
+    this.#authenticatedReceived(kp, from, d.length, !keepalive, now, out);
+    if (keepalive) return;
     if (reason !== null) return drop(out, reason, peer); // invalid inner packet, source not allowed
     out.push({ kind: "toTunnel", packet: length === plain.length ? plain : plain.subarray(0, length), peer });
   }
