@@ -120,6 +120,9 @@ interface RelayAnswer {
   maxCounter: number;
   latest: Record<string, number>;
   backPort: number;
+  /** Datagrams wireguard-go sent to the relay, and wg-ts sent back through it, so far. */
+  received: number;
+  replies: number;
 }
 
 /** The blaster's `record-relay` in `ns`, driven by lines on its stdin (one JSON answer each). */
@@ -409,6 +412,49 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
       nftDelete(p.nsB, "wgtierdrop", "inet");
     }
     expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
+  });
+
+  it("roaming with the workers on: the answer to the first datagram from a new endpoint already goes there", async () => {
+    // wireguard-go -> wg-ts: the rx worker takes the bulk and stays on for ~10 s of quiet after it.
+    const payload = tcpPayload(p.dir, 16 << 20);
+    expect(await payload.transfer(p.nsB, p.nsA, p.ta, 5407)).toBe(`${payload.bytes} ${payload.hash}`);
+    const rounds: { ping: boolean; workers: string; a: string; b: string; relayed: number; answered: number; want: string[] }[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const port = p.portB + 320 + i;
+        const relay = recordRelay(p.nsB, `${p.ub}:${port}`, `${p.ua}:${p.portA}`);
+        try {
+          const { backPort } = await relay.cmd("stop");
+          // One ping straight to wg-ts (the rx worker tells the core about this source: it then
+          // samples that peer for SAMPLE_MS), then wireguard-go sends to the relay and one ping more:
+          // its request is the first datagram wg-ts gets from the relay's port, within that sample
+          // period. Were the answer sent to the old endpoint, wireguard-go would roam back to wg-ts's
+          // own address and the relay would see no answer.
+          const wgSet = (to: string): string => `wg set ${p.ifB} peer ${p.ka.pub} endpoint ${to}`;
+          const pingOnce = `ping -n -q -c 1 -W 2 ${p.ta} >/dev/null`;
+          const run = inNs(p.nsB, "sh", ["-c", `${wgSet(`${p.ua}:${p.portA}`)} && ${pingOnce} && ${wgSet(`${p.ub}:${port}`)} && ${pingOnce}`]);
+          const ok = run.status === 0;
+          const seen = await relay.cmd("stop");
+          rounds.push({
+            ping: ok, workers: (await status(p.ifA)).workers, a: endpointA(), b: dump(p.nsB, p.ifB).peers[0]!.endpoint,
+            relayed: seen.received, answered: seen.replies, want: [`${p.ub}:${backPort}`, `${p.ub}:${port}`],
+          });
+        } finally {
+          await relay.end();
+        }
+      }
+    } finally {
+      nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ua}:${p.portA}`]);
+      await eventually(() => ping(p.nsB, p.ta, { wait: 2 }) && endpointA() === `${p.ub}:${p.portB}`, 10_000);
+    }
+    console.log(`roaming with the workers on: ${JSON.stringify(rounds)}`);
+    for (const r of rounds) {
+      expect(r.workers).toBe("on");
+      expect(r.ping).toBe(true);
+      expect([r.a, r.b]).toEqual(r.want); // wg-ts roamed to the relay's back port; wireguard-go stayed on the relay
+      expect(r.answered).toBeGreaterThanOrEqual(1);
+    }
+    expect(endpointA()).toBe(`${p.ub}:${p.portB}`);
   });
 
   for (const [title, peers, prefixes] of [

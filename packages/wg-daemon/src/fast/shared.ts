@@ -15,7 +15,10 @@
  *     worker checks MAC1 of handshake messages with it before it bothers the main thread
  * peers (growable SharedArrayBuffer, one {@link PEER_BYTES} record per wg-core peer id — `device.peerId`,
  *   the id the session table's slots record — so records never move and the array grows in place):
- *   words 0–15, written by the main thread under the record's own seqlock ({@link PR}.seq):
+ *   words 0–15, written under the record's own seqlock ({@link PR}.seq, {@link lockRecord}) by the main
+ *   thread, and by the rx worker for one thing: the endpoint, when a datagram from a new source
+ *   authenticates (roaming, whitepaper §2.1) — before its inner packet reaches the TUN, as in the
+ *   kernel and wireguard-go, so the answer already goes to the new endpoint:
  *     [seq] [sendSlot: the current send keypair's session-table slot, −1 none] [sendGeneration]
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
  *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] [txPackets] of inner packets;
@@ -56,6 +59,33 @@ export const PR = {
   endpointPort: 4,
   endpointAddr: 5,
 } as const;
+/**
+ * Takes the seqlock of the peer record at word `w` (even → odd by compare-and-swap; spins while the
+ * other writer holds it, a few stores). Readers retry while it is odd or moved. Returns the held value.
+ */
+export function lockRecord(words: Int32Array, w: number): number {
+  for (;;) {
+    const s = Atomics.load(words, w + PR.seq);
+    if ((s & 1) === 0 && Atomics.compareExchange(words, w + PR.seq, s, s + 1) === s) return s + 1;
+  }
+}
+
+/** Releases a record taken with {@link lockRecord} (readers see a new even value). */
+export function unlockRecord(words: Int32Array, w: number, held: number): void {
+  Atomics.store(words, w + PR.seq, held + 1);
+}
+
+/** Writes the endpoint of the record at word `w` (held with {@link lockRecord}): 4 or 16 address bytes, or none. */
+export function writeRecordEndpoint(words: Int32Array, bytes: Uint8Array, w: number, address: Uint8Array | null, port: number): void {
+  words[w + PR.endpointFamily] = 0;
+  words[w + PR.endpointPort] = 0;
+  bytes.fill(0, (w + PR.endpointAddr) * 4, (w + PR.endpointAddr + 4) * 4);
+  if (address === null) return;
+  bytes.set(address, (w + PR.endpointAddr) * 4);
+  words[w + PR.endpointPort] = port;
+  words[w + PR.endpointFamily] = address.length === 4 ? 4 : 6;
+}
+
 /** Float64 offsets in a peer record (tx words written by the tx worker, rx words by the rx worker: own 32-byte halves of a line). */
 export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13 } as const;
 export const PEER_WORDS = 32;
@@ -102,7 +132,8 @@ export type WorkerEvent =
   /**
    * Transport datagrams the rx worker opened with keypair (slot, generation), for wg-core's
    * Device.noteReceived: the first one on each keypair (key confirmation) and one per peer every
-   * SAMPLE_MS (roaming to `from`, receive timers). `data`: an inner packet, not a keepalive.
+   * SAMPLE_MS (receive timers), and at once when `from` is not the published endpoint (roaming: the
+   * rx worker has written `from` into the peer record already). `data`: an inner packet, not a keepalive.
    */
   | { kind: "received"; slot: number; generation: number; from: { address: string; port: number }; data: boolean }
   /**
@@ -207,8 +238,9 @@ export interface PeerPublishing {
 }
 
 /**
- * The main thread's side of the shared memory above (the only writer of control, peer records and
- * routes; the workers write stats). No keys: a peer record names a keypair by (slot, generation).
+ * The main thread's side of the shared memory above: the only writer of control and routes, and of
+ * peer records but for the rx worker's endpoint on roaming; the workers write stats. No keys: a peer
+ * record names a keypair by (slot, generation).
  */
 export class SharedState implements PeerPublishing {
   readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
@@ -252,23 +284,16 @@ export class SharedState implements PeerPublishing {
     return peer * PEER_WORDS;
   }
 
-  /** Writes peer `peer`'s record under its own seqlock (odd while written): the tx worker re-reads a record whose seq moved. */
+  /** Writes peer `peer`'s record under its own seqlock (odd while written): the workers re-read a record whose seq moved. */
   setPeer(peer: number, send: SendKeypair | null, endpoint: PeerEndpoint | null): void {
     const ep = endpoint ? addressBytes(endpoint.address) : null;
     const w = this.#record(peer);
     const words = this.#peerWords;
-    Atomics.add(words, w + PR.seq, 1);
+    const held = lockRecord(words, w);
     words[w + PR.sendSlot] = send ? send.slot : -1;
     words[w + PR.sendGeneration] = send ? send.generation : 0;
-    words[w + PR.endpointFamily] = 0;
-    words[w + PR.endpointPort] = 0;
-    this.#peerBytes.fill(0, (w + PR.endpointAddr) * 4, (w + PR.endpointAddr + 4) * 4);
-    if (ep && endpoint) {
-      this.#peerBytes.set(ep, (w + PR.endpointAddr) * 4);
-      words[w + PR.endpointPort] = endpoint.port;
-      words[w + PR.endpointFamily] = ep.length === 4 ? 4 : 6;
-    }
-    Atomics.add(words, w + PR.seq, 1);
+    writeRecordEndpoint(words, this.#peerBytes, w, ep, endpoint ? endpoint.port : 0);
+    unlockRecord(words, w, held);
   }
 
   clearPeer(peer: number): void {

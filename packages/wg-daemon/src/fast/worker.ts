@@ -28,7 +28,8 @@ import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "../libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js";
 import {
-  DROP_REASONS, KP, PEER_WORDS, PR, PS, ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, dropWord,
+  DROP_REASONS, KP, PEER_WORDS, PR, PS, ROUTE_WORDS, SAMPLE_MS, SLOW_BUDGET, STATS_WORDS, ST, dropWord, lockRecord,
+  unlockRecord, writeRecordEndpoint,
   type WorkerDropReason, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
@@ -88,7 +89,7 @@ class PeerRecords {
 }
 const records = new PeerRecords();
 
-/** One peer's record as the tx worker last read it (re-read when its seq moves). */
+/** One peer's record as a worker last read it (re-read when its seq moves). */
 class PeerView {
   seq = -1;
   sendSlot = -1;
@@ -127,6 +128,35 @@ function readPeer(views: (PeerView | undefined)[], id: number): PeerView | null 
     return v;
   }
   return null;
+}
+
+/** True when the struct sockaddr_in6 at names[at..] is not `view`'s endpoint (port and address; no endpoint: true). */
+function otherEndpoint(view: PeerView, names: Buffer, at: number): boolean {
+  const e = view.endpoint;
+  if (e === null) return true;
+  for (let i = 2; i < 4; i++) if (e[i] !== names[at + i]) return true;
+  for (let i = 8; i < 24; i++) if (e[i] !== names[at + i]) return true;
+  return false;
+}
+
+/**
+ * Roaming (whitepaper §2.1; wg-core's Device applies it when told, with {@link WorkerEvent} "received"):
+ * an authenticated datagram's source becomes the peer's endpoint. The rx worker writes it into the
+ * peer record itself, before the inner packet reaches the TUN, so the tx worker already answers to
+ * it (the kernel and wireguard-go set the endpoint before they deliver the packet). Returns true
+ * when the endpoint moved.
+ */
+function roam(views: (PeerView | undefined)[], peer: number, names: Buffer, at: number): boolean {
+  const v = readPeer(views, peer);
+  if (v !== null && !otherEndpoint(v, names, at)) return false;
+  const w = records.at(peer);
+  if (w < 0) return false;
+  const mapped = names.readUInt32BE(at + 8) === 0 && names.readUInt32BE(at + 12) === 0 && names.readUInt32BE(at + 16) === 0xffff;
+  const address = mapped ? names.subarray(at + 20, at + 24) : names.subarray(at + 8, at + 24);
+  const held = lockRecord(records.words, w);
+  writeRecordEndpoint(records.words, records.bytes, w, address, names.readUInt16BE(at + 2));
+  unlockRecord(records.words, w, held);
+  return true;
 }
 
 /** The control words and the routes snapshot, copied when the control generation moves. */
@@ -356,8 +386,10 @@ function rxLoop(): void {
   let used = 0;
   /** Per session-table slot: the generation this worker last reported to the core (first use of a keypair). */
   const reported: number[] = [];
-  /** Per peer id: when this worker last reported traffic to the core (roaming, timers). */
+  /** Per peer id: when this worker last reported traffic to the core (receive timers). */
   const sampled: number[] = [];
+  /** Per peer id: its record as this worker last read it (the endpoint, for roaming). */
+  const views: (PeerView | undefined)[] = [];
   let replays = 0;
   let now = performance.now();
   let epoch = epochNow();
@@ -378,7 +410,8 @@ function rxLoop(): void {
         const generation = tb.generation[k]!;
         const peer = table.peer(slot);
         const length = tb.length[k]!;
-        if (init.slowPath && (reported[slot] !== generation || now - (sampled[peer] ?? -Infinity) >= SAMPLE_MS)) {
+        const roamed = roam(views, peer, batch.names, message[k]! * SOCKADDR6);
+        if (init.slowPath && (roamed || reported[slot] !== generation || now - (sampled[peer] ?? -Infinity) >= SAMPLE_MS)) {
           // The core's bookkeeping: key confirmation on a keypair's first datagram, roaming and timers.
           reported[slot] = generation;
           sampled[peer] = now;

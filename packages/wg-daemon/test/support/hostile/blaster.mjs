@@ -378,6 +378,9 @@ async function recordRelay() {
       maxCounter: counters.length ? Math.max(...counters) : null,
       latest: latestOf(),
       backPort: back.address().port,
+      // Datagrams from the client, and from the target back to it, so far.
+      received,
+      replies,
     };
   };
   const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
