@@ -5,12 +5,6 @@
  *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config): the default
  *                  data plane (src/fast/: main-thread I/O while light, worker threads under load)
  *   wg-ts-workers  the same with WG_TS_WORKERS=always: the worker threads from the start
- *   wg-ts-classic  the same with WG_TS_FASTPATH=0: the first main-thread loop (node:dgram, no offload)
- *   wg-ts-fastd    the wg-ts Engine + wg-core Device on the fast data plane (packages/wg-daemon/src/fast/
- *                  fastd.ts: worker threads, TSO/GRO, UDP GSO/GRO), configured like wireguard-go
- *   wg-ts-fast     the fast-path prototype forwarder (packages/wg-daemon/src/fast/forwarder.ts):
- *                  fixed transport keys, no handshake — only pairs with itself; it measures the
- *                  ceiling of the multi-threaded data plane, not a complete WireGuard.
  *
  * Every endpoint exposes the pids whose CPU time and memory the harness samples.
  */
@@ -24,25 +18,15 @@ import { background, have, nsRun, run, sleep, type Background } from "./sys.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
-const FAST_BIN = join(ROOT, "packages/wg-daemon/dist/fast/forwarder.js");
-const FASTD_BIN = join(ROOT, "packages/wg-daemon/dist/fast/fastd.js");
 
-export type BaseImpl = "wireguard-go" | "wg-ts" | "wg-ts-workers" | "wg-ts-classic" | "wg-ts-fastd" | "wg-ts-fast";
-export const IMPLS: readonly BaseImpl[] = ["wireguard-go", "wg-ts", "wg-ts-workers", "wg-ts-classic", "wg-ts-fastd", "wg-ts-fast"];
+export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-workers";
+export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-workers"];
 /** The environment of each `wg-ts up` variant. */
-const WG_TS_ENV: Partial<Record<BaseImpl, Record<string, string>>> = {
+const WG_TS_ENV: Partial<Record<ImplName, Record<string, string>>> = {
   "wg-ts": {},
   "wg-ts-workers": { WG_TS_WORKERS: "always" },
-  "wg-ts-classic": { WG_TS_FASTPATH: "0" },
 };
-/**
- * An implementation name, optionally with variant flags for wg-ts-fast: "wg-ts-fast/no-offload/batch=8"
- * runs the forwarder with `--no-offload --batch 8` (research comparisons side by side in one run).
- */
-export type ImplName = BaseImpl | `wg-ts-fast/${string}`;
-export const baseOf = (i: ImplName): BaseImpl => i.split("/")[0] as BaseImpl;
-export const isImplName = (s: string | undefined): s is ImplName =>
-  s !== undefined && IMPLS.includes(s.split("/")[0] as BaseImpl) && (!s.includes("/") || s.startsWith("wg-ts-fast/"));
+export const isImplName = (s: string | undefined): s is ImplName => s !== undefined && (IMPLS as readonly string[]).includes(s);
 
 /** The wireguard-go binary the harness runs (`pnpm bench --wireguard-go PATH`; default `wireguard-go` on PATH). */
 let wireguardGoBin = "wireguard-go";
@@ -69,8 +53,6 @@ export interface SideSpec {
   peer: { publicKey: Uint8Array; endpoint: string; allowedIps: string };
   /** More [Peer] sections (`pnpm bench --peers N`), added with `wg addconf` once the tunnel is up: no routes. */
   extraPeers?: string;
-  /** Only wg-ts-fast: fixed transport keys (no handshake). */
-  fast?: { sendKey: Uint8Array; recvKey: Uint8Array; sendIndex: number; recvIndex: number };
 }
 
 export interface RunningEndpoint {
@@ -91,23 +73,17 @@ export function keyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
 
 /** Why an implementation cannot run here, or null when it can. */
 export function unavailable(impl: ImplName): string | null {
-  switch (baseOf(impl)) {
+  switch (impl) {
     case "wireguard-go":
       if (!(wireguardGoBin.includes("/") ? existsSync(wireguardGoBin) : have(wireguardGoBin)) || !have("wg"))
         return `${wireguardGoBin}/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools`;
       return null;
     case "wg-ts":
-    case "wg-ts-workers":
-    case "wg-ts-classic": {
+    case "wg-ts-workers": {
       if (!existsSync(WG_TS_BIN)) return `${WG_TS_BIN} missing`;
       const help = run("node", [WG_TS_BIN, "--help"], { allowFail: true });
       return /\bup\b/.test(help) ? null : "`wg-ts up` is not implemented yet (packages/wg-daemon)";
     }
-    case "wg-ts-fast":
-      return existsSync(FAST_BIN) ? null : `${FAST_BIN} missing (pnpm build)`;
-    case "wg-ts-fastd":
-      if (!have("wg")) return "wg missing: apt-get install -y --no-install-recommends wireguard-tools";
-      return existsSync(FASTD_BIN) ? null : `${FASTD_BIN} missing (pnpm build)`;
   }
 }
 
@@ -143,17 +119,12 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
   const dir = mkdtempSync(join(tmpdir(), "wgb-bench-"));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   try {
-    switch (baseOf(impl)) {
+    switch (impl) {
       case "wireguard-go":
         return await startWireguardGo(s, dir, cleanup);
-      case "wg-ts-fastd":
-        return await startWireguardGo(s, dir, cleanup, ["node", FASTD_BIN, s.ifname], "wg-ts-fastd");
       case "wg-ts":
       case "wg-ts-workers":
-      case "wg-ts-classic":
-        return await startWgTs(baseOf(impl), s, dir, cleanup);
-      case "wg-ts-fast":
-        return await startFast(impl, s, cleanup);
+        return await startWgTs(impl, s, dir, cleanup);
     }
   } catch (e) {
     cleanup();
@@ -174,14 +145,9 @@ function peerSection(s: SideSpec): string {
 }
 
 /** A UAPI daemon configured with `wg setconf` + ip: wireguard-go itself, or another command like it. */
-async function startWireguardGo(
-  s: SideSpec,
-  dir: string,
-  cleanup: () => void,
-  command: string[] = [wireguardGoBin, "-f", s.ifname],
-  impl: ImplName = "wireguard-go",
-): Promise<RunningEndpoint> {
-  const bg = background("ip", ["netns", "exec", s.ns, ...command], {
+async function startWireguardGo(s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
+  const impl: ImplName = "wireguard-go";
+  const bg = background("ip", ["netns", "exec", s.ns, wireguardGoBin, "-f", s.ifname], {
     WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1",
     LOG_LEVEL: "error",
   });
@@ -205,7 +171,7 @@ async function startWireguardGo(
   };
 }
 
-async function startWgTs(impl: BaseImpl, s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
+async function startWgTs(impl: ImplName, s: SideSpec, dir: string, cleanup: () => void): Promise<RunningEndpoint> {
   // wg-quick names the interface after the config file.
   const conf = join(dir, `${s.ifname}.conf`);
   writeFileSync(
@@ -243,33 +209,6 @@ async function startWgTs(impl: BaseImpl, s: SideSpec, dir: string, cleanup: () =
         if (pid !== null) run("kill", [String(pid)], { allowFail: true });
       }
       nsRun(s.ns, ["ip", "link", "del", s.ifname], { allowFail: true });
-      cleanup();
-    },
-  };
-}
-
-async function startFast(impl: ImplName, s: SideSpec, cleanup: () => void): Promise<RunningEndpoint> {
-  const f = s.fast;
-  if (!f) throw new Error("wg-ts-fast needs fixed transport keys");
-  const hex = (k: Uint8Array): string => Buffer.from(k).toString("hex");
-  const args = [
-    "--tun", s.ifname, "--mtu", String(s.mtu), "--listen", String(s.listenPort), "--peer", s.peer.endpoint,
-    "--send-key", hex(f.sendKey), "--recv-key", hex(f.recvKey),
-    "--send-index", String(f.sendIndex), "--recv-index", String(f.recvIndex),
-  ];
-  const extra = impl
-    .split("/")
-    .slice(1)
-    .flatMap((f) => (f.includes("=") ? [`--${f.slice(0, f.indexOf("="))}`, f.slice(f.indexOf("=") + 1)] : [`--${f}`]));
-  const bg = background("ip", ["netns", "exec", s.ns, "node", FAST_BIN, ...args, ...extra]);
-  await waitFor(`wg-ts-fast ${s.ifname}`, () => linkExists(s.ns, s.ifname), bg);
-  configureLink(s);
-  return {
-    impl,
-    pids: [bg.pid],
-    log: bg.log,
-    async stop() {
-      await bg.stop();
       cleanup();
     },
   };

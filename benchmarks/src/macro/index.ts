@@ -10,7 +10,7 @@
  * Traffic stays inside the namespaces this module creates (wgb-bench-a/b); they are deleted at exit.
  */
 import { randomBytes } from "node:crypto";
-import { baseOf, startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
+import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
 import { publicKeyOf } from "@wg-ts/core";
 import { cpuSeconds, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
@@ -152,8 +152,6 @@ function extraPeers(n: number): string {
 function sides(p: Pair, slot: number, peers: number): [SideSpec, SideSpec] {
   const a = keyPair();
   const b = keyPair();
-  const k1 = new Uint8Array(randomBytes(32));
-  const k2 = new Uint8Array(randomBytes(32));
   // Distinct names per slot: UAPI sockets in /var/run/wireguard are shared by all namespaces.
   const base = `wgbm${slot % 10}`;
   const A: SideSpec = {
@@ -167,10 +165,6 @@ function sides(p: Pair, slot: number, peers: number): [SideSpec, SideSpec] {
   if (peers > 0) {
     A.extraPeers = extraPeers(peers);
     B.extraPeers = extraPeers(peers);
-  }
-  if (baseOf(p[0]) === "wg-ts-fast") {
-    A.fast = { sendKey: k1, recvKey: k2, sendIndex: 0x1111, recvIndex: 0x2222 };
-    B.fast = { sendKey: k2, recvKey: k1, sendIndex: 0x2222, recvIndex: 0x1111 };
   }
   return [A, B];
 }
@@ -330,10 +324,6 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
   const skipped: { pair: string; reason: string }[] = [];
   const pairs = o.pairs.filter((p) => {
     const why = unavailable(p[0]) ?? unavailable(p[1]);
-    if ((baseOf(p[0]) === "wg-ts-fast" || baseOf(p[1]) === "wg-ts-fast") && p[0] !== p[1]) {
-      skipped.push({ pair: pairName(p), reason: "wg-ts-fast has no handshake: it only pairs with itself" });
-      return false;
-    }
     if (why) skipped.push({ pair: pairName(p), reason: why });
     return !why;
   });

@@ -42,10 +42,6 @@ const COLORS: Record<string, string> = {
   "wireguard-go↔wireguard-go": "#4c78a8",
   "wg-ts↔wg-ts": "#f58518",
   "wg-ts↔wireguard-go": "#e45756",
-  "wg-ts-fast↔wg-ts-fast": "#54a24b",
-  "wg-ts-fastd↔wg-ts-fastd": "#72b7b2",
-  "wg-ts-fastd↔wireguard-go": "#b279a2",
-  "wg-ts-classic↔wg-ts-classic": "#eeca3b",
   "wg-ts-workers↔wg-ts-workers": "#9d755d",
 };
 

@@ -61,9 +61,9 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
       detached: true,
       cwd: "/",
       stdio: ["ignore", "pipe", logFd],
-      // The classic loop reads the TUN on the libuv pool: give it room. The fast path hardly uses the
-      // pool (its poll handles live in the event loop), and every pool thread costs memory.
-      env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? (process.env["WG_TS_FASTPATH"] === "0" ? "8" : "2") },
+      // The data plane hardly uses the libuv pool (its poll handles live in the event loop, the
+      // workers make their own calls), and every pool thread costs memory.
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env["UV_THREADPOOL_SIZE"] ?? "2" },
     });
     if (typeof logFd === "number") closeSync(logFd);
     let out = "";
@@ -96,17 +96,14 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
 
 /**
  * The data plane the daemon runs, from the environment (a bad value is an error naming the variable):
- * - WG_TS_FASTPATH: unset or 1 = the fast data plane (daemon.ts, fast/io.ts); 0 = the classic
- *   main-thread loop (LinuxTun + node:dgram), tuned by WG_TS_TUN_MODE=poll|threadpool and
- *   WG_TS_TUN_INFLIGHT=1–64.
- * - WG_TS_WORKERS=auto (default) | always | never: when the fast path's worker threads run.
- * - WG_TS_GSO_SEGMENTS=1–64: datagrams per UDP GSO send on the fast path (default 44).
+ * - WG_TS_WORKERS=auto (default) | always | never: when the data plane's worker threads run.
+ * - WG_TS_GSO_SEGMENTS=1–64: datagrams per UDP GSO send (default 44).
  * - WG_TS_TEST_RX_CRASH_AFTER_REPLAYS=N, read only when NODE_ENV=test (never reached by accident):
  *   the rx worker throws once it has dropped N datagrams as replays (crash tests, fastpath-tiers.e2e).
  */
 export function dataPlaneOptions(
   env: NodeJS.ProcessEnv,
-): Pick<DaemonOptions, "fastPath" | "workers" | "gsoSegments" | "tunMode" | "tunInflight" | "testCrashAfterReplays"> {
+): Pick<DaemonOptions, "workers" | "gsoSegments" | "testCrashAfterReplays"> {
   const choice = <T extends string>(key: string, allowed: readonly T[], dflt: T): T => {
     const v = env[key];
     if (v === undefined || v === "") return dflt;
@@ -123,10 +120,7 @@ export function dataPlaneOptions(
   const gso = int("WG_TS_GSO_SEGMENTS", 64);
   const crash = env["NODE_ENV"] === "test" ? int("WG_TS_TEST_RX_CRASH_AFTER_REPLAYS", 1 << 30) : undefined;
   return {
-    fastPath: choice("WG_TS_FASTPATH", ["1", "0"] as const, "1") === "1",
     workers: choice("WG_TS_WORKERS", ["auto", "always", "never"] as const, "auto"),
-    tunMode: choice("WG_TS_TUN_MODE", ["poll", "threadpool"] as const, "poll"),
-    tunInflight: int("WG_TS_TUN_INFLIGHT", 64) ?? 2,
     ...(gso !== undefined ? { gsoSegments: gso } : {}),
     ...(crash !== undefined ? { testCrashAfterReplays: crash } : {}),
   };
@@ -157,7 +151,7 @@ function waitForSignal(daemon: RunningDaemon | undefined, io?: CliIo): Promise<s
     process.on("SIGUSR1", () => {
       if (!daemon) return;
       const uapiErrors = [...daemon.uapi.errors].map(([e, n]) => `-${e}=${n}`).join(" ");
-      const fast = daemon.fastStatus ? `; fast path: ${daemon.fastStatus()}` : "";
+      const fast = `; fast path: ${daemon.fastStatus()}`;
       const m = process.memoryUsage();
       const mib = (n: number): string => (n / 1048576).toFixed(1);
       const memory = `; memory MiB: rss=${mib(m.rss)} heap=${mib(m.heapUsed)}/${mib(m.heapTotal)} external=${mib(m.external)} array-buffers=${mib(m.arrayBuffers)}`;

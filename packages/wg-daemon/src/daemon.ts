@@ -6,11 +6,9 @@
  * created: the socket file and (by closing the fd) the TUN interface.
  */
 import { execFile } from "node:child_process";
-import { UdpBind } from "./bind.js";
-import { Engine, monotonicEpochMs } from "./engine.js";
 import { setFlagsFromString } from "node:v8";
+import { Engine, monotonicEpochMs } from "./engine.js";
 import { createFastIo, type WorkerPolicy } from "./fast/io.js";
-import { LinuxTun, type Tun, type TunReadMode } from "./tun.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
 export interface DaemonOptions {
@@ -18,19 +16,9 @@ export interface DaemonOptions {
   log: (msg: string) => void;
   /** directory of the UAPI socket (default /var/run/wireguard) */
   uapiDir?: string;
-  /** concurrent TUN reads on the libuv pool (threadpool mode) */
-  tunInflight?: number;
-  /** how the TUN is read (default poll) */
-  tunMode?: TunReadMode;
-  /**
-   * Run the data plane on the fast path (fast/io.ts: TUN offload, recvmmsg/sendmmsg, UDP GSO/GRO,
-   * worker threads under load) instead of the classic main-thread loop (env WG_TS_FASTPATH=0).
-   * Same Engine, core and UAPI; tunInflight/tunMode are then unused.
-   */
-  fastPath?: boolean;
-  /** Fast path: when the worker threads run (default auto: under load only; see fast/io.ts). */
+  /** When the data plane's worker threads run (default auto: under load only; see fast/io.ts). */
   workers?: WorkerPolicy;
-  /** Fast path: datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
+  /** Datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
   gsoSegments?: number;
   /** Test only (cli.ts: WG_TS_TEST_RX_CRASH_AFTER_REPLAYS under NODE_ENV=test): the rx worker throws after this many replay drops. */
   testCrashAfterReplays?: number;
@@ -40,11 +28,8 @@ export interface RunningDaemon {
   readonly name: string;
   readonly engine: Engine;
   readonly uapi: UapiServer;
-  /**
-   * Fast path only: what the workers carry, for the SIGUSR1 line ("peers=2 worker-tx-packets=…
-   * worker-rx-packets=…"; peers=0 while beyond the workers' limits: main-thread path).
-   */
-  readonly fastStatus?: () => string;
+  /** What the data plane's workers carry, for the SIGUSR1 line ("workers=on … peers=2 worker-tx-packets=…"). */
+  readonly fastStatus: () => string;
   /** Resolves with the reason once the daemon has stopped and cleaned up. */
   readonly stopped: Promise<string>;
   stop(reason?: string): void;
@@ -52,37 +37,31 @@ export interface RunningDaemon {
 
 /** How often the daemon checks that its UAPI socket file still exists. */
 const WATCH_MS = 500;
-/** Inner packet size the fast path's worker buffers hold (TSO segments are split to the link MTU). */
+/** Inner packet size the data plane's worker buffers hold (TSO segments are split to the link MTU). */
 const FAST_MTU = 1500;
 
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { name, log } = opts;
   const path = socketPath(name, opts.uapiDir);
-  let tun: Tun;
-  let engine: Engine;
-  let fastStatus: (() => string) | undefined;
-  if (opts.fastPath) {
-    // Worker buffers sized for the largest usual inner MTU (the link's MTU is set later by `up`).
-    // The main thread sees light traffic only (the workers take the load): a small young
-    // generation keeps its RSS near the idle value (V8 does not give a grown heap back).
-    setFlagsFromString("--max-semi-space-size=1");
-    const fast = await createFastIo(name, {
-      mtu: FAST_MTU,
-      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-      ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
-      ...(opts.testCrashAfterReplays !== undefined ? { crashAfterReplays: opts.testCrashAfterReplays } : {}),
-    });
-    tun = fast.tun;
-    engine = new Engine({ tun, bind: fast.bind, log });
-    fast.attach(engine.core.device, monotonicEpochMs, log);
-    // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
-    engine.onConfigured = () => fast.sync();
-    engine.extraDrops = () => fast.drops();
-    fastStatus = () => fast.status();
-  } else {
-    tun = new LinuxTun(name, opts.tunInflight ?? 2, opts.tunMode ?? "poll");
-    engine = new Engine({ tun, bind: new UdpBind(), log });
-  }
+  // The data plane (fast/io.ts: TUN offload, recvmmsg/sendmmsg, UDP GSO/GRO, the main thread while
+  // traffic is light, worker threads under load). Worker buffers are sized for the largest usual
+  // inner MTU (the link's MTU is set later by `up`). The main thread sees light traffic only (the
+  // workers take the load): a small young generation keeps its RSS near the idle value (V8 does
+  // not give a grown heap back).
+  setFlagsFromString("--max-semi-space-size=1");
+  const fast = await createFastIo(name, {
+    mtu: FAST_MTU,
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
+    ...(opts.testCrashAfterReplays !== undefined ? { crashAfterReplays: opts.testCrashAfterReplays } : {}),
+  });
+  const tun = fast.tun;
+  const engine = new Engine({ tun, bind: fast.bind, log });
+  fast.attach(engine.core.device, monotonicEpochMs, log);
+  // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
+  engine.onConfigured = () => fast.sync();
+  engine.extraDrops = () => fast.drops();
+  const fastStatus = (): string => fast.status();
   const uapi = new UapiServer(path, engine, log);
   try {
     await uapi.listen();
@@ -105,8 +84,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     uapi.close(unlink);
     const drops = engine.dropSummary();
     log(`${name}: shutting down (${reason})${drops ? `; drops: ${drops}` : ""}`);
-    // Delete the link first: that wakes the TUN reads blocked on the libuv pool (closing the
-    // fd alone does not), then close everything.
+    // Delete the link first: that wakes a worker's blocked TUN read (closing the fd alone does
+    // not), then close everything.
     execFile("ip", ["link", "delete", "dev", name], () => {
       engine.stop();
       resolveStopped(reason);
@@ -121,6 +100,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   // bin/wg-ts.js loads the modules with the optimizing compiler off (idle memory): hot code from
   // here on, the data-plane workers above all, is optimized again.
   setFlagsFromString("--opt");
-  log(`${name}: daemon started (pid ${process.pid}${opts.fastPath ? ", fast path" : ""})`);
-  return { name, engine, uapi, stopped, stop, ...(fastStatus ? { fastStatus } : {}) };
+  log(`${name}: daemon started (pid ${process.pid})`);
+  return { name, engine, uapi, stopped, stop, fastStatus };
 }

@@ -9,7 +9,7 @@
  */
 import { isIP } from "node:net";
 import { checkCidr } from "./config.js";
-import type { Endpoint } from "./bind.js";
+import type { Endpoint } from "@wg-ts/core";
 import { toHex } from "./keys.js";
 
 export const EINVAL = 22;

@@ -5,10 +5,9 @@
 import { randomFillSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { publicKeyOf } from "@wg-ts/core";
-import { MemoryBind } from "../src/bind.js";
+import { MemoryBind, MemoryTun } from "./support/memory-devices.js";
 import { Engine } from "../src/engine.js";
 import { generatePrivateKey } from "../src/keys.js";
-import { MemoryTun } from "../src/tun.js";
 import { parseSet } from "../src/uapi-protocol.js";
 import { toHex } from "../src/keys.js";
 

@@ -8,10 +8,9 @@ import { mkdtempSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBind } from "../src/bind.js";
+import { MemoryBind, MemoryTun } from "./support/memory-devices.js";
 import { Engine } from "../src/engine.js";
 import { generatePrivateKey, publicKey, toHex } from "../src/keys.js";
-import { MemoryTun } from "../src/tun.js";
 import { uapiRequest, UapiServer } from "../src/uapi.js";
 import { parseGet } from "../src/uapi-protocol.js";
 

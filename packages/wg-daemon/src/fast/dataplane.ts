@@ -20,7 +20,7 @@ import { Worker } from "node:worker_threads";
 import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_RDWR, libc } from "../libc.js";
 import { reclaimMemory } from "./reclaim.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
-import type { SessionTableHandles } from "@wg-ts/core";
+import type { Endpoint, SessionTableHandles } from "@wg-ts/core";
 import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
 import {
   DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, type PeerPublishing, type Route, type SendKeypair, type SharedBuffers,
@@ -29,11 +29,6 @@ import {
 
 export type { Route, SendKeypair } from "./shared.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
-
-export interface Endpoint4 {
-  address: string;
-  port: number;
-}
 
 export interface FastDataPlaneOptions {
   /** TUN interface name (created if absent). */
@@ -68,12 +63,6 @@ export interface FastDataPlaneOptions {
   /** Non-blocking mode: empty reads retried before sleeping in poll(2) (default 0). */
   spin?: number;
   /**
-   * Hand wg-core what it needs for its bookkeeping (default false): the first authenticated packet on
-   * each receive keypair, and one packet per direction every 100 ms, go to the hooks instead of
-   * being forwarded by the workers. io.ts turns it on; the fixed-key forwarder has no core.
-   */
-  slowPath?: boolean;
-  /**
    * Worker V8 young-generation cap in MiB (default 2; 0 = Node's default, which grows to 16+ MiB
    * per worker under load). Measured: 2 MiB cuts peak RSS 105 → 83 MiB at the same throughput.
    */
@@ -87,9 +76,9 @@ export interface FastDataPlaneOptions {
 /** Called on the main thread; each gets its own copy of the bytes (see WorkerEvent in shared.ts). */
 export interface FastDataPlaneHooks {
   /** A datagram for device.decapsulate (handshake messages, cookie replies). */
-  onControl?(datagram: Uint8Array, from: Endpoint4): void;
+  onControl?(datagram: Uint8Array, from: Endpoint): void;
   /** Transport datagrams the rx worker opened with (slot, generation): for device.noteReceived. */
-  onReceived?(slot: number, generation: number, from: Endpoint4, data: boolean): void;
+  onReceived?(slot: number, generation: number, from: Endpoint, data: boolean): void;
   /** A tunnel packet for device.encapsulate (no keypair published yet, or a sample). */
   onSlow?(packet: Uint8Array): void;
   /** The TUN interface was deleted (`ip link del`): time to shut down. */
@@ -128,7 +117,7 @@ export interface FastDataPlane extends PeerPublishing {
    * Publishes peer `peer` (the core's peer id, ≥ 0; the record array grows as needed): its current
    * send keypair (null: none usable; the tx worker hands its packets to the core) and endpoint.
    */
-  setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint4 | null): void;
+  setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint | null): void;
   /** Empties peer `peer`'s record. */
   clearPeer(peer: number): void;
   /**
@@ -150,7 +139,7 @@ export interface FastDataPlane extends PeerPublishing {
   /** The shared buffers (the session table's included): for tests that inspect shared memory. */
   readonly buffers: SharedBuffers | null;
   /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
-  sendDatagram(datagram: Uint8Array, to: Endpoint4): number;
+  sendDatagram(datagram: Uint8Array, to: Endpoint): number;
   /** Writes an inner IP packet to the TUN from the main thread. */
   writeTunnel(packet: Uint8Array): number;
   stats(): { tx: DirectionStats; rx: DirectionStats };
@@ -220,7 +209,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     if (table === null) throw new Error("fast data plane: no session table attached");
     return {
       role, tunFd, udpFd, mtu: o.mtu, offload, batch: o.batch ?? 128, blocking, gro: o.gro ?? true,
-      udpGso: o.udpGso ?? true, gsoSegments: o.gsoSegments ?? 44, udpGro, spin: o.spin ?? 0, slowPath: o.slowPath ?? false,
+      udpGso: o.udpGso ?? true, gsoSegments: o.gsoSegments ?? 44, udpGro, spin: o.spin ?? 0,
       crashAfterReplays: o.crashAfterReplays ?? 0, ...shared.buffers(table),
     };
   };

@@ -101,7 +101,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     tunWaiter?.();
   };
   let received: (slot: number, generation: number, from: { address: string; port: number }, data: boolean) => void = () => {};
-  const o: FastDataPlaneOptions = { tunName: name, mtu: 1420, udpPort: 0, ...planeOptions, slowPath: true };
+  const o: FastDataPlaneOptions = { tunName: name, mtu: 1420, udpPort: 0, ...planeOptions };
   const plane = openFastDataPlane(o, {
     onControl(datagram, from) {
       bind?.deliver(datagram, from);

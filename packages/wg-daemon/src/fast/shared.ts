@@ -33,7 +33,7 @@
  *   inner destination; rx: openBatch's inner-source check against the slot's peer id).
  * stats (Float64, one block of STATS_WORDS per worker): see ST.
  */
-import { MAX_PEERS, addressBytes, type SessionTableHandles } from "@wg-ts/core";
+import { MAX_PEERS, addressBytes, type Endpoint, type SessionTableHandles } from "@wg-ts/core";
 
 export const KP = {
   generation: 0,
@@ -182,8 +182,6 @@ export interface WorkerInit extends SharedBuffers {
   udpGro: boolean;
   /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
-  /** Report to the main thread (wg-core bookkeeping): first-per-keypair and sampled events, sampled tunnel packets. */
-  slowPath: boolean;
   /**
    * Test only (fast/io.ts sets it from WG_TS_TEST_RX_CRASH_AFTER_REPLAYS when NODE_ENV=test): the rx
    * worker throws once it has dropped this many datagrams as replays (0: never).
@@ -224,13 +222,9 @@ export interface Route {
   /** Network address, 4 or 16 bytes. */
   bytes: Uint8Array;
 }
-export interface PeerEndpoint {
-  address: string;
-  port: number;
-}
 /** What the main thread publishes (fast/io.ts Publisher): {@link SharedState} and the data plane implement it. */
 export interface PeerPublishing {
-  setPeer(peer: number, send: SendKeypair | null, endpoint: PeerEndpoint | null): void;
+  setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint | null): void;
   clearPeer(peer: number): void;
   setRoutes(routes: readonly Route[]): void;
   update(f: () => void): void;
@@ -285,7 +279,7 @@ export class SharedState implements PeerPublishing {
   }
 
   /** Writes peer `peer`'s record under its own seqlock (odd while written): the workers re-read a record whose seq moved. */
-  setPeer(peer: number, send: SendKeypair | null, endpoint: PeerEndpoint | null): void {
+  setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint | null): void {
     const ep = endpoint ? addressBytes(endpoint.address) : null;
     const w = this.#record(peer);
     const words = this.#peerWords;

@@ -282,7 +282,7 @@ function txLoop(): void {
     const id = len >= 20 ? snap.routes.lookup(p, "dst") : undefined;
     const peer = id === undefined ? null : readPeer(views, id);
     let sample = false;
-    if (peer !== null && init.slowPath && now - peer.lastSample >= SAMPLE_MS) {
+    if (peer !== null && now - peer.lastSample >= SAMPLE_MS) {
       peer.lastSample = now;
       sample = true;
     }
@@ -411,7 +411,7 @@ function rxLoop(): void {
         const peer = table.peer(slot);
         const length = tb.length[k]!;
         const roamed = roam(views, peer, batch.names, message[k]! * SOCKADDR6);
-        if (init.slowPath && (roamed || reported[slot] !== generation || now - (sampled[peer] ?? -Infinity) >= SAMPLE_MS)) {
+        if (roamed || reported[slot] !== generation || now - (sampled[peer] ?? -Infinity) >= SAMPLE_MS) {
           // The core's bookkeeping: key confirmation on a keypair's first datagram, roaming and timers.
           reported[slot] = generation;
           sampled[peer] = now;
