@@ -52,3 +52,8 @@ export type Action =
   | { kind: "toTunnel"; packet: Uint8Array; peer: Peer }
   /** Count a drop. */
   | { kind: "drop"; reason: DropReason; peer?: Peer };
+
+/** Appends a drop of `reason` (for `peer`, when known) to `out`. */
+export function drop(out: Action[], reason: DropReason, peer?: Peer): void {
+  out.push(peer === undefined ? { kind: "drop", reason } : { kind: "drop", reason, peer });
+}

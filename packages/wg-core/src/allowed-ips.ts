@@ -11,7 +11,25 @@
  * `wg set ... allowed-ips` moves it between peers); lookups are longest-prefix match over the masked
  * prefixes, read the address straight from the packet and allocate nothing; a truncated or non-IP
  * packet yields undefined, never an exception.
+ *
+ * This module is also the one parser of IP address and prefix text in the project ({@link parseCidr},
+ * {@link parseIpPrefix}, {@link parseIpAddress}): the daemon's config, the UAPI and wg-deploy's
+ * topology and mesh database all use it, so they accept the same addresses as the routing table.
  */
+
+/**
+ * An address with a prefix length, host bits kept (`10.1.0.1/16`), like Go's `netip.Prefix`:
+ * what a wg-quick `Address =` line means (the address 10.1.0.1 on the subnet 10.1.0.0/16).
+ */
+export interface IpPrefix {
+  family: 4 | 6;
+  /** 4- or 16-byte address as written (host bits not cleared). */
+  address: Uint8Array;
+  /** Prefix length: 0..32 (IPv4) or 0..128 (IPv6); 32 or 128 when none was written. */
+  bits: number;
+  /** True when the text had a `/bits` part. */
+  lengthWritten: boolean;
+}
 
 /** A parsed CIDR prefix with its host bits cleared. */
 export interface Cidr {
@@ -22,9 +40,23 @@ export interface Cidr {
   bits: number;
 }
 
-/** Thrown by {@link parseCidr}. */
+/**
+ * Thrown by {@link parseIpAddress}, {@link parseIpPrefix} and {@link parseCidr}. The message names
+ * the input; the fields let a caller word its own message (a config line, a spreadsheet cell).
+ */
 export class CidrFormatError extends Error {
   override name = "CidrFormatError";
+  constructor(
+    message: string,
+    /** The text that was refused. */
+    readonly input: string,
+    /** What is wrong: the address, or the prefix length after the `/`. */
+    readonly problem: "address" | "prefix-length",
+    /** The family the text was read as: 6 when the address part contains ':', else 4. */
+    readonly family: 4 | 6,
+  ) {
+    super(message);
+  }
 }
 
 const IPV4_OCTET = /^(0|[1-9][0-9]{0,2})$/;
@@ -97,33 +129,67 @@ function maskInPlace(bytes: Uint8Array, bits: number): Uint8Array {
   return bytes;
 }
 
+/** Reads `address[/bits]` from `text` exactly (no trimming); messages name `input`. */
+function readPrefix(text: string, input: string): IpPrefix {
+  const slash = text.indexOf("/");
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const family: 4 | 6 = addrText.includes(":") ? 6 : 4;
+  const address = family === 6 ? parseIpv6(addrText) : parseIpv4(addrText);
+  if (address === null) {
+    throw new CidrFormatError(
+      `${JSON.stringify(input)}: ${JSON.stringify(addrText)} is not an ${family === 6 ? "IPv6" : "IPv4"} address`,
+      input,
+      "address",
+      family,
+    );
+  }
+  const max = family === 6 ? 128 : 32;
+  if (slash < 0) return { family, address, bits: max, lengthWritten: false };
+  const bitsText = text.slice(slash + 1);
+  if (!PREFIX_LENGTH.test(bitsText) || Number(bitsText) > max) {
+    throw new CidrFormatError(
+      `${JSON.stringify(input)}: the prefix length must be an integer from 0 to ${max}`,
+      input,
+      "prefix-length",
+      family,
+    );
+  }
+  return { family, address, bits: Number(bitsText), lengthWritten: true };
+}
+
+/**
+ * Parses one IPv4 address (dotted quad, no leading zeros) or IPv6 address (RFC 4291 §2.2 text,
+ * embedded IPv4 allowed); no prefix length, zone (`%eth0`), brackets or white space.
+ * @returns 4 or 16 bytes
+ * @throws CidrFormatError naming the input
+ */
+export function parseIpAddress(text: string): Uint8Array {
+  const family: 4 | 6 = text.includes(":") ? 6 : 4;
+  const address = family === 6 ? parseIpv6(text) : parseIpv4(text);
+  if (address === null) {
+    throw new CidrFormatError(`${JSON.stringify(text)} is not an ${family === 6 ? "IPv6" : "IPv4"} address`, text, "address", family);
+  }
+  return address;
+}
+
+/**
+ * Parses "address/bits" or a bare address (meaning /32 or /128) and keeps the host bits, as a
+ * wg-quick `Address = 10.1.0.1/16` line needs. The text must be exact: no white space.
+ * @throws CidrFormatError naming the bad input and what is wrong with it
+ */
+export function parseIpPrefix(text: string): IpPrefix {
+  return readPrefix(text, text);
+}
+
 /**
  * Parses "address/bits" (or a bare address, meaning /32 or /128) and clears the host bits, as
  * `wg set ... allowed-ips 10.0.0.1/24` stores 10.0.0.0/24. Surrounding whitespace is ignored.
  * @throws CidrFormatError naming the bad input and what is wrong with it
  */
 export function parseCidr(s: string): Cidr {
-  if (typeof s !== "string") throw new CidrFormatError("allowed IP: expected a string like 10.0.0.0/24");
-  const text = s.trim();
-  const slash = text.indexOf("/");
-  const addrText = slash < 0 ? text : text.slice(0, slash);
-  const family: 4 | 6 = addrText.includes(":") ? 6 : 4;
-  const bytes = family === 6 ? parseIpv6(addrText) : parseIpv4(addrText);
-  if (bytes === null) {
-    throw new CidrFormatError(
-      `allowed IP ${JSON.stringify(s)}: ${JSON.stringify(addrText)} is not an ${family === 6 ? "IPv6" : "IPv4"} address`,
-    );
-  }
-  const max = family === 6 ? 128 : 32;
-  let bits = max;
-  if (slash >= 0) {
-    const bitsText = text.slice(slash + 1);
-    if (!PREFIX_LENGTH.test(bitsText) || Number(bitsText) > max) {
-      throw new CidrFormatError(`allowed IP ${JSON.stringify(s)}: prefix length must be an integer from 0 to ${max}`);
-    }
-    bits = Number(bitsText);
-  }
-  return { family, bytes: maskInPlace(bytes, bits), bits };
+  if (typeof s !== "string") throw new CidrFormatError("CIDR: expected a string like 10.0.0.0/24", String(s), "address", 4);
+  const { family, address, bits } = readPrefix(s.trim(), s);
+  return { family, bytes: maskInPlace(address, bits), bits };
 }
 
 /** The text of an IPv4 or IPv6 address (IPv6 as glibc `inet_ntop`, which `wg show` uses: RFC 5952). */

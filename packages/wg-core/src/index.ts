@@ -1,22 +1,53 @@
-/** @wg-ts/core — the WireGuard protocol, sans-I/O. See docs/architecture.md for the contract. */
-export * from "./crypto.js";
-export * from "./keys.js";
-export * from "./replay.js";
-export * from "./allowed-ips.js";
-export * from "./aead.js";
-export * from "./aead-batch.js";
-export * from "./tai64n.js";
-export * from "./constants.js";
-export * from "./messages.js";
-export * from "./padding.js";
-export * from "./endpoint.js";
-export * from "./handshake.js";
-export * from "./cookie.js";
-export * from "./ratelimiter.js";
-export * from "./keypair.js";
-export * from "./timers.js";
-export * from "./actions.js";
-export * from "./peer.js";
-export * from "./device.js";
-export * from "./session-table.js";
-export * from "./transport.js";
+/**
+ * @wg-ts/core — the WireGuard protocol, sans-I/O. See docs/architecture.md for the contract.
+ *
+ * The public surface: what @wg-ts/daemon, @wg-ts/deploy and the benchmarks import, named one by
+ * one. Handshake internals, message layouts and the Device's own pieces (send.ts, receive.ts,
+ * index-table.ts, …) stay inside; wg-core's tests import them by relative path.
+ */
+
+// The Device: one interface, bytes and `now` in, actions out; the types of its signatures
+export { Device } from "./device.js";
+export { DeviceConfigError, type DeviceOptions, type PeerConfig, type PeerUpdate, type RandomSource } from "./device-config.js";
+export { Peer } from "./peer.js";
+export type { Action, DropReason } from "./actions.js";
+export { addressBytes, type Endpoint } from "./endpoint.js";
+
+// Keys: base64 key objects (wg genkey / pubkey) and raw Curve25519 (dh: the benchmarks)
+export { PresharedKey, PrivateKey, PublicKey } from "./keys.js";
+export { clampPrivateKey, dh, publicKeyOf } from "./crypto.js";
+
+// IP addresses, prefixes and cryptokey routing: the project's one parser of address text
+export {
+  AllowedIps,
+  type Cidr,
+  CidrFormatError,
+  formatAddress,
+  formatCidr,
+  type IpPrefix,
+  parseCidr,
+  parseIpAddress,
+  parseIpPrefix,
+} from "./allowed-ips.js";
+
+// Transport ChaCha20-Poly1305 backends, one packet or a batch (the daemon's native addon plugs in here)
+export { type ChaChaPolyBackend, nobleTransportAead, nodeTransportAead, type TransportAead } from "./aead.js";
+export { AeadBatch, aeadBatchCount, type BatchTransportAead, batchTransportAead } from "./aead-batch.js";
+
+// The shared session table and the transport rules other threads run on it (the daemon's fast path)
+export { SessionTable, type SessionTableHandles } from "./session-table.js";
+export { openBatch, sealBatch, slotCanSend, TransportBatch } from "./transport.js";
+export { MAX_PEERS } from "./constants.js";
+
+// The daemon's control-thread gate: classify a datagram, check MAC1 before any handshake work
+export { classifyMessage } from "./messages.js";
+export { checkMac1, mac1Key } from "./cookie.js";
+
+// Timer constants (whitepaper §6) — used only by deploy's simulator tests
+export { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX_MS } from "./constants.js";
+
+// Handshake pieces used only by the daemon's tests (control-gate.test.ts, support/hostile/blaster.mjs,
+// which forges initiations and runs on dist/): not an API, do not build on them
+export { COOKIE_REPLY_SIZE, INITIATION_SIZE, RESPONSE_SIZE } from "./messages.js";
+export { CookieGenerator } from "./cookie.js";
+export { createInitiation, localIdentity, PeerHandshake } from "./handshake.js";

@@ -21,6 +21,7 @@ import type { DropReason } from "./actions.js";
 import type { TransportAead } from "./aead.js";
 import type { AllowedIps } from "./allowed-ips.js";
 import { COUNTER_LIMIT, MAX_SEGMENT_SIZE } from "./constants.js";
+import { innerLength } from "./inner-ip.js";
 import { MESSAGE_TRANSPORT, readCounter, readU32, TRANSPORT_MIN_SIZE, TransportLayout, writeTransportHeader } from "./messages.js";
 import { paddedLength } from "./padding.js";
 import { COUNTER_ACCEPTED, COUNTER_REPLAYED, type SessionTable } from "./session-table.js";
@@ -258,23 +259,4 @@ function fail(batch: TransportBatch, k: number, reason: DropReason): void {
   batch.drop[k] = reason;
   batch.length[k] = -1;
   batch.counter[k] = -1;
-}
-
-/**
- * The length of the IP packet at the start of `p` (first `n` bytes valid) from its header's
- * length field, or −1 when it is not a well-formed IPv4/IPv6 packet that fits.
- */
-export function innerLength(p: Uint8Array, n: number): number {
-  const v = p[0]! >>> 4;
-  if (v === 4) {
-    if (n < 20) return -1;
-    const len = (p[2]! << 8) | p[3]!;
-    return len >= 20 && len <= n ? len : -1;
-  }
-  if (v === 6) {
-    if (n < 40) return -1;
-    const len = 40 + ((p[4]! << 8) | p[5]!);
-    return len <= n ? len : -1;
-  }
-  return -1;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AllowedIps, CidrFormatError, formatAddress, formatCidr, parseCidr } from "../src/allowed-ips.js";
+import { AllowedIps, CidrFormatError, formatAddress, formatCidr, parseCidr, parseIpAddress, parseIpPrefix } from "../src/allowed-ips.js";
 import { mulberry32 } from "./support/prng.js";
 
 
@@ -80,6 +80,47 @@ describe("parseCidr / formatCidr", () => {
     }
     expect(error).toBeInstanceOf(CidrFormatError);
     expect((error as Error).message).toContain(JSON.stringify(input));
+  });
+});
+
+describe("parseIpPrefix / parseIpAddress (the project's one parser of address text)", () => {
+  it("keeps the host bits of an interface address and says whether a length was written", () => {
+    const a = parseIpPrefix("10.1.0.1/16");
+    expect(a).toMatchObject({ family: 4, bits: 16, lengthWritten: true });
+    expect([...a.address]).toEqual([10, 1, 0, 1]);
+    const b = parseIpPrefix("fd00::1");
+    expect(b).toMatchObject({ family: 6, bits: 128, lengthWritten: false });
+    expect(formatAddress(b.address)).toBe("fd00::1");
+    expect(parseIpPrefix("10.0.0.2")).toMatchObject({ bits: 32, lengthWritten: false });
+  });
+
+  it("parses addresses to 4 or 16 bytes", () => {
+    expect([...parseIpAddress("192.0.2.1")]).toEqual([192, 0, 2, 1]);
+    expect(formatAddress(parseIpAddress("::ffff:192.0.2.1"))).toBe("::ffff:192.0.2.1");
+    expect(parseIpAddress("2001:db8::1")).toHaveLength(16);
+  });
+
+  it("takes the text exactly: no white space, prefix, zone or brackets", () => {
+    for (const bad of [" 10.0.0.1", "10.0.0.1 "]) expect(() => parseIpPrefix(bad)).toThrow(CidrFormatError);
+    for (const bad of ["10.0.0.1/32", " 10.0.0.1", "fe80::1%eth0", "[::1]", "10.0.0.01", ""]) {
+      expect(() => parseIpAddress(bad), bad).toThrow(CidrFormatError);
+    }
+  });
+
+  it("says what is wrong, so callers can word their own messages", () => {
+    const refusal = (text: string): CidrFormatError => {
+      try {
+        parseIpPrefix(text);
+      } catch (e) {
+        if (e instanceof CidrFormatError) return e;
+      }
+      throw new Error(`${text} was accepted`);
+    };
+    expect(refusal("10.0.0.300/24")).toMatchObject({ input: "10.0.0.300/24", problem: "address", family: 4 });
+    expect(refusal("10.0.0.0/33")).toMatchObject({ problem: "prefix-length", family: 4 });
+    expect(refusal("fd00::/129")).toMatchObject({ problem: "prefix-length", family: 6 });
+    expect(refusal("fd00::/129").message).toContain("0 to 128");
+    expect(refusal("fd00::g")).toMatchObject({ problem: "address", family: 6 });
   });
 });
 

@@ -1,7 +1,9 @@
 // Hostile and malformed input: every datagram yields exactly one specific drop, nothing throws
 // (docs/architecture.md: "Nothing thrown escapes encapsulate/decapsulate/tick for any input bytes").
 import { describe, expect, it } from "vitest";
-import { type Action, CookieGenerator, type DropReason, MAX_SEGMENT_SIZE, parseMessage } from "../src/index.js";
+import { type Action, CookieGenerator, type DropReason } from "../src/index.js";
+import { MAX_SEGMENT_SIZE } from "../src/constants.js";
+import { parseMessage } from "../src/messages.js";
 import { icmpEcho } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, typeOf } from "./support/vnet.js";
 import { seededRandom } from "./support/prng.js";

@@ -1,6 +1,8 @@
 // MAC1/MAC2 and cookie replies (whitepaper §5.4.4, §5.4.7).
 import { describe, expect, it } from "vitest";
-import { COOKIE_REFRESH_TIME, CookieChecker, CookieGenerator, INITIATION_SIZE, PrivateKey, RESPONSE_SIZE } from "../src/index.js";
+import { CookieGenerator, INITIATION_SIZE, PrivateKey, RESPONSE_SIZE } from "../src/index.js";
+import { COOKIE_REFRESH_TIME } from "../src/constants.js";
+import { CookieChecker } from "../src/cookie.js";
 import { seededRandom } from "./support/prng.js";
 
 const random = seededRandom(42);

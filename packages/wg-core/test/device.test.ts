@@ -9,11 +9,10 @@ import {
   INITIATION_SIZE,
   PresharedKey,
   PrivateKey,
-  UNDER_LOAD_AFTER_TIME,
-  UNDER_LOAD_HANDSHAKES_PER_SECOND,
   addressBytes,
-  endpointBytes,
 } from "../src/index.js";
+import { UNDER_LOAD_AFTER_TIME, UNDER_LOAD_HANDSHAKES_PER_SECOND } from "../src/constants.js";
+import { endpointBytes } from "../src/endpoint.js";
 import { icmpEcho } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, typeOf } from "./support/vnet.js";
 import { seededRandom } from "./support/prng.js";

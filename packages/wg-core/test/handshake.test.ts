@@ -1,19 +1,17 @@
 // Noise_IKpsk2 handshake functions on their own (whitepaper §5.4.2 – §5.4.5).
 import { describe, expect, it } from "vitest";
+import { INITIATION_SIZE, PrivateKey, RESPONSE_SIZE } from "../src/index.js";
+import { HANDSHAKE_INITIATION_RATE } from "../src/constants.js";
 import {
   consumeInitiation,
   consumeResponse,
   createInitiation,
   createResponse,
-  HANDSHAKE_INITIATION_RATE,
   INITIAL_CHAIN_KEY,
-  INITIATION_SIZE,
   localIdentity,
   PeerHandshake,
-  PrivateKey,
-  RESPONSE_SIZE,
   type SessionKeys,
-} from "../src/index.js";
+} from "../src/handshake.js";
 import { seededRandom } from "./support/prng.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");

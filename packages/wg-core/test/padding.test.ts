@@ -1,7 +1,8 @@
 // Transport padding capped at the MTU (whitepaper §5.4.6; kernel calculate_skb_padding,
 // wireguard-go calculatePaddingSize): the rule itself, then what two devices put on the wire.
 import { describe, expect, it } from "vitest";
-import { paddedLength, paddingSize, TRANSPORT_MIN_SIZE } from "../src/index.js";
+import { TRANSPORT_MIN_SIZE } from "../src/messages.js";
+import { paddedLength, paddingSize } from "../src/padding.js";
 import { ipv4Packet } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, typeOf } from "./support/vnet.js";
 

@@ -1,6 +1,7 @@
 // Per-source token bucket (wireguard-go ratelimiter).
 import { describe, expect, it } from "vitest";
-import { RATELIMIT_GARBAGE_COLLECT_TIME, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND, RateLimiter } from "../src/index.js";
+import { RATELIMIT_GARBAGE_COLLECT_TIME, RATELIMIT_PACKETS_BURSTABLE, RATELIMIT_PACKETS_PER_SECOND } from "../src/constants.js";
+import { RateLimiter } from "../src/ratelimiter.js";
 
 const v4 = (...b: number[]) => Uint8Array.from(b);
 

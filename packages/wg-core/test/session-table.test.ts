@@ -7,20 +7,16 @@ import { describe, expect, it } from "vitest";
 import {
   type Action,
   AllowedIps,
-  COUNTER_ACCEPTED,
-  COUNTER_REPLAYED,
-  COUNTER_STALE,
-  Keypair,
   nodeTransportAead,
   openBatch,
   REJECT_AFTER_TIME,
   sealBatch,
   SessionTable,
-  SLOT_BYTES,
-  SlotLayout,
   type TransportAead,
   TransportBatch,
 } from "../src/index.js";
+import { Keypair } from "../src/keypair.js";
+import { COUNTER_ACCEPTED, COUNTER_REPLAYED, COUNTER_STALE, SLOT_BYTES, SlotLayout } from "../src/session-table.js";
 import { ipv4Packet } from "./support/ip.mjs";
 import { mulberry32 } from "./support/prng.js";
 import { runTableWorker } from "./support/threads.js";

@@ -3,19 +3,18 @@
 import { describe, expect, it } from "vitest";
 import {
   AllowedIps,
-  COUNTER_LIMIT,
   type Device,
   SessionTable,
   TransportBatch,
   nodeTransportAead,
   openBatch,
   KEEPALIVE_TIMEOUT,
-  Keypair,
-  REKEY_COUNTER_LIMIT,
   REKEY_TIMEOUT,
   type Action,
   type Peer,
 } from "../src/index.js";
+import { COUNTER_LIMIT, REKEY_COUNTER_LIMIT } from "../src/constants.js";
+import { Keypair } from "../src/keypair.js";
 import { icmpEcho } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, typeOf, type VNode } from "./support/vnet.js";
 

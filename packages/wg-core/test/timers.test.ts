@@ -1,19 +1,17 @@
 // Timer rules (wireguard-go device/timers.go) on PeerTimers and the pure dueTimers().
 import { describe, expect, it } from "vitest";
+import { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_TIMEOUT } from "../src/index.js";
+import { MAX_TIMER_HANDSHAKES } from "../src/constants.js";
 import {
   dueTimers,
-  KEEPALIVE_TIMEOUT,
-  MAX_TIMER_HANDSHAKES,
   nextDeadline,
   PeerTimers,
-  REJECT_AFTER_TIME,
-  REKEY_TIMEOUT,
   TIMER_NEW_HANDSHAKE,
   TIMER_PERSISTENT_KEEPALIVE,
   TIMER_RETRANSMIT_HANDSHAKE,
   TIMER_SEND_KEEPALIVE,
   TIMER_ZERO_KEY_MATERIAL,
-} from "../src/index.js";
+} from "../src/timers.js";
 
 describe("timers", () => {
   it("starts with nothing armed", () => {

@@ -1,16 +1,15 @@
 // Two in-memory peers on a virtual network, in virtual time (whitepaper §5 handshake, §6 timers).
 import { describe, expect, it } from "vitest";
 import {
-  COUNTER_LIMIT,
   KEEPALIVE_TIMEOUT,
   nobleTransportAead,
   nodeTransportAead,
   REJECT_AFTER_TIME,
   REKEY_AFTER_TIME,
-  REKEY_COUNTER_LIMIT,
   REKEY_TIMEOUT,
   REKEY_TIMEOUT_JITTER_MAX_MS,
 } from "../src/index.js";
+import { COUNTER_LIMIT, REKEY_COUNTER_LIMIT } from "../src/constants.js";
 import { icmpEcho, parseIcmpEcho } from "./support/ip.mjs";
 import { A_INNER, B_INNER, makePair, typeOf, type VNode, type Wire } from "./support/vnet.js";
 

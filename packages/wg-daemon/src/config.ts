@@ -9,6 +9,7 @@
  */
 import { isIP } from "node:net";
 import { basename } from "node:path";
+import { CidrFormatError, parseIpPrefix } from "@wg-ts/core";
 import { KeyFormatError, parseBase64Key } from "./keys.js";
 
 /** A `host:port` endpoint as written; `host` may be a name (resolved at `up` time). */
@@ -85,18 +86,18 @@ function parseUint(text: string, max: number): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 && n <= max ? n : undefined;
 }
 
-/** Validates `addr[/prefix]`; returns the canonical text or an error message. */
+/**
+ * Validates `addr[/prefix]` with wg-core's parser (the one the routing table uses).
+ * @returns the text unchanged, or an error message in wg(8)'s words
+ */
 export function checkCidr(text: string): string | { error: string } {
-  const slash = text.indexOf("/");
-  const addr = slash < 0 ? text : text.slice(0, slash);
-  const family = isIP(addr);
-  if (family === 0) return { error: `invalid IP address \`${text}'` };
-  if (slash < 0) return text;
-  const prefixText = text.slice(slash + 1);
-  const max = family === 4 ? 32 : 128;
-  const prefix = /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : -1;
-  if (prefix < 0 || prefix > max) return { error: `invalid prefix length in \`${text}'` };
-  return text;
+  try {
+    parseIpPrefix(text);
+    return text;
+  } catch (e) {
+    if (!(e instanceof CidrFormatError)) throw e;
+    return { error: e.problem === "address" ? `invalid IP address \`${text}'` : `invalid prefix length in \`${text}'` };
+  }
 }
 
 /** Parses `host:port` / `[v6]:port` as wg(8) does. */
@@ -200,6 +201,12 @@ export function parseConfig(text: string, file = "config"): QuickConfig {
         throw e;
       }
     };
+    /** The value as a list of CIDRs (Address, AllowedIPs), each checked, as written. */
+    const cidrs = (): string[] =>
+      splitList(value).map((a) => {
+        const ok = checkCidr(a);
+        return typeof ok === "string" ? ok : fail(ok.error);
+      });
 
     if (section === "interface") {
       if (!QUICK_KEYS.has(lkey)) stripped.push(raw);
@@ -224,11 +231,7 @@ export function parseConfig(text: string, file = "config"): QuickConfig {
           return;
         }
         case "address":
-          for (const a of splitList(value)) {
-            const ok = checkCidr(a);
-            if (typeof ok !== "string") fail(ok.error);
-            iface.addresses.push(a);
-          }
+          iface.addresses.push(...cidrs());
           return;
         case "dns":
           for (const d of splitList(value)) {
@@ -283,11 +286,7 @@ export function parseConfig(text: string, file = "config"): QuickConfig {
           peer.presharedKey = key32();
           return;
         case "allowedips":
-          for (const a of splitList(value)) {
-            const ok = checkCidr(a);
-            if (typeof ok !== "string") fail(ok.error);
-            peer.allowedIps.push(a);
-          }
+          peer.allowedIps.push(...cidrs());
           return;
         case "endpoint": {
           const ep = parseEndpoint(value);

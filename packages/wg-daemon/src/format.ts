@@ -1,9 +1,52 @@
 /**
- * Human output from a UAPI `get=1` answer: `wg showconf` (an INI file wg setconf accepts) and
- * `wg show` (the interface/peer summary), formatted like wireguard-tools.
+ * The one writer of wg-quick(8) configuration files ({@link formatWgQuick}, {@link wgQuickTemplate}:
+ * `[Interface]`/`[Peer]` sections of `Key = value` lines, the format config.ts parses), used by
+ * `wg showconf` here and by wg-deploy's gateway and mesh configs; and human output from a UAPI
+ * `get=1` answer: `wg showconf` (an INI file wg setconf accepts) and `wg show` (the interface/peer
+ * summary), formatted like wireguard-tools.
  */
 import { publicKey as derivePublic, toBase64 } from "./keys.js";
 import type { GetAnswer } from "./uapi-protocol.js";
+
+/**
+ * The value of a `Key = value` line: text, a number, a boolean (written `true`/`false`), or text
+ * with holes `H` that the caller fills in later (wg-deploy's placeholders for keys and addresses).
+ */
+export type WgQuickValue<H = never> = string | number | boolean | readonly (string | H)[];
+
+/** One line of a section: `Key = value` (left out when the value is undefined: an unset key), or `# comment`. */
+export type WgQuickLine<H = never> = { readonly key: string; readonly value: WgQuickValue<H> | undefined } | { readonly comment: string };
+
+/** An `[Interface]` or `[Peer]` section; `comments` stand above its header line. */
+export interface WgQuickSection<H = never> {
+  readonly header: "Interface" | "Peer";
+  readonly comments?: readonly string[];
+  readonly lines: readonly WgQuickLine<H>[];
+}
+
+/**
+ * A wg-quick configuration as text with holes: the sections in order, separated by one blank line,
+ * every line ending in "\n". Values are written as given (callers validate them: no line breaks).
+ */
+export function wgQuickTemplate<H>(sections: readonly WgQuickSection<H>[]): (string | H)[] {
+  const out: (string | H)[] = [];
+  sections.forEach((section, index) => {
+    if (index > 0) out.push("\n");
+    for (const comment of section.comments ?? []) out.push(`# ${comment}\n`);
+    out.push(`[${section.header}]\n`);
+    for (const line of section.lines) {
+      if ("comment" in line) out.push(`# ${line.comment}\n`);
+      else if (typeof line.value === "object") out.push(`${line.key} = `, ...line.value, "\n");
+      else if (line.value !== undefined) out.push(`${line.key} = ${String(line.value)}\n`);
+    }
+  });
+  return out;
+}
+
+/** A wg-quick configuration file's text (see {@link wgQuickTemplate}). */
+export function formatWgQuick(sections: readonly WgQuickSection[]): string {
+  return wgQuickTemplate(sections).join("");
+}
 
 function b64(hex: string): string {
   return Buffer.from(hex, "hex").toString("base64");
@@ -17,27 +60,40 @@ function first(m: Map<string, string[]>, k: string): string | undefined {
   return m.get(k)?.[0];
 }
 
+/** A UAPI number as wg prints it: left out when absent or 0. */
+function nonZero(value: string | undefined): string | undefined {
+  return value && value !== "0" ? value : undefined;
+}
+
 /** `wg showconf IFACE` output. Contains the private key: it is the point of the command. */
 export function formatShowconf(get: GetAnswer): string {
-  const out = ["[Interface]"];
-  const port = get.device.get("listen_port");
-  if (port && port !== "0") out.push(`ListenPort = ${port}`);
-  const mark = get.device.get("fwmark");
-  if (mark && mark !== "0") out.push(`FwMark = 0x${Number(mark).toString(16)}`);
+  const mark = nonZero(get.device.get("fwmark"));
   const pk = get.device.get("private_key");
-  if (pk) out.push(`PrivateKey = ${b64(pk)}`);
+  const sections: WgQuickSection[] = [
+    {
+      header: "Interface",
+      lines: [
+        { key: "ListenPort", value: nonZero(get.device.get("listen_port")) },
+        { key: "FwMark", value: mark && `0x${Number(mark).toString(16)}` },
+        { key: "PrivateKey", value: pk ? b64(pk) : undefined },
+      ],
+    },
+  ];
   for (const p of get.peers) {
-    out.push("", "[Peer]", `PublicKey = ${b64(first(p, "public_key")!)}`);
     const psk = first(p, "preshared_key");
-    if (psk && !zeroHex(psk)) out.push(`PresharedKey = ${b64(psk)}`);
     const ips = p.get("allowed_ip") ?? [];
-    if (ips.length) out.push(`AllowedIPs = ${ips.join(", ")}`);
-    const ep = first(p, "endpoint");
-    if (ep) out.push(`Endpoint = ${ep}`);
-    const ka = first(p, "persistent_keepalive_interval");
-    if (ka && ka !== "0") out.push(`PersistentKeepalive = ${ka}`);
+    sections.push({
+      header: "Peer",
+      lines: [
+        { key: "PublicKey", value: b64(first(p, "public_key")!) },
+        { key: "PresharedKey", value: psk && !zeroHex(psk) ? b64(psk) : undefined },
+        { key: "AllowedIPs", value: ips.length ? ips.join(", ") : undefined },
+        { key: "Endpoint", value: first(p, "endpoint") || undefined },
+        { key: "PersistentKeepalive", value: nonZero(first(p, "persistent_keepalive_interval")) },
+      ],
+    });
   }
-  return out.join("\n") + "\n";
+  return formatWgQuick(sections);
 }
 
 function plural(n: number, word: string): string {

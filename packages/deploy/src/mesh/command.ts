@@ -18,9 +18,10 @@
 import { randomFillSync } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { INTERFACE_NAME as WG_QUICK_INTERFACE_NAME } from "@wg-ts/daemon/config";
 import { Command, Option } from "commander";
 import { DEFAULT_DATABASE, emptyDatabase, MeshDatabaseError, readMeshDatabase, writeMeshDatabase, type MeshDatabase } from "./database.js";
-import { genconfigProblems, WG_QUICK_INTERFACE_NAME, writeMeshConfigs } from "./genconfig.js";
+import { genconfigProblems, writeMeshConfigs } from "./genconfig.js";
 import { addPeer, deletePeer, initDatabase, MeshCommandError, updatePeer, type PeerValues, type RandomFill } from "./operations.js";
 import { showPeers } from "./showpeers.js";
 import { MeshValidationError, validateMesh } from "./validate.js";

@@ -21,16 +21,10 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { formatEndpoint } from "@wg-ts/daemon/config";
+import { formatWgQuick, type WgQuickSection } from "@wg-ts/daemon/format";
 import { writePrivateFile } from "./database.js";
 import { DEFAULT_LISTEN_PORT, meshRoutes, type MeshPeer, type MeshProblem } from "./validate.js";
-
-/** Interface names wg-quick accepts; it names the interface after the config file. */
-export const WG_QUICK_INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
-
-/** `host:port`, bracketing IPv6 literals. */
-export function formatEndpoint(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Problems that only matter when generating configs (the database itself may hold them). */
 export function genconfigProblems(peers: readonly MeshPeer[]): MeshProblem[] {
@@ -45,38 +39,48 @@ export function genconfigProblems(peers: readonly MeshPeer[]): MeshProblem[] {
 }
 
 /**
- * Renders the wg-quick file of `self`.
+ * Renders the wg-quick file of `self` (with wg-ts's wg-quick writer).
  * @param peers every peer of the mesh (self included; it is skipped in the [Peer] list), all with private keys
  */
 export function renderMeshConfig(self: MeshPeer, peers: readonly MeshPeer[]): string {
   const routes = meshRoutes(peers);
-  const lines = ["[Interface]", `# Name: ${self.name}`, `Address = ${self.addresses.map((a) => a.text).join(", ")}`];
   if (self.privateKey === undefined) throw new Error(`${self.name}: no private key (validate with requirePrivateKeys first)`);
-  lines.push(`PrivateKey = ${self.privateKey.toBase64()}`);
-  const optional: [string, string | number | boolean | undefined][] = [
-    ["ListenPort", self.listenPort],
-    ["FwMark", self.fwMark],
-    ["DNS", self.dns],
-    ["MTU", self.mtu],
-    ["Table", self.table],
-    ["PreUp", self.preUp],
-    ["PostUp", self.postUp],
-    ["PreDown", self.preDown],
-    ["PostDown", self.postDown],
-    ["SaveConfig", self.saveConfig],
+  const sections: WgQuickSection[] = [
+    {
+      header: "Interface",
+      lines: [
+        { comment: `Name: ${self.name}` },
+        { key: "Address", value: self.addresses.map((a) => a.text).join(", ") },
+        { key: "PrivateKey", value: self.privateKey.toBase64() },
+        { key: "ListenPort", value: self.listenPort },
+        { key: "FwMark", value: self.fwMark },
+        { key: "DNS", value: self.dns },
+        { key: "MTU", value: self.mtu },
+        { key: "Table", value: self.table },
+        { key: "PreUp", value: self.preUp },
+        { key: "PostUp", value: self.postUp },
+        { key: "PreDown", value: self.preDown },
+        { key: "PostDown", value: self.postDown },
+        { key: "SaveConfig", value: self.saveConfig },
+      ],
+    },
   ];
-  for (const [key, value] of optional) if (value !== undefined) lines.push(`${key} = ${String(value)}`);
-
   for (const peer of peers) {
     if (peer === self) continue;
     if (peer.privateKey === undefined) throw new Error(`${peer.name}: no private key (validate with requirePrivateKeys first)`);
-    lines.push("", "[Peer]", `# Name: ${peer.name}`, `PublicKey = ${peer.privateKey.publicKey().toBase64()}`);
-    if (peer.endpoint !== undefined) lines.push(`Endpoint = ${formatEndpoint(peer.endpoint, peer.listenPort ?? DEFAULT_LISTEN_PORT)}`);
     const allowed = routes.get(peer) ?? [];
-    if (allowed.length > 0) lines.push(`AllowedIPs = ${allowed.join(", ")}`);
-    if (peer.persistentKeepalive !== undefined) lines.push(`PersistentKeepalive = ${peer.persistentKeepalive}`);
+    sections.push({
+      header: "Peer",
+      lines: [
+        { comment: `Name: ${peer.name}` },
+        { key: "PublicKey", value: peer.privateKey.publicKey().toBase64() },
+        { key: "Endpoint", value: peer.endpoint === undefined ? undefined : formatEndpoint({ host: peer.endpoint, port: peer.listenPort ?? DEFAULT_LISTEN_PORT }) },
+        { key: "AllowedIPs", value: allowed.length > 0 ? allowed.join(", ") : undefined },
+        { key: "PersistentKeepalive", value: peer.persistentKeepalive },
+      ],
+    });
   }
-  return `${lines.join("\n")}\n`;
+  return formatWgQuick(sections);
 }
 
 /**

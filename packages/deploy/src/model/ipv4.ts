@@ -1,7 +1,10 @@
 /**
- * IPv4 arithmetic for the topology model: parse CIDRs, pick host addresses, test containment.
- * Addresses are handled as unsigned 32-bit numbers; every parser throws a clear error on bad input.
+ * IPv4 arithmetic for the topology model: pick host addresses, test containment, size subnets.
+ * Addresses are handled as unsigned 32-bit numbers. The text is parsed by wg-core (`parseIpAddress`,
+ * `parseIpPrefix`); the functions here add the topology's rules (IPv4 only, a CIDR needs its
+ * length and no host bits) and throw a clear error on bad input.
  */
+import { CidrFormatError, parseIpAddress, parseIpPrefix, type IpPrefix } from "@wg-ts/core";
 
 /** A parsed IPv4 prefix. */
 export interface Ipv4Prefix {
@@ -10,13 +13,21 @@ export interface Ipv4Prefix {
   readonly length: number;
 }
 
+/** 4 bytes, most significant first, as an unsigned 32-bit integer. */
+function toUint32(bytes: Uint8Array): number {
+  return bytes.reduce((acc, byte) => acc * 256 + byte, 0);
+}
+
 /** Parses "a.b.c.d" into an unsigned 32-bit integer. */
 export function parseIpv4(text: string): number {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) {
-    throw new Error(`invalid IPv4 address "${text}"`);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = parseIpAddress(text);
+  } catch (e) {
+    if (!(e instanceof CidrFormatError)) throw e;
   }
-  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+  if (bytes?.length !== 4) throw new Error(`invalid IPv4 address "${text}"`);
+  return toUint32(bytes);
 }
 
 /** Formats an unsigned 32-bit integer as "a.b.c.d". */
@@ -26,10 +37,17 @@ export function formatIpv4(value: number): string {
 
 /** Parses "a.b.c.d/n"; the host bits must be zero. */
 export function parseCidr(text: string): Ipv4Prefix {
-  const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
-  const length = match ? Number(match[2]) : NaN;
-  if (!match || !(length >= 0 && length <= 32)) throw new Error(`invalid IPv4 CIDR "${text}"`);
-  const address = parseIpv4(match[1] ?? "");
+  let prefix: IpPrefix;
+  try {
+    prefix = parseIpPrefix(text);
+  } catch (e) {
+    if (!(e instanceof CidrFormatError)) throw e;
+    throw new Error(e.family === 4 ? `invalid IPv4 CIDR ${e.message}` : `invalid IPv4 CIDR "${text}"`);
+  }
+  if (prefix.family !== 4) throw new Error(`invalid IPv4 CIDR "${text}"`);
+  if (!prefix.lengthWritten) throw new Error(`invalid IPv4 CIDR "${text}": the prefix length is missing (write ${text}/32 for one address)`);
+  const address = toUint32(prefix.address);
+  const length = prefix.bits;
   const size = 2 ** (32 - length);
   if (address % size !== 0) throw new Error(`CIDR "${text}" has host bits set (network is ${formatIpv4(address - (address % size))}/${length})`);
   return { network: address, length };

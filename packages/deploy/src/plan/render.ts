@@ -2,6 +2,7 @@
  * Generic renderers over plan data: templates -> text, wg-quick configuration -> template.
  * Targets call `renderTemplate` with their own `Resolver`.
  */
+import { wgQuickTemplate, type WgQuickLine, type WgQuickSection } from "@wg-ts/daemon/format";
 import type { Placeholder, Resolver, RoutePlan, Template, Value, WireGuardPlan } from "./types.js";
 
 /** True if `value` is a placeholder rather than literal text. */
@@ -33,36 +34,39 @@ export function describePlaceholder(placeholder: Placeholder): string {
 }
 
 /**
- * The wg-quick configuration file of a gateway, as a template (keys and endpoints are placeholders).
- * Understood by wg-quick and by `wg-ts up`.
+ * The wg-quick configuration file of a gateway, as a template (keys and endpoints are placeholders),
+ * written by wg-ts's wg-quick writer. Understood by wg-quick and by `wg-ts up`.
  */
 export function wgQuickConfigTemplate(wireguard: WireGuardPlan, comment: string): Template {
-  const out: (string | Placeholder)[] = [
-    `# ${comment}\n`,
-    "[Interface]\n",
-    `Address = ${wireguard.addresses.join(", ")}\n`,
-    `ListenPort = ${wireguard.listenPort}\n`,
-    `MTU = ${wireguard.mtu}\n`,
-    // No routes from AllowedIPs: the PostUp lines below are the routes.
-    `Table = ${wireguard.table}\n`,
-    "PrivateKey = ",
-    wireguard.privateKey,
-    "\n",
-  ];
-  for (const route of wireguard.routes) out.push(`# ${route.reason}\n`, "PostUp = ", ...routeCommand(route, wireguard.interfaceName), "\n");
-  for (const peer of wireguard.peers) {
-    out.push(
-      `\n# ${peer.name}\n`,
-      "[Peer]\n",
-      "PublicKey = ",
-      peer.publicKey,
-      "\n",
-      ...(peer.endpoint ? ["Endpoint = ", peer.endpoint.host, `:${peer.endpoint.port}\n`] : []),
-      `AllowedIPs = ${peer.allowedIps.join(", ")}\n`,
-      ...(peer.persistentKeepalive > 0 ? [`PersistentKeepalive = ${peer.persistentKeepalive}\n`] : []),
-    );
-  }
-  return out;
+  const routes = wireguard.routes.flatMap((route): WgQuickLine<Placeholder>[] => [
+    { comment: route.reason },
+    { key: "PostUp", value: routeCommand(route, wireguard.interfaceName) },
+  ]);
+  return wgQuickTemplate<Placeholder>([
+    {
+      header: "Interface",
+      comments: [comment],
+      lines: [
+        { key: "Address", value: wireguard.addresses.join(", ") },
+        { key: "ListenPort", value: wireguard.listenPort },
+        { key: "MTU", value: wireguard.mtu },
+        // No routes from AllowedIPs: the PostUp lines below are the routes.
+        { key: "Table", value: wireguard.table },
+        { key: "PrivateKey", value: [wireguard.privateKey] },
+        ...routes,
+      ],
+    },
+    ...wireguard.peers.map((peer): WgQuickSection<Placeholder> => ({
+      header: "Peer",
+      comments: [peer.name],
+      lines: [
+        { key: "PublicKey", value: [peer.publicKey] },
+        { key: "Endpoint", value: peer.endpoint ? [peer.endpoint.host, `:${peer.endpoint.port}`] : undefined },
+        { key: "AllowedIPs", value: peer.allowedIps.join(", ") },
+        { key: "PersistentKeepalive", value: peer.persistentKeepalive > 0 ? peer.persistentKeepalive : undefined },
+      ],
+    })),
+  ]);
 }
 
 /** `ip route replace …` for one route; `wireguardInterface` is the device of `via: wireguard`. */
