@@ -14,8 +14,8 @@ export type { Action, DropReason } from "./actions.js";
 export { addressBytes, type Endpoint } from "./endpoint.js";
 
 // Keys: base64 key objects (wg genkey / pubkey) and raw Curve25519 (dh: the benchmarks)
-export { PresharedKey, PrivateKey, PublicKey } from "./keys.js";
-export { clampPrivateKey, dh, publicKeyOf } from "./crypto.js";
+export { KeyFormatError, PresharedKey, PrivateKey, PublicKey } from "./keys.js";
+export { clampPrivateKey, dh, isZero, publicKeyOf } from "./crypto.js";
 
 // IP addresses, prefixes and cryptokey routing: the project's one parser of address text
 export {

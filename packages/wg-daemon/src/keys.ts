@@ -3,12 +3,12 @@
  * lowercase hex (UAPI). Keys are 32-byte Uint8Arrays; nothing here logs or stringifies them.
  */
 import { randomFillSync } from "node:crypto";
-import { clampPrivateKey, publicKeyOf } from "@wg-ts/core";
+import { KeyFormatError, clampPrivateKey, publicKeyOf } from "@wg-ts/core";
 
 export const KEY_LEN = 32;
 
-/** Thrown for a malformed key; the message never contains the key material. */
-export class KeyFormatError extends Error {}
+/** wg-core's KeyFormatError (the message never contains the key material), with `wg`'s own words. */
+export { KeyFormatError };
 
 const B64_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$/;
 const HEX_KEY = /^[0-9a-f]{64}$/;
@@ -31,12 +31,6 @@ export function toBase64(key: Uint8Array): string {
 
 export function toHex(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
-}
-
-export function isZeroKey(key: Uint8Array): boolean {
-  let acc = 0;
-  for (const b of key) acc |= b;
-  return acc === 0;
 }
 
 /** A fresh clamped X25519 private key (`wg genkey`). */

@@ -1,7 +1,6 @@
 /**
- * The libc calls Node does not expose, through koffi (no native addon), for the whole daemon:
- * the main-thread TUN/bind (tun.ts, bind.ts: {@link ioctl}, {@link setsockoptInt}, {@link pollIn})
- * and the fast data plane (fast/*: {@link libc}, raw-address calls usable inside worker threads).
+ * The libc calls Node does not expose, through koffi (no native addon), for the data plane
+ * (fast/*: {@link libc}, raw-address calls usable inside worker threads).
  *
  * Every pointer argument is passed as a raw address (`uintptr_t`) obtained with `addressOf`:
  * Node's ArrayBuffer backing stores never move, so a Buffer's address stays valid while the
@@ -11,10 +10,6 @@
  * Linux x86_64/aarch64 (LP64) layouts only.
  */
 import koffi from "koffi";
-
-interface AsyncFn {
-  async(...args: unknown[]): void;
-}
 
 export interface Libc {
   open(path: string, flags: number): number;
@@ -42,8 +37,6 @@ export interface Libc {
   /** Address of a Buffer's first byte. */
   addressOf(b: Uint8Array): number;
   errno(): number;
-  /** poll(2) on a koffi pool thread (never the event loop): `pollAsync.async(fdsAddr, n, ms, cb)`. */
-  pollAsync: AsyncFn;
 }
 
 let cached: Libc | null = null;
@@ -72,7 +65,6 @@ export function libc(): Libc {
   const fcntl = lib.func("int fcntl(int fd, int cmd, int arg)");
   const mallocTrim = lib.func("int malloc_trim(size_t pad)");
   const mallopt = lib.func("int mallopt(int param, int value)");
-  const pollAsync = lib.func("int poll(uintptr_t fds, unsigned long nfds, int timeout)") as unknown as AsyncFn;
   cached = {
     open: (p, f) => open(p, f) as number,
     close: (fd) => close(fd) as number,
@@ -96,7 +88,6 @@ export function libc(): Libc {
     mallopt: (p, v) => mallopt(p, v) as number,
     addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,
     errno: () => koffi.errno(),
-    pollAsync,
   };
   return cached;
 }
@@ -136,50 +127,9 @@ export const TUN_F_TSO_ECN = 0x08;
 export const EAGAIN = 11;
 export const EINTR = 4;
 
+/** What a TUN read returns once the interface has been deleted (`ip link del`). */
+export const EBADFD = 77;
 export const POLLIN = 0x1;
 /** mallopt(3) parameters (<malloc.h>). */
 export const M_TRIM_THRESHOLD = -1;
 export const M_MMAP_THRESHOLD = -3;
-
-/** Error with the C errno, e.g. `TUNSETIFF failed: errno 16`. */
-export class SyscallError extends Error {
-  constructor(
-    readonly call: string,
-    readonly errno: number,
-  ) {
-    super(`${call} failed: errno ${errno}`);
-  }
-}
-
-/** ioctl(2) with a buffer argument; throws a {@link SyscallError} naming `what`. */
-export function ioctl(fd: number, req: number, arg: Buffer, what: string): void {
-  const c = libc();
-  if (c.ioctl(fd, req, c.addressOf(arg)) < 0) throw new SyscallError(what, c.errno());
-}
-
-/** setsockopt(2) with an int value; throws a {@link SyscallError} naming `what`. */
-export function setsockoptInt(fd: number, level: number, name: number, value: number, what: string): void {
-  const c = libc();
-  const buf = Buffer.alloc(4);
-  buf.writeUInt32LE(value >>> 0);
-  if (c.setsockopt(fd, level, name, c.addressOf(buf), 4) < 0) throw new SyscallError(what, c.errno());
-}
-
-/**
- * Waits (on a koffi worker thread, never the event loop) until `fd` is readable or `timeoutMs`
- * passes. Resolves with the revents bits (0 on timeout).
- */
-export function pollIn(fd: number, timeoutMs: number): Promise<number> {
-  const c = libc();
-  const pfd = Buffer.alloc(8);
-  pfd.writeInt32LE(fd, 0);
-  pfd.writeInt16LE(POLLIN, 4);
-  return new Promise((resolve, reject) => {
-    // pfd stays referenced by this closure until the call returns.
-    c.pollAsync.async(c.addressOf(pfd), 1, timeoutMs, (err: unknown, n: number) => {
-      if (err) reject(err as Error);
-      else if (n < 0) reject(new SyscallError("poll", c.errno()));
-      else resolve(n === 0 ? 0 : pfd.readInt16LE(6));
-    });
-  });
-}

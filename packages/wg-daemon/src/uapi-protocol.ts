@@ -9,7 +9,7 @@
  */
 import { isIP } from "node:net";
 import { checkCidr } from "./config.js";
-import type { Endpoint } from "@wg-ts/core";
+import { isZero, type Endpoint } from "@wg-ts/core";
 import { toHex } from "./keys.js";
 
 export const EINVAL = 22;
@@ -80,10 +80,6 @@ function printableKey(key: string): string {
 function hexKey(value: string, what: string): Uint8Array {
   if (!HEX64.test(value)) throw new UapiError(EINVAL, `invalid ${what}`);
   return new Uint8Array(Buffer.from(value, "hex"));
-}
-
-function isZero(k: Uint8Array): boolean {
-  return k.every((b) => b === 0);
 }
 
 function uint(value: string, max: number, what: string): number {

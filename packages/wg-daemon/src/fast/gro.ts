@@ -15,8 +15,8 @@ import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
   sum16,
 } from "./gso.js";
+import { VNET_HDR_LEN } from "./tun.js";
 
-const VNET = 10;
 const MAX_TOTAL = 65535;
 const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
@@ -35,7 +35,7 @@ export class TcpCoalescer {
   #closed = false; // the last merged segment was short or had PSH
 
   /**
-   * @param buf scratch for the pending packet: VNET header + up to 65535 bytes
+   * @param buf scratch for the pending packet: VNET_HDR_LEN header + up to 65535 bytes
    * @param write called with (buf, length including the 10-byte virtio_net_hdr)
    */
   constructor(
@@ -47,7 +47,7 @@ export class TcpCoalescer {
   push(p: Uint8Array, off: number, len: number): void {
     if (this.#len > 0 && this.#tryAppend(p, off, len)) return;
     this.flush();
-    this.buf.set(p.subarray(off, off + len), VNET);
+    this.buf.set(p.subarray(off, off + len), VNET_HDR_LEN);
     this.#len = len;
     this.#count = 1;
     this.#closed = true;
@@ -87,20 +87,20 @@ export class TcpCoalescer {
     if (readU32(p, off + l4 + 4) !== this.#nextSeq) return false;
     if (this.#v6) {
       // version/traffic class/flow label, next header + hop limit, addresses
-      if (!same(b, VNET, p, off, 4) || !same(b, VNET + 6, p, off + 6, 34)) return false;
+      if (!same(b, VNET_HDR_LEN, p, off, 4) || !same(b, VNET_HDR_LEN + 6, p, off + 6, 34)) return false;
     } else {
       // version/IHL/TOS, flags (DF), TTL/protocol, addresses
-      if (!same(b, VNET, p, off, 2) || b[VNET + 6] !== p[off + 6] || !same(b, VNET + 8, p, off + 8, 2)) return false;
-      if (!same(b, VNET + 12, p, off + 12, 8) || (p[off + 6]! & 0x3f) !== 0 || p[off + 7] !== 0) return false;
+      if (!same(b, VNET_HDR_LEN, p, off, 2) || b[VNET_HDR_LEN + 6] !== p[off + 6] || !same(b, VNET_HDR_LEN + 8, p, off + 8, 2)) return false;
+      if (!same(b, VNET_HDR_LEN + 12, p, off + 12, 8) || (p[off + 6]! & 0x3f) !== 0 || p[off + 7] !== 0) return false;
     }
     // ports, ack, (data offset byte), window, urgent, options — everything but seq, flags, checksum
-    if (!same(b, VNET + l4, p, off + l4, 4) || !same(b, VNET + l4 + 8, p, off + l4 + 8, 5)) return false;
-    if (!same(b, VNET + l4 + 14, p, off + l4 + 14, 2) || !same(b, VNET + l4 + 18, p, off + l4 + 18, hlen - l4 - 18)) return false;
-    b.set(p.subarray(off + hlen, off + len), VNET + this.#len);
+    if (!same(b, VNET_HDR_LEN + l4, p, off + l4, 4) || !same(b, VNET_HDR_LEN + l4 + 8, p, off + l4 + 8, 5)) return false;
+    if (!same(b, VNET_HDR_LEN + l4 + 14, p, off + l4 + 14, 2) || !same(b, VNET_HDR_LEN + l4 + 18, p, off + l4 + 18, hlen - l4 - 18)) return false;
+    b.set(p.subarray(off + hlen, off + len), VNET_HDR_LEN + this.#len);
     this.#len += payload;
     this.#count++;
     this.#nextSeq = (this.#nextSeq + payload) >>> 0;
-    if (flags & TCP_PSH) b[VNET + l4 + 13]! |= TCP_PSH;
+    if (flags & TCP_PSH) b[VNET_HDR_LEN + l4 + 13]! |= TCP_PSH;
     if (payload < this.#gsoSize || flags & TCP_PSH) this.#closed = true;
     return true;
   }
@@ -111,31 +111,31 @@ export class TcpCoalescer {
     if (len === 0) return;
     const b = this.buf;
     if (this.#count === 1) {
-      b.fill(0, 0, VNET);
+      b.fill(0, 0, VNET_HDR_LEN);
       b[0] = VIRTIO_NET_HDR_F_DATA_VALID;
     } else {
       const l4 = this.#l4;
       if (this.#v6) {
         const pl = len - 40;
-        b[VNET + 4] = pl >> 8;
-        b[VNET + 5] = pl & 0xff;
+        b[VNET_HDR_LEN + 4] = pl >> 8;
+        b[VNET_HDR_LEN + 5] = pl & 0xff;
       } else {
-        b[VNET + 2] = len >> 8;
-        b[VNET + 3] = len & 0xff;
-        b[VNET + 10] = 0;
-        b[VNET + 11] = 0;
-        let s = sum16(b, VNET, VNET + 20);
+        b[VNET_HDR_LEN + 2] = len >> 8;
+        b[VNET_HDR_LEN + 3] = len & 0xff;
+        b[VNET_HDR_LEN + 10] = 0;
+        b[VNET_HDR_LEN + 11] = 0;
+        let s = sum16(b, VNET_HDR_LEN, VNET_HDR_LEN + 20);
         while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
         s = ~s & 0xffff;
-        b[VNET + 10] = s >> 8;
-        b[VNET + 11] = s & 0xff;
+        b[VNET_HDR_LEN + 10] = s >> 8;
+        b[VNET_HDR_LEN + 11] = s & 0xff;
       }
       // CHECKSUM_PARTIAL: the TCP checksum field holds the folded (uncomplemented) pseudo-header sum.
       const tcpLen = len - l4;
-      let s = (this.#v6 ? sum16(b, VNET + 8, VNET + 40) : sum16(b, VNET + 12, VNET + 20)) + 6 + tcpLen;
+      let s = (this.#v6 ? sum16(b, VNET_HDR_LEN + 8, VNET_HDR_LEN + 40) : sum16(b, VNET_HDR_LEN + 12, VNET_HDR_LEN + 20)) + 6 + tcpLen;
       while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-      b[VNET + l4 + 16] = s >> 8;
-      b[VNET + l4 + 17] = s & 0xff;
+      b[VNET_HDR_LEN + l4 + 16] = s >> 8;
+      b[VNET_HDR_LEN + l4 + 17] = s & 0xff;
       b[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
       b[1] = this.#v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
       writeU16LE(b, 2, this.#hlen);
@@ -144,7 +144,7 @@ export class TcpCoalescer {
       writeU16LE(b, 8, 16);
       this.merged += this.#count;
     }
-    this.write(b, VNET + len);
+    this.write(b, VNET_HDR_LEN + len);
     this.writes++;
     this.#len = 0;
     this.#count = 0;

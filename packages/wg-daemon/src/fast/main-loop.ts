@@ -13,14 +13,13 @@
  */
 import koffi from "koffi";
 import type { node as koffiNode } from "koffi";
-import { MSG_DONTWAIT, libc } from "../libc.js";
+import { EBADFD, MSG_DONTWAIT, libc } from "../libc.js";
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr, segmentTcp, type VnetHdr } from "./gso.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr } from "./udp.js";
 
 /** Packets read per fd per wakeup at most (the event loop gets a turn in between). */
 const DRAIN_LIMIT = 256;
-const EBADFD = 77;
 
 export interface MainLoopFds {
   tunFd: number;

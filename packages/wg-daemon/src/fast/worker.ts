@@ -24,7 +24,7 @@ import {
   segmentTcp, type VnetHdr,
 } from "./gso.js";
 import { TcpCoalescer } from "./gro.js";
-import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, libc } from "../libc.js";
+import { EAGAIN, EBADFD, EINTR, MSG_DONTWAIT, MSG_WAITFORONE, POLLIN, libc } from "../libc.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { MmsgBatch, SOCKADDR6, readSockaddr, writeSockaddrBytes } from "./udp.js";
 import {
@@ -43,8 +43,6 @@ const aead = nodeTransportAead;
 const MESSAGE_TRANSPORT = 4;
 const HEADER = 16;
 const TAG = 16;
-const EBADFD = 77;
-const POLLIN = 1;
 const POLL_TIMEOUT_MS = 250;
 const pollfd = Buffer.alloc(8);
 const pollAddr = c.addressOf(pollfd);
