@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { dump, inNs, ping, run } from "../../wg-daemon/test/support/lab.js";
+import { dump, inNs, ping, run, until } from "../../wg-daemon/test/support/lab.js";
 
 const WG_DEPLOY = fileURLToPath(new URL("../bin/wg-deploy.js", import.meta.url));
 const STATE_DIR = "/run/wg-ts-lab-presets-e2e";
@@ -57,14 +57,6 @@ function connectFrom(ns: string, port: number): boolean {
   return inNs(ns, process.execPath, ["-e", probe]).status === 0;
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const cleanups: (() => void)[] = [];
 afterAll(() => {
   for (const cleanup of cleanups.reverse()) cleanup();
@@ -106,7 +98,7 @@ describe("three-site-mesh (seed 003)", () => {
     const server = await startRemoteServer(18_003);
     cleanups.push(server.stop);
     for (const site of Object.keys(CLIENTS)) expect(connectFrom(`wgts-${site}-client`, 18_003), `${site}-client -> internet`).toBe(true);
-    await waitFor("three connections", () => server.sources.length >= 3);
+    await until(() => server.sources.length >= 3, { what: "three connections", ms: 5000 });
     expect(server.sources).toEqual([exit, exit, exit]);
     // and the non-exit sites' clients really left through moly's tunnel
     const giantTunnel = tunnelBytes("giant", TUNNELS.giant);

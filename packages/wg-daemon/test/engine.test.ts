@@ -10,6 +10,7 @@ import { Engine } from "../src/engine.js";
 import { generatePrivateKey } from "../src/keys.js";
 import { parseSet } from "../src/uapi-protocol.js";
 import { toHex } from "../src/keys.js";
+import { until } from "./support/lab.js";
 
 /** A minimal IPv4/ICMP-shaped packet from src to dst (checksums are not checked by the core). */
 function ipv4(src: string, dst: string, payload = 32): Uint8Array {
@@ -24,10 +25,8 @@ function ipv4(src: string, dst: string, payload = 32): Uint8Array {
   return p;
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-}
+/** In memory, a condition holds within a few event-loop turns: poll it every 5 ms for up to 2.5 s. */
+const SOON = { ms: 2500, everyMs: 5 };
 
 describe("Engine over in-memory TUN and bind", () => {
   it("handshakes, carries packets both ways, reports via UAPI get, counts drops by reason", async () => {
@@ -46,9 +45,9 @@ describe("Engine over in-memory TUN and bind", () => {
     await b.set(parseSet([`private_key=${toHex(kb)}`, `public_key=${toHex(publicKeyOf(ka))}`, "allowed_ip=192.168.9.1/32"]));
 
     tunA.inject(ipv4("192.168.9.1", "192.168.9.2"), ipv4("192.168.9.1", "192.168.9.2"));
-    await until(() => tunB.written.length === 2);
+    await until(() => tunB.written.length === 2, SOON);
     tunB.inject(ipv4("192.168.9.2", "192.168.9.1"));
-    await until(() => tunA.written.length === 1);
+    await until(() => tunA.written.length === 1, SOON);
 
     const getA = a.get();
     expect(getA.listenPort).toBe(1000);
@@ -59,11 +58,11 @@ describe("Engine over in-memory TUN and bind", () => {
 
     // No route: dropped and counted, not thrown.
     tunA.inject(ipv4("192.168.9.1", "203.0.113.9"));
-    await until(() => (a.drops.get("no-route") ?? 0) === 1);
+    await until(() => (a.drops.get("no-route") ?? 0) === 1, SOON);
 
     // Crypto-RP: B sends a packet whose source is outside A's allowed IPs for B.
     tunB.inject(ipv4("192.168.99.99", "192.168.9.1"));
-    await until(() => (a.drops.get("source-not-allowed") ?? 0) === 1);
+    await until(() => (a.drops.get("source-not-allowed") ?? 0) === 1, SOON);
     expect(tunA.written).toHaveLength(1);
 
     // Garbage datagrams are counted.
@@ -104,15 +103,15 @@ describe("Engine over in-memory TUN and bind", () => {
     );
     await b.set(parseSet([`private_key=${toHex(kb)}`, `public_key=${toHex(publicKeyOf(ka))}`, "allowed_ip=192.168.9.1/32"]));
     tunA.inject(ipv4("192.168.9.1", "192.168.9.2"));
-    await until(() => tunB.written.length === 1);
+    await until(() => tunB.written.length === 1, SOON);
     const last = () => bindA.sent.at(-1)!.datagram.length;
     tunA.inject(ipv4("192.168.9.1", "192.168.9.2", 1409 - 20));
-    await until(() => tunB.written.length === 2);
+    await until(() => tunB.written.length === 2, SOON);
     expect(last()).toBe(32 + 1420); // not 32 + 1424
     tunA.linkMtu = 1300;
-    await until(() => a.core.device.mtu === 1300);
+    await until(() => a.core.device.mtu === 1300, SOON);
     tunA.inject(ipv4("192.168.9.1", "192.168.9.2", 1299 - 20));
-    await until(() => tunB.written.length === 3);
+    await until(() => tunB.written.length === 3, SOON);
     expect(last()).toBe(32 + 1300); // not 32 + 1312
     a.stop();
     b.stop();

@@ -11,8 +11,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dump, nsSh, sh, sleep, writeConf } from "./support/lab.js";
-import { blast, daemonLog, daemonPid, delta, dropCounters, pingStats, startPair, stopPair, udpStats, type Pair } from "./support/hostile/pair.js";
+import { daemonPid, dump, nsSh, sh, sleep, writeConf } from "./support/lab.js";
+import { blast, daemonLog, delta, dropCounters, pingStats, startPair, stopPair, udpStats, type Pair } from "./support/hostile/pair.js";
 
 const N = 163;
 const NS_C = "wgjnkc";
@@ -39,7 +39,6 @@ function cleanC(): void {
 
 beforeAll(() => {
   // The workers carry the rx path from the start (that is what is under test).
-  delete process.env["WG_TS_FASTPATH"];
   process.env["WG_TS_WORKERS"] = "always";
   cleanC();
   p = startPair("wgjnk", N);

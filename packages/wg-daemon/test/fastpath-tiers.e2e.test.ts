@@ -31,8 +31,8 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WG_TS, dump, eventually, exists, inNs, linkExists, linkStats, nsSh, pidsOf, ping, sleep, tcpPayload, wgTs, type Result } from "./support/lab.js";
-import { BLASTER, blast, daemonLog, daemonPid, nft, nftDelete, pingStats, startPair, stopPair, type Pair } from "./support/hostile/pair.js";
+import { daemonPid, daemonPids, dump, eventually, exists, inNs, linkExists, linkStats, nsSh, ping, sleep, tcpPayload, wgTs, type Result } from "./support/lab.js";
+import { BLASTER, blast, daemonLog, nft, nftDelete, pingStats, startPair, stopPair, type Pair } from "./support/hostile/pair.js";
 
 /** The receive replay window: counters this far behind the highest one are still judged (wg-core REPLAY_WINDOW_SIZE). */
 const WINDOW = 8128;
@@ -101,7 +101,7 @@ function tasks(pid: number): number {
 
 /** `wg-ts up confA` with extra environment. */
 function upWith(env: Record<string, string>): Result {
-  const r = inNs(p.nsA, process.execPath, [WG_TS, "up", p.confA], { env: { ...process.env, ...env } });
+  const r = wgTs(p.nsA, ["up", p.confA], { ...process.env, ...env });
   p.logs.push(r.stdout, r.stderr);
   return r;
 }
@@ -266,7 +266,6 @@ async function withOutboundLoad<T>(seconds: number, body: () => Promise<T>): Pro
 
 beforeAll(() => {
   // These tests are about the default data plane (fast path, workers auto): no inherited overrides.
-  delete process.env["WG_TS_FASTPATH"];
   delete process.env["WG_TS_WORKERS"];
   p = startPair("wgtier-", 158);
 });
@@ -508,7 +507,7 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
     expect(bad.stderr).toMatch(/WG_TS_WORKERS/);
     expect(linkExists(p.nsA, p.ifA)).toBe(false);
     expect(exists(`/var/run/wireguard/${p.ifA}.sock`)).toBe(false);
-    expect(pidsOf(`wg-ts.js daemon ${p.ifA}$`)).toHaveLength(0);
+    expect(daemonPids(p.ifA)).toHaveLength(0);
 
     const up = upWith({ WG_TS_WORKERS: "never" });
     expect(up.status, up.stderr).toBe(0);

@@ -13,108 +13,62 @@
 import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  WG_TS,
-  cleanLeftovers,
+  WORKERS_ALWAYS_ENV,
+  daemonPid,
+  daemonPids,
   dump,
   eventually,
   exists,
   genkey,
-  inNs,
-  tcpPayload,
+  labPair,
   linkExists,
   linkStats,
   logPath,
-  makePair,
   nsSh,
-  pidsOf,
+  pairConf,
   ping,
+  tcpPayload,
   tempDir,
-  wgQuickGo,
   wgTs,
   writeConf,
-  type Result,
 } from "./support/lab.js";
 
-/** The worker threads from the start (WG_TS_WORKERS=always): these suites test the workers (fastpath-tiers.e2e tests the switching). */
-const FAST_ENV = { ...process.env, WG_TS_FASTPATH: "1", WG_TS_WORKERS: "always" };
 const dir = tempDir("wgf-");
 const { bytes: PAYLOAD_BYTES, hash: payloadHash, transfer } = tcpPayload(dir);
-
-function fastUp(ns: string, conf: string): Result {
-  return inNs(ns, process.execPath, [WG_TS, "up", conf], { env: FAST_ENV });
-}
-
-/** The pid of the detached daemon serving `iface`. */
-function daemonPid(iface: string): number | undefined {
-  return pidsOf(`wg-ts.js daemon ${iface}$`)[0];
-}
-
-beforeAll(() => {
-});
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true }); // configs hold private keys
 });
 
 describe("wg-ts fast path <-> wireguard-go", () => {
-  const NS_A = "wgf-0a"; // wg-ts, fast path
-  const NS_B = "wgf-0b"; // wireguard-go
-  const IF_A = "wgf0a";
-  const IF_B = "wgf0b";
-  const A4 = "192.168.131.1";
-  const B4 = "192.168.131.2";
-  const UA4 = "10.131.0.1";
-  const UB4 = "10.131.0.2";
-  const ka = genkey();
-  const kb = genkey();
-  const confA = `${dir}/${IF_A}.conf`;
-  const confB = `${dir}/${IF_B}.conf`;
+  // a: wg-ts, fast path; b: wireguard-go
+  const lab = labPair({ ns: ["wgf-0a", "wgf-0b"], ifaces: ["wgf0a", "wgf0b"], n: 131, ports: [53131, 53132], dir });
+  const { ns: NS_A, iface: IF_A, tunnel: A4, underlay: UA4, key: ka, conf: confA } = lab.a;
+  const { ns: NS_B, iface: IF_B, tunnel: B4, underlay: UB4, key: kb, conf: confB } = lab.b;
 
   beforeAll(() => {
-    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
-    makePair(NS_A, NS_B, [UA4, UB4], ["fd01:131::1", "fd01:131::2"]);
-    writeConf(
-      confA,
-      `[Interface]
-PrivateKey = ${ka.priv}
-ListenPort = 53131
-Address = ${A4}/24
-
-[Peer]
-PublicKey = ${kb.pub}
-AllowedIPs = ${B4}/32
-Endpoint = ${UB4}:53132
-`,
-    );
-    writeConf(
-      confB,
-      `[Interface]
-PrivateKey = ${kb.priv}
-ListenPort = 53132
-Address = ${B4}/24
-
-[Peer]
-PublicKey = ${ka.pub}
-AllowedIPs = ${A4}/32
-Endpoint = ${UA4}:53131
-`,
-    );
-    const up = fastUp(NS_A, confA);
-    expect(up.status, up.stderr).toBe(0);
-    const go = wgQuickGo(NS_B, "up", confB);
-    expect(go.status, go.stderr).toBe(0);
+    lab.create();
+    writeConf(confA, pairConf(lab.a, lab.b));
+    writeConf(confB, pairConf(lab.b, lab.a));
+    lab.upTsGo(WORKERS_ALWAYS_ENV);
   });
 
-  afterAll(() => {
-    wgTs(NS_A, ["down", confA]);
-    wgQuickGo(NS_B, "down", confB);
-    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
-  });
+  afterAll(() => lab.downTsGo());
 
-  it("runs on the fast path", () => {
-    expect(daemonPid(IF_A)).toBeGreaterThan(0);
-    const starts = readFileSync(logPath(IF_A), "utf8").match(/daemon started \(pid \d+[^)]*\)/g) ?? [];
-    expect(starts.at(-1)).toMatch(/, fast path\)$/); // the latest start
+  it("runs the data plane's worker threads once a session exists (WG_TS_WORKERS=always)", async () => {
+    expect(daemonPids(IF_A).length).toBeGreaterThan(0);
+    expect(ping(NS_A, B4)).toBe(true); // the handshake: a session for the workers to send on
+    // SIGUSR1: the daemon logs its drops and "fast path: workers=on|off worker-starts=N …".
+    const state = async (): Promise<string> => {
+      const before = readFileSync(logPath(IF_A), "utf8").length;
+      process.kill(daemonPid(IF_A), "SIGUSR1");
+      let s = "";
+      await eventually(() => (s = /; fast path: (workers=\S+ worker-starts=\d+)/.exec(readFileSync(logPath(IF_A), "utf8").slice(before))?.[1] ?? "") !== "", 5000);
+      return s;
+    };
+    let last = "";
+    for (let i = 0; i < 20 && (last = await state()) !== "workers=on worker-starts=1"; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(last).toBe("workers=on worker-starts=1");
   });
 
   it("pings v4 inner addresses in both directions", () => {
@@ -158,7 +112,7 @@ Endpoint = ${UA4}:53131
   });
 
   it("SIGUSR1 logs the workers' drops by reason with the engine's", async () => {
-    const pid = daemonPid(IF_A)!;
+    const pid = daemonPid(IF_A);
     const log = logPath(IF_A);
     const before = readFileSync(log, "utf8").length;
     process.kill(pid, "SIGUSR1");
@@ -188,68 +142,33 @@ Endpoint = ${UA4}:53131
   });
 
   it("`ip link del` stops the daemon and removes its socket", async () => {
-    const pid = daemonPid(IF_A);
-    expect(pid).toBeGreaterThan(0);
+    expect(daemonPids(IF_A).length).toBeGreaterThan(0);
     nsSh(NS_A, "ip", ["link", "del", IF_A]);
-    expect(await eventually(() => daemonPid(IF_A) === undefined, 10_000)).toBe(true);
+    expect(await eventually(() => daemonPids(IF_A).length === 0, 10_000)).toBe(true);
     expect(exists(`/var/run/wireguard/${IF_A}.sock`)).toBe(false);
     expect(linkExists(NS_A, IF_A)).toBe(false);
   });
 });
 
 describe("wg-ts fast path <-> wg-ts fast path (full tunnel on one side: fwmark + SO_MARK)", () => {
-  const NS_A = "wgf-1a";
-  const NS_B = "wgf-1b";
-  const IF_A = "wgf1a";
-  const IF_B = "wgf1b";
-  const A4 = "192.168.132.1";
-  const B4 = "192.168.132.2";
-  const UA4 = "10.132.0.1";
-  const UB4 = "10.132.0.2";
-  const ka = genkey();
-  const kb = genkey();
-  const confA = `${dir}/${IF_A}.conf`;
-  const confB = `${dir}/${IF_B}.conf`;
+  const lab = labPair({ ns: ["wgf-1a", "wgf-1b"], ifaces: ["wgf1a", "wgf1b"], n: 132, ports: [53231, 53232], dir });
+  const { ns: NS_A, iface: IF_A, tunnel: A4, conf: confA } = lab.a;
+  const { ns: NS_B, iface: IF_B, tunnel: B4, conf: confB } = lab.b;
 
   beforeAll(() => {
-    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
-    makePair(NS_A, NS_B, [UA4, UB4], ["fd01:132::1", "fd01:132::2"]);
-    writeConf(
-      confA,
-      `[Interface]
-PrivateKey = ${ka.priv}
-ListenPort = 53231
-Address = ${A4}/24
-
-[Peer]
-PublicKey = ${kb.pub}
-AllowedIPs = 0.0.0.0/0
-Endpoint = ${UB4}:53232
-`,
-    );
-    writeConf(
-      confB,
-      `[Interface]
-PrivateKey = ${kb.priv}
-ListenPort = 53232
-Address = ${B4}/24
-
-[Peer]
-PublicKey = ${ka.pub}
-AllowedIPs = ${A4}/32
-Endpoint = ${UA4}:53231
-`,
-    );
-    const b = fastUp(NS_B, confB);
+    lab.create();
+    writeConf(confA, pairConf(lab.a, lab.b, { allowedIPs: "0.0.0.0/0" }));
+    writeConf(confB, pairConf(lab.b, lab.a));
+    const b = wgTs(NS_B, ["up", confB], WORKERS_ALWAYS_ENV);
     expect(b.status, b.stderr).toBe(0);
-    const a = fastUp(NS_A, confA);
+    const a = wgTs(NS_A, ["up", confA], WORKERS_ALWAYS_ENV);
     expect(a.status, a.stderr).toBe(0);
   });
 
   afterAll(() => {
     wgTs(NS_A, ["down", confA]);
     wgTs(NS_B, ["down", confB]);
-    cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+    lab.clean();
   });
 
   it("policy routing is in place: the interface carries wg-quick's fwmark", () => {
@@ -282,6 +201,6 @@ Endpoint = ${UA4}:53231
     expect(nsSh(NS_A, "ip", ["rule", "show"])).not.toMatch(/fwmark/);
     expect(exists(`/var/run/wireguard/${IF_A}.sock`)).toBe(false);
     // the workers finish their poll(2) (≤ 250 ms) before the process exits
-    expect(await eventually(() => daemonPid(IF_A) === undefined, 5000)).toBe(true);
+    expect(await eventually(() => daemonPids(IF_A).length === 0, 5000)).toBe(true);
   });
 });

@@ -7,16 +7,16 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uapiRequest } from "../src/uapi.js";
-import { dump, eventually, exists, inNs, linkExists, linkStats, nsSh, pidsOf, ping, sleep, wgQuickGo, wgTs } from "./support/lab.js";
+import { daemonPid, daemonPids, dump, eventually, exists, inNs, linkExists, linkStats, nsSh, ping, sleep, wgQuickGo, wgTs } from "./support/lab.js";
 import {
   blast,
   daemonLog,
-  daemonPid,
   delta,
   dropCounters,
   nft,
   nftCounter,
   nftDelete,
+  pingStats,
   rssKiB,
   secretForms,
   startPair,
@@ -26,12 +26,6 @@ import {
 } from "./support/hostile/pair.js";
 
 let p: Pair;
-/** `count` pings 10 ms apart (a burst the relay can reorder). */
-function pingStatsFast(ns: string, dst: string, count: number): { tx: number; rx: number; dup: number } {
-  const r = inNs(ns, "ping", ["-n", "-q", "-c", String(count), "-i", "0.01", "-W", "2", dst]);
-  const m = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?/.exec(r.stdout);
-  return { tx: Number(m?.[1] ?? 0), rx: Number(m?.[2] ?? 0), dup: Number(m?.[3] ?? 0) };
-}
 const sock = (): string => `/var/run/wireguard/${p.ifA}.sock`;
 
 beforeAll(() => {
@@ -366,7 +360,7 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     const c0 = await dropCounters(p.ifA);
     try {
       nsSh(p.nsB, "wg", ["set", p.ifB, "peer", p.ka.pub, "endpoint", `${p.ub}:${relayPort}`]);
-      const s = pingStatsFast(p.nsB, p.ta, 200);
+      const s = pingStats(p.nsB, p.ta, 200, 0.01); // 10 ms apart: a burst the relay can reorder
       const sink = blast(p.nsA, ["tcp-sink", "--listen", `${p.ta}:5202`, "--timeout-ms", "60000"]);
       await sleep(300);
       const src = await blast(p.nsB, ["tcp-source", "--to", `${p.ta}:5202`, "--bytes", String(512 << 10), "--seed", "153"]);
@@ -393,7 +387,7 @@ describe("faults: wg-ts <-> wireguard-go", () => {
     const pid = daemonPid(p.ifA);
     p.logs.push(daemonLog(p.ifA));
     process.kill(pid, "SIGKILL");
-    expect(await eventually(() => pidsOf(`wg-ts.js daemon ${p.ifA}$`).length === 0, 5000)).toBe(true);
+    expect(await eventually(() => daemonPids(p.ifA).length === 0, 5000)).toBe(true);
     // The kernel removes the TUN with its last fd; the socket file is left behind, dead.
     expect(await eventually(() => !linkExists(p.nsA, p.ifA), 5000)).toBe(true);
     const stale = exists(sock());
@@ -407,7 +401,7 @@ describe("faults: wg-ts <-> wireguard-go", () => {
   it("the TUN deleted under the daemon: it exits cleanly and removes its socket", async () => {
     const pid = daemonPid(p.ifA);
     nsSh(p.nsA, "ip", ["link", "del", p.ifA]);
-    expect(await eventually(() => pidsOf(`wg-ts.js daemon ${p.ifA}$`).length === 0, 8000)).toBe(true);
+    expect(await eventually(() => daemonPids(p.ifA).length === 0, 8000)).toBe(true);
     expect(exists(sock())).toBe(false);
     const log = daemonLog(p.ifA);
     p.logs.push(log);

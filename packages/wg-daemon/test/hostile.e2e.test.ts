@@ -6,11 +6,10 @@
  * bounded memory, keep passing traffic and count every drop by reason (SIGUSR1 -> its log).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dump, eventually, genkey, inNs, linkStats, nsSh, ping } from "./support/lab.js";
+import { daemonPid, dump, eventually, genkey, inNs, linkStats, nsSh, ping } from "./support/lab.js";
 import {
   blast,
   daemonLog,
-  daemonPid,
   delta,
   dropCounters,
   ipStats,

@@ -6,8 +6,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uapiRequest } from "../src/uapi.js";
-import { dump, inNs, logPath, nsSh, ping, run, wgTs, writeConf } from "./support/lab.js";
-import { confA, daemonLog, daemonPid, secretForms, startPair, stopPair, upA, type Pair } from "./support/hostile/pair.js";
+import { daemonPid, dump, inNs, logPath, nsSh, ping, run, wgTs, writeConf } from "./support/lab.js";
+import { confA, daemonLog, secretForms, startPair, stopPair, upA, type Pair } from "./support/hostile/pair.js";
 
 let p: Pair;
 const sock = (): string => `/var/run/wireguard/${p.ifA}.sock`;

@@ -7,56 +7,25 @@
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanLeftovers, eventually, exists, genkey, inNs, linkExists, makePair, pidsOf, ping, tempDir, WG_TS, wgQuickGo, writeConf } from "./support/lab.js";
+import { eventually, exists, labPair, linkExists, pairConf, pidsOf, ping, tempDir, WG_TS, wgQuickGo, wgTs, writeConf } from "./support/lab.js";
 
-const NS_A = "wgts-ud-a"; // wg-ts
-const NS_B = "wgts-ud-b"; // wireguard-go
-const IF_A = "wgud1a";
-const IF_B = "wgud1b";
-const A4 = "192.168.133.1";
-const B4 = "192.168.133.2";
-const UA4 = "10.133.0.1";
-const UB4 = "10.133.0.2";
 const CYCLES = 20;
 
 const dir = tempDir("wgts-ud-");
-const ka = genkey();
-const kb = genkey();
-const confA = writeConf(
-  `${dir}/${IF_A}.conf`,
-  `[Interface]
-PrivateKey = ${ka.priv}
-ListenPort = 51133
-Address = ${A4}/24
+// a: wg-ts; b: wireguard-go
+const lab = labPair({ ns: ["wgts-ud-a", "wgts-ud-b"], ifaces: ["wgud1a", "wgud1b"], n: 133, ports: [51133, 51134], dir });
+const { ns: NS_A, iface: IF_A, conf: confA } = lab.a;
+const { ns: NS_B, tunnel: B4, conf: confB } = lab.b;
+writeConf(confA, pairConf(lab.a, lab.b));
+writeConf(confB, pairConf(lab.b, lab.a));
 
-[Peer]
-PublicKey = ${kb.pub}
-AllowedIPs = ${B4}/32
-Endpoint = ${UB4}:51134
-`,
-);
-const confB = writeConf(
-  `${dir}/${IF_B}.conf`,
-  `[Interface]
-PrivateKey = ${kb.priv}
-ListenPort = 51134
-Address = ${B4}/24
-
-[Peer]
-PublicKey = ${ka.pub}
-AllowedIPs = ${A4}/32
-Endpoint = ${UA4}:51133
-`,
-);
-
-const wgTsWith = (args: string[], env: NodeJS.ProcessEnv) => inNs(NS_A, process.execPath, [WG_TS, ...args], { env: { ...process.env, ...env } });
+const wgTsWith = (args: string[], env: NodeJS.ProcessEnv) => wgTs(NS_A, args, { ...process.env, ...env });
 /** Every process that serves IF_A: detached daemons and foreground `up`s. */
 const daemons = (): number[] => pidsOf(`wg-ts.js (daemon|up --foreground) .*${IF_A}(\\.conf)?$`);
 const gone = (): boolean => daemons().length === 0 && !linkExists(NS_A, IF_A) && !exists(`/var/run/wireguard/${IF_A}.sock`);
 
 beforeAll(() => {
-  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
-  makePair(NS_A, NS_B, [UA4, UB4], ["fd01:133::1", "fd01:133::2"]);
+  lab.create();
   const go = wgQuickGo(NS_B, "up", confB);
   expect(go.status, go.stderr).toBe(0);
 });
@@ -64,7 +33,7 @@ beforeAll(() => {
 afterAll(() => {
   wgTsWith(["down", confA], {});
   wgQuickGo(NS_B, "down", confB);
-  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  lab.clean();
   rmSync(dir, { recursive: true, force: true }); // configs hold private keys
 });
 

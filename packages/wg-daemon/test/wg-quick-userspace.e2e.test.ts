@@ -10,15 +10,15 @@ import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  cleanLeftovers,
+  daemonPids,
   dump,
   eventually,
   exists,
-  genkey,
   inNs,
+  labPair,
   linkExists,
-  makePair,
   nsSh,
+  pairConf,
   pidsOf,
   ping,
   tempDir,
@@ -27,35 +27,17 @@ import {
 } from "./support/lab.js";
 
 const USERSPACE = fileURLToPath(new URL("../bin/wg-ts-userspace.js", import.meta.url));
-const NS_A = "wgts-q1a"; // wg-quick + wg-ts
-const NS_B = "wgts-q1b"; // wg-quick + wireguard-go
-const IF_A = "wgq1a";
-const IF_B = "wgq1b";
-const A4 = "192.168.131.1";
-const B4 = "192.168.131.2";
 const B4_EXTRA = "192.168.132.2";
-const UA4 = "10.131.0.1";
-const UB4 = "10.131.0.2";
 
 const dir = tempDir("wgts-q1-");
-const ka = genkey();
-const kb = genkey();
-const confA = `${dir}/${IF_A}.conf`;
-const confB = `${dir}/${IF_B}.conf`;
+// a: wg-quick + wg-ts; b: wg-quick + wireguard-go
+const lab = labPair({ ns: ["wgts-q1a", "wgts-q1b"], ifaces: ["wgq1a", "wgq1b"], n: 131, ports: [51131, 51132], dir });
+const { ns: NS_A, iface: IF_A, tunnel: A4, key: ka, conf: confA } = lab.a;
+const { ns: NS_B, iface: IF_B, tunnel: B4, key: kb, conf: confB } = lab.b;
 
-/** The wg-quick config of the wg-ts side; `extra` goes into its [Peer] section. */
-function configA(extra = ""): string {
-  return `[Interface]
-PrivateKey = ${ka.priv}
-ListenPort = 51131
-Address = ${A4}/24
-MTU = 1380
-
-[Peer]
-PublicKey = ${kb.pub}
-AllowedIPs = ${B4}/32
-Endpoint = ${UB4}:51132
-${extra}`;
+/** The wg-quick config of the wg-ts side (MTU 1380); `more` adds an AllowedIP and a keepalive to its [Peer]. */
+function configA(more?: { allowedIP: string; keepalive: number }): string {
+  return pairConf(lab.a, lab.b, { mtu: 1380, ...(more && { allowedIPs: [`${B4}/32`, more.allowedIP], keepalive: more.keepalive }) });
 }
 
 /** Debian's wg-quick with wg-ts as its userspace implementation (the systemd drop-in's variable). */
@@ -65,25 +47,10 @@ function wgQuickTs(action: "up" | "down" | "strip", conf: string): { status: num
   });
 }
 
-const daemons = (): number[] => pidsOf(`wg-ts.js daemon ${IF_A}$`);
-
 beforeAll(() => {
-  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
-  makePair(NS_A, NS_B, [UA4, UB4], ["fd01:131::1", "fd01:131::2"]);
+  lab.create();
   writeConf(confA, configA());
-  writeConf(
-    confB,
-    `[Interface]
-PrivateKey = ${kb.priv}
-ListenPort = 51132
-Address = ${B4}/24, ${B4_EXTRA}/24
-
-[Peer]
-PublicKey = ${ka.pub}
-AllowedIPs = ${A4}/32
-Endpoint = ${UA4}:51131
-`,
-  );
+  writeConf(confB, pairConf(lab.b, lab.a, { address: `${B4}/24, ${B4_EXTRA}/24` }));
   const go = wgQuickGo(NS_B, "up", confB);
   expect(go.status, go.stderr).toBe(0);
 });
@@ -91,7 +58,7 @@ Endpoint = ${UA4}:51131
 afterAll(() => {
   wgQuickTs("down", confA);
   wgQuickGo(NS_B, "down", confB);
-  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  lab.clean();
   rmSync(dir, { recursive: true, force: true }); // configs hold private keys
 });
 
@@ -103,7 +70,7 @@ describe("WG_QUICK_USERSPACE_IMPLEMENTATION=wg-ts-userspace wg-quick", () => {
     expect(up.stderr).toContain(`[#] ${USERSPACE} ${IF_A}`);
     expect(up.stderr).toMatch(new RegExp(`\\[#\\] wg setconf ${IF_A} /dev/fd/\\d+`));
     expect(up.stderr).not.toMatch(/[A-Za-z0-9+/]{43}=/); // no key in what wg-quick and wg-ts print
-    expect(daemons()).toHaveLength(1);
+    expect(daemonPids(IF_A)).toHaveLength(1);
     expect(nsSh(NS_A, "ip", ["-o", "link", "show", "dev", IF_A])).toMatch(/mtu 1380/);
   });
 
@@ -117,8 +84,8 @@ describe("WG_QUICK_USERSPACE_IMPLEMENTATION=wg-ts-userspace wg-quick", () => {
   });
 
   it("reloads live with `wg syncconf IF <(wg-quick strip IF)`: a new AllowedIP and keepalive, same daemon", () => {
-    const pid = daemons()[0];
-    writeConf(confA, configA(`AllowedIPs = ${B4_EXTRA}/32\nPersistentKeepalive = 25\n`));
+    const pid = daemonPids(IF_A)[0];
+    writeConf(confA, configA({ allowedIP: `${B4_EXTRA}/32`, keepalive: 25 }));
     const strip = wgQuickTs("strip", confA);
     expect(strip.status, strip.stderr).toBe(0);
     expect(strip.stdout).not.toMatch(/^(Address|MTU)\s*=/m); // wg-quick-only keys stripped
@@ -129,7 +96,7 @@ describe("WG_QUICK_USERSPACE_IMPLEMENTATION=wg-ts-userspace wg-quick", () => {
     const p = dump(NS_A, IF_A).peers[0]!;
     expect(p.allowed.split(",").sort()).toEqual([`${B4}/32`, `${B4_EXTRA}/32`]);
     expect(p.keepalive).toBe("25");
-    expect(daemons()).toEqual([pid]); // reloaded in place, not restarted
+    expect(daemonPids(IF_A)).toEqual([pid]); // reloaded in place, not restarted
     // wg-quick adds routes only at `up`; the new prefix routes once the operator adds it.
     nsSh(NS_A, "ip", ["route", "add", `${B4_EXTRA}/32`, "dev", IF_A]);
     expect(ping(NS_A, B4_EXTRA)).toBe(true);
@@ -140,7 +107,7 @@ describe("WG_QUICK_USERSPACE_IMPLEMENTATION=wg-ts-userspace wg-quick", () => {
     expect(down.status, down.stderr).toBe(0);
     expect(linkExists(NS_A, IF_A)).toBe(false);
     // wg-quick returns once the link is deleted; the daemon follows it within moments.
-    expect(await eventually(() => daemons().length === 0 && !exists(`/var/run/wireguard/${IF_A}.sock`), 5000)).toBe(true);
+    expect(await eventually(() => daemonPids(IF_A).length === 0 && !exists(`/var/run/wireguard/${IF_A}.sock`), 5000)).toBe(true);
   });
 });
 

@@ -7,83 +7,49 @@ import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uapiRequest } from "../src/uapi.js";
 import {
-  cleanLeftovers,
+  daemonPids,
   dump,
   eventually,
   exists,
   genkey,
   inNs,
+  labPair,
   linkExists,
   linkStats,
   logPath,
-  makePair,
   nsSh,
+  pairConf,
   pidsOf,
   ping,
   tempDir,
-  wgQuickGo,
   wgTs,
   writeConf,
 } from "./support/lab.js";
 
-const NS_A = "wgts-e1a"; // wg-ts
-const NS_B = "wgts-e1b"; // wireguard-go
-const IF_A = "wgd1a";
-const IF_B = "wgd1b";
-const A4 = "192.168.101.1";
-const B4 = "192.168.101.2";
 const A6 = "fd65:101::1";
 const B6 = "fd65:101::2";
-const UA4 = "10.101.0.1";
-const UB4 = "10.101.0.2";
 
 const dir = tempDir("wgts-e1-");
-const ka = genkey();
-const kb = genkey();
-const confA = `${dir}/${IF_A}.conf`;
-const confB = `${dir}/${IF_B}.conf`;
+// a: wg-ts; b: wireguard-go
+const lab = labPair({ ns: ["wgts-e1a", "wgts-e1b"], ifaces: ["wgd1a", "wgd1b"], n: 101, ports: [51101, 51102], dir });
+const { ns: NS_A, iface: IF_A, tunnel: A4, underlay: UA4, key: ka, conf: confA } = lab.a;
+const { ns: NS_B, iface: IF_B, tunnel: B4, underlay: UB4, key: kb, conf: confB } = lab.b;
 
-function configA(extra = ""): string {
-  return `[Interface]
-PrivateKey = ${ka.priv}
-ListenPort = 51101
-Address = ${A4}/24, ${A6}/64
-
-[Peer]
-PublicKey = ${kb.pub}
-AllowedIPs = ${B4}/32, ${B6}/128
-Endpoint = ${UB4}:51102
-${extra}`;
+/** The config of the wg-ts side (IPv4 and IPv6 inside the tunnel), with `psk` if given. */
+function configA(psk?: string): string {
+  return pairConf(lab.a, lab.b, { address: `${A4}/24, ${A6}/64`, allowedIPs: `${B4}/32, ${B6}/128`, psk });
 }
 
 beforeAll(() => {
-  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
-  makePair(NS_A, NS_B, [UA4, UB4], ["fd01:101::1", "fd01:101::2"]);
+  lab.create();
   writeConf(confA, configA());
-  writeConf(
-    confB,
-    `[Interface]
-PrivateKey = ${kb.priv}
-ListenPort = 51102
-Address = ${B4}/24, ${B6}/64
-
-[Peer]
-PublicKey = ${ka.pub}
-AllowedIPs = ${A4}/32, ${A6}/128
-Endpoint = ${UA4}:51101
-`,
-  );
-  const up = wgTs(NS_A, ["up", confA]);
+  writeConf(confB, pairConf(lab.b, lab.a, { address: `${B4}/24, ${B6}/64`, allowedIPs: `${A4}/32, ${A6}/128` }));
+  const up = lab.upTsGo();
   expect(up.stderr).not.toMatch(/PrivateKey = |[A-Za-z0-9+/]{43}=/); // no key in logs
-  expect(up.status, up.stderr).toBe(0);
-  const go = wgQuickGo(NS_B, "up", confB);
-  expect(go.status, go.stderr).toBe(0);
 });
 
 afterAll(() => {
-  wgTs(NS_A, ["down", confA]);
-  wgQuickGo(NS_B, "down", confB);
-  cleanLeftovers([NS_A, NS_B], [IF_A, IF_B]);
+  lab.downTsGo();
   rmSync(dir, { recursive: true, force: true }); // configs hold private keys
 });
 
@@ -209,7 +175,7 @@ describe("wg-ts <-> wireguard-go", () => {
     nsSh(NS_B, "wg", ["set", IF_B, "listen-port", "51102", "peer", ka.pub, "preshared-key", `${dir}/psk`, "endpoint", `${UA4}:51101`]);
     // Restart wg-ts with the PSK in its config: a fresh handshake must use it.
     expect(wgTs(NS_A, ["down", confA]).status).toBe(0);
-    writeConf(confA, configA(`PresharedKey = ${psk}\n`));
+    writeConf(confA, configA(psk));
     const up = wgTs(NS_A, ["up", confA]);
     expect(up.status, up.stderr).toBe(0);
     expect(dump(NS_A, IF_A).peers[0]!.psk).toBe(psk);
@@ -255,7 +221,7 @@ describe("wg-ts <-> wireguard-go", () => {
   it("packets to unknown destinations are dropped and counted by reason (SIGUSR1 logs the counters)", async () => {
     // 192.168.101.77 is on the interface's /24 but no peer has it in AllowedIPs.
     expect(ping(NS_A, "192.168.101.77", { wait: 1 })).toBe(false);
-    const [pid] = pidsOf(`wg-ts.js daemon ${IF_A}$`);
+    const [pid] = daemonPids(IF_A);
     expect(pid).toBeGreaterThan(0);
     const log = logPath(IF_A);
     const before = readFileSync(log, "utf8").length;

@@ -9,18 +9,18 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cleanLeftovers,
+  daemonPids,
   dump,
-  eventually,
   exists,
   genkey,
   linkExists,
   makePair,
   nsSh,
-  pidsOf,
   ping,
   run,
   sh,
   tempDir,
+  until,
   WG_TS,
   wgTs,
   writeConf,
@@ -45,10 +45,6 @@ const confA = `${dir}/${IF_A}.conf`;
 const confB = `${dir}/${IF_B}.conf`;
 let gateway: ChildProcess | undefined;
 let gatewayExit: Promise<number | null> | undefined;
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  if (!(await eventually(cond, 10_000))) throw new Error(`gave up waiting for ${what}`);
-}
 
 beforeAll(async () => {
   cleanLeftovers([NS_A, NS_B], [IF_A, IF_B, IF_C]);
@@ -96,7 +92,7 @@ PersistentKeepalive = 25
     stdio: ["ignore", "ignore", "pipe"],
   });
   gatewayExit = new Promise((r) => gateway!.once("exit", (code) => r(code)));
-  await until("the foreground gateway", () => exists(`${dir}/postup-${IF_B}`));
+  await until(() => exists(`${dir}/postup-${IF_B}`), { what: "the foreground gateway" });
   const up = wgTs(NS_A, ["up", confA]);
   expect(up.status, up.stderr).toBe(0);
 });
@@ -177,9 +173,9 @@ describe("wg-ts <-> wg-ts, full tunnel with policy routing", () => {
 
   it("after the daemon is killed (SIGKILL), `up` works again without duplicating rules", async () => {
     expect(wgTs(NS_A, ["up", confA]).status).toBe(0);
-    const [pid] = pidsOf(`wg-ts.js daemon ${IF_A}$`);
+    const [pid] = daemonPids(IF_A);
     process.kill(pid!, "SIGKILL");
-    await until("the TUN to disappear", () => !linkExists(NS_A, IF_A));
+    await until(() => !linkExists(NS_A, IF_A), { what: "the TUN to disappear" });
     const again = wgTs(NS_A, ["up", confA]);
     expect(again.status, again.stderr).toBe(0);
     const rules = nsSh(NS_A, "ip", ["-4", "rule", "show"]);
@@ -193,7 +189,7 @@ describe("wg-ts <-> wg-ts, full tunnel with policy routing", () => {
   it("the daemon exits and removes its interface when its UAPI socket is deleted", async () => {
     expect(wgTs(NS_A, ["up", confA]).status).toBe(0);
     sh("rm", ["-f", `/var/run/wireguard/${IF_A}.sock`]);
-    await until("the TUN to disappear", () => !linkExists(NS_A, IF_A));
+    await until(() => !linkExists(NS_A, IF_A), { what: "the TUN to disappear" });
     expect(nsSh(NS_A, "ip", ["-4", "rule", "show"])).toContain("51820"); // like wireguard-go: rules are wg-quick's job
     // `wg-ts down` is then refused, and rules are left for the admin, like wg-quick.
     expect(wgTs(NS_A, ["down", confA]).status).not.toBe(0);

@@ -45,9 +45,13 @@ export function nsSh(ns: string, cmd: string, args: string[], opts: { input?: st
   return sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
 }
 
-export function wgTs(ns: string, args: string[]): Result {
-  return inNs(ns, process.execPath, [WG_TS, ...args]);
+/** The built `wg-ts` CLI in namespace `ns`, with `env` (default: this process's environment). */
+export function wgTs(ns: string, args: string[], env: NodeJS.ProcessEnv = process.env): Result {
+  return inNs(ns, process.execPath, [WG_TS, ...args], { env });
 }
+
+/** The worker threads from the start (`WG_TS_WORKERS=always`), for the suites that test the workers (fastpath-tiers.e2e tests the switching). */
+export const WORKERS_ALWAYS_ENV: NodeJS.ProcessEnv = { ...process.env, WG_TS_WORKERS: "always" };
 
 export function wgQuickGo(ns: string, action: "up" | "down", conf: string): Result {
   return inNs(ns, "wg-quick", [action, conf], { env: GO_ENV });
@@ -112,6 +116,18 @@ export function pidsOf(pattern: string): number[] {
     .filter((p) => p !== process.pid);
 }
 
+/** Pids of the detached daemons (`wg-ts up` without --foreground) serving `iface`: normally one, none once it is down. */
+export function daemonPids(iface: string): number[] {
+  return pidsOf(`wg-ts.js daemon ${iface}$`);
+}
+
+/** The pid of the detached daemon serving `iface`; throws unless there is exactly one. */
+export function daemonPid(iface: string): number {
+  const pids = daemonPids(iface);
+  if (pids.length !== 1) throw new Error(`expected one wg-ts daemon for ${iface}, found ${pids.length}`);
+  return pids[0]!;
+}
+
 /** Removes what a previous (crashed) run of a suite may have left: namespaces, sockets, daemons. */
 export function cleanLeftovers(namespaces: string[], ifaces: string[]): void {
   for (const i of ifaces) {
@@ -153,6 +169,125 @@ export function makePair(nsA: string, nsB: string, v4: [string, string], v6: [st
   return { vethA, vethB };
 }
 
+/** One [Peer] of a {@link QuickConfig}; each `allowedIPs` entry is an `AllowedIPs =` line. */
+export interface QuickPeer {
+  pub: string;
+  psk?: string | undefined;
+  allowedIPs: string | string[];
+  endpoint?: string | undefined;
+  keepalive?: number | undefined;
+}
+
+/** What {@link quickConf} writes: an [Interface] (`address` as written after `Address =`) and its peers. */
+export interface QuickConfig {
+  priv: string;
+  port?: number | undefined;
+  address: string;
+  mtu?: number | undefined;
+  peers: QuickPeer[];
+}
+
+/** The wg-quick config text of `c`, keys in wg-quick's usual order (the one writer of configs for the e2e suites). */
+export function quickConf(c: QuickConfig): string {
+  const lines = ["[Interface]", `PrivateKey = ${c.priv}`];
+  if (c.port !== undefined) lines.push(`ListenPort = ${c.port}`);
+  lines.push(`Address = ${c.address}`);
+  if (c.mtu !== undefined) lines.push(`MTU = ${c.mtu}`);
+  for (const p of c.peers) {
+    lines.push("", "[Peer]", `PublicKey = ${p.pub}`);
+    if (p.psk !== undefined) lines.push(`PresharedKey = ${p.psk}`);
+    for (const a of [p.allowedIPs].flat()) lines.push(`AllowedIPs = ${a}`);
+    if (p.endpoint !== undefined) lines.push(`Endpoint = ${p.endpoint}`);
+    if (p.keepalive) lines.push(`PersistentKeepalive = ${p.keepalive}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** One side of a {@link labPair}. */
+export interface LabSide {
+  ns: string;
+  iface: string;
+  key: { priv: string; pub: string };
+  /** tunnel (inner) IPv4 address: 192.168.N.1 (a) or 192.168.N.2 (b) */
+  tunnel: string;
+  /** underlay IPv4 address on the veth: 10.N.0.1 / 10.N.0.2 */
+  underlay: string;
+  /** underlay IPv6 address on the veth: fd01:N::1 / fd01:N::2 */
+  underlay6: string;
+  port: number;
+  /** the side's config: `${dir}/${iface}.conf` (written by the suite, e.g. with {@link pairConf}) */
+  conf: string;
+}
+
+/**
+ * The two-namespace lab most suites start from, side a and side b with fresh keys: subnet `n` gives
+ * tunnel addresses 192.168.n.1/.2, underlay 10.n.0.1/.2 and fd01:n::1/2; configs go in `dir`.
+ * Nothing exists until `create()` (leftovers removed, namespaces and veth made); `clean()` removes it all.
+ * For wg-ts (a) against wireguard-go (b): `upTsGo(env)` brings both up from their configs (throws with
+ * the stderr of one that fails; returns wg-ts's result), `downTsGo()` takes both down and cleans.
+ */
+export function labPair(opts: { ns: [string, string]; ifaces: [string, string]; n: number; ports: [number, number]; dir: string }): {
+  a: LabSide;
+  b: LabSide;
+  create: () => void;
+  clean: () => void;
+  upTsGo: (env?: NodeJS.ProcessEnv) => Result;
+  downTsGo: () => void;
+} {
+  const side = (i: 0 | 1): LabSide => ({
+    ns: opts.ns[i],
+    iface: opts.ifaces[i],
+    key: genkey(),
+    tunnel: `192.168.${opts.n}.${i + 1}`,
+    underlay: `10.${opts.n}.0.${i + 1}`,
+    underlay6: `fd01:${opts.n}::${i + 1}`,
+    port: opts.ports[i],
+    conf: `${opts.dir}/${opts.ifaces[i]}.conf`,
+  });
+  const a = side(0);
+  const b = side(1);
+  const clean = (): void => cleanLeftovers([a.ns, b.ns], [a.iface, b.iface]);
+  return {
+    a,
+    b,
+    create: () => {
+      clean();
+      makePair(a.ns, b.ns, [a.underlay, b.underlay], [a.underlay6, b.underlay6]);
+    },
+    clean,
+    upTsGo: (env = process.env) => {
+      const up = wgTs(a.ns, ["up", a.conf], env);
+      if (up.status !== 0) throw new Error(`wg-ts up ${a.iface}: ${up.stderr}`);
+      const go = wgQuickGo(b.ns, "up", b.conf);
+      if (go.status !== 0) throw new Error(`wireguard-go up ${b.iface}: ${go.stderr}`);
+      return up;
+    },
+    downTsGo: () => {
+      wgTs(a.ns, ["down", a.conf]);
+      wgQuickGo(b.ns, "down", b.conf);
+      clean();
+    },
+  };
+}
+
+/**
+ * The wg-quick config of `self` with `peer` as its one peer: Address self.tunnel/24, AllowedIPs
+ * peer.tunnel/32, Endpoint the peer's IPv4 underlay and port; `opts` overrides or adds.
+ */
+export function pairConf(
+  self: LabSide,
+  peer: LabSide,
+  opts: { address?: string; mtu?: number; allowedIPs?: string | string[]; psk?: string | undefined; keepalive?: number } = {},
+): string {
+  return quickConf({
+    priv: self.key.priv,
+    port: self.port,
+    address: opts.address ?? `${self.tunnel}/24`,
+    mtu: opts.mtu,
+    peers: [{ pub: peer.key.pub, psk: opts.psk, allowedIPs: opts.allowedIPs ?? `${peer.tunnel}/32`, endpoint: `${peer.underlay}:${peer.port}`, keepalive: opts.keepalive }],
+  });
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -169,14 +304,19 @@ export function exists(path: string): boolean {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `ok` every 100 ms for up to `ms`; true as soon as it holds, else its value at the end. */
-export async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
+/** Polls `ok` every `everyMs` for up to `ms`; true as soon as it holds, else its value at the end. */
+export async function eventually(ok: () => boolean, ms: number, everyMs = 100): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (ok()) return true;
-    await sleep(100);
+    await sleep(everyMs);
   }
   return ok();
+}
+
+/** Waits for `ok` like {@link eventually} (default 10 s, every 100 ms); throws naming `what` (default: `ok`'s source) if it never holds. */
+export async function until(ok: () => boolean, opts: { what?: string; ms?: number; everyMs?: number } = {}): Promise<void> {
+  if (!(await eventually(ok, opts.ms ?? 10_000, opts.everyMs))) throw new Error(`gave up waiting for ${opts.what ?? String(ok)}`);
 }
 
 /** True if network device `dev` exists in namespace `ns`. */

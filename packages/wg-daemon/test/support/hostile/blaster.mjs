@@ -262,17 +262,23 @@ async function initiation() {
   return { mode, sent: repeat, replies, from: Buffer.from(publicKeyOf(priv)).toString("base64") };
 }
 
+/** A relay's two sockets on `at`'s address: `front` on `at`'s port (the sender's side), `back` on a free port (towards the receiver). */
+async function relaySockets(at) {
+  const fam = at.host.includes(":") ? "udp6" : "udp4";
+  const front = createSocket(fam);
+  const back = createSocket(fam);
+  await new Promise((r) => front.bind(at.port, at.host, r));
+  await new Promise((r) => back.bind(0, at.host, r));
+  return { front, back };
+}
+
 async function relay() {
   const at = hostPort(opt("listen"));
   const to = hostPort(opt("to"));
   const n = Number(opt("shuffle", "8"));
   const seconds = Number(opt("seconds", "30"));
   const next = prng(Number(opt("seed", "3")));
-  const fam = at.host.includes(":") ? "udp6" : "udp4";
-  const front = createSocket(fam);
-  const back = createSocket(fam);
-  await new Promise((r) => front.bind(at.port, at.host, r));
-  await new Promise((r) => back.bind(0, at.host, r));
+  const { front, back } = await relaySockets(at);
   let client = null;
   let held = [];
   let timer = null;
@@ -333,11 +339,7 @@ async function recordRelay() {
   const to = hostPort(opt("to"));
   const keep = Number(opt("keep", "200"));
   const seconds = Number(opt("seconds", "60"));
-  const fam = at.host.includes(":") ? "udp6" : "udp4";
-  const front = createSocket(fam);
-  const back = createSocket(fam);
-  await new Promise((r) => front.bind(at.port, at.host, r));
-  await new Promise((r) => back.bind(0, at.host, r));
+  const { front, back } = await relaySockets(at);
   let client = null;
   let recording = false;
   /** The last `keep` transport messages seen while recording (a ring in arrival order). */

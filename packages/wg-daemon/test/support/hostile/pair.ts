@@ -9,13 +9,14 @@ import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   cleanLeftovers,
+  daemonPid,
   genkey,
   inNs,
   logPath,
   makePair,
   nsSh,
-  pidsOf,
   ping,
+  quickConf,
   sleep,
   tempDir,
   wgQuickGo,
@@ -82,17 +83,7 @@ export function startPair(prefix: string, n: number, opts: { keepalive?: number 
   writeConf(p.confA, confA(p, opts.keepalive));
   writeConf(
     p.confB,
-    `[Interface]
-PrivateKey = ${p.kb.priv}
-ListenPort = ${p.portB}
-Address = ${p.tb}/24
-
-[Peer]
-PublicKey = ${p.ka.pub}
-PresharedKey = ${p.psk}
-AllowedIPs = ${p.ta}/32
-Endpoint = ${p.ua}:${p.portA}
-`,
+    quickConf({ priv: p.kb.priv, port: p.portB, address: `${p.tb}/24`, peers: [{ pub: p.ka.pub, psk: p.psk, allowedIPs: `${p.ta}/32`, endpoint: `${p.ua}:${p.portA}` }] }),
   );
   upA(p);
   const go = wgQuickGo(nsB, "up", p.confB);
@@ -102,17 +93,12 @@ Endpoint = ${p.ua}:${p.portA}
 }
 
 export function confA(p: Pair, keepalive?: number): string {
-  return `[Interface]
-PrivateKey = ${p.ka.priv}
-ListenPort = ${p.portA}
-Address = ${p.ta}/24
-
-[Peer]
-PublicKey = ${p.kb.pub}
-PresharedKey = ${p.psk}
-AllowedIPs = ${p.tb}/32
-Endpoint = ${p.ub}:${p.portB}
-${keepalive ? `PersistentKeepalive = ${keepalive}\n` : ""}`;
+  return quickConf({
+    priv: p.ka.priv,
+    port: p.portA,
+    address: `${p.ta}/24`,
+    peers: [{ pub: p.kb.pub, psk: p.psk, allowedIPs: `${p.tb}/32`, endpoint: `${p.ub}:${p.portB}`, keepalive }],
+  });
 }
 
 /** `wg-ts up confA`; its output is kept for the secrets check. */
@@ -137,12 +123,6 @@ export function daemonLog(iface: string): string {
   } catch {
     return "";
   }
-}
-
-export function daemonPid(iface: string): number {
-  const pids = pidsOf(`wg-ts.js daemon ${iface}$`);
-  if (pids.length !== 1) throw new Error(`expected one wg-ts daemon for ${iface}, found ${pids.length}`);
-  return pids[0]!;
 }
 
 export function rssKiB(pid: number): number {
