@@ -13,10 +13,10 @@
  *
  * With the workers running, what the Engine (and so wg-core) still sees: handshake messages whose
  * MAC1 verifies and cookie replies (the rx worker drops junk, forged MAC1 and unknown indices
- * first: control.ts), packets while a peer has no usable send keypair, and one sampled tunnel
- * packet per peer every 100 ms. The rx worker reports the first datagram it opens with each
- * keypair and one per peer every 100 ms as events (`Device.noteReceived`: key confirmation,
- * roaming, receive timers); every 20 ms the workers' traffic is reported with `Device.noteDataSent`
+ * first: control.ts) and packets while a peer has no usable send keypair. The rx worker reports
+ * the first datagram it opens with each keypair, one per peer every 100 ms, and at once one from a
+ * new source (it has moved the endpoint in the peer record already) as events
+ * (`Device.noteReceived`: key confirmation, roaming, receive timers); every 20 ms the workers' traffic is reported with `Device.noteDataSent`
  * / `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake
  * after unanswered data). Keypair changes reach the peer records through `Device.onKeypairsChanged`
  * (plus the 20 ms poll and a resync after every UAPI `set`, which also republishes the routes).

@@ -137,13 +137,12 @@ export type WorkerEvent =
    */
   | { kind: "received"; slot: number; generation: number; from: { address: string; port: number }; data: boolean }
   /**
-   * A tunnel packet for wg-core's encapsulate: while the peer has no usable send keypair published
-   * (the core stages it and starts a handshake), and one sample every SAMPLE_MS otherwise (so the
-   * core's send-side timers and rekey-after-time see traffic). The tx worker does not send it itself.
+   * A tunnel packet for wg-core's encapsulate while the peer has no usable send keypair published
+   * (the core stages it and starts a handshake) or no route. The tx worker does not send it itself.
    */
   | { kind: "slow"; packet: Uint8Array };
 
-/** One packet per direction per peer per SAMPLE_MS takes the slow path through wg-core. */
+/** The rx worker reports one datagram per peer per SAMPLE_MS to wg-core (receive timers); the budgets to the main thread are per SAMPLE_MS. */
 export const SAMPLE_MS = 100;
 /**
  * At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists

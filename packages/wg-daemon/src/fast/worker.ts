@@ -15,9 +15,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
-  AllowedIps, SessionTable, TransportBatch, classifyMessage, formatCidr, nodeTransportAead, openBatch, sealBatch, slotCanSend,
+  AllowedIps, SessionTable, TransportBatch, classifyMessage, formatCidr, openBatch, sealBatch, slotCanSend,
   type DropReason,
 } from "@wg-ts/core";
+import { loadTransportAead } from "../native-aead.js";
 import { ControlGate } from "./control.js";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
@@ -39,7 +40,8 @@ const control = new Int32Array(init.control);
 const controlBytes = new Uint8Array(init.control);
 const stats = new Float64Array(init.stats, init.role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS);
 const table = SessionTable.attach(init.table);
-const aead = nodeTransportAead;
+/** The transport AEAD: the native addon per packet (this thread's own instance), node:crypto where it cannot load (the main thread logs why). */
+const aead = loadTransportAead().aead;
 const MESSAGE_TRANSPORT = 4;
 const HEADER = 16;
 const TAG = 16;
@@ -94,7 +96,6 @@ class PeerView {
   sendGeneration = 0;
   /** struct sockaddr_in6 of the endpoint, or null when the peer has none. */
   endpoint: Buffer | null = null;
-  lastSample = -Infinity;
   constructor(readonly id: number) {}
 }
 
@@ -104,10 +105,11 @@ function readPeer(views: (PeerView | undefined)[], id: number): PeerView | null 
   if (w < 0) return null;
   const v = views[id] ?? (views[id] = new PeerView(id));
   const words = records.words;
-  for (let tries = 0; tries < 64; tries++) {
+  // A writer holds the record for a few stores; one descheduled meanwhile costs a wait, not a wrong read.
+  for (let tries = 0; tries < 1 << 20; tries++) {
     const seq = Atomics.load(words, w + PR.seq);
     if (seq === v.seq) return v;
-    if ((seq & 1) === 1) continue; // the main thread is writing it (a few stores)
+    if ((seq & 1) === 1) continue; // the main thread or the rx worker is writing it
     const slot = words[w + PR.sendSlot]!;
     const generation = words[w + PR.sendGeneration]!;
     const family = words[w + PR.endpointFamily]!;
@@ -279,14 +281,11 @@ function txLoop(): void {
     // Cryptokey routing: the peer whose allowed IPs hold the inner destination (longest prefix).
     const id = len >= 20 ? snap.routes.lookup(p, "dst") : undefined;
     const peer = id === undefined ? null : readPeer(views, id);
-    let sample = false;
-    if (peer !== null && now - peer.lastSample >= SAMPLE_MS) {
-      peer.lastSample = now;
-      sample = true;
-    }
-    if (peer === null || peer.endpoint === null || sample || !slotCanSend(table, peer.sendSlot, peer.sendGeneration, epoch)) {
-      // The core stages it and starts a handshake (no usable keypair: none, expired, counters spent),
-      // drops it (no route), or (sample) sends it and runs its send timers.
+    if (peer === null || peer.endpoint === null || !slotCanSend(table, peer.sendSlot, peer.sendGeneration, epoch)) {
+      // The core stages it and starts a handshake (no usable keypair: none, expired, counters spent)
+      // or drops it (no route). Its send timers see this worker's traffic through the peer record's
+      // counters (Device.noteDataSent, every 20 ms): no packet of a peer with a session takes this way,
+      // so none goes to an endpoint the core has not yet heard of (roaming: the rx worker moves it).
       if (slowPosts++ < SLOW_BUDGET) {
         post({ kind: "slow", packet: copyOf(p, 0, len) });
         stats[ST.control]!++;
