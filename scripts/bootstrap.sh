@@ -9,7 +9,8 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PKGS=(wireguard-go wireguard-tools iproute2 nftables iperf3 iputils-ping procps
       postgresql postgresql-client dnsmasq-base cloud-init isc-dhcp-client
       curl python3    # curl: the cloud-init scripts under test; python3: a stand-in metadata API in one test
-      debootstrap systemd-container dpkg-dev zstd util-linux)   # the first-boot test: Debian 12 + systemd + cloud-init in systemd-nspawn
+      debootstrap systemd-container dpkg-dev zstd util-linux    # the first-boot tests: Debian 12 + systemd + cloud-init in systemd-nspawn
+      openssl)        # the AWS first-boot test: a test CA for its HTTPS stand-in of S3
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -413,9 +413,12 @@ describe("cloud-init of the gateway: its node plan, as the lab applies it", () =
     }
     const network = config.write_files.find((f) => f.path === INSTANCE_PATHS.networkScript)?.content ?? "";
     const findNic = /find_nic\(\) \{\n[\s\S]*?\n\}\n/.exec(network)?.[0] ?? "";
-    expect(findNic).toContain("/sys/class/net/*");
-    const lo = spawnSync("sh", ["-c", `${findNic}find_nic "$(cat /sys/class/net/lo/address | tr a-f A-F)" 127.0.0.1/8`], { encoding: "utf8" });
+    // From netlink, not /sys/class/net (which shows the host's devices in a container: aws-boot.e2e).
+    expect(findNic).toContain('"ip", "-j", "link", "show"');
+    expect(findNic).not.toContain("/sys/class/net");
+    const lo = spawnSync("sh", ["-c", `${findNic}find_nic "$(ip -j link show lo | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"].upper())')" 127.0.0.1/8`], { encoding: "utf8" });
     expect(lo.stdout.trim()).toBe("lo mac");
+    expect(spawnSync("sh", ["-c", `${findNic}find_nic 02:00:5e:ff:ff:fe 127.0.0.1/8`]).status).toBe(1);
   });
 });
 

@@ -22,25 +22,41 @@
  * Not enforced in these containers (nothing here relies on them): device allow-lists, raised
  * rlimits. Set WG_TS_BOOT_KEEP=1 to keep the containers' root folders for a post-mortem.
  */
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { UPLINK_TABLE } from "../src/cloud/first-boot.js";
-import { buildNodeRuntime, NODE_RUNTIME_FILE } from "../src/cloud/node-runtime.js";
+import { NODE_RUNTIME_FILE } from "../src/cloud/node-runtime.js";
 import { hubSpokeTopology } from "../src/model/reference.js";
 import { INSTANCE_PATHS } from "../src/scaleway/cloud-init.js";
 import { ARTIFACT_FILE, tfName } from "../src/scaleway/stack.js";
 import { scalewayPlans } from "../src/scaleway/synth.js";
 import { evaluateTemplate } from "../src/terraform/evaluate.js";
-import { BOOT_CACHE, bootRootfs, Container, must, Netns, quote, requireHostTools, sh, sleep, startProcess, unitProperties, waitFor } from "./support/boot.js";
+import {
+  bootRootfs,
+  Container,
+  expectCloudInitDone,
+  expectDaemonLogWithoutKeys,
+  expectRebootRecovers,
+  expectRestartAndKillRecovered,
+  expectWgTsUnitFromUserData,
+  fileSha256Interpolation,
+  handshakesSince as handshakesWith,
+  must,
+  Netns,
+  quote,
+  requireHostTools,
+  sh,
+  sleep,
+  startObjectStore,
+  startProcess,
+  synthesize,
+  tearDownBoot,
+  unitProperties,
+  waitFor,
+} from "./support/boot.js";
 
-const REPO = new URL("../../../", import.meta.url).pathname;
-const WG_DEPLOY = join(REPO, "packages/deploy/bin/wg-deploy.js");
-const UNIT_SOURCE = join(REPO, "packages/wg-daemon/systemd/wg-ts@.service");
 const topology = hubSpokeTopology();
 const plans = scalewayPlans(topology);
 const gateways = topology.gateways.map((g) => g.name);
@@ -106,7 +122,8 @@ function userData(node: string): string {
     if (expression === "jsonencode(var.ssh_public_key)") return JSON.stringify("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBootTest operator@example");
     if ((m = /^element\(split\("\/", scaleway_vpc_private_network\.(\w+)\.id\), 1\)$/.exec(expression))) return uuids.get(m[1] as string) ?? "unknown-network";
     if ((m = /^"\$\{scaleway_object_bucket\.artifacts\.endpoint\}\/([\w.-]+)"$/.exec(expression))) return `http://${OBJECT_STORE}/${m[1]}`;
-    if ((m = /^filesha256\("\$\{path\.module\}\/([\w.-]+)"\)$/.exec(expression))) return createHash("sha256").update(readFileSync(join(out, m[1] as string))).digest("hex");
+    const sha256 = fileSha256Interpolation(out, expression);
+    if (sha256 !== undefined) return sha256;
     throw new Error(`${node}: no value for the interpolation ${expression}`);
   });
 }
@@ -131,26 +148,6 @@ http.server.ThreadingHTTPServer(("169.254.42.42", 80), H).serve_forever()
   servers.push(startProcess("ip", ["netns", "exec", inet.name, "python3", "-c", script], join(work, "metadata.log")));
 }
 
-/** Object storage stand-in: serves `dir`; the runtime answers 503 to each client's first RUNTIME_FAILURES requests. */
-function objectStore(dir: string): void {
-  const script = `
-import functools, http.server, sys
-failures = {}
-class H(http.server.SimpleHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/${NODE_RUNTIME_FILE}":
-            n = failures.get(self.client_address[0], 0)
-            failures[self.client_address[0]] = n + 1
-            if n < ${RUNTIME_FAILURES}:
-                self.send_error(503, "stand-in: briefly unavailable"); return
-        super().do_GET()
-    def log_message(self, fmt, *args):
-        sys.stderr.write("%s %s\\n" % (self.client_address[0], fmt % args)); sys.stderr.flush()
-http.server.ThreadingHTTPServer(("${OBJECT_STORE}", 80), functools.partial(H, directory=${JSON.stringify(dir)})).serve_forever()
-`;
-  servers.push(startProcess("ip", ["netns", "exec", inet.name, "python3", "-c", script], join(work, "object-store.log")));
-}
-
 /** The gateway's namespace as fresh hardware: uplink addressed (the platform's DHCP), private NICs plugged in. */
 function plugGateway(node: string, k: number, late: Set<string>): Netns {
   const ns = new Netns(`${prefix}-${SHORT[node]}`);
@@ -173,48 +170,21 @@ function resetUplink(ns: Netns, node: string): void {
   ns.must(`ip -4 address flush dev up0 && ip address add ${PUBLIC[node]}/24 dev up0 && ip route replace default via ${ROUTER} dev up0`);
 }
 
-/** What a reboot of the machine resets (the namespace outlives the container): rules, routes, addresses, sysctls. */
-function resetAsAfterPowerOff(ns: Netns, node: string, k: number): void {
-  ns.must("nft flush ruleset");
-  ns.must("ip rule flush && ip rule add priority 32766 lookup main && ip rule add priority 32767 lookup default");
-  ns.must(`ip -4 route flush table main && ip -4 route flush table ${UPLINK_TABLE}`);
-  ns.must("sysctl -q -w net.ipv4.ip_forward=0");
-  for (const nic of nicsOf(node, k)) ns.must(`ip -4 address flush dev ${nic.device} && ip link set ${nic.device} down`);
-  ns.must("ip link set lo up");
-  resetUplink(ns, node);
-}
-
-const latestHandshakes = (c: Container): Map<string, number> =>
-  new Map(
-    c
-      .exec("wg show wg0 latest-handshakes")
-      .stdout.trim()
-      .split("\n")
-      .filter((l) => l.includes("\t"))
-      .map((l) => [l.split("\t")[0] as string, Number(l.split("\t")[1])]),
-  );
-
 /** Waits until `node` has a handshake newer than `since` (unix s) with every other gateway. */
-async function handshakesSince(node: string, since: number, timeoutMs = 90_000): Promise<void> {
-  const c = containers.get(node) as Container;
-  const peers = gateways.filter((g) => g !== node).map((g) => secrets.wireguard_public_keys[g] as string);
-  await waitFor(`${node}: handshakes with ${peers.length} peers after ${since}`, () => (peers.every((p) => (latestHandshakes(c).get(p) ?? 0) >= since) ? true : undefined), timeoutMs, 1000);
-}
-
-const now = () => Math.floor(Date.now() / 1000);
+const handshakesSince = (node: string, since: number, timeoutMs = 90_000): Promise<void> =>
+  handshakesWith(
+    containers.get(node) as Container,
+    gateways.filter((g) => g !== node).map((g) => secrets.wireguard_public_keys[g] as string),
+    since,
+    timeoutMs,
+  );
 
 beforeAll(async () => {
   requireHostTools();
   const started = Date.now();
   // 1. wg-deploy synth, exactly as an operator runs it (packs the built workspace).
   out = join(work, "synth");
-  const runtime = join(BOOT_CACHE, NODE_RUNTIME_FILE);
-  if (!existsSync(runtime)) {
-    mkdirSync(BOOT_CACHE, { recursive: true });
-    buildNodeRuntime(runtime, { log });
-  }
-  const synth = spawnSync("node", [WG_DEPLOY, "synth", "--target", "scaleway", "--out", out, "--node-runtime", runtime], { encoding: "utf8" });
-  if (synth.status !== 0) throw new Error(`wg-deploy synth failed: ${synth.stderr}`);
+  synthesize("scaleway", out, [], log);
   secrets = JSON.parse(readFileSync(join(out, "wireguard.secrets.json"), "utf8")) as typeof secrets;
   // 2. The image: rootfs + mirror of every package the gateways' user-data installs.
   const packages = [...new Set(gateways.flatMap((g) => plans.get(g)?.packages ?? []))];
@@ -228,7 +198,9 @@ beforeAll(async () => {
   inet.must(`ip link add br0 type bridge && ip link set br0 up && ip address add ${ROUTER}/24 dev br0 && sysctl -q -w net.ipv4.ip_forward=1`);
   inet.must(`ip address add 169.254.42.42/32 dev lo && ip address add ${OBJECT_STORE}/32 dev lo && ip address add ${REMOTE}/32 dev lo`);
   metadataServer();
-  objectStore(out);
+  servers.push(
+    startObjectStore({ ns: inet, address: OBJECT_STORE, dir: out, logFile: join(work, "object-store.log"), failFirst: { file: NODE_RUNTIME_FILE, times: RUNTIME_FAILURES } }),
+  );
   // 4. One container per gateway, booted in parallel.
   const boots = gateways.map(async (node, k) => {
     const ns = plugGateway(node, k, node === LATE_NODE ? new Set([LATE_NETWORK]) : new Set());
@@ -252,11 +224,7 @@ beforeAll(async () => {
       must(`ip -n ${lan.name} link set ${late.device} netns ${ns.name}`);
       t["late_nic_plugged_s"] = (Date.now() - t0) / 1000;
     }
-    await waitFor(`${node}: cloud-init done`, () => (/^status: (done|error)/m.test(c.exec("cloud-init status").stdout) ? true : undefined), 600_000, 1000);
-    t["cloud_init_done_s"] = (Date.now() - t0) / 1000;
-    await c.waitBooted(60_000);
-    t["boot_to_running_s"] = Number(c.exec("systemd-analyze | sed -n 's/.*Startup finished in \\([0-9.]*\\)s.*/\\1/p'").stdout.trim() || "NaN");
-    timings[node] = t;
+    timings[node] = { ...t, ...(await c.waitFirstBoot(t0)) };
   });
   await Promise.all(boots);
   timings["total"] = { setup_s: (Date.now() - started) / 1000 };
@@ -267,46 +235,20 @@ const earlyState = new Map<string, { forwarding: string; lateNicPresent: boolean
 
 afterAll(async () => {
   log(`timings ${JSON.stringify(timings)}`);
-  if (process.env["WG_TS_BOOT_HOLD"] === "1") {
-    log(`WG_TS_BOOT_HOLD=1: containers left running (pids ${[...containers.values()].map((c) => c.pid1()).join(" ")}), namespaces ${namespaces.map((n) => n.name).join(" ")}, ${work}`);
-    return;
-  }
-  await Promise.all([...containers.values()].map((c) => c.stop()));
-  for (const s of servers) s.kill();
-  for (const ns of namespaces) ns.remove();
-  if (process.env["WG_TS_BOOT_KEEP"] !== "1") rmSync(work, { recursive: true, force: true });
-  else log(`kept ${work}`);
+  await tearDownBoot({ containers: [...containers.values()], servers, namespaces, work, log });
 }, 120_000);
 
 describe.each(gateways)("%s boots from its synthesized user-data", (node) => {
   const c = () => containers.get(node) as Container;
 
-  it("cloud-init: status done, no errors", () => {
-    const status = c().must("cloud-init status --long");
-    expect(status).toMatch(/^status: done$/m);
-    const result = JSON.parse(c().must("cat /run/cloud-init/result.json")) as { v1: { errors: unknown[] } };
-    expect(result.v1.errors).toEqual([]);
-    expect(c().exec("systemctl --failed --no-legend --plain").stdout.trim()).toBe("");
-  });
+  it("cloud-init: status done, no errors", () => expectCloudInitDone(c()));
 
   it("runs wg-ts as the wg-ts@wg0 unit the user-data installed, on Node.js 24 from the bucket (no NodeSource)", () => {
-    expect(c().exec("systemctl is-active wg-ts@wg0").stdout.trim()).toBe("active");
-    expect(c().exec("systemctl is-enabled wg-ts@wg0").stdout.trim()).toBe("enabled");
-    const props = unitProperties(c(), "wg-ts@wg0", ["FragmentPath", "ExecMainPID", "Restart"]);
-    expect(props["FragmentPath"]).toBe("/etc/systemd/system/wg-ts@.service");
-    expect(props["Restart"]).toBe("on-failure");
-    expect(c().must("cat /etc/systemd/system/wg-ts@.service")).toBe(readFileSync(UNIT_SOURCE, "utf8"));
-    expect(c().must(`readlink -f /proc/${props["ExecMainPID"]}/exe`).trim()).toBe("/usr/local/bin/node");
-    expect(c().must("/usr/local/bin/node --version")).toMatch(/^v24\./);
-    expect(c().must("command -v wg-ts").trim()).toBe("/usr/local/bin/wg-ts");
-    expect(c().exec("dpkg -s nodejs").status).not.toBe(0);
-    expect(c().exec("ls /etc/apt/sources.list.d/").stdout).not.toContain("nodesource");
-    expect(c().exec("dpkg -s wireguard-tools nftables").status).toBe(0);
+    expectWgTsUnitFromUserData(c());
     // The runtime's download was refused twice by the stand-in and retried (curl --retry).
     const requests = readFileSync(join(work, "object-store.log"), "utf8").split("\n").filter((l) => l.startsWith(`${PUBLIC[node]} `) && l.includes(NODE_RUNTIME_FILE));
     expect(requests.filter((l) => l.includes(" 503 "))).toHaveLength(RUNTIME_FAILURES);
     expect(requests.filter((l) => l.includes(" 200 "))).toHaveLength(1);
-    expect(c().must("journalctl -o cat --no-pager")).toMatch(/wg-ts-node: node v24\.\d+\.\d+, npm \d+/);
   });
 
   it("wg show (UAPI of wg-ts) lists a handshake with both other gateways", async () => {
@@ -332,36 +274,11 @@ describe.each(gateways)("%s boots from its synthesized user-data", (node) => {
 
 describe("systemd keeps the tunnel up", () => {
   it.each(gateways)("%s: systemctl restart, then kill -9 of the daemon: systemd restarts it, the tunnel comes back", async (node) => {
-    const c = containers.get(node) as Container;
-    const before = unitProperties(c, "wg-ts@wg0", ["ExecMainPID", "NRestarts"]);
-    const t1 = now();
-    c.must("systemctl restart wg-ts@wg0");
-    const afterRestart = unitProperties(c, "wg-ts@wg0", ["ExecMainPID", "ActiveState"]);
-    expect(afterRestart["ActiveState"]).toBe("active");
-    expect(afterRestart["ExecMainPID"]).not.toBe(before["ExecMainPID"]);
-    await handshakesSince(node, t1);
-
-    const t2 = now();
-    c.must(`kill -9 ${afterRestart["ExecMainPID"]}`);
-    const recovered = await waitFor(
-      `${node}: wg-ts@wg0 restarted by systemd`,
-      () => {
-        const p = unitProperties(c, "wg-ts@wg0", ["ExecMainPID", "NRestarts", "ActiveState"]);
-        return p["ActiveState"] === "active" && p["ExecMainPID"] !== afterRestart["ExecMainPID"] && p["ExecMainPID"] !== "0" ? p : undefined;
-      },
-      30_000,
-    );
-    expect(Number(recovered["NRestarts"])).toBe(Number(before["NRestarts"]) + 1);
-    await handshakesSince(node, t2);
-    expect(c.must("journalctl -u wg-ts@wg0 -o cat --no-pager")).toMatch(/status=9\/KILL|signal=KILL/);
+    await expectRestartAndKillRecovered(containers.get(node) as Container, (since) => handshakesSince(node, since));
   }, 240_000);
 
   it.each(gateways)("%s: journalctl -u wg-ts@wg0 carries the daemon's log, the journal no private key", (node) => {
-    const c = containers.get(node) as Container;
-    const unitLog = c.must("journalctl -u wg-ts@wg0 -o cat --no-pager");
-    expect(unitLog).toMatch(/\[#\] ip /);
-    const journal = c.must("journalctl -o cat --no-pager");
-    for (const key of Object.values(secrets.wireguard_private_keys)) expect(journal.includes(key)).toBe(false);
+    expectDaemonLogWithoutKeys(containers.get(node) as Container, Object.values(secrets.wireguard_private_keys));
   });
 });
 
@@ -434,17 +351,7 @@ describe("first-boot risks, fixed", () => {
 describe("a reboot", () => {
   it.each(gateways)("%s: comes back with firewall, forwarding, NICs and the tunnel, from systemd alone", async (node) => {
     const c = containers.get(node) as Container;
-    const k = gateways.indexOf(node);
-    const t0 = now();
-    const started = Date.now();
-    await c.reboot(() => resetAsAfterPowerOff(c.ns, node, k));
-    expect(await c.waitBooted(120_000)).toBe("running");
-    (timings[node] as Record<string, number>)["reboot_to_running_s"] = (Date.now() - started) / 1000;
-    expect(c.exec("systemctl is-active wg-ts@wg0 wg-ts-network").stdout.trim().split("\n")).toEqual(["active", "active"]);
-    expect(c.must("sysctl -n net.ipv4.ip_forward").trim()).toBe("1");
-    expect(c.must("nft list ruleset")).toContain("table inet wgts_filter");
-    for (const nic of nicsOf(node, k)) expect(c.must(`ip -4 -o address show dev ${nic.device}`)).toContain(`inet ${nic.address}`);
-    await handshakesSince(node, t0);
-    (timings[node] as Record<string, number>)["reboot_to_handshakes_s"] = (Date.now() - started) / 1000;
+    const reboot = await expectRebootRecovers(c, { nics: nicsOf(node, gateways.indexOf(node)), uplink: () => resetUplink(c.ns, node), tunnelBack: (since) => handshakesSince(node, since) });
+    Object.assign(timings[node] as Record<string, number>, reboot);
   }, 240_000);
 });

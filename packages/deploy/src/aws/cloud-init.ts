@@ -6,13 +6,22 @@
  */
 import { renderCloudInitFor, type CloudInitInputs, type CloudPlatform } from "../cloud/cloud-init.js";
 
-/** `find_nic MAC ADDRESS/PREFIX`: the device whose MAC address is MAC (case-insensitive); prints `DEVICE mac`. */
+/**
+ * `find_nic MAC ADDRESS/PREFIX`: the device whose MAC address is MAC (case-insensitive), from netlink
+ * (`ip -j link`: /sys/class/net can show another network namespace's devices, e.g. in a container);
+ * prints `DEVICE mac`. Python: present on every cloud-init image.
+ */
 const FIND_NIC_BY_MAC = `find_nic() {
-  want=$(printf '%s' "$1" | tr 'A-F' 'a-f')
-  for d in /sys/class/net/*; do
-    if [ "$(tr 'A-F' 'a-f' < "$d/address" 2>/dev/null)" = "$want" ]; then echo "\${d##*/} mac"; return 0; fi
-  done
-  return 1
+  python3 - "$1" <<'PY'
+import json, subprocess, sys
+want = sys.argv[1].lower()
+links = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True).stdout or "[]")
+for link in links:
+    if (link.get("address") or "").lower() == want:
+        print(link["ifname"], "mac")
+        sys.exit(0)
+sys.exit(1)
+PY
 }
 `;
 
