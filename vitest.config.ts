@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 //  - unit: pure tests (wg-core, parsers, renderers); run in parallel.
 //  - e2e:  real network namespaces, TUN devices, wireguard-go, PostgreSQL; root only,
 //          one file at a time because they share the machine's 2 cores and
-//          /var/run/wireguard (see ../shared/docs/environment.md).
+//          /var/run/wireguard (UAPI sockets are shared by all namespaces).
 // Workspace packages resolve to their TypeScript sources via the "source" export condition,
 // so unit tests never run against a stale dist/. E2E tests spawn the built CLIs (pnpm build first).
 const conditions = ["source", "import", "node", "default"];

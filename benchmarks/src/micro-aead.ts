@@ -2,7 +2,7 @@
  * Transport AEAD candidates side by side (issue 14, "Batched AEAD"): seal and open of 64-byte and
  * 1420-byte packets, ChaCha20-Poly1305 with the transport nonce and empty AAD (whitepaper §5.4.6):
  *
- *   - per packet: node:crypto (a cipher object per packet: today's default), @noble/ciphers (pure JS),
+ *   - per packet: node:crypto (a cipher object per packet: wg-core's default), @noble/ciphers (pure JS),
  *     libsodium-wrappers (libsodium compiled to WebAssembly; a devDependency of benchmarks only);
  *   - batched (wg-core aead-batch.ts): the TypeScript batch over node:crypto, and the native addon
  *     over node's own OpenSSL (wg-daemon native-aead.ts) with 1, 16 and 64 packets per call.

@@ -3,7 +3,7 @@
  *
  *   wireguard-go   `wireguard-go -f IF` + `wg setconf` + ip (the native reference peer)
  *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config): the default
- *                  data plane (src/fast/: main-thread I/O while light, worker threads under load)
+ *                  data plane (src/dataplane/: main-thread I/O while light, worker threads under load)
  *   wg-ts-workers  the same with WG_TS_WORKERS=always: the worker threads from the start
  *
  * Every endpoint exposes the pids whose CPU time and memory the harness samples.

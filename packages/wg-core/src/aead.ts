@@ -167,8 +167,8 @@ export const nobleTransportAead: TransportAead = transportAead(nobleChaChaPoly);
 export const nodeTransportAead: TransportAead = transportAead(nodeChaChaPoly);
 
 /**
- * The implementation the device uses unless told otherwise: node:crypto, measured faster by
- * `benchmarks/src/micro.ts` side by side with noble (about 3.5× on 1420-byte packets, 1.3–1.7× on
- * 64-byte ones; see `pnpm bench`).
+ * The implementation the device uses unless told otherwise: node:crypto, faster than noble in
+ * `benchmarks/src/micro.ts` side by side (benchmarks/README.md, section 6). The daemon passes the
+ * native addon instead where it loads (wg-daemon native-aead.ts).
  */
 export const defaultTransportAead: TransportAead = nodeTransportAead;

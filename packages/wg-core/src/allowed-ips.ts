@@ -237,19 +237,36 @@ export function formatCidr(cidr: Cidr): string {
   return `${formatAddress(cidr.bytes)}/${cidr.bits}`;
 }
 
-/** Marks "nothing removed" (an owner may itself be undefined). */
-const NOT_REMOVED: unique symbol = Symbol("not removed");
+/**
+ * A prefix as four big-endian 32-bit words, int32 (an IPv4 address in the first, the others 0):
+ * trie nodes keep these numbers, not a byte array each — with 10,000 prefixes a Uint8Array per
+ * node was most of the table's memory.
+ */
+type Key = readonly [number, number, number, number];
 
-/** One trie node: a masked prefix, maybe an owner, and the subtrees for the next bit 0 / 1. */
-class TrieNode<T> {
-  child0: TrieNode<T> | null = null;
-  child1: TrieNode<T> | null = null;
-  constructor(
-    readonly bits: Uint8Array,
-    readonly cidr: number,
-    public owned: boolean,
-    public value: T | undefined,
-  ) {}
+/** The 32-bit big-endian word at buf[off..] (as int32). */
+function wordAt(buf: Uint8Array, off: number): number {
+  return (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+}
+
+/** The key of a 4- or 16-byte address. */
+function keyOf(bytes: Uint8Array): Key {
+  if (bytes.length === 4) return [wordAt(bytes, 0), 0, 0, 0];
+  return [wordAt(bytes, 0), wordAt(bytes, 4), wordAt(bytes, 8), wordAt(bytes, 12)];
+}
+
+/** `k` with every bit after the first `bits` cleared. */
+function maskKey(k: Key, bits: number): Key {
+  const m = (i: number): number => {
+    const keep = bits - 32 * i;
+    return keep >= 32 ? k[i]! : keep <= 0 ? 0 : k[i]! & (~0 << (32 - keep));
+  };
+  return [m(0), m(1), m(2), m(3)];
+}
+
+/** Bit `i` (0 = most significant) of key `k`. */
+function keyBit(k: Key, i: number): number {
+  return (k[i >>> 5]! >>> (31 - (i & 31))) & 1;
 }
 
 /** Bit `i` (0 = most significant) of the address at buf[off..]. */
@@ -257,22 +274,55 @@ function bitAt(buf: Uint8Array, off: number, i: number): number {
   return (buf[off + (i >>> 3)]! >>> (7 - (i & 7))) & 1;
 }
 
-/** Number of leading bits a and b share, at most `max`. */
-function commonBits(a: Uint8Array, b: Uint8Array, max: number): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]! ^ b[i]!;
-    if (x !== 0) return Math.min(max, i * 8 + Math.clz32(x) - 24);
+/** Marks "nothing removed" (an owner may itself be undefined). */
+const NOT_REMOVED: unique symbol = Symbol("not removed");
+
+/** One trie node: a masked prefix (its {@link Key} words), maybe an owner, and the subtrees for the next bit 0 / 1. */
+class TrieNode<T> {
+  child0: TrieNode<T> | null = null;
+  child1: TrieNode<T> | null = null;
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  constructor(
+    key: Key,
+    readonly cidr: number,
+    public owned: boolean,
+    public value: T | undefined,
+  ) {
+    this.w0 = key[0];
+    this.w1 = key[1];
+    this.w2 = key[2];
+    this.w3 = key[3];
   }
-  return Math.min(max, a.length * 8);
+
+  /** Word `i` of the prefix. */
+  word(i: number): number {
+    return i === 0 ? this.w0 : i === 1 ? this.w1 : i === 2 ? this.w2 : this.w3;
+  }
+
+  /** Bit `i` of the prefix. */
+  bit(i: number): number {
+    return (this.word(i >>> 5) >>> (31 - (i & 31))) & 1;
+  }
+}
+
+/** Number of leading bits the node's prefix and `k` share, at most `max`. */
+function commonBits(node: TrieNode<unknown>, k: Key, max: number): number {
+  for (let i = 0; i < 4; i++) {
+    const x = node.word(i) ^ k[i]!;
+    if (x !== 0) return Math.min(max, i * 32 + Math.clz32(x));
+  }
+  return max;
 }
 
 /** True if the address at buf[off..] lies inside node's prefix. */
 function contains(node: TrieNode<unknown>, buf: Uint8Array, off: number): boolean {
-  const prefix = node.bits;
-  const full = node.cidr >>> 3;
-  for (let i = 0; i < full; i++) if (prefix[i] !== buf[off + i]) return false;
-  const rest = node.cidr & 7;
-  return rest === 0 || (buf[off + full]! & ((0xff00 >> rest) & 0xff)) === prefix[full];
+  const full = node.cidr >>> 5;
+  for (let i = 0; i < full; i++) if (node.word(i) !== wordAt(buf, off + 4 * i)) return false;
+  const rest = node.cidr & 31;
+  return rest === 0 || (wordAt(buf, off + 4 * full) & (~0 << (32 - rest))) === node.word(full);
 }
 
 /** The owner an insert displaced, if any. */
@@ -281,16 +331,16 @@ interface Displaced<T> {
   value: T | undefined;
 }
 
-function insertAt<T>(node: TrieNode<T> | null, key: Uint8Array, cidr: number, value: T, prev: Displaced<T>): TrieNode<T> {
+function insertAt<T>(node: TrieNode<T> | null, key: Key, cidr: number, value: T, prev: Displaced<T>): TrieNode<T> {
   if (node === null) return new TrieNode(key, cidr, true, value);
-  const common = commonBits(node.bits, key, Math.min(node.cidr, cidr));
+  const common = commonBits(node, key, Math.min(node.cidr, cidr));
   if (common === node.cidr) {
     if (cidr === node.cidr) {
       prev.owned = node.owned;
       prev.value = node.value;
       node.owned = true; // identical prefix: the new owner replaces the old one
       node.value = value;
-    } else if (bitAt(key, 0, node.cidr) === 1) {
+    } else if (keyBit(key, node.cidr) === 1) {
       node.child1 = insertAt(node.child1, key, cidr, value, prev);
     } else {
       node.child0 = insertAt(node.child0, key, cidr, value, prev);
@@ -300,14 +350,14 @@ function insertAt<T>(node: TrieNode<T> | null, key: Uint8Array, cidr: number, va
   if (common === cidr) {
     // The new prefix contains the node's: it becomes the node's parent.
     const parent = new TrieNode(key, cidr, true, value);
-    if (bitAt(node.bits, 0, cidr) === 1) parent.child1 = node;
+    if (node.bit(cidr) === 1) parent.child1 = node;
     else parent.child0 = node;
     return parent;
   }
   // They diverge at bit `common`: a value-less branch node takes both.
-  const branch = new TrieNode<T>(maskInPlace(Uint8Array.from(key), common), common, false, undefined);
+  const branch = new TrieNode<T>(maskKey(key, common), common, false, undefined);
   const leaf = new TrieNode(key, cidr, true, value);
-  if (bitAt(node.bits, 0, common) === 1) {
+  if (node.bit(common) === 1) {
     branch.child1 = node;
     branch.child0 = leaf;
   } else {
@@ -326,21 +376,21 @@ function collapse<T>(node: TrieNode<T>): TrieNode<T> | null {
 export class AllowedIps<T> {
   #root4: TrieNode<T> | null = null;
   #root6: TrieNode<T> | null = null;
-  /** Each owner's prefixes in the order they were added (like wireguard-go's per-peer list). */
-  readonly #byOwner = new Map<T, Map<string, Cidr>>();
+  /** Each owner's prefixes ("10.0.0.0/24") in the order they were added (like wireguard-go's per-peer list). */
+  readonly #byOwner = new Map<T, Set<string>>();
 
   /** Routes `cidr` to `value`, replacing the owner of an identical prefix. @throws CidrFormatError */
   insert(cidr: string, value: T): void {
     const c = parseCidr(cidr);
     const prev: Displaced<T> = { owned: false, value: undefined };
-    if (c.family === 4) this.#root4 = insertAt(this.#root4, c.bytes, c.bits, value, prev);
-    else this.#root6 = insertAt(this.#root6, c.bytes, c.bits, value, prev);
+    if (c.family === 4) this.#root4 = insertAt(this.#root4, keyOf(c.bytes), c.bits, value, prev);
+    else this.#root6 = insertAt(this.#root6, keyOf(c.bytes), c.bits, value, prev);
     if (prev.owned && prev.value === value) return; // already this owner's: keeps its place
     const key = formatCidr(c);
     if (prev.owned) this.#forget(prev.value as T, key);
     let list = this.#byOwner.get(value);
-    if (list === undefined) this.#byOwner.set(value, (list = new Map()));
-    list.set(key, c);
+    if (list === undefined) this.#byOwner.set(value, (list = new Set()));
+    list.add(key);
   }
 
   /**
@@ -360,15 +410,16 @@ export class AllowedIps<T> {
   removeValue(value: T): void {
     const list = this.#byOwner.get(value);
     if (list === undefined) return;
-    for (const c of list.values()) this.#removePrefix(c, true, value);
+    for (const key of list) this.#removePrefix(parseCidr(key), true, value);
     this.#byOwner.delete(value);
   }
 
   /** Unlinks one exact prefix; returns its former owner, or NOT_REMOVED. Leaves #byOwner alone. */
   #removePrefix(c: Cidr, onlyIfOwnedBy: boolean, value: T | undefined): T | undefined | typeof NOT_REMOVED {
     let removed: T | undefined | typeof NOT_REMOVED = NOT_REMOVED;
+    const key = keyOf(c.bytes);
     const walk = (node: TrieNode<T> | null): TrieNode<T> | null => {
-      if (node === null || commonBits(node.bits, c.bytes, node.cidr) < node.cidr || node.cidr > c.bits) return node;
+      if (node === null || commonBits(node, key, node.cidr) < node.cidr || node.cidr > c.bits) return node;
       if (node.cidr === c.bits) {
         if (!node.owned || (onlyIfOwnedBy && node.value !== value)) return node;
         removed = node.value;
@@ -376,7 +427,7 @@ export class AllowedIps<T> {
         node.value = undefined;
         return collapse(node);
       }
-      if (bitAt(c.bytes, 0, node.cidr) === 1) node.child1 = walk(node.child1);
+      if (keyBit(key, node.cidr) === 1) node.child1 = walk(node.child1);
       else node.child0 = walk(node.child0);
       return collapse(node);
     };

@@ -12,13 +12,16 @@
  *        slot's shared window, if the slot still holds that keypair → inner packet length from its
  *        IP header → inner source in the sending peer's allowed IPs (whitepaper §2).
  *
- * Batch-shaped from the start: a caller-owned {@link TransportBatch} carries N packets in and N
- * results out, no closures or arrays per packet; the AEAD is the {@link TransportAead} per packet
- * today, a batched native one later. Stateless: everything lives in the table and the batch.
+ * Batch-shaped: a caller-owned {@link TransportBatch} carries N packets in and N results out, no
+ * closures or arrays per packet. The AEAD is either a {@link TransportAead} (one call per packet: the
+ * Device's one-packet batches) or a {@link BatchTransportAead} (aead-batch.ts: the packets of a batch
+ * in one call, keys read in place from the table's shared key bytes — the data-plane workers).
+ * Stateless: everything lives in the table and the batch.
  * Never throws for any input bytes: failures are per-packet {@link DropReason}s.
  */
 import type { DropReason } from "./actions.js";
 import type { TransportAead } from "./aead.js";
+import { AeadBatch, type BatchTransportAead } from "./aead-batch.js";
 import type { AllowedIps } from "./allowed-ips.js";
 import { COUNTER_LIMIT, MAX_SEGMENT_SIZE } from "./constants.js";
 import { innerLength } from "./inner-ip.js";
@@ -27,6 +30,10 @@ import { paddedLength } from "./padding.js";
 import { COUNTER_ACCEPTED, COUNTER_REPLAYED, type SessionTable } from "./session-table.js";
 
 const TAG = 16;
+
+/** The transport's AEAD: one packet per call, or a batch per call (told apart by `sealBatch`). */
+export type AnyTransportAead = TransportAead | BatchTransportAead;
+const isBatchAead = (a: AnyTransportAead): a is BatchTransportAead => "sealBatch" in a;
 
 /**
  * N packets and their results, owned and reused by the caller (allocate once per thread).
@@ -53,6 +60,16 @@ export class TransportBatch {
   readonly authenticated: Uint8Array;
   /** Out: why the packet was dropped, or null. */
   readonly drop: (DropReason | null)[];
+  /** @internal A {@link BatchTransportAead}'s operations for this batch, and the packet of each. */
+  readonly ops: AeadBatch;
+  /** @internal */
+  readonly opPacket: Int32Array;
+  /** @internal Fixed-length views over whole buffers (the AEAD addresses bytes by offset in them). */
+  readonly arenas = new ArenaViews();
+  /** @internal The arenas of the pending {@link ops} (keys, input, output). */
+  pending: [Uint8Array, Uint8Array, Uint8Array] | null = null;
+  /** @internal Operations that failed in flushes made by {@link queueOp} itself (reported by the next {@link flushOps}). */
+  flushFailures = 0;
 
   constructor(readonly capacity: number) {
     this.input = new Array<Uint8Array>(capacity).fill(EMPTY);
@@ -63,6 +80,29 @@ export class TransportBatch {
     this.counter = new Float64Array(capacity);
     this.authenticated = new Uint8Array(capacity);
     this.drop = new Array<DropReason | null>(capacity).fill(null);
+    this.ops = new AeadBatch(capacity);
+    this.opPacket = new Int32Array(capacity);
+  }
+}
+
+/**
+ * A fixed-length Uint8Array over the whole buffer behind a view, so that the view's bytes are at
+ * `view.byteOffset` in it: what a {@link BatchTransportAead} takes (one arena, offsets). A few
+ * buffers are in use per batch (the table's key bytes, the datagram and packet buffers): the last
+ * ones are kept, re-made when a growable buffer has grown past them.
+ */
+class ArenaViews {
+  readonly #views: Uint8Array[] = [];
+  of(view: Uint8Array): Uint8Array {
+    const end = view.byteOffset + view.byteLength;
+    for (const a of this.#views) if (a.buffer === view.buffer && end <= a.length) return a;
+    const buffer = view.buffer;
+    const a = new Uint8Array(buffer, 0, buffer.byteLength);
+    const old = this.#views.findIndex((x) => x.buffer === buffer);
+    if (old >= 0) this.#views.splice(old, 1);
+    if (this.#views.length === 4) this.#views.shift();
+    this.#views.push(a);
+    return a;
   }
 }
 
@@ -97,9 +137,10 @@ export function sealBatch(
   table: SessionTable,
   batch: TransportBatch,
   now: number,
-  aead: TransportAead,
+  aead: AnyTransportAead,
   mtu: number,
 ): number {
+  const batched = isBatchAead(aead) ? aead : null;
   let sealed = 0;
   const n = batch.count;
   for (let i = 0; i < n; ) {
@@ -125,7 +166,8 @@ export function sealBatch(
         fail(batch, k, "counter-limit");
         continue;
       }
-      const length = sealOne(key, remote, counter, batch.input[k]!, batch.output[k]!, mtu, aead);
+      const out = batch.output[k]!;
+      const length = batched ? prepareSeal(remote, counter, batch.input[k]!, out, mtu) : sealOne(key, remote, counter, batch.input[k]!, out, mtu, aead as TransportAead);
       if (length < 0) {
         fail(batch, k, "encrypt-failed");
         continue;
@@ -133,8 +175,11 @@ export function sealBatch(
       batch.length[k] = length;
       batch.counter[k] = counter;
       batch.drop[k] = null;
+      // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place, with the run's other packets below
+      if (batched) queueOp(batch, batched, true, k, key, out, TransportLayout.payload, length - TransportLayout.payload - TAG, out, TransportLayout.payload, counter);
       ok++;
     }
+    if (batched) ok -= flushOps(batch, batched, true);
     // The key and the counters belong to one keypair only if the slot did not change meanwhile.
     if (table.generation(slot) !== generation) {
       for (let k = i; k < end; k++) {
@@ -149,8 +194,11 @@ export function sealBatch(
   return sealed;
 }
 
-/** Header, padded plaintext and AEAD into `out`; returns the datagram length or −1. `remote`: int32 bits. */
-function sealOne(key: Uint8Array, remote: number, counter: number, packet: Uint8Array, out: Uint8Array, mtu: number, aead: TransportAead): number {
+/**
+ * Header and padded plaintext into `out` (the AEAD still to run); returns the datagram length or −1.
+ * `remote`: int32 bits.
+ */
+function prepareSeal(remote: number, counter: number, packet: Uint8Array, out: Uint8Array, mtu: number): number {
   // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖), capped at the MTU (padding.ts)
   const padded = paddedLength(packet.length, mtu);
   const total = TransportLayout.payload + padded + TAG;
@@ -159,9 +207,73 @@ function sealOne(key: Uint8Array, remote: number, counter: number, packet: Uint8
   // The packet may already sit at its place in `out` (a caller that reads into its datagram buffers).
   if (packet.buffer !== out.buffer || packet.byteOffset !== out.byteOffset + TransportLayout.payload) out.set(packet, TransportLayout.payload);
   for (let j = TransportLayout.payload + packet.length; j < TransportLayout.payload + padded; j++) out[j] = 0; // < 16 bytes
+  return total;
+}
+
+/** {@link prepareSeal}, then the per-packet AEAD; returns the datagram length or −1. */
+function sealOne(key: Uint8Array, remote: number, counter: number, packet: Uint8Array, out: Uint8Array, mtu: number, aead: TransportAead): number {
+  const total = prepareSeal(remote, counter, packet, out, mtu);
+  if (total < 0) return -1;
   // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place
-  const plain = out.subarray(TransportLayout.payload, TransportLayout.payload + padded);
+  const plain = out.subarray(TransportLayout.payload, total - TAG);
   return aead.seal(key, counter, plain, out, TransportLayout.payload) < 0 ? -1 : total;
+}
+
+/**
+ * Adds packet `k`'s AEAD operation to the batch's pending ones: `length` bytes at `input[inAt]`
+ * into `output[outAt]` with `key`. The pending operations run first if they address other buffers
+ * (a {@link BatchTransportAead} call takes one arena per role).
+ */
+function queueOp(
+  batch: TransportBatch, aead: BatchTransportAead, seal: boolean, k: number, key: Uint8Array,
+  input: Uint8Array, inAt: number, length: number, output: Uint8Array, outAt: number, counter: number,
+): void {
+  // The AEAD sees whole buffers: keep it inside this packet's own views.
+  if (inAt < 0 || inAt + length > input.length || outAt < 0 || outAt + (seal ? length + TAG : length - TAG) > output.length) {
+    if (seal) {
+      fail(batch, k, "encrypt-failed");
+      batch.flushFailures++;
+    } else batch.length[k] = -1;
+    return;
+  }
+  const ops = batch.ops;
+  const keys = batch.arenas.of(key);
+  const inArena = batch.arenas.of(input);
+  const outArena = batch.arenas.of(output);
+  const p = batch.pending;
+  if (p !== null && (p[0] !== keys || p[1] !== inArena || p[2] !== outArena)) batch.flushFailures += flushOps(batch, aead, seal);
+  if (batch.pending === null) batch.pending = [keys, inArena, outArena];
+  const j = ops.count++;
+  ops.set(j, input.byteOffset + inAt, length, output.byteOffset + outAt, key.byteOffset, counter);
+  batch.opPacket[j] = k;
+}
+
+/**
+ * Runs the pending operations in one call. A failed one (−1) drops its packet as encrypt-failed
+ * (seal) or decrypt-failed (open); open results are left in `batch.length` for the second pass.
+ * @returns how many failed, with those of earlier flushes since the last call
+ */
+function flushOps(batch: TransportBatch, aead: BatchTransportAead, seal: boolean): number {
+  const ops = batch.ops;
+  let failed = batch.flushFailures;
+  batch.flushFailures = 0;
+  const p = batch.pending;
+  if (ops.count === 0 || p === null) return failed;
+  if (seal) aead.sealBatch(p[0], p[1], p[2], ops);
+  else aead.openBatch(p[0], p[1], p[2], ops);
+  for (let j = 0; j < ops.count; j++) {
+    const k = batch.opPacket[j]!;
+    const r = ops.result[j]!;
+    if (seal) {
+      if (r < 0) {
+        fail(batch, k, "encrypt-failed");
+        failed++;
+      }
+    } else batch.length[k] = r; // −1: the tag did not verify
+  }
+  ops.count = 0;
+  batch.pending = null;
+  return failed;
 }
 
 /**
@@ -176,83 +288,140 @@ export function openBatch<T>(
   table: SessionTable,
   batch: TransportBatch,
   now: number,
-  aead: TransportAead,
+  aead: AnyTransportAead,
   routes: AllowedIps<T>,
   peers: ArrayLike<T | undefined>,
 ): number {
+  if (isBatchAead(aead)) return openBatched(table, batch, now, aead, routes, peers);
   let delivered = 0;
   for (let i = 0; i < batch.count; i++) {
-    const d = batch.input[i]!;
-    batch.slot[i] = -1;
-    batch.authenticated[i] = 0;
-    batch.counter[i] = -1;
-    batch.length[i] = -1;
-    if (d.length < TRANSPORT_MIN_SIZE) {
-      batch.drop[i] = d.length >= 4 && readU32(d, 0) !== MESSAGE_TRANSPORT ? "unknown-type" : "truncated";
-      continue;
-    }
-    if (readU32(d, 0) !== MESSAGE_TRANSPORT) {
-      batch.drop[i] = "unknown-type";
-      continue;
-    }
-    if (d.length > MAX_SEGMENT_SIZE) {
-      batch.drop[i] = "oversized";
-      continue;
-    }
-    const slot = table.lookup(readU32(d, TransportLayout.receiver));
-    if (slot < 0) {
-      batch.drop[i] = "unknown-index";
-      continue;
-    }
-    const generation = table.generation(slot);
-    batch.slot[i] = slot;
-    batch.generation[i] = generation;
-    if ((generation & 1) === 0 || table.isExpired(slot, now)) {
-      batch.drop[i] = "expired-keypair";
-      continue;
-    }
-    const counter = readCounter(d, TransportLayout.counter);
-    if (counter < 0 || counter >= COUNTER_LIMIT) {
-      batch.drop[i] = "counter-limit";
-      continue;
-    }
+    const counter = openHead(table, batch, i, now);
+    if (counter < 0) continue;
     // P := AEAD-DECRYPT(Trecv, msg.counter, msg.packet, ε)
-    const out = batch.output[i]!;
-    const n = aead.open(table.receiveKey(slot), counter, d.subarray(TransportLayout.payload), out, 0);
-    if (n < 0) {
-      batch.drop[i] = "decrypt-failed";
-      continue;
-    }
-    // Replay check after authentication, in the slot's one window, if the slot still holds the keypair.
-    const r = table.acceptCounter(slot, generation, counter);
-    if (r !== COUNTER_ACCEPTED) {
-      out.fill(0, 0, n);
-      batch.drop[i] = r === COUNTER_REPLAYED ? "replay" : "expired-keypair";
-      continue;
-    }
-    batch.authenticated[i] = 1;
-    batch.counter[i] = counter;
-    batch.length[i] = n;
-    if (n === 0) {
-      batch.drop[i] = null; // keepalive
-      continue;
-    }
-    const length = innerLength(out, n);
-    if (length < 0) {
-      batch.drop[i] = "invalid-inner-packet";
-      continue;
-    }
-    batch.length[i] = length;
-    // Cryptokey routing (whitepaper §2): the inner source must be one of the sender's allowed IPs.
-    const owner = peers[table.peer(slot)];
-    if (owner === undefined || routes.lookup(out, "src") !== owner) {
-      batch.drop[i] = "source-not-allowed";
-      continue;
-    }
-    batch.drop[i] = null;
-    delivered++;
+    const slot = batch.slot[i]!;
+    const n = aead.open(table.receiveKey(slot), counter, batch.input[i]!.subarray(TransportLayout.payload), batch.output[i]!, 0);
+    if (openTail(table, batch, i, counter, n, routes, peers)) delivered++;
   }
   return delivered;
+}
+
+/**
+ * {@link openBatch} with a {@link BatchTransportAead}: every datagram's checks up to the AEAD, the
+ * AEAD for all of them in one call (per group of datagrams in the same buffers), then in order the
+ * replay window and the inner-packet checks — the same rules in the same order per datagram.
+ */
+function openBatched<T>(
+  table: SessionTable,
+  batch: TransportBatch,
+  now: number,
+  aead: BatchTransportAead,
+  routes: AllowedIps<T>,
+  peers: ArrayLike<T | undefined>,
+): number {
+  batch.ops.count = 0;
+  batch.pending = null;
+  batch.flushFailures = 0;
+  for (let i = 0; i < batch.count; i++) {
+    const counter = openHead(table, batch, i, now);
+    if (counter < 0) continue;
+    batch.counter[i] = counter; // read back below (the AEAD result goes to batch.length)
+    const d = batch.input[i]!;
+    // P := AEAD-DECRYPT(Trecv, msg.counter, msg.packet, ε), queued
+    queueOp(batch, aead, false, i, table.receiveKey(batch.slot[i]!), d, TransportLayout.payload, d.length - TransportLayout.payload, batch.output[i]!, 0, counter);
+  }
+  flushOps(batch, aead, false);
+  let delivered = 0;
+  for (let i = 0; i < batch.count; i++) {
+    if (batch.counter[i]! < 0) continue; // dropped before the AEAD
+    const counter = batch.counter[i]!;
+    batch.counter[i] = -1;
+    if (openTail(table, batch, i, counter, batch.length[i]!, routes, peers)) delivered++;
+  }
+  return delivered;
+}
+
+/**
+ * Datagram `i`'s checks before the AEAD: size and type, receiver index → slot, age, counter limit.
+ * Sets slot/generation (or the drop); returns the message counter, or −1 when dropped.
+ */
+function openHead(table: SessionTable, batch: TransportBatch, i: number, now: number): number {
+  const d = batch.input[i]!;
+  batch.slot[i] = -1;
+  batch.authenticated[i] = 0;
+  batch.counter[i] = -1;
+  batch.length[i] = -1;
+  if (d.length < TRANSPORT_MIN_SIZE) {
+    batch.drop[i] = d.length >= 4 && readU32(d, 0) !== MESSAGE_TRANSPORT ? "unknown-type" : "truncated";
+    return -1;
+  }
+  if (readU32(d, 0) !== MESSAGE_TRANSPORT) {
+    batch.drop[i] = "unknown-type";
+    return -1;
+  }
+  if (d.length > MAX_SEGMENT_SIZE) {
+    batch.drop[i] = "oversized";
+    return -1;
+  }
+  const slot = table.lookup(readU32(d, TransportLayout.receiver));
+  if (slot < 0) {
+    batch.drop[i] = "unknown-index";
+    return -1;
+  }
+  const generation = table.generation(slot);
+  batch.slot[i] = slot;
+  batch.generation[i] = generation;
+  if ((generation & 1) === 0 || table.isExpired(slot, now)) {
+    batch.drop[i] = "expired-keypair";
+    return -1;
+  }
+  const counter = readCounter(d, TransportLayout.counter);
+  if (counter < 0 || counter >= COUNTER_LIMIT) {
+    batch.drop[i] = "counter-limit";
+    return -1;
+  }
+  return counter;
+}
+
+/**
+ * Datagram `i`'s checks after the AEAD gave `n` (plaintext bytes, −1: the tag did not verify): the
+ * replay window, then the inner packet's length and source. Returns true when it is to be delivered.
+ */
+function openTail<T>(table: SessionTable, batch: TransportBatch, i: number, counter: number, n: number, routes: AllowedIps<T>, peers: ArrayLike<T | undefined>): boolean {
+  batch.length[i] = -1;
+  if (n < 0) {
+    batch.drop[i] = "decrypt-failed";
+    return false;
+  }
+  const slot = batch.slot[i]!;
+  const out = batch.output[i]!;
+  // Replay check after authentication, in the slot's one window, if the slot still holds the keypair.
+  const r = table.acceptCounter(slot, batch.generation[i]!, counter);
+  if (r !== COUNTER_ACCEPTED) {
+    out.fill(0, 0, n);
+    batch.drop[i] = r === COUNTER_REPLAYED ? "replay" : "expired-keypair";
+    return false;
+  }
+  batch.authenticated[i] = 1;
+  batch.counter[i] = counter;
+  batch.length[i] = n;
+  if (n === 0) {
+    batch.drop[i] = null; // keepalive
+    return false;
+  }
+  const length = innerLength(out, n);
+  if (length < 0) {
+    batch.drop[i] = "invalid-inner-packet";
+    return false;
+  }
+  batch.length[i] = length;
+  // Cryptokey routing (whitepaper §2): the inner source must be one of the sender's allowed IPs.
+  const owner = peers[table.peer(slot)];
+  if (owner === undefined || routes.lookup(out, "src") !== owner) {
+    batch.drop[i] = "source-not-allowed";
+    return false;
+  }
+  batch.drop[i] = null;
+  return true;
 }
 
 function fail(batch: TransportBatch, k: number, reason: DropReason): void {

@@ -2,11 +2,12 @@
 // thread runs on it: one replay window per keypair whichever thread checks it, keys and counters
 // that cannot be mismatched across slot reuse, expiry on each thread's own clock, key erasure in
 // the shared buffer, and no small limit on keypairs. Tests marked "(today: …)" target a defect of
-// the daemon's pre-table fast path (packages/wg-daemon/src/fast) and say whether they would fail there.
+// the daemon's data plane before the shared table (its first fast/ workers) and say whether they would fail there.
 import { describe, expect, it } from "vitest";
 import {
   type Action,
   AllowedIps,
+  batchTransportAead,
   nodeTransportAead,
   openBatch,
   REJECT_AFTER_TIME,
@@ -121,6 +122,96 @@ describe("transport on a session table", () => {
     expect(rx.acceptCounter(rxSlot, g, 6)).toBe(COUNTER_ACCEPTED);
     expect(rx.acceptCounter(rxSlot, g, 5 + 10_000)).toBe(COUNTER_ACCEPTED);
     expect(rx.acceptCounter(rxSlot, g, 6)).toBe(COUNTER_REPLAYED); // now behind the 8128 window
+  });
+});
+
+describe("a batch AEAD (aead-batch.ts) under sealBatch/openBatch: the per-packet results, byte for byte", () => {
+  const batched = batchTransportAead(nodeTransportAead);
+  /** Seals packets of the given sizes in place in one arena (as the tx worker does), with `aead`. */
+  function sealInArena(tx: SessionTable, slot: number, sizes: readonly number[], aead: typeof nodeTransportAead | typeof batched): { b: TransportBatch; arena: Uint8Array } {
+    const room = 16 + 1500 + 16;
+    const arena = new Uint8Array(sizes.length * room);
+    const b = new TransportBatch(sizes.length);
+    b.count = sizes.length;
+    sizes.forEach((n, i) => {
+      const out = arena.subarray(i * room, (i + 1) * room);
+      const p = ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array(n).fill(i));
+      out.set(p, 16);
+      b.input[i] = out.subarray(16, 16 + p.length);
+      b.output[i] = out;
+      b.slot[i] = slot;
+      b.generation[i] = tx.generation(slot);
+    });
+    sealBatch(tx, b, T0, aead, 1420);
+    return { b, arena };
+  }
+
+  it("seal: the same datagrams as the per-packet AEAD, and a buffer too small is encrypt-failed alone", () => {
+    const sizes = [0, 1, 100, 1372, 1392];
+    const one = session();
+    const two = session();
+    const a = sealInArena(one.tx, one.txSlot, sizes, nodeTransportAead);
+    const b = sealInArena(two.tx, two.txSlot, sizes, batched);
+    expect([...b.b.length.subarray(0, sizes.length)]).toEqual([...a.b.length.subarray(0, sizes.length)]);
+    expect(b.b.drop.slice(0, sizes.length)).toEqual(sizes.map(() => null));
+    expect(Buffer.from(b.arena).equals(Buffer.from(a.arena))).toBe(true);
+    // One output too short for its packet: that packet alone fails, the others are sealed.
+    const three = session();
+    const t = new TransportBatch(2);
+    t.count = 2;
+    for (let i = 0; i < 2; i++) {
+      t.input[i] = ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array(64));
+      t.output[i] = new Uint8Array(i === 0 ? 40 : 200);
+      t.slot[i] = three.txSlot;
+      t.generation[i] = three.tx.generation(three.txSlot);
+    }
+    expect(sealBatch(three.tx, t, T0, batched, 0)).toBe(1);
+    expect(t.drop.slice(0, 2)).toEqual(["encrypt-failed", null]);
+  });
+
+  it("open: every drop reason and delivery as the per-packet AEAD, datagrams and packets in shared arenas", () => {
+    const { tx, txSlot } = session();
+    const good = record(4, tx, txSlot);
+    const forged = good[1]!.slice();
+    forged[forged.length - 1]! ^= 1;
+    const unknown = good[2]!.slice();
+    unknown[4]! ^= 1;
+    const wrongSource = (() => {
+      const b = new TransportBatch(1);
+      b.count = 1;
+      b.input[0] = ipv4Packet("192.168.7.7", B_INNER, 17, new Uint8Array(8));
+      b.output[0] = new Uint8Array(128);
+      b.slot[0] = txSlot;
+      b.generation[0] = tx.generation(txSlot);
+      sealBatch(tx, b, T0, nodeTransportAead, 0);
+      return b.output[0]!.slice(0, b.length[0]!);
+    })();
+    const datagrams = [good[0]!, forged, good[1]!, good[0]!, unknown, good[2]!.subarray(0, 20), wrongSource, good[3]!];
+    const results = [nodeTransportAead, batched].map((aead) => {
+      const { rx } = session();
+      // Every datagram in one arena, every output in another (as recvmmsg buffers and the rx worker's arena).
+      const inArena = new Uint8Array(datagrams.length * 256);
+      const outArena = new Uint8Array(datagrams.length * 256);
+      const b = new TransportBatch(datagrams.length);
+      b.count = datagrams.length;
+      datagrams.forEach((d, i) => {
+        inArena.set(d, i * 256);
+        b.input[i] = inArena.subarray(i * 256, i * 256 + d.length);
+        b.output[i] = outArena.subarray(i * 256, i * 256 + Math.max(0, d.length - 32));
+      });
+      const delivered = openBatch(rx, b, T0, aead, routes, PEERS);
+      const n = datagrams.length;
+      return {
+        delivered,
+        drop: b.drop.slice(0, n),
+        length: [...b.length.subarray(0, n)],
+        counter: [...b.counter.subarray(0, n)],
+        authenticated: [...b.authenticated.subarray(0, n)],
+        out: Buffer.from(outArena).toString("hex"),
+      };
+    });
+    expect(results[0]!.drop).toEqual([null, "decrypt-failed", null, "replay", "unknown-index", "truncated", "source-not-allowed", null]);
+    expect(results[1]).toEqual(results[0]);
   });
 });
 

@@ -1,6 +1,6 @@
 // wg-core against a real wireguard-go, over a veth pair between two namespaces this file creates
 // (wgcore-a: the wg-core peer script; wgcore-b: wireguard-go as interface wgcore0). Nothing is
-// connected to the host's network. Needs root, wireguard-go and wg (see shared/docs/environment.md).
+// connected to the host's network. Needs root, wireguard-go and wg (scripts/bootstrap.sh installs them).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,7 +1,9 @@
 /**
  * The network side of the engine: a batch-aware UDP bind (wireguard-go conn/conn.go's Bind). The
- * Linux one is the data plane's (fast/io.ts over fast/udp.ts: one dual-stack socket, recvmmsg /
- * sendmmsg, UDP GSO/GRO); test/support/memory-devices.ts has an in-memory pair for unit tests.
+ * Linux one is the data plane's (dataplane/io.ts over dataplane/udp.ts: one dual-stack AF_INET6 socket with
+ * UDP_GRO; on the main thread recvmmsg in and one sendto per datagram out, IPv4 peers as
+ * IPv4-mapped addresses — the worker threads use the same socket with recvmmsg and UDP GSO);
+ * test/support/memory-devices.ts has an in-memory pair for unit tests.
  */
 import type { Endpoint } from "@wg-ts/core";
 

@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { setFlagsFromString } from "node:v8";
 import { Engine, monotonicEpochMs } from "./engine.js";
-import { createFastIo, type WorkerPolicy } from "./fast/io.js";
+import { createFastIo, type WorkerPolicy } from "./dataplane/io.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
 export interface DaemonOptions {
@@ -16,7 +16,7 @@ export interface DaemonOptions {
   log: (msg: string) => void;
   /** directory of the UAPI socket (default /var/run/wireguard) */
   uapiDir?: string;
-  /** When the data plane's worker threads run (default auto: under load only; see fast/io.ts). */
+  /** When the data plane's worker threads run (default auto: under load only; see dataplane/io.ts). */
   workers?: WorkerPolicy;
   /** Datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
   gsoSegments?: number;
@@ -43,7 +43,7 @@ const FAST_MTU = 1500;
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { name, log } = opts;
   const path = socketPath(name, opts.uapiDir);
-  // The data plane (fast/io.ts: TUN offload, recvmmsg/sendmmsg, UDP GSO/GRO, the main thread while
+  // The data plane (dataplane/io.ts: TUN offload, recvmmsg/sendmmsg, UDP GSO/GRO, the main thread while
   // traffic is light, worker threads under load). Worker buffers are sized for the largest usual
   // inner MTU (the link's MTU is set later by `up`). The main thread sees light traffic only (the
   // workers take the load): a small young generation keeps its RSS near the idle value (V8 does
@@ -84,8 +84,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     uapi.close(unlink);
     const drops = engine.dropSummary();
     log(`${name}: shutting down (${reason})${drops ? `; drops: ${drops}` : ""}`);
-    // Delete the link first: that wakes a worker's blocked TUN read (closing the fd alone does
-    // not), then close everything.
+    // Delete the link first: a worker's next TUN read fails with EBADFD (and a read blocked in
+    // workers.ts's `blocking` mode wakes, which closing the fd alone does not do), then close
+    // everything.
     execFile("ip", ["link", "delete", "dev", name], () => {
       engine.stop();
       resolveStopped(reason);

@@ -52,7 +52,7 @@ export class Engine implements UapiHandler {
   private listenPort = 0;
   /**
    * Called after every UAPI `set` (even a failed one, which may have applied peers before the
-   * failing one): lets a data plane that mirrors the core (fast/io.ts) resync at once.
+   * failing one): lets a data plane that mirrors the core (dataplane/io.ts) resync at once.
    */
   onConfigured: () => void = () => {};
   /** Drop counters kept outside the engine (the fast path's workers), added to {@link dropSummary}. */

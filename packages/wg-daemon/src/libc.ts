@@ -1,6 +1,6 @@
 /**
  * The libc calls Node does not expose, through koffi (no native addon), for the data plane
- * (fast/*: {@link libc}, raw-address calls usable inside worker threads).
+ * (dataplane/*: {@link libc}, raw-address calls usable inside worker threads).
  *
  * Every pointer argument is passed as a raw address (`uintptr_t`) obtained with `addressOf`:
  * Node's ArrayBuffer backing stores never move, so a Buffer's address stays valid while the

@@ -100,9 +100,10 @@ export function nativeBatchAead(addon: WgAeadAddon): BatchTransportAead {
 
 /**
  * The addon as a per-packet {@link TransportAead} (counter nonces), for the main thread's Device: one
- * call per packet over the addon's one cipher context. A lone packet pays ~30 µs for it after a
- * quiet spell where node:crypto's new cipher per packet pays ~90 µs (benchmarks/README.md,
- * "Lone-packet latency"). The addon checks every range and returns −1, as the contract wants.
+ * call per packet over the addon's one cipher context, where node:crypto creates a cipher object
+ * per packet — the larger cost for a lone packet after a quiet spell (measured in
+ * benchmarks/README.md, section 7, "Lone-packet latency"). The addon checks every range and returns
+ * −1, as the contract wants.
  */
 export function nativeTransportAead(addon: WgAeadAddon): TransportAead {
   const desc = new Int32Array(4);

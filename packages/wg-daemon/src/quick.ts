@@ -8,7 +8,8 @@
  * down: SaveConfig, PreDown, remove policy rules / nft table / DNS, delete the link (the daemon
  *       sees its TUN vanish, exits and removes its socket), PostDown.
  *
- * Nothing here touches `process`: the CLI passes a log function, a Runner and a launcher.
+ * Nothing here reads argv, env or stdio, handles signals or exits: the CLI passes a log function, a
+ * Runner and a launcher. `down` reads only `process.pid` (never wait for ourselves).
  */
 import { lookup } from "node:dns/promises";
 import { readFileSync, statSync, writeFileSync, renameSync } from "node:fs";

@@ -4,7 +4,7 @@
  * refilled every {@link POOL_BYTES} bytes; anything larger (private keys, cookie secrets, nonces) is
  * drawn directly and never kept here. The Device draws jitter for almost every lone data packet
  * (the new-handshake timer is re-armed after every reply), and one `randomFillSync` after a quiet
- * spell costs 35–65 µs on this machine against ~1 µs from the block (benchmarks/README.md,
+ * spell costs far more than a read from the block (measured in benchmarks/README.md, section 7,
  * "Lone-packet latency").
  *
  * Initial state: an empty block (the first small request fills it). Every byte handed out is used once.

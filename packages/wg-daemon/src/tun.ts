@@ -1,6 +1,6 @@
 /**
  * The tunnel side of the engine: a batch-aware TUN device (wireguard-go tun/tun.go's Device). The
- * Linux one is the data plane's (fast/io.ts over fast/tun.ts: IFF_VNET_HDR, offloads, the main
+ * Linux one is the data plane's (dataplane/io.ts over dataplane/tun.ts: IFF_VNET_HDR, offloads, the main
  * thread while light, worker threads under load); test/support/memory-devices.ts has an in-memory
  * one for unit tests.
  */

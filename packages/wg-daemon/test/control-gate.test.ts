@@ -1,5 +1,5 @@
 /**
- * The rx worker's gate to the main thread (fast/control.ts), with in-memory datagrams: junk and
+ * The rx worker's gate to the main thread (dataplane/control.ts), with in-memory datagrams: junk and
  * forged MAC1 are dropped by wg-core's classification and MAC1 check and never take the place of a
  * real handshake message.
  */
@@ -14,8 +14,8 @@ import {
   RESPONSE_SIZE,
   COOKIE_REPLY_SIZE,
 } from "@wg-ts/core";
-import { ControlGate, type ControlVerdict } from "../src/fast/control.js";
-import { COOKIE_BUDGET, SAMPLE_MS, SLOW_BUDGET } from "../src/fast/shared.js";
+import { ControlGate, type ControlVerdict } from "../src/dataplane/control.js";
+import { COOKIE_BUDGET, SAMPLE_MS, SLOW_BUDGET } from "../src/dataplane/shared.js";
 
 const random = (b: Uint8Array): void => void randomFillSync(b);
 const ours = PrivateKey.generate(random);

@@ -1,13 +1,13 @@
-// The fast path's shared memory (src/fast/shared.ts) and what the main thread publishes into it
-// (src/fast/io.ts Publisher), without threads or devices: no key is ever copied out of the wg-core
+// The fast path's shared memory (src/dataplane/shared.ts) and what the main thread publishes into it
+// (src/dataplane/io.ts Publisher), without threads or devices: no key is ever copied out of the wg-core
 // session table, erasure leaves no key byte in any shared buffer the daemon owns, and any number of
 // peers and prefixes is published (no 64-peer / 4096-prefix cliff).
 import { describe, expect, it } from "vitest";
 import { AllowedIps, formatCidr, type Peer } from "@wg-ts/core";
 import { A_INNER, B_INNER, makePair } from "../../wg-core/test/support/vnet.js";
 import { icmpEcho } from "../../wg-core/test/support/ip.mjs";
-import { Publisher } from "../src/fast/io.js";
-import { KP, PEER_WORDS, PR, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/fast/shared.js";
+import { Publisher } from "../src/dataplane/io.js";
+import { KP, PEER_WORDS, PR, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/dataplane/shared.js";
 
 const ping = (from: string, to: string, seq = 1) => icmpEcho(from, to, { id: 7, seq });
 

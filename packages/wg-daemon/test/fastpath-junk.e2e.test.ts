@@ -1,5 +1,5 @@
 /**
- * Junk does not crowd out handshakes on the fast path (src/fast/control.ts), wg-ts <-> wireguard-go
+ * Junk does not crowd out handshakes on the fast path (src/dataplane/control.ts), wg-ts <-> wireguard-go
  * in namespaces wgjnka / wgjnkb (support/hostile/pair.ts) plus a third namespace wgjnkc joined to a
  * by its own veth: while a transfer runs through the tunnel (workers on), wgjnkc floods wg-ts's listen
  * port with 1-byte datagrams (JUNK_PPS). wireguard-go then forgets wg-ts (peer removed

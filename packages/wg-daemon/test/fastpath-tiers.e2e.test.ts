@@ -1,5 +1,5 @@
 /**
- * The fast path's two tiers (src/fast/io.ts) end to end, wg-ts <-> wireguard-go in namespaces
+ * The fast path's two tiers (src/dataplane/io.ts) end to end, wg-ts <-> wireguard-go in namespaces
  * wgtier-a / wgtier-b (support/hostile/pair.ts): all I/O on the main thread while traffic is light,
  * two worker threads once, in a 100 ms tick, the main thread reads > 512 TUN packets or the core
  * authenticates > 640 KiB (with a session up), stopped again after

@@ -1,5 +1,5 @@
 /**
- * `WG_TS_WORKERS=always wg-ts up` (the fast data plane's worker threads, src/fast/) end to end, in two pairs of
+ * `WG_TS_WORKERS=always wg-ts up` (the fast data plane's worker threads, src/dataplane/) end to end, in two pairs of
  * namespaces joined by veth:
  *
  * - wg-ts fast path <-> wireguard-go (wgf-0a / wgf-0b): pings, packets at the MTU, a TCP transfer

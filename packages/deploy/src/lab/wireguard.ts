@@ -58,7 +58,7 @@ export function tunnelImplementation(name: string, env: Readonly<Record<string, 
         ],
         upCommand: (config) => ["wg-quick", "up", config],
         downCommand: (config) => ["wg-quick", "down", config],
-        // Debian's wireguard-go refuses to run on Linux without it (docs/environment.md).
+        // Debian's wireguard-go refuses to run on Linux without it.
         env: { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", WG_QUICK_USERSPACE_IMPLEMENTATION: binary },
       };
     }

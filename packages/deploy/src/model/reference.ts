@@ -1,6 +1,6 @@
 /**
  * The reference network of seed 000 (Scaleway WireGuard hub and spokes) as data.
- * Every number comes from /work/shared/docs/topology.md; keep them.
+ * Every number comes from docs/topology.md (the seed 000 specification); keep them.
  *
  * Host addresses are indexes inside each subnet (Scaleway reserves .0, .1 and the last two):
  * bastion (Public Gateway) .2, WireGuard gateways .10, client and database .20.

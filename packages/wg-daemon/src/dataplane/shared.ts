@@ -179,10 +179,10 @@ export interface WorkerInit extends SharedBuffers {
   gsoSegments: number;
   /** The socket has UDP_GRO on: received buffers may hold several datagrams. */
   udpGro: boolean;
-  /** Non-blocking mode: retries (≈1 µs syscalls) before sleeping in poll(2); trades idle CPU for wake-up latency. */
+  /** Non-blocking mode: empty reads retried before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
   /**
-   * Test only (fast/io.ts sets it from WG_TS_TEST_RX_CRASH_AFTER_REPLAYS when NODE_ENV=test): the rx
+   * Test only (dataplane/io.ts sets it from WG_TS_TEST_RX_CRASH_AFTER_REPLAYS when NODE_ENV=test): the rx
    * worker throws once it has dropped this many datagrams as replays (0: never).
    */
   crashAfterReplays: number;
@@ -221,7 +221,7 @@ export interface Route {
   /** Network address, 4 or 16 bytes. */
   bytes: Uint8Array;
 }
-/** What the main thread publishes (fast/io.ts Publisher): {@link SharedState} and the data plane implement it. */
+/** What the main thread publishes (dataplane/io.ts Publisher): {@link SharedState} and the data plane implement it. */
 export interface PeerPublishing {
   setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint | null): void;
   clearPeer(peer: number): void;

@@ -2,7 +2,8 @@
  * Opening a Linux TUN device through koffi, optionally with the virtio-net header and TSO
  * (IFF_VNET_HDR + TUNSETOFFLOAD): the kernel then hands us TCP "super-packets" of up to 64 KiB
  * with a {@link VNET_HDR_LEN}-byte virtio_net_hdr in front, which we split ourselves (gso.ts).
- * Every write must then carry a virtio_net_hdr too (all zero, or DATA_VALID).
+ * Every write must then carry a virtio_net_hdr too: zero or DATA_VALID for a single packet, a TCP
+ * GSO header for a super-packet merged by gro.ts.
  */
 import {
   IFF_NO_PI, IFF_TUN, IFF_VNET_HDR, O_CLOEXEC, O_RDWR, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUNSETIFF,

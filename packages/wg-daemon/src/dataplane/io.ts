@@ -28,7 +28,7 @@ import { parseCidr, type Action, type Device, type Peer } from "@wg-ts/core";
 import type { Bind, Datagram } from "../bind.js";
 import { linkMtu, type Tun } from "../tun.js";
 import { MainLoop } from "./main-loop.js";
-import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions } from "./dataplane.js";
+import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions } from "./workers.js";
 import type { PeerPublishing, Route } from "./shared.js";
 
 export interface FastIo {
@@ -153,7 +153,8 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (switching || closed || plane.workersRunning) return;
     switching = (async () => {
       try {
-        // The main thread reads on while the workers start (~50 ms), then hands the fds over.
+        // The main thread reads on while the workers start, then hands the fds over (a pause in reading
+        // overflows the TUN queue under load: benchmarks/README.md, section 5, run I).
         await plane.startWorkers(() => {
           mainLoop.stop();
           sync();

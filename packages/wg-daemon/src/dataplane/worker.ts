@@ -1,24 +1,32 @@
 /**
- * Data-plane worker threads. Each runs one direction in a tight loop of koffi calls (blocking, or
- * non-blocking with poll(2)) — the thread's own event loop never runs, so a blocked read costs
- * nothing and a wake-up costs one syscall return:
+ * Data-plane worker threads, started by dataplane/io.ts under load (at once with WG_TS_WORKERS=always).
+ * Each runs one direction in a loop of koffi calls on non-blocking fds and never returns to its
+ * own event loop: an empty read (EAGAIN) waits in poll(2) with a {@link POLL_TIMEOUT_MS} timeout,
+ * so a stop request is seen within it (workers.ts's `blocking` option, which the daemon never
+ * sets, blocks in read/recvmmsg instead):
  *
- *   "tx": read(TUN) → [split GSO super-packet] → wg-core sealBatch → sendmmsg / UDP GSO
- *   "rx": recvmmsg(UDP) → wg-core openBatch → write(TUN) (TCP GRO)
+ *   "tx": read(TUN) → [split TSO super-packet, gso.ts] → route by inner destination → wg-core
+ *         sealBatch in place → UDP GSO sendmsg (UDP_SEGMENT; sendmmsg when UDP GSO is off)
+ *   "rx": recvmmsg(UDP) [split UDP GRO] → handshake/cookie messages through control.ts's gate to
+ *         the main thread; transport messages → wg-core openBatch → write(TUN) (TCP GRO, gro.ts)
  *
  * Both attach the wg-core Device's session table (SessionTable.attach: the same keys, send counters
  * and replay windows as the core's, in shared memory) and run wg-core's transport.ts on it: one
  * implementation of the transport rules (index, age, counter limit, AEAD, replay window, inner
- * length, allowed-IPs source), whichever thread runs it. What the main thread publishes (shared.ts):
- * each peer's current send keypair as (slot, generation) and endpoint, the routes snapshot. No
- * worker keeps a key, a counter or a window of its own: stopping or crashing loses nothing.
+ * length, allowed-IPs source), whichever thread runs it. The AEAD is the native addon, a whole batch
+ * per call (native-aead.ts loadBatchAead, this thread's own instance; node:crypto per packet where it
+ * cannot load).
+ * What the main thread publishes (shared.ts): each peer's current send keypair as (slot,
+ * generation) and endpoint, the routes snapshot. The rx worker writes one thing back: a roaming
+ * peer's new endpoint, into the peer record, before the inner packet reaches the TUN ({@link roam}).
+ * No worker keeps a key, a counter or a window of its own: stopping or crashing loses nothing.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
   AllowedIps, SessionTable, TransportBatch, classifyMessage, formatCidr, openBatch, sealBatch, slotCanSend,
   type DropReason,
 } from "@wg-ts/core";
-import { loadTransportAead } from "../native-aead.js";
+import { loadBatchAead } from "../native-aead.js";
 import { ControlGate } from "./control.js";
 import {
   VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr,
@@ -40,8 +48,8 @@ const control = new Int32Array(init.control);
 const controlBytes = new Uint8Array(init.control);
 const stats = new Float64Array(init.stats, init.role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS);
 const table = SessionTable.attach(init.table);
-/** The transport AEAD: the native addon per packet (this thread's own instance), node:crypto where it cannot load (the main thread logs why). */
-const aead = loadTransportAead().aead;
+/** The transport AEAD, a batch per call: the native addon (this thread's own instance), node:crypto where it cannot load (the main thread logs why). */
+const aead = loadBatchAead().aead;
 const MESSAGE_TRANSPORT = 4;
 const HEADER = 16;
 const TAG = 16;
@@ -318,7 +326,7 @@ function txLoop(): void {
         }
       }
       else if (n < 0 && e === EBADFD) {
-        post({ kind: "gone", errno: e }); // `ip link del`: the daemon shuts down, like with LinuxTun
+        post({ kind: "gone", errno: e }); // `ip link del`: the daemon shuts down (dataplane/io.ts: Tun.read rejects)
         return;
       } else if (n < 0 && e !== EINTR) stats[ST.errors]!++;
       continue;

@@ -1,6 +1,6 @@
 /**
  * The fast data plane's I/O on the main thread, for while its worker threads are stopped (light
- * traffic: fast/io.ts starts them only under load). Same fds as the workers — the TUN with its
+ * traffic: dataplane/io.ts starts them only under load). Same fds as the workers — the TUN with its
  * virtio-net header and TSO, the dual-stack UDP socket with UDP_GRO — so it splits TSO
  * super-packets (gso.ts) and GRO-glued datagrams the same way, then hands every packet to the
  * wg-core Device through the daemon's Engine (which encrypts, decrypts and checks replay itself).
@@ -43,7 +43,7 @@ export interface MainLoopSink {
 
 export class MainLoop {
   /**
-   * TUN packets read since the last {@link takeCount} (local traffic: the load fast/io.ts starts the
+   * TUN packets read since the last {@link takeCount} (local traffic: the load dataplane/io.ts starts the
    * workers on, with the core's authenticated bytes; datagrams are not counted — garbage is no load).
    */
   #count = 0;

@@ -63,8 +63,8 @@ export interface FastDataPlaneOptions {
   /** Non-blocking mode: empty reads retried before sleeping in poll(2) (default 0). */
   spin?: number;
   /**
-   * Worker V8 young-generation cap in MiB (default 2; 0 = Node's default, which grows to 16+ MiB
-   * per worker under load). Measured: 2 MiB cuts peak RSS 105 → 83 MiB at the same throughput.
+   * Worker V8 young-generation cap in MiB (default 2; 0 = Node's default, which grows under load):
+   * caps each worker's peak memory (measured in benchmarks/README.md, section 3).
    */
   youngGenerationMb?: number;
   /** SO_RCVBUF/SO_SNDBUF bytes (default 4 MiB). */
@@ -79,7 +79,7 @@ export interface FastDataPlaneHooks {
   onControl?(datagram: Uint8Array, from: Endpoint): void;
   /** Transport datagrams the rx worker opened with (slot, generation): for device.noteReceived. */
   onReceived?(slot: number, generation: number, from: Endpoint, data: boolean): void;
-  /** A tunnel packet for device.encapsulate (no keypair published yet, or a sample). */
+  /** A tunnel packet for device.encapsulate (its peer has no usable send keypair published, or no route). */
   onSlow?(packet: Uint8Array): void;
   /** The TUN interface was deleted (`ip link del`): time to shut down. */
   onGone?(): void;
@@ -176,12 +176,13 @@ export async function startFastDataPlane(o: FastDataPlaneOptions, hooks: FastDat
 
 /**
  * Opens the TUN and the UDP socket and lays out the shared memory; the workers start with
- * {@link FastDataPlane.startWorkers} (and may stop and start again: fast/io.ts runs them only under load).
+ * {@link FastDataPlane.startWorkers} (and may stop and start again: dataplane/io.ts runs them only under load).
  */
 export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneHooks = {}): FastDataPlane {
   const c = libc();
-  // Workers come and go (fast/io.ts): a fixed mmap threshold keeps their big allocations out of the
-  // malloc arenas, which fragment and keep ~8 MiB after many start/stop cycles (~4 MiB with it).
+  // Workers come and go (dataplane/io.ts): a fixed mmap threshold keeps their big allocations out of the
+  // malloc arenas, which fragment and keep memory after many start/stop cycles (benchmarks/README.md,
+  // section 5, "Idle memory, measured").
   c.mallopt(M_MMAP_THRESHOLD, 64 << 10);
   c.mallopt(M_TRIM_THRESHOLD, 128 << 10);
   const offload = o.offload ?? true;
