@@ -2,9 +2,9 @@
  * The cryptographic primitives WireGuard names in the whitepaper §5.4 ("Protocol & Cryptography"):
  *
  *   DH      X25519 (RFC 7748), through node:crypto (see {@link dh})
- *   HASH    BLAKE2s-256 (RFC 7693), through node:crypto
- *   MAC     keyed BLAKE2s, 16-byte output
- *   HMAC    HMAC-BLAKE2s (RFC 2104), through node:crypto
+ *   HASH    BLAKE2s-256 (RFC 7693), blake2s.ts
+ *   MAC     keyed BLAKE2s, 16-byte output, blake2s.ts
+ *   HMAC    HMAC-BLAKE2s (RFC 2104), blake2s.ts
  *   KDFn    HKDF built from HMAC (RFC 5869, as the whitepaper restates it)
  *   AEAD    ChaCha20-Poly1305 (RFC 8439), 96-bit nonce = 32 zero bits ‖ 64-bit little-endian counter
  *   XAEAD   XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha), 192-bit random nonce — cookie replies only
@@ -14,8 +14,8 @@
  * through {@link TransportAead} (see `aead.ts`), measured by `pnpm bench`.
  */
 import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
-import { blake2s } from "@noble/hashes/blake2.js";
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { blake2s, hmacBlake2s } from "./blake2s.js";
 
 /** Byte length of keys, hashes and chaining keys (whitepaper §5.4: 32 bytes). */
 export const KEY_LENGTH = 32;
@@ -28,11 +28,9 @@ export const AEAD_TAG_LENGTH = 16;
 /** XChaCha20-Poly1305 nonce length. */
 export const XAEAD_NONCE_LENGTH = 24;
 
-/** HASH(input): BLAKE2s-256 over the concatenation of `parts` (OpenSSL's blake2s256 via node:crypto). */
+/** HASH(input): BLAKE2s-256 over the concatenation of `parts`. */
 export function hash(...parts: readonly Uint8Array[]): Uint8Array {
-  const h = createHash("blake2s256");
-  for (const p of parts) h.update(p);
-  return ownedCopy(h.digest());
+  return blake2s(parts);
 }
 
 /**
@@ -40,17 +38,17 @@ export function hash(...parts: readonly Uint8Array[]): Uint8Array {
  * @param key 32-byte key (HASH(LABEL-MAC1 ‖ Spub) or the 16-byte cookie)
  */
 export function mac(key: Uint8Array, input: Uint8Array): Uint8Array {
-  return blake2s(input, { key, dkLen: MAC_LENGTH });
+  return blake2s([input], MAC_LENGTH, key);
 }
 
 /**
- * HMAC(key, input) with BLAKE2s as the hash (RFC 2104), via node:crypto: ~5× faster than the
- * pure-JS composition on the 32–65-byte inputs of the handshake's KDFs (measured here: 4.5 µs vs
- * 26 µs), where it is the dominant cost after DH. Pinned by the kernel's HMAC-BLAKE2s self-test
- * vectors (test/vectors.test.ts).
+ * HMAC(key, input) with BLAKE2s as the hash (RFC 2104), in plain JS (blake2s.ts): on the 32–65-byte
+ * inputs of the handshake's KDFs, node:crypto's per-call Hmac object costs more than the hashing
+ * (benchmarks/README.md). Pinned by the kernel's HMAC-BLAKE2s self-test vectors
+ * (test/vectors.test.ts).
  */
 export function hmac(key: Uint8Array, input: Uint8Array): Uint8Array {
-  return ownedCopy(createHmac("blake2s256", key).update(input).digest());
+  return hmacBlake2s(key, input);
 }
 
 /**
@@ -111,15 +109,15 @@ export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array | 
 /** DH-Pubkey(private): the X25519 public key of a 32-byte private key, X25519(private, 9). */
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   if (privateKey.length !== KEY_LENGTH) throw new RangeError("X25519 private key must be 32 bytes");
-  basePointKey ??= x25519PublicKey(BASE_POINT);
-  return ownedCopy(diffieHellman({ privateKey: x25519PrivateKey(privateKey), publicKey: basePointKey }));
+  return publicKeyOfKeyObject(x25519PrivateKey(privateKey));
 }
 
 /**
  * An X25519 private key loaded into OpenSSL once, for several DH operations with it (our static
  * key; a handshake's ephemeral key, used two or three times). Saves the key import that
  * {@link dh} repeats on every call. The caller still owns and wipes the 32 raw bytes; the OpenSSL
- * copy is freed (and cleansed by OpenSSL) when this object is garbage-collected.
+ * copy is freed (and cleansed by OpenSSL) when this object is garbage-collected, so whoever
+ * holds one drops it when the key is wiped or replaced.
  */
 export class DhPrivateKey {
   readonly #key: KeyObject;
@@ -130,15 +128,19 @@ export class DhPrivateKey {
   constructor(privateKey: Uint8Array) {
     if (privateKey.length !== KEY_LENGTH) throw new RangeError("X25519 private key must be 32 bytes");
     this.#key = x25519PrivateKey(privateKey);
-    basePointKey ??= x25519PublicKey(BASE_POINT);
-    this.publicKey = ownedCopy(diffieHellman({ privateKey: this.#key, publicKey: basePointKey }));
+    this.publicKey = publicKeyOfKeyObject(this.#key);
   }
 
-  /** DH(this, publicKey); null for a low-order public key, like {@link dh}. */
-  dh(publicKey: Uint8Array): Uint8Array | null {
-    if (publicKey.length !== KEY_LENGTH) return null;
+  /**
+   * DH(this, publicKey); null for a low-order public key, like {@link dh}. A public key used more
+   * than once (a peer's static key, the other side's ephemeral key) is best passed as a
+   * {@link DhPublicKey}, imported once.
+   */
+  dh(publicKey: Uint8Array | DhPublicKey): Uint8Array | null {
+    const key = publicKey instanceof DhPublicKey ? publicKey.keyObject : DhPublicKey.import(publicKey);
+    if (key === null) return null;
     try {
-      const shared = ownedCopy(diffieHellman({ privateKey: this.#key, publicKey: x25519PublicKey(publicKey) }));
+      const shared = ownedCopy(diffieHellman({ privateKey: this.#key, publicKey: key }));
       return isZero(shared) ? null : shared;
     } catch {
       return null;
@@ -153,10 +155,45 @@ export class DhPrivateKey {
   }
 }
 
+/**
+ * An X25519 public key loaded into OpenSSL once (a public key is no secret: it may be kept as
+ * long as its owner needs it), for {@link DhPrivateKey.dh}.
+ */
+export class DhPublicKey {
+  /** The OpenSSL key, or null when the bytes are not a 32-byte key OpenSSL accepts. */
+  readonly keyObject: KeyObject | null;
+
+  /** @param bytes 32-byte public key (not retained) */
+  constructor(bytes: Uint8Array) {
+    this.keyObject = DhPublicKey.import(bytes);
+  }
+
+  /** Imports 32 raw bytes; null when OpenSSL refuses them. */
+  static import(bytes: Uint8Array): KeyObject | null {
+    if (bytes.length !== KEY_LENGTH) return null;
+    try {
+      return x25519PublicKey(bytes);
+    } catch {
+      return null;
+    }
+  }
+}
+
+/**
+ * The public key OpenSSL computed when it imported a private key (it derives it on import),
+ * read back through the public half's JWK (`x`; no secret leaves OpenSSL): much cheaper than the
+ * X25519(private, 9) of a second DH.
+ */
+function publicKeyOfKeyObject(privateKey: KeyObject): Uint8Array {
+  const { x } = createPublicKey(privateKey).export({ format: "jwk" });
+  const out = Buffer.from(x ?? "", "base64url");
+  if (out.length !== KEY_LENGTH) throw new Error("X25519 public key export failed");
+  return new Uint8Array(out);
+}
+
 /** The X25519 base point u = 9 (RFC 7748 §4.1). */
 const BASE_POINT = Uint8Array.of(9, ...new Uint8Array(31));
 const BASE_POINT_B64 = base64url(BASE_POINT);
-let basePointKey: KeyObject | undefined;
 
 function base64url(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64url");

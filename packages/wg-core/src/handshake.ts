@@ -17,7 +17,7 @@
  */
 import { inspect } from "node:util";
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER } from "./constants.js";
-import { aeadOpen, aeadSeal, clampPrivateKey, DhPrivateKey, hash, kdf, wipe } from "./crypto.js";
+import { aeadOpen, aeadSeal, clampPrivateKey, DhPrivateKey, DhPublicKey, hash, kdf, wipe } from "./crypto.js";
 import {
   INITIATION_SIZE,
   InitiationLayout,
@@ -73,7 +73,8 @@ export type HandshakeState =
       readonly remoteIndex: number;
       readonly hash: Uint8Array;
       readonly chainKey: Uint8Array;
-      readonly remoteEphemeral: Uint8Array;
+      /** Epub_i, loaded for DH once (consumeInitiation's es, createResponse's ee). */
+      readonly remoteEphemeral: DhPublicKey;
     };
 
 export const ZEROED: HandshakeState = Object.freeze({ kind: "zeroed" });
@@ -107,6 +108,7 @@ export class PeerHandshake {
   staticStatic: Uint8Array | null = null;
   /** The 32-byte preshared key Q (all zeros when none is configured). */
   presharedKey: Uint8Array;
+  #remoteStaticKey: DhPublicKey | undefined;
 
   /**
    * @param remoteStatic 32-byte peer public key
@@ -119,10 +121,15 @@ export class PeerHandshake {
     this.presharedKey = presharedKey ?? new Uint8Array(32);
   }
 
+  /** Spub_remote loaded for DH once, for every handshake with this peer. */
+  get remoteStaticKey(): DhPublicKey {
+    return (this.#remoteStaticKey ??= new DhPublicKey(this.remoteStatic));
+  }
+
   /** Recomputes DH(Spriv_local, Spub_remote) after our private key changed. */
   setLocal(local: LocalIdentity | null): void {
     wipe(this.staticStatic);
-    this.staticStatic = local === null ? null : local.staticKey.dh(this.remoteStatic);
+    this.staticStatic = local === null ? null : local.staticKey.dh(this.remoteStaticKey);
   }
 
   /** Forgets the handshake in progress, wiping its secrets. */
@@ -186,7 +193,7 @@ export function createInitiation(
   // Hi := HASH(Hi ‖ msg.ephemeral)
   h = hash(h, ePub);
   // (Ci, κ) := KDF2(Ci, DH(Epriv_i, Spub_r))
-  const es = ephemeral.dh(hs.remoteStatic);
+  const es = ephemeral.dh(hs.remoteStaticKey);
   if (es === null) {
     wipe(ePriv);
     return "invalid-public-key";
@@ -226,12 +233,13 @@ export function consumeInitiation<P extends { readonly handshake: PeerHandshake 
   // Hr := HASH(HASH(Ci ‖ IDENTIFIER) ‖ Spub_r)
   let h = local.responderHash;
   const ePub = msg.subarray(InitiationLayout.ephemeral, InitiationLayout.ephemeral + 32);
+  const remoteEphemeral = new DhPublicKey(ePub);
   // Cr := KDF1(Ci, msg.ephemeral)
   const [c] = kdf(1, INITIAL_CHAIN_KEY, ePub) as [Uint8Array];
   // Hr := HASH(Hr ‖ msg.ephemeral)
   h = hash(h, ePub);
   // (Cr, κ) := KDF2(Cr, DH(Spriv_r, msg.ephemeral))
-  const es = local.staticKey.dh(ePub);
+  const es = local.staticKey.dh(remoteEphemeral);
   if (es === null) return "invalid-public-key";
   const [c1, k1] = kdf(2, c, es) as [Uint8Array, Uint8Array];
   wipe(es, c);
@@ -268,7 +276,7 @@ export function consumeInitiation<P extends { readonly handshake: PeerHandshake 
     remoteIndex: readU32(msg, InitiationLayout.sender),
     hash: h,
     chainKey: c2,
-    remoteEphemeral: Uint8Array.from(ePub),
+    remoteEphemeral,
   };
   return peer;
 }
@@ -333,7 +341,7 @@ export function createResponse(
   out.set(ePub, ResponseLayout.ephemeral);
   // DH(Epriv_r, Epub_i), DH(Epriv_r, Spub_i)
   const ee = ephemeral.dh(s.remoteEphemeral);
-  const se = ephemeral.dh(hs.remoteStatic);
+  const se = ephemeral.dh(hs.remoteStaticKey);
   wipe(ePriv);
   if (ee === null || se === null) {
     wipe(ee, se);
@@ -364,9 +372,10 @@ export function consumeResponse(local: LocalIdentity, hs: PeerHandshake, msg: Ui
   const s = hs.state;
   if (s.kind !== "initiation-created" || readU32(msg, ResponseLayout.receiver) !== s.localIndex) return "unexpected-response";
   const ePub = msg.subarray(ResponseLayout.ephemeral, ResponseLayout.ephemeral + 32);
+  const remoteEphemeral = new DhPublicKey(ePub);
   // DH(Epriv_i, msg.ephemeral), DH(Spriv_i, msg.ephemeral)
-  const ee = s.ephemeral.dh(ePub);
-  const se = local.staticKey.dh(ePub);
+  const ee = s.ephemeral.dh(remoteEphemeral);
+  const se = local.staticKey.dh(remoteEphemeral);
   if (ee === null || se === null) {
     wipe(ee, se);
     return "invalid-public-key";

@@ -3,6 +3,7 @@
  * our crypto.ts functions and against both ChaCha20-Poly1305 backends behind the TransportAeads.
  * The replay-window cases of wireguard-go live in replay.test.ts.
  */
+import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2s } from "@noble/hashes/blake2.js";
@@ -16,7 +17,8 @@ import {
   nodeTransportAead,
   type TransportAead,
 } from "../src/aead.js";
-import { aeadOpen, aeadSeal, dh, hash, hmac, kdf, mac, publicKeyOf, xaeadOpen, xaeadSeal } from "../src/crypto.js";
+import { aeadOpen, aeadSeal, dh, DhPrivateKey, DhPublicKey, hash, hmac, kdf, mac, publicKeyOf, xaeadOpen, xaeadSeal } from "../src/crypto.js";
+import { blake2s as ownBlake2s, hmacBlake2s } from "../src/blake2s.js";
 
 function load<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../../../test-vectors/${name}`, import.meta.url), "utf8")) as T;
@@ -215,6 +217,17 @@ describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
     }
     expect(refused).toBeGreaterThan(0);
   });
+
+  it("Wycheproof through DhPrivateKey / DhPublicKey (keys loaded once, public key read back from OpenSSL)", () => {
+    for (const t of wy) {
+      const priv = new DhPrivateKey(h(t.private));
+      expect(hex(priv.publicKey), `tcId ${t.tcId} public key`).toBe(hex(x25519.getPublicKey(h(t.private))));
+      const pub = new DhPublicKey(h(t.public));
+      const shared = priv.dh(pub);
+      expect(shared && hex(shared), `tcId ${t.tcId}`).toBe(t.flags.includes("ZeroSharedSecret") ? null : t.shared);
+      expect(priv.dh(pub) && hex(priv.dh(pub)!), `tcId ${t.tcId}, the same DhPublicKey again`).toBe(shared && hex(shared));
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +245,7 @@ describe("BLAKE2s", () => {
       const got = t.key === "" ? hash(input) : blake2s(input, { key: h(t.key) });
       expect(hex(got), `in ${input.length} bytes, key ${t.key.length / 2} bytes`).toBe(t.out);
       if (t.key === "") expect(hex(blake2s(input)), "@noble/hashes agrees").toBe(t.out);
+      else expect(hex(ownBlake2s([input], 32, h(t.key))), `blake2s.ts keyed, in ${input.length} bytes`).toBe(t.out);
     }
   });
 
@@ -257,6 +271,7 @@ describe("BLAKE2s", () => {
       const input = counting.subarray(0, i);
       const got = blake2s(input, keyLen === 0 ? { dkLen: outLen } : { dkLen: outLen, key });
       expect(hex(got), `vector ${i}`).toBe(out);
+      expect(hex(ownBlake2s([input], outLen, keyLen === 0 ? undefined : key)), `blake2s.ts, vector ${i}`).toBe(out);
       if (outLen === 16 && keyLen > 0) {
         expect(hex(mac(key, input)), `crypto.ts mac(), vector ${i}`).toBe(out);
         viaMac++;
@@ -278,6 +293,21 @@ describe("BLAKE2s", () => {
     expect(hex(hmac(counting, fib))).toBe(kernel.hmac[1]!.out); // key longer than a block: hashed first
     expect(hex(nobleHmac(blake2s, fib, counting)), "@noble/hashes agrees").toBe(kernel.hmac[0]!.out);
     expect(hex(nobleHmac(blake2s, counting, fib)), "@noble/hashes agrees").toBe(kernel.hmac[1]!.out);
+  });
+
+  it("blake2s.ts against node:crypto: every split of inputs across block boundaries, HMAC keys of 0-100 bytes", () => {
+    const data = Uint8Array.from({ length: 200 }, (_, i) => (i * 7 + 3) & 0xff);
+    for (const n of [0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200]) {
+      const input = data.subarray(0, n);
+      const want = createHash("blake2s256").update(input).digest("hex");
+      for (let cut = 0; cut <= n; cut += n > 64 ? 13 : 1) {
+        expect(hex(ownBlake2s([input.subarray(0, cut), input.subarray(cut)])), `${n} bytes cut at ${cut}`).toBe(want);
+      }
+      for (const keyLen of [0, 1, 16, 32, 64, 65, 100]) {
+        const key = data.subarray(100, 100 + keyLen);
+        expect(hex(hmacBlake2s(key, input)), `HMAC key ${keyLen}, ${n} bytes`).toBe(createHmac("blake2s256", key).update(input).digest("hex"));
+      }
+    }
   });
 });
 

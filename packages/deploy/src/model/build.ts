@@ -5,7 +5,7 @@
  * refused), overlay addresses as an index inside the overlay, and peers either as "full-mesh" or
  * as explicit lists. Every inconsistency is reported with the name of the offending object.
  */
-import { cidrContains, cidrsOverlap, formatIpv4, parseCidr, usableHostAddress } from "./ipv4.js";
+import { cidrContains, cidrsOverlap, formatIpv4, parseCidr, prefixesOverlap, usableHostAddress } from "./ipv4.js";
 import type {
   Bastion,
   Database,
@@ -118,10 +118,13 @@ export function buildTopology(description: TopologyDescription): Topology {
   });
   const networks = vpcs.flatMap((v) => v.privateNetworks);
   if (networks.length === 0) fail("no private network");
+  // Every pair: parsed once, as a generated topology has thousands of networks (wg-deploy simulate).
+  const prefixes = networks.map((n) => parseCidr(n.cidr));
   for (const [i, a] of networks.entries()) {
-    for (const b of networks.slice(i + 1)) {
+    for (let j = i + 1; j < networks.length; j++) {
+      const b = networks[j]!;
       if (a.name === b.name) fail(`private network "${a.name}" declared twice`);
-      if (cidrsOverlap(a.cidr, b.cidr)) fail(`private networks ${a.name} (${a.cidr}) and ${b.name} (${b.cidr}) overlap`);
+      if (prefixesOverlap(prefixes[i]!, prefixes[j]!)) fail(`private networks ${a.name} (${a.cidr}) and ${b.name} (${b.cidr}) overlap`);
     }
     if (cidrsOverlap(a.cidr, description.overlay.cidr)) fail(`private network ${a.name} overlaps the overlay`);
   }

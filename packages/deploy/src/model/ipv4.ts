@@ -67,8 +67,11 @@ export function cidrContains(cidr: string, address: string): boolean {
 
 /** True if the two prefixes share at least one address. */
 export function cidrsOverlap(a: string, b: string): boolean {
-  const pa = parseCidr(a);
-  const pb = parseCidr(b);
+  return prefixesOverlap(parseCidr(a), parseCidr(b));
+}
+
+/** {@link cidrsOverlap} of parsed prefixes (for checks over many pairs: parse each once). */
+export function prefixesOverlap(pa: Ipv4Prefix, pb: Ipv4Prefix): boolean {
   return pa.network < pb.network + prefixSize(pb) && pb.network < pa.network + prefixSize(pa);
 }
 

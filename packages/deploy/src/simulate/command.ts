@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
+import { loadTransportAead } from "@wg-ts/daemon/native-aead";
 import type { Registry } from "../registry.js";
 import type { DeployIo, TopologyPreset } from "../target.js";
 import { formatDuration, parseDuration, parseProbability } from "./duration.js";
@@ -62,8 +63,11 @@ export function simulateCommand(io: DeployIo, registries: { topologies: Registry
       if (!Number.isInteger(seed)) throw new Error(`--seed ${flags.seed}: an integer`);
       const keepalive = flags.keepalive === undefined ? undefined : Number(flags.keepalive);
       if (keepalive !== undefined && !(Number.isInteger(keepalive) && keepalive >= 0 && keepalive <= 65535)) throw new Error(`--keepalive ${flags.keepalive}: 0..65535 seconds`);
+      // The transport AEAD the daemon's Device uses (the native addon where it loads, else
+      // node:crypto): the same bytes either way, the addon without a cipher object per packet.
+      const { aead } = loadTransportAead();
       const started = performance.now();
-      const sim = new Simulation({ topology, seed, duration: Math.round(hours * 3_600_000), scenario, ...(keepalive !== undefined ? { keepalive } : {}) });
+      const sim = new Simulation({ topology, seed, duration: Math.round(hours * 3_600_000), scenario, aead, ...(keepalive !== undefined ? { keepalive } : {}) });
       const report = sim.run();
       const wall = performance.now() - started;
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
@@ -73,7 +77,7 @@ export function simulateCommand(io: DeployIo, registries: { topologies: Registry
         io.stderr(`wrote ${path}\n`);
       }
       // Wall-clock time only on stderr: stdout stays a pure function of the inputs.
-      io.stderr(`simulated ${formatDuration(report.duration)} of ${topology.name} in ${formatDuration(wall)} (${report.total.handshakes} handshakes, ${report.total.datagrams} datagrams)\n`);
+      io.stderr(`simulated ${formatDuration(report.duration)} of ${topology.name} in ${formatDuration(wall)} (${report.total.handshakes} handshakes, ${report.total.datagrams} datagrams; transport AEAD ${aead.name})\n`);
     });
 }
 
