@@ -39,19 +39,18 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awsPlans } from "../src/aws/synth.js";
+import { cloudPlans } from "../src/cloud/plans.js";
 import { NODE_RUNTIME_FILE } from "../src/cloud/node-runtime.js";
-import { evaluateTemplate } from "../src/terraform/evaluate.js";
+import type { WireGuardSecrets } from "../src/terraform/secrets.js";
 import { AWS_SITE_TO_SITE_NETWORKS, awsSiteToSiteTopology } from "../src/topologies/aws-site-to-site.js";
 import {
-  bootRootfs,
+  applyInterpolations,
   Container,
   expectCloudInitDone,
   expectDaemonLogWithoutKeys,
   expectRebootRecovers,
   expectRestartAndKillRecovered,
   expectWgTsUnitFromUserData,
-  fileSha256Interpolation,
   handshakesSince,
   latestHandshakes,
   must,
@@ -60,13 +59,15 @@ import {
   sleep,
   startObjectStore,
   synthesize,
+  synthesizedDocument,
   tearDownBoot,
   unitProperties,
+  userDataRootfs,
   waitFor,
 } from "./support/boot.js";
 
 const topology = awsSiteToSiteTopology();
-const plans = awsPlans(topology);
+const plans = cloudPlans(topology);
 const NODE = "aws-gw";
 const CUSTOMER = "customer-gw";
 const plan = plans.get(NODE);
@@ -95,7 +96,7 @@ const log = (line: string) => process.stderr.write(`[aws-boot] ${line}\n`);
 const timings: Record<string, number> = {};
 
 let out = "";
-let secrets: { wireguard_private_keys: Record<string, string>; wireguard_public_keys: Record<string, string> };
+let secrets: WireGuardSecrets;
 let inet: Netns;
 let customer: Netns;
 let host: Netns;
@@ -106,17 +107,11 @@ const namespaces: Netns[] = [];
 const servers: { kill: () => void }[] = [];
 const early: { forwarding?: string; eniPresent?: boolean; networkUnit?: string; nodeDownloading?: boolean; nodeInstalled?: boolean } = {};
 
-const tfDocument = () =>
-  JSON.parse(readFileSync(join(out, "main.tf.json"), "utf8")) as {
-    resource: Record<string, Record<string, { user_data?: string }>>;
-    output: Record<string, { value: unknown }>;
-  };
-
 /** aws-gw's user-data from main.tf.json, every interpolation given the value apply would give it here. */
 function userData(): string {
-  const template = tfDocument().resource["aws_instance"]?.["aws_gw"]?.user_data;
+  const template = (synthesizedDocument(out).resource["aws_instance"]?.["aws_gw"] as { user_data?: string } | undefined)?.user_data;
   if (template === undefined) throw new Error(`no user_data for ${NODE} in main.tf.json`);
-  return evaluateTemplate(template, (expression) => {
+  return applyInterpolations(out, template, NODE, (expression) => {
     let m: RegExpExecArray | null;
     if (expression === `var.wireguard_private_keys["${NODE}"]`) return secrets.wireguard_private_keys[NODE] as string;
     // var.remote_wireguard_public_key is null: the key pair wg-deploy generated for the customer.
@@ -124,21 +119,19 @@ function userData(): string {
     if (expression === "var.gateway_ip_address") return CUSTOMER_PUBLIC;
     if (expression === "aws_network_interface.aws_gw_private.mac_address") return ENI.mac;
     if ((m = /^"https:\/\/\$\{aws_s3_bucket\.artifacts\.bucket_regional_domain_name\}\/([\w.-]+)"$/.exec(expression))) return `https://${BUCKET_HOST}/${m[1]}`;
-    const sha256 = fileSha256Interpolation(out, expression);
-    if (sha256 !== undefined) return sha256;
-    throw new Error(`${NODE}: no value for the interpolation ${expression}`);
+    return undefined;
   });
 }
 
 /** The `remote_wireguard_config` output (the customer's wg-quick file), evaluated; its device renamed. */
 function remoteConfig(): string {
-  const template = tfDocument().output["remote_wireguard_config"]?.value;
+  const template = synthesizedDocument(out).output["remote_wireguard_config"]?.value;
   if (typeof template !== "string") throw new Error("no remote_wireguard_config output in main.tf.json");
-  const text = evaluateTemplate(template, (expression) => {
+  const text = applyInterpolations(out, template, "remote_wireguard_config", (expression) => {
     if (expression === "local.remote_wireguard_private_key") return secrets.wireguard_private_keys[CUSTOMER] as string;
     if (expression === `var.wireguard_public_keys["${NODE}"]`) return secrets.wireguard_public_keys[NODE] as string;
     if (expression === "aws_eip.aws_gw.public_ip") return EIP;
-    throw new Error(`remote_wireguard_config: no value for the interpolation ${expression}`);
+    return undefined;
   });
   return text.replaceAll("dev wg0", `dev ${CUSTOMER_IF}`);
 }
@@ -225,10 +218,9 @@ beforeAll(async () => {
   const started = Date.now();
   // 1. wg-deploy synth --target aws, exactly as an operator runs it (packs the built workspace).
   out = join(work, "synth");
-  synthesize("aws", out, ["--topology", topology.name], log);
-  secrets = JSON.parse(readFileSync(join(out, "wireguard.secrets.json"), "utf8")) as typeof secrets;
+  secrets = synthesize("aws", out, ["--topology", topology.name], log);
   // 2. The image: rootfs + mirror of the packages the user-data installs (the same as scaleway-boot's).
-  const rootfs = bootRootfs([...(plan?.packages ?? []), "curl", "ca-certificates"], log);
+  const rootfs = userDataRootfs([plan], log);
   timings["rootfs_built"] = rootfs.built ? rootfs.seconds : 0;
   const tls = testCertificates(join(work, "tls"));
   // 3. The VPC, the internet, the customer, aws-host; the stand-in for S3.

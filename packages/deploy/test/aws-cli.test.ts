@@ -3,35 +3,19 @@
  * environment under the test's control: no AWS credentials, PATH without tofu/terraform, and a
  * stand-in `tofu` that records how it is called (no network, no cloud).
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { awsCredentialSource } from "../src/aws/target.js";
-import { fakeTofu, runCli } from "./support/terraform.js";
+import { cliScratch, fakeTofu, readSecrets, runCli as run } from "./support/terraform.js";
 
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
 
-/** A scratch dir with an empty PATH dir, a stand-in wg-ts tarball and a minimal Node.js runtime tarball. */
-function scratch(): { dir: string; emptyPath: string; artifact: string; runtime: string } {
-  const dir = mkdtempSync(join(tmpdir(), "wg-ts-aws-cli-"));
-  const emptyPath = join(dir, "empty-bin");
-  mkdirSync(emptyPath);
-  const artifact = join(dir, "prebuilt.tgz");
-  writeFileSync(artifact, "not really a tarball: the stand-in tofu never uploads it\n");
-  const tree = join(dir, "rt", "node-v24.0.0-linux-x64", "bin");
-  mkdirSync(tree, { recursive: true });
-  writeFileSync(join(tree, "node"), "#!/bin/sh\n");
-  const runtime = join(dir, "node-runtime.tgz");
-  expect(spawnSync("tar", ["-czf", runtime, "-C", join(dir, "rt"), "node-v24.0.0-linux-x64"]).status).toBe(0);
-  return { dir, emptyPath, artifact, runtime };
-}
+const scratch = () => cliScratch("wg-ts-aws-cli-");
 
 /** The stand-in tofu's `output -json`: the gateway's address and the (sensitive) remote wg-quick file. */
 const OUTPUT_JSON = '{"public_ips":{"sensitive":false,"value":{"aws-gw":"15.236.10.20"}},"remote_wireguard_config":{"sensitive":true,"value":"[Interface] PrivateKey = x"}}';
 const tofu = (dir: string) => fakeTofu(dir, OUTPUT_JSON);
-const run = runCli;
 
 describe("wg-deploy up/down/output --target aws: missing credentials or binary", () => {
   it("names the missing credentials and the missing binary, one sentence each, exit 1, nothing written", async () => {
@@ -81,8 +65,7 @@ describe("wg-deploy synth/up/down --target aws with a stand-in tofu", () => {
     const snapshot = readFileSync(new URL("./__snapshots__/aws-site-to-site.main.tf.json", import.meta.url), "utf8");
     expect(readFileSync(join(out, "main.tf.json"), "utf8") === snapshot).toBe(true);
     expect(statSync(join(out, "wireguard.secrets.json")).mode & 0o777).toBe(0o600);
-    const secrets = JSON.parse(readFileSync(join(out, "wireguard.secrets.json"), "utf8")) as { wireguard_private_keys: Record<string, string> };
-    expect(Object.keys(secrets.wireguard_private_keys).sort()).toEqual(["aws-gw", "customer-gw"]);
+    expect(Object.keys(readSecrets(out).wireguard_private_keys).sort()).toEqual(["aws-gw", "customer-gw"]);
     expect(readFileSync(join(out, "wg-ts.tgz"), "utf8")).toBe(readFileSync(artifact, "utf8"));
     expect(existsSync(join(out, "node-runtime.tgz"))).toBe(true);
   });
@@ -120,8 +103,7 @@ describe("wg-deploy --target aws --topology scaleway-aws: one root module with b
     expect(result.status, result.stderr).toBe(0);
     const snapshot = readFileSync(new URL("./__snapshots__/scaleway-aws.main.tf.json", import.meta.url), "utf8");
     expect(readFileSync(join(out, "main.tf.json"), "utf8") === snapshot).toBe(true);
-    const secrets = JSON.parse(readFileSync(join(out, "wireguard.secrets.json"), "utf8")) as { wireguard_private_keys: Record<string, string> };
-    expect(Object.keys(secrets.wireguard_private_keys).sort()).toEqual(["aws-gw", "vpn-gw"]);
+    expect(Object.keys(readSecrets(out).wireguard_private_keys).sort()).toEqual(["aws-gw", "vpn-gw"]);
   });
 
   it("up needs the Scaleway credentials too, named in the same single message", async () => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { dump, inNs, ping, run } from "../../wg-daemon/test/support/lab.js";
 import { synthesizeAws } from "../src/aws/stack.js";
-import { awsPlans } from "../src/aws/synth.js";
+import { cloudPlans } from "../src/cloud/plans.js";
 import { evaluateTemplate } from "../src/terraform/evaluate.js";
 import { awsSiteToSiteTopology } from "../src/topologies/aws-site-to-site.js";
 
@@ -75,7 +75,7 @@ describe("aws-site-to-site (seed 004 on WireGuard)", () => {
 
   it("the customer runs exactly the wg-quick file the aws target outputs (remote_wireguard_config), with the lab's addresses and keys", () => {
     const topology = awsSiteToSiteTopology();
-    const synthesis = synthesizeAws(topology, awsPlans(topology));
+    const synthesis = synthesizeAws(topology, cloudPlans(topology));
     const secrets = JSON.parse(readFileSync(join(STATE_DIR, "secrets.json"), "utf8")) as { keys: Record<string, { privateKey: string; publicKey: string }> };
     const output = evaluateTemplate(synthesis.remoteConfigs.get("customer-gw") ?? "", (expression) => {
       switch (expression) {

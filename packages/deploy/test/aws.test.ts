@@ -21,33 +21,36 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { AWS_PROVIDERS, SEED_NAME_RULES, synthesizeAws } from "../src/aws/stack.js";
-import { awsPlans, synthesizeAwsValidated } from "../src/aws/synth.js";
+import { SEED_NAME_RULES } from "../src/aws/inputs.js";
+import { AWS_PROVIDERS } from "../src/aws/site.js";
+import { synthesizeAws } from "../src/aws/stack.js";
+import { synthesizeAwsValidated } from "../src/aws/synth.js";
+import { cloudPlans } from "../src/cloud/plans.js";
 import { INSTANCE_PATHS, UPLINK_GATEWAY_COMMAND } from "../src/cloud/cloud-init.js";
 import { buildTopology } from "../src/model/build.js";
 import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
 import { awsSiteToSiteDescription, awsSiteToSiteTopology } from "../src/topologies/aws-site-to-site.js";
 import { scalewayAwsTopology } from "../src/topologies/scaleway-aws.js";
-import { formatDocument, type TerraformDocument } from "../src/terraform/document.js";
+import { formatDocument } from "../src/terraform/document.js";
 import { evaluateTemplate as evaluateWith } from "../src/terraform/evaluate.js";
 import { completeSecrets } from "../src/terraform/secrets.js";
 import { checkReferences, SchemaSet, validateDocument } from "../src/terraform/validate.js";
+import { cloudInitSchema, expectPlanFilesWritten, type WriteFile } from "./support/cloud-init.js";
 import { type Body, documentAccess } from "./support/terraform.js";
 
 const topology = awsSiteToSiteTopology();
-const plans = awsPlans(topology);
+const plans = cloudPlans(topology);
 const synthesis = synthesizeAwsValidated(topology);
 const doc = synthesis.document;
 const schemas = new SchemaSet();
 
-const { resources, body } = documentAccess(doc);
+const { resources, body, clone } = documentAccess(doc);
 const data = (type: string, name: string): Body => {
   const found = doc.data?.[type]?.[name] as Body | undefined;
   if (!found) throw new Error(`no data ${type}.${name}`);
   return found;
 };
-const clone = (d: TerraformDocument): TerraformDocument => JSON.parse(JSON.stringify(d)) as TerraformDocument;
 
 describe("main.tf.json: provider-doc schemas and references", () => {
   it("has a schema for every resource type and data source it uses, each citing the AWS provider doc page and commit", () => {
@@ -94,7 +97,7 @@ describe("main.tf.json: provider-doc schemas and references", () => {
   });
 
   it("rejects unknown arguments, missing required arguments, wrong types, bad data-source arguments (the validator can fail)", () => {
-    const bad = clone(doc);
+    const bad = clone();
     const route = bad.resource["aws_route"]?.["egress"] as Body;
     route["instance_id"] = "i-1"; // an attribute, not an argument
     delete route["route_table_id"]; // required
@@ -108,7 +111,7 @@ describe("main.tf.json: provider-doc schemas and references", () => {
   });
 
   it("rejects references to undeclared data sources, attributes they do not export, and count.index outside count", () => {
-    const bad = clone(doc);
+    const bad = clone();
     const eni = bad.resource["aws_network_interface"]?.["aws_gw_private"] as Body;
     eni["description"] = "${data.aws_vpc.nowhere.id} ${data.aws_subnet.private.mac} ${var.egress_routes[count.index]} ${aws_eip.aws_gw.ipv4}";
     const problems = checkReferences(bad, schemas).join("\n");
@@ -207,7 +210,7 @@ describe("main.tf.json: seed 004's network, on WireGuard", () => {
 
   it("refuses a topology whose AWS gateway would need what the target does not build", () => {
     const twoNetworks = { ...awsSiteToSiteDescription, vpcs: { ...awsSiteToSiteDescription.vpcs, aws: { "aws-private": "172.31.128.0/20", "aws-b": "172.31.144.0/20" } } };
-    expect(() => synthesizeAws(buildTopology(twoNetworks), awsPlans(buildTopology(twoNetworks)))).toThrow(/exactly one private subnet/);
+    expect(() => synthesizeAws(buildTopology(twoNetworks), cloudPlans(buildTopology(twoNetworks)))).toThrow(/exactly one private subnet/);
     expect(() => buildTopology({ ...awsSiteToSiteDescription, hosts: { ...awsSiteToSiteDescription.hosts, "aws-host": { kind: "client", network: "aws-private", hostIndex: 3, routesVia: "aws-gw" } } })).toThrow(
       /AWS reserves the first 4 addresses/,
     );
@@ -353,12 +356,6 @@ function sampleValue(placeholder: Placeholder): string {
   }
 }
 
-interface WriteFile {
-  path: string;
-  permissions: string;
-  content: string;
-}
-
 const userData = evaluateWith(synthesis.userData.get("aws-gw") ?? "", evaluate);
 
 describe("cloud-init of the gateway: its node plan, as the lab applies it", () => {
@@ -371,11 +368,8 @@ describe("cloud-init of the gateway: its node plan, as the lab applies it", () =
   });
 
   it("passes Debian's `cloud-init schema`", () => {
-    const dir = mkdtempSync(join(tmpdir(), "wg-ts-aws-cloud-init-"));
-    const file = join(dir, "aws-gw.yaml");
-    writeFileSync(file, userData);
-    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
-    expect(`${result.stdout}${result.stderr}`).toContain(`Valid cloud-config: ${file}`);
+    const result = cloudInitSchema("aws-gw", userData);
+    expect(result.output).toContain(`Valid cloud-config: ${result.file}`);
     expect(result.status).toBe(0);
   });
 
@@ -383,10 +377,7 @@ describe("cloud-init of the gateway: its node plan, as the lab applies it", () =
     expect(config.hostname).toBe("aws-gw");
     expect(config.ssh_authorized_keys).toBeUndefined(); // EC2 key pair (ssh_key_name) instead
     const written = new Map(config.write_files.map((f) => [f.path, f]));
-    for (const file of plan.files) {
-      expect(written.get(file.path)?.content, file.path).toBe(renderTemplate(file.content, sampleValue));
-      expect(written.get(file.path)?.permissions, file.path).toBe(`0${file.mode.toString(8)}`);
-    }
+    expectPlanFilesWritten(written, plan, sampleValue);
     expect(written.get(INSTANCE_PATHS.nftables)?.content).toBe(plan.nftables);
     expect(plan.nftables).toContain("tcp flags syn tcp option maxseg size set rt mtu");
     expect(written.get(INSTANCE_PATHS.sysctl)?.content).toBe("net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter = 0\nnet.ipv4.conf.default.rp_filter = 0\n");
@@ -437,7 +428,7 @@ describe("the remote side's wg-quick file (sensitive output)", () => {
 
 describe("snapshot", () => {
   it("is deterministic", () => {
-    const again = synthesizeAws(awsSiteToSiteTopology(), awsPlans(awsSiteToSiteTopology()));
+    const again = synthesizeAws(awsSiteToSiteTopology(), cloudPlans(awsSiteToSiteTopology()));
     expect(formatDocument(again.document)).toBe(formatDocument(doc));
   });
 
@@ -478,7 +469,7 @@ describe("scaleway-aws: seed 001's Scaleway VPC and the AWS VPC in one root modu
   it("routes the AWS network from the Scaleway VPC (VPC route + DHCP option 121) and the Scaleway network from the private route table", () => {
     const route = c.resources("scaleway_vpc_route").find(([, r]) => r["destination"] === "172.31.128.0/20")?.[1];
     expect(route?.["nexthop_resource_id"]).toBe("${scaleway_instance_private_nic.vpn_gw_pn_vpc.id}");
-    const plans = awsPlans(combinedTopology);
+    const plans = cloudPlans(combinedTopology);
     expect(plans.get("test-instance")?.interfaces[0]?.dhcp?.routes.map((r) => r.to)).toEqual(["172.31.128.0/20", "default"]);
     expect(plans.get("aws-host")?.routes.map((r) => [r.to, r.via])).toEqual([["192.168.0.0/24", { kind: "address", address: "172.31.128.10" }]]);
     expect(c.body("aws_route", "egress")["network_interface_id"]).toBe("${aws_network_interface.aws_gw_private.id}");

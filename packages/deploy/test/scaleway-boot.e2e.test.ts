@@ -30,18 +30,17 @@ import { parse as parseYaml } from "yaml";
 import { NODE_RUNTIME_FILE } from "../src/cloud/node-runtime.js";
 import { hubSpokeTopology } from "../src/model/reference.js";
 import { INSTANCE_PATHS } from "../src/scaleway/cloud-init.js";
-import { ARTIFACT_FILE, tfName } from "../src/scaleway/stack.js";
-import { scalewayPlans } from "../src/scaleway/synth.js";
-import { evaluateTemplate } from "../src/terraform/evaluate.js";
+import { cloudPlans } from "../src/cloud/plans.js";
+import { tfName } from "../src/terraform/document.js";
+import type { WireGuardSecrets } from "../src/terraform/secrets.js";
 import {
-  bootRootfs,
+  applyInterpolations,
   Container,
   expectCloudInitDone,
   expectDaemonLogWithoutKeys,
   expectRebootRecovers,
   expectRestartAndKillRecovered,
   expectWgTsUnitFromUserData,
-  fileSha256Interpolation,
   handshakesSince as handshakesWith,
   must,
   Netns,
@@ -52,13 +51,16 @@ import {
   startObjectStore,
   startProcess,
   synthesize,
+  synthesizedDocument,
   tearDownBoot,
   unitProperties,
+  userDataRootfs,
   waitFor,
 } from "./support/boot.js";
+import { keyInterpolation } from "./support/terraform.js";
 
 const topology = hubSpokeTopology();
-const plans = scalewayPlans(topology);
+const plans = cloudPlans(topology);
 const gateways = topology.gateways.map((g) => g.name);
 const SHORT: Record<string, string> = { "wireguard-hub": "hub", "wireguard-spoke-01": "s01", "wireguard-spoke-02": "s02" };
 const PUBLIC: Record<string, string> = { "wireguard-hub": "203.0.113.10", "wireguard-spoke-01": "203.0.113.11", "wireguard-spoke-02": "203.0.113.12" };
@@ -93,7 +95,7 @@ const nicsOf = (node: string, k: number): Nic[] =>
   }));
 
 let out = "";
-let secrets: { wireguard_private_keys: Record<string, string>; wireguard_public_keys: Record<string, string> };
+let secrets: WireGuardSecrets;
 let inet: Netns;
 let lan: Netns;
 const namespaces: Netns[] = [];
@@ -102,16 +104,14 @@ const servers: { kill: () => void }[] = [];
 
 /** The instance's user-data from main.tf.json, every interpolation given the value apply would give it here. */
 function userData(node: string): string {
-  const document = JSON.parse(readFileSync(join(out, "main.tf.json"), "utf8")) as { resource: Record<string, Record<string, { user_data?: Record<string, string> }>> };
-  const template = document.resource["scaleway_instance_server"]?.[tfName(node)]?.user_data?.["cloud-init"];
+  const server = synthesizedDocument(out).resource["scaleway_instance_server"]?.[tfName(node)] as { user_data?: Record<string, string> } | undefined;
+  const template = server?.user_data?.["cloud-init"];
   if (template === undefined) throw new Error(`no user-data for ${node} in main.tf.json`);
   const uuids = new Map(gateways.flatMap((g, k) => nicsOf(g, k).map((n) => [tfName(n.network), n.uuid] as const)));
-  return evaluateTemplate(template, (expression) => {
+  return applyInterpolations(out, template, node, (expression) => {
     let m: RegExpExecArray | null;
-    if ((m = /^var\.wireguard_(private|public)_keys\["([^"]+)"\]$/.exec(expression))) {
-      const keys = m[1] === "private" ? secrets.wireguard_private_keys : secrets.wireguard_public_keys;
-      return keys[m[2] as string] ?? "";
-    }
+    const key = keyInterpolation(secrets, expression);
+    if (key !== undefined) return key;
     if ((m = /^scaleway_instance_ip\.(\w+)_ip\.address$/.exec(expression))) {
       const gateway = gateways.find((g) => tfName(g) === m?.[1]);
       if (gateway) return PUBLIC[gateway] as string;
@@ -122,9 +122,7 @@ function userData(node: string): string {
     if (expression === "jsonencode(var.ssh_public_key)") return JSON.stringify("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBootTest operator@example");
     if ((m = /^element\(split\("\/", scaleway_vpc_private_network\.(\w+)\.id\), 1\)$/.exec(expression))) return uuids.get(m[1] as string) ?? "unknown-network";
     if ((m = /^"\$\{scaleway_object_bucket\.artifacts\.endpoint\}\/([\w.-]+)"$/.exec(expression))) return `http://${OBJECT_STORE}/${m[1]}`;
-    const sha256 = fileSha256Interpolation(out, expression);
-    if (sha256 !== undefined) return sha256;
-    throw new Error(`${node}: no value for the interpolation ${expression}`);
+    return undefined;
   });
 }
 
@@ -184,11 +182,9 @@ beforeAll(async () => {
   const started = Date.now();
   // 1. wg-deploy synth, exactly as an operator runs it (packs the built workspace).
   out = join(work, "synth");
-  synthesize("scaleway", out, [], log);
-  secrets = JSON.parse(readFileSync(join(out, "wireguard.secrets.json"), "utf8")) as typeof secrets;
+  secrets = synthesize("scaleway", out, [], log);
   // 2. The image: rootfs + mirror of every package the gateways' user-data installs.
-  const packages = [...new Set(gateways.flatMap((g) => plans.get(g)?.packages ?? []))];
-  const rootfs = bootRootfs([...packages, "curl", "ca-certificates"], log);
+  const rootfs = userDataRootfs(gateways.map((g) => plans.get(g)), log);
   timings["rootfs"] = { built: rootfs.built ? 1 : 0, seconds: rootfs.seconds };
   // 3. The networks and the stand-ins.
   inet = new Netns(`${prefix}-inet`);

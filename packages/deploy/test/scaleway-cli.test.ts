@@ -3,32 +3,19 @@
  * environment under the test's control: PATH without tofu/terraform, credentials missing, and a
  * stand-in `tofu` that records how it is called (no network, no cloud).
  */
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fakeTofu as fakeTofuIn, runCli } from "./support/terraform.js";
+import { cliScratch, fakeTofu as fakeTofuIn, readSecrets, runCli as run } from "./support/terraform.js";
 
 const CREDENTIALS = { SCW_ACCESS_KEY: "SCWXXXXXXXXXXXXXXXXX", SCW_SECRET_KEY: "11111111-1111-1111-1111-111111111111", SCW_DEFAULT_PROJECT_ID: "22222222-2222-2222-2222-222222222222" };
 
-const run = runCli;
-
-/** A scratch dir with an empty PATH dir, an SSH public key and a stand-in wg-ts tarball. */
+/** A scratch dir (../support/terraform.ts cliScratch) with an SSH public key too. */
 function scratch(): { dir: string; emptyPath: string; key: string; artifact: string; runtime: string } {
-  const dir = mkdtempSync(join(tmpdir(), "wg-ts-scaleway-cli-"));
-  const emptyPath = join(dir, "empty-bin");
-  mkdirSync(emptyPath);
-  const key = join(dir, "id.pub");
+  const base = cliScratch("wg-ts-scaleway-cli-");
+  const key = join(base.dir, "id.pub");
   writeFileSync(key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExample operator@example\n");
-  const artifact = join(dir, "prebuilt.tgz");
-  writeFileSync(artifact, "not really a tarball: the stand-in tofu never uploads it\n");
-  // A stand-in Node.js runtime (the real one is ~48 MB from the npm registry; cloud/node-runtime.ts).
-  const runtime = join(dir, "node-runtime.tgz");
-  mkdirSync(join(dir, "rt", "node-v24.0.0-linux-x64", "bin"), { recursive: true });
-  writeFileSync(join(dir, "rt", "node-v24.0.0-linux-x64", "bin", "node"), "#!/bin/sh\necho v24.0.0\n", { mode: 0o755 });
-  execFileSync("tar", ["-czf", runtime, "-C", join(dir, "rt"), "node-v24.0.0-linux-x64"]);
-  return { dir, emptyPath, key, artifact, runtime };
+  return { ...base, key };
 }
 
 /** A `tofu` that appends its arguments to LOG and succeeds (`output -json` prints one output). */
@@ -97,8 +84,7 @@ describe("wg-deploy synth/up/down --target scaleway with a stand-in tofu", () =>
     const work = join(dir, "deploy");
     expect(readFileSync(log, "utf8")).toBe(`${work}: init -input=false\n${work}: apply -input=false -auto-approve -var-file=wireguard.secrets.json\n`);
     expect(JSON.parse(readFileSync(join(work, "terraform.tfvars.json"), "utf8"))).toEqual({ ssh_public_key: readFileSync(key, "utf8").trim() });
-    const secrets = JSON.parse(readFileSync(join(work, "wireguard.secrets.json"), "utf8")) as { wireguard_private_keys: Record<string, string> };
-    expect(Object.keys(secrets.wireguard_private_keys).sort()).toEqual(["wireguard-hub", "wireguard-spoke-01", "wireguard-spoke-02"]);
+    expect(Object.keys(readSecrets(work).wireguard_private_keys).sort()).toEqual(["wireguard-hub", "wireguard-spoke-01", "wireguard-spoke-02"]);
 
     const output = await run(["output", "vpn_subnets", "--json", "--target", "scaleway", "-o", "dir=deploy"], env, dir);
     expect(output.status).toBe(0);

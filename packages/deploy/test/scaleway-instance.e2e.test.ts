@@ -24,21 +24,16 @@ import { hubSpokeTopology } from "../src/model/reference.js";
 import { INSTANCE_PATHS } from "../src/scaleway/cloud-init.js";
 import { evaluateTemplate } from "../src/terraform/evaluate.js";
 import { completeSecrets } from "../src/terraform/secrets.js";
-import { tfName } from "../src/scaleway/stack.js";
-import { scalewayPlans, synthesizeValidated } from "../src/scaleway/synth.js";
+import { tfName } from "../src/terraform/document.js";
+import { synthesizeValidated } from "../src/scaleway/synth.js";
+import { cloudPlans } from "../src/cloud/plans.js";
+import type { WriteFile } from "./support/cloud-init.js";
 
 const topology = hubSpokeTopology();
 const synthesis = synthesizeValidated(topology);
 let counter = 0;
 const secrets = completeSecrets(topology.gateways.map((g) => g.name), undefined, (out) => out.fill(++counter));
 const NETWORK_UUID = "3f6c1b2a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
-
-interface WriteFile {
-  path: string;
-  content: string;
-  permissions: string;
-  encoding?: string;
-}
 
 /** The instance's write_files with every interpolation given a value (artifact URL/hash as given). */
 function writtenFiles(node: string, artifact: { url: string; sha256: string }, uuid: (network: string) => string = () => NETWORK_UUID): Map<string, WriteFile> {
@@ -182,7 +177,7 @@ http.server.HTTPServer(("169.254.42.42", 80), H).serve_forever()
       const result = inNs(`unshare --mount --propagation private sh -c '${boot}'`);
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
-      const nodePlan = scalewayPlans(topology).get(node);
+      const nodePlan = cloudPlans(topology).get(node);
       for (const [i, planned] of (nodePlan?.interfaces ?? []).entries()) {
         expect(result.stdout).toContain(`wg-ts-network: ${planned.network} -> ${nics[i]?.name} ${planned.address}`);
         expect(inNs(`ip -4 -o address show dev ${nics[i]?.name}`).stdout).toContain(`inet ${planned.address}`);

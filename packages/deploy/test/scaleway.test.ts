@@ -12,7 +12,6 @@
  * - a committed snapshot of main.tf.json (deterministic).
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,15 +21,16 @@ import { parse as parseYaml } from "yaml";
 import { cidrContains, cidrsOverlap, parseCidr, parseIpv4 } from "../src/model/ipv4.js";
 import { hubSpokeTopology } from "../src/model/reference.js";
 import { planTopology } from "../src/plan/plan.js";
-import { renderTemplate } from "../src/plan/render.js";
 import type { NodePlan, Placeholder } from "../src/plan/types.js";
 import { INSTANCE_PATHS, UPLINK_GATEWAY_COMMAND } from "../src/scaleway/cloud-init.js";
 import { evaluateTemplate as evaluateWith } from "../src/terraform/evaluate.js";
 import { completeSecrets, ensureSecretsFile, SECRETS_FILE } from "../src/terraform/secrets.js";
-import { PROVIDERS, synthesizeScaleway, tfName } from "../src/scaleway/stack.js";
-import { SCALEWAY_PLAN_OPTIONS, scalewayPlans, synthesizeValidated } from "../src/scaleway/synth.js";
-import { formatDocument, type TerraformDocument } from "../src/terraform/document.js";
+import { CLOUD_PLAN_OPTIONS, cloudPlans } from "../src/cloud/plans.js";
+import { PROVIDERS, synthesizeScaleway } from "../src/scaleway/stack.js";
+import { synthesizeValidated } from "../src/scaleway/synth.js";
+import { formatDocument, tfName } from "../src/terraform/document.js";
 import { checkReferences, interpolations, SchemaSet, validateDocument } from "../src/terraform/validate.js";
+import { cloudInitSchema, expectPlanFilesWritten, type WriteFile } from "./support/cloud-init.js";
 import { type Body, documentAccess } from "./support/terraform.js";
 
 const topology = hubSpokeTopology();
@@ -38,14 +38,13 @@ const synthesis = synthesizeValidated(topology);
 const doc = synthesis.document;
 const schemas = new SchemaSet();
 
-const { resources, body } = documentAccess(doc);
+const { resources, body, clone } = documentAccess(doc);
 /** `${type.name.attr}` -> [type, name]. */
 const target = (reference: unknown): [string, string] => {
   const m = /^\$\{([a-z_]+)\.([a-z0-9_]+)\.[a-z_]+\}$/.exec(String(reference));
   if (!m) throw new Error(`not a plain reference: ${String(reference)}`);
   return [m[1] as string, m[2] as string];
 };
-const clone = (d: TerraformDocument): TerraformDocument => JSON.parse(JSON.stringify(d)) as TerraformDocument;
 
 describe("main.tf.json: provider-doc schemas and references", () => {
   it("has a schema for every resource type it uses, each citing the doc commit it was transcribed from", () => {
@@ -71,7 +70,7 @@ describe("main.tf.json: provider-doc schemas and references", () => {
   });
 
   it("rejects unknown arguments, missing required arguments and wrong types (the validator can fail)", () => {
-    const bad = clone(doc);
+    const bad = clone();
     const nic = Object.values(bad.resource["scaleway_instance_private_nic"] ?? {})[0] as Body;
     nic["ipam_ip"] = "x"; // not an argument
     delete nic["server_id"]; // required
@@ -84,7 +83,7 @@ describe("main.tf.json: provider-doc schemas and references", () => {
   });
 
   it("rejects references to undeclared variables, resources and attributes the schema does not export", () => {
-    const bad = clone(doc);
+    const bad = clone();
     const server = bad.resource["scaleway_instance_server"]?.["wireguard_hub"] as Body;
     server["name"] = "${var.nope}-${scaleway_vpc.nowhere.id}-${scaleway_instance_ip.wireguard_hub_ip.ipv4}-${local.x}-${data.scaleway_vpc.d.id}";
     const problems = checkReferences(bad, schemas);
@@ -344,14 +343,7 @@ function evaluate(expression: string): string {
 /** A Terraform template string -> its value, as `apply` would produce it with the sample values. */
 const evaluateTemplate = (template: string): string => evaluateWith(template, evaluate);
 
-interface WriteFile {
-  path: string;
-  permissions: string;
-  content: string;
-  encoding?: string;
-}
-
-const cloudPlans = scalewayPlans(topology);
+const plans = cloudPlans(topology);
 const instances = [...synthesis.userData.keys()];
 
 describe("cloud-init: the node plans, as the lab applies them", () => {
@@ -361,12 +353,9 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
   });
 
   it.each(instances)("%s: passes Debian's `cloud-init schema`", (name) => {
-    const dir = mkdtempSync(join(tmpdir(), "wg-ts-cloud-init-"));
-    const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, evaluateTemplate(synthesis.userData.get(name) ?? ""));
-    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    const result = cloudInitSchema(name, evaluateTemplate(synthesis.userData.get(name) ?? ""));
     expect(result.error).toBeUndefined();
-    expect(`${result.stdout}${result.stderr}`).toContain(`Valid cloud-config: ${file}`);
+    expect(result.output).toContain(`Valid cloud-config: ${result.file}`);
     expect(result.status).toBe(0);
   });
 
@@ -383,18 +372,13 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
   });
 
   it.each(instances)("%s: writes exactly the plan's files, ruleset and sysctls (same render functions as the lab)", (name) => {
-    const plan = cloudPlans.get(name) as NodePlan;
+    const plan = plans.get(name) as NodePlan;
     const config = parseYaml(evaluateTemplate(synthesis.userData.get(name) ?? "")) as { write_files: WriteFile[]; hostname: string; ssh_authorized_keys: string[] };
     expect(config.hostname).toBe(plan.hostname);
     expect(config.ssh_authorized_keys).toEqual([SAMPLE.sshKey]);
     const written = new Map(config.write_files.map((f) => [f.path, f]));
     expect(plan.files.length).toBeGreaterThan(0);
-    for (const file of plan.files) {
-      const w = written.get(file.path);
-      expect(w, file.path).toBeDefined();
-      expect(w?.content).toBe(renderTemplate(file.content, sampleValue));
-      expect(w?.permissions).toBe(`0${file.mode.toString(8)}`);
-    }
+    expectPlanFilesWritten(written, plan, sampleValue);
     if (plan.nftables !== undefined) expect(written.get(INSTANCE_PATHS.nftables)?.content).toBe(plan.nftables);
     const sysctls = Object.entries(plan.sysctls);
     if (sysctls.length > 0) expect(written.get(INSTANCE_PATHS.sysctl)?.content).toBe(sysctls.map(([k, v]) => `${k} = ${v}\n`).join(""));
@@ -469,19 +453,19 @@ describe("cloud-init: the node plans, as the lab applies them", () => {
       wireguardInterfaceName: (g) => `wg-${g.shortName}`,
       restartTunnelCommand: ({ interfaceName }) => `lab-restart ${interfaceName}`,
     });
-    for (const [name, cloud] of cloudPlans) {
+    for (const [name, cloud] of plans) {
       const lab = labLike.get(name);
       let normalized = JSON.stringify(lab);
       for (const g of topology.gateways) normalized = normalized.replaceAll(`lab-restart wg-${g.shortName}`, "systemctl restart wg-ts@wg0").replaceAll(`wg-${g.shortName}`, "wg0");
       expect(JSON.parse(normalized), name).toEqual(JSON.parse(JSON.stringify(cloud)));
     }
-    expect(SCALEWAY_PLAN_OPTIONS.restartTunnelCommand({ name: "x", interfaceName: "wg0" })).toBe("systemctl restart wg-ts@wg0");
+    expect(CLOUD_PLAN_OPTIONS.restartTunnelCommand({ name: "x", interfaceName: "wg0" })).toBe("systemctl restart wg-ts@wg0");
   });
 });
 
 describe("snapshot", () => {
   it("is deterministic (no random keys, names or timestamps)", () => {
-    const again = synthesizeScaleway(hubSpokeTopology(), scalewayPlans(hubSpokeTopology()));
+    const again = synthesizeScaleway(hubSpokeTopology(), cloudPlans(hubSpokeTopology()));
     expect(formatDocument(again.document)).toBe(formatDocument(doc));
   });
 

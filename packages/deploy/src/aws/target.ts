@@ -14,14 +14,12 @@
  * A topology with Scaleway VPCs too (preset scaleway-aws) is one root module with both providers
  * (./scaleway-aws.ts): `up` then also needs the Scaleway credentials and `-o ssh_public_key=…`.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
-import { MAIN_FILE } from "../cloud/synth-dir.js";
-import type { Outputs } from "../outputs.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { destroyIn, initAndApply, outputsOf, requireReady, type SynthTarget, synthOptions, terraformWorkDir } from "../cloud/terraform-target.js";
 import type { TargetContext } from "../target.js";
-import { missingBinaryMessage, runTerraform, terraformBinary, terraformOutputs } from "../terraform/run.js";
-import { SECRETS_FILE } from "../terraform/secrets.js";
-import { CREDENTIAL_VARIABLES, type SynthTarget } from "../scaleway/target.js";
+import { missingBinaryMessage, terraformBinary } from "../terraform/run.js";
+import { CREDENTIAL_VARIABLES } from "../scaleway/target.js";
 import { gatewaysIn } from "../model/topology.js";
 import { synthAwsToDirectory } from "./synth.js";
 
@@ -54,14 +52,7 @@ export function awsMissingRequirements(env: Readonly<Record<string, string | und
 }
 
 function ready(context: TargetContext, action: string): string {
-  const { binary, problems } = awsMissingRequirements(context.io.env, gatewaysIn(context.topology, "scaleway").length > 0);
-  if (problems.length > 0 || binary === undefined) throw new Error(`aws ${action}: ${problems.join("; ")}`);
-  return binary;
-}
-
-function workDir(context: TargetContext): string {
-  const dir = context.options["dir"] ?? join("out", "aws", context.topologyName);
-  return isAbsolute(dir) ? dir : resolve(context.io.cwd, dir);
+  return requireReady("aws", action, awsMissingRequirements(context.io.env, gatewaysIn(context.topology, "scaleway").length > 0));
 }
 
 /** Options that are wg-deploy's own, not Terraform inputs. */
@@ -84,40 +75,24 @@ export function awsTarget(): SynthTarget {
     description: "AWS: a WireGuard gateway EC2 instance in your VPC (seed 004 on WireGuard), Terraform JSON + cloud-init from the node plans",
 
     async synth(context, outDir, artifact) {
-      const nodeRuntime = context.options["node_runtime"];
-      return synthAwsToDirectory(context.topology, resolve(context.io.cwd, outDir), {
-        ...(artifact !== undefined ? { artifact: resolve(context.io.cwd, artifact) } : {}),
-        ...(nodeRuntime !== undefined ? { nodeRuntime: resolve(context.io.cwd, nodeRuntime) } : {}),
-        log: (line) => context.io.stderr(`aws: ${line}\n`),
-      });
+      return synthAwsToDirectory(context.topology, resolve(context.io.cwd, outDir), synthOptions(context, artifact, "aws"));
     },
 
     async up(context) {
       const binary = ready(context, "up");
-      const dir = workDir(context);
+      const dir = terraformWorkDir(context, "aws");
       await this.synth(context, dir, context.options["artifact"]);
-      // Not secret: the seed's inputs (gateway_ip_address, egress_routes, …), auto-loaded by terraform and tofu.
-      writeFileSync(join(dir, "terraform.tfvars.json"), JSON.stringify(terraformInputs(context.options), null, 2) + "\n");
-      await runTerraform(context.io, binary, ["init", "-input=false"], dir, false, "aws");
-      await runTerraform(context.io, binary, ["apply", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir, false, "aws");
+      // The seed's inputs (gateway_ip_address, egress_routes, …).
+      await initAndApply(context, binary, dir, "aws", terraformInputs(context.options));
       context.io.stderr("aws: deployed; `wg-deploy output --target aws remote_wireguard_config --show-secrets` prints the remote side's wg-quick file\n");
     },
 
     async down(context) {
-      const binary = ready(context, "down");
-      const dir = workDir(context);
-      if (!existsSync(join(dir, MAIN_FILE))) {
-        context.io.stderr(`aws: nothing to destroy (${join(dir, MAIN_FILE)} does not exist)\n`);
-        return;
-      }
-      await runTerraform(context.io, binary, ["destroy", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir, false, "aws");
+      await destroyIn(context, ready(context, "down"), terraformWorkDir(context, "aws"), "aws");
     },
 
     async outputs(context) {
-      const binary = ready(context, "output");
-      const dir = workDir(context);
-      if (!existsSync(join(dir, MAIN_FILE))) throw new Error(`aws: nothing deployed from ${dir} (no ${MAIN_FILE}); run \`wg-deploy up --target aws\``);
-      return (await terraformOutputs(context.io, binary, dir, "aws")) as unknown as Outputs;
+      return outputsOf(context, ready(context, "output"), terraformWorkDir(context, "aws"), "aws");
     },
   };
 }

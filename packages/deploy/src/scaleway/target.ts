@@ -15,30 +15,22 @@
  * node-runtime.tgz, ../cloud/node-runtime.ts), `public_gateways` (`shared` or `per-vpc`; also for synth).
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Command, Option } from "commander";
-import type { Outputs } from "../outputs.js";
+import { destroyIn, initAndApply, isSynthTarget, outputsOf, requireReady, type SynthTarget, synthOptions, terraformWorkDir } from "../cloud/terraform-target.js";
 import type { Registry } from "../registry.js";
 import type { DeployIo, Target, TargetContext, TopologyPreset } from "../target.js";
-import { SECRETS_FILE } from "../terraform/secrets.js";
-import { BASTION_USER, PUBLIC_GATEWAY_MODES, type PublicGatewayMode, SSH_USER } from "./stack.js";
-import { MAIN_FILE, scalewayPlans, synthToDirectory, type SynthResult } from "./synth.js";
-import { findExecutable, missingBinaryMessage, runTerraform, TERRAFORM_BINARIES, terraformBinary, terraformOutputs } from "../terraform/run.js";
+import { BASTION_USER, PUBLIC_GATEWAY_MODES, type PublicGatewayMode } from "./bastion.js";
+import { SSH_USER } from "./instances.js";
+import { cloudPlans } from "../cloud/plans.js";
+import { synthToDirectory } from "./synth.js";
+import { findExecutable, missingBinaryMessage, TERRAFORM_BINARIES, terraformBinary } from "../terraform/run.js";
 
 export { findExecutable, TERRAFORM_BINARIES };
 
 /** Environment variables the Scaleway provider needs. */
 export const CREDENTIAL_VARIABLES = ["SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"] as const;
-
-/** A target that can also write its configuration without deploying it. */
-export interface SynthTarget extends Target {
-  synth(context: TargetContext, outDir: string, artifact?: string): Promise<SynthResult>;
-}
-
-export function isSynthTarget(target: Target): target is SynthTarget {
-  return typeof (target as Partial<SynthTarget>).synth === "function";
-}
 
 /** Everything `up`/`down` need that is missing, as sentences; empty = ready. */
 export function missingRequirements(env: Readonly<Record<string, string | undefined>>): { binary?: string; problems: string[] } {
@@ -50,11 +42,6 @@ export function missingRequirements(env: Readonly<Record<string, string | undefi
   const binary = terraformBinary(env);
   if (binary === undefined) problems.push(missingBinaryMessage("scaleway"));
   return { ...(binary !== undefined ? { binary } : {}), problems };
-}
-
-function workDir(context: TargetContext): string {
-  const dir = context.options["dir"] ?? join("out", "scaleway", context.topologyName);
-  return isAbsolute(dir) ? dir : resolve(context.io.cwd, dir);
 }
 
 function sshPublicKey(context: TargetContext): string {
@@ -74,9 +61,7 @@ function sshPublicKey(context: TargetContext): string {
 }
 
 function ready(context: TargetContext, action: string): string {
-  const { binary, problems } = missingRequirements(context.io.env);
-  if (problems.length > 0 || binary === undefined) throw new Error(`scaleway ${action}: ${problems.join("; ")}`);
-  return binary;
+  return requireReady("scaleway", action, missingRequirements(context.io.env));
 }
 
 /** POSIX shell single-quoting (ssh joins the remote command's words and hands them to a shell). */
@@ -91,10 +76,10 @@ export function sshArguments(bastion: { ip: string; port: number }, address: str
 
 /** Where to reach `node` over SSH: the bastion's public IP (from the outputs) and the node's private address. */
 async function sshTarget(target: Target, context: TargetContext, node: string): Promise<{ bastion: { ip: string; port: number }; address: string }> {
-  const plan = scalewayPlans(context.topology).get(node);
+  const plan = cloudPlans(context.topology).get(node);
   const address = plan?.interfaces[0]?.address.split("/")[0];
   const isInstance = plan !== undefined && (plan.kind === "gateway" || plan.kind === "client");
-  if (!isInstance || address === undefined) throw new Error(`scaleway: "${node}" is not an Instance (known: ${[...scalewayPlans(context.topology).values()].filter((p) => p.kind === "gateway" || p.kind === "client").map((p) => p.node).join(", ")})`);
+  if (!isInstance || address === undefined) throw new Error(`scaleway: "${node}" is not an Instance (known: ${[...cloudPlans(context.topology).values()].filter((p) => p.kind === "gateway" || p.kind === "client").map((p) => p.node).join(", ")})`);
   const outputs = await target.outputs(context);
   // One Public Gateway per VPC (-o public_gateways=per-vpc): the one named after the node's VPC.
   const network = plan.interfaces[0]?.network;
@@ -122,36 +107,25 @@ export function scalewayTarget(): SynthTarget {
     description: "Scaleway: Terraform JSON (main.tf.json) + cloud-init from the node plans, applied with tofu or terraform",
 
     async synth(context, outDir, artifact) {
-      const nodeRuntime = context.options["node_runtime"];
       return synthToDirectory(context.topology, resolve(context.io.cwd, outDir), {
-        ...(artifact !== undefined ? { artifact: resolve(context.io.cwd, artifact) } : {}),
-        ...(nodeRuntime !== undefined ? { nodeRuntime: resolve(context.io.cwd, nodeRuntime) } : {}),
+        ...synthOptions(context, artifact, "scaleway"),
         scaleway: { publicGateways: publicGatewayMode(context.options["public_gateways"]) },
-        log: (line) => context.io.stderr(`scaleway: ${line}\n`),
       });
     },
 
     async up(context) {
       const binary = ready(context, "up");
       const key = sshPublicKey(context);
-      const dir = workDir(context);
+      const dir = terraformWorkDir(context, "scaleway");
       const artifact = context.options["artifact"];
       await this.synth(context, dir, artifact);
-      // Not secret: the public key and the inputs' defaults (auto-loaded by terraform and tofu).
-      writeFileSync(join(dir, "terraform.tfvars.json"), JSON.stringify({ ssh_public_key: key }, null, 2) + "\n");
-      await runTerraform(context.io, binary, ["init", "-input=false"], dir);
-      await runTerraform(context.io, binary, ["apply", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir);
+      // The public key (the other inputs keep their defaults).
+      await initAndApply(context, binary, dir, "scaleway", { ssh_public_key: key });
       context.io.stderr(`scaleway: deployed; \`wg-deploy output --target scaleway\` prints the outputs\n`);
     },
 
     async down(context) {
-      const binary = ready(context, "down");
-      const dir = workDir(context);
-      if (!existsSync(join(dir, MAIN_FILE))) {
-        context.io.stderr(`scaleway: nothing to destroy (${join(dir, MAIN_FILE)} does not exist)\n`);
-        return;
-      }
-      await runTerraform(context.io, binary, ["destroy", "-input=false", "-auto-approve", `-var-file=${SECRETS_FILE}`], dir);
+      await destroyIn(context, ready(context, "down"), terraformWorkDir(context, "scaleway"), "scaleway");
     },
 
     async exec(context, node, argv) {
@@ -161,7 +135,7 @@ export function scalewayTarget(): SynthTarget {
 
     async restart(context, node) {
       const { bastion, address } = await sshTarget(this, context, node);
-      const plan = scalewayPlans(context.topology).get(node);
+      const plan = cloudPlans(context.topology).get(node);
       const interfaceName = plan?.wireguard?.interfaceName;
       if (interfaceName === undefined) throw new Error(`scaleway: ${node} runs no WireGuard tunnel`);
       const result = await runSsh(context.io, sshArguments(bastion, address, ["systemctl", "restart", `wg-ts@${interfaceName}`]), true);
@@ -179,10 +153,7 @@ export function scalewayTarget(): SynthTarget {
     },
 
     async outputs(context) {
-      const binary = ready(context, "output");
-      const dir = workDir(context);
-      if (!existsSync(join(dir, MAIN_FILE))) throw new Error(`scaleway: nothing deployed from ${dir} (no ${MAIN_FILE}); run \`wg-deploy up --target scaleway\``);
-      return (await terraformOutputs(context.io, binary, dir, "scaleway")) as unknown as Outputs;
+      return outputsOf(context, ready(context, "output"), terraformWorkDir(context, "scaleway"), "scaleway");
     },
   };
 }

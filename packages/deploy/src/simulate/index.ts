@@ -1,5 +1,9 @@
 /** `wg-deploy simulate` as a library: a topology's gateways as wg-core Devices over a simulated network, in virtual time. */
-export { Simulation, SIMULATION_EPOCH, type SimulationOptions, type SimGateway, type SimLink, type Flow, type EventRecord } from "./simulator.js";
+export { Simulation, SIMULATION_EPOCH, type SimulationOptions } from "./simulator.js";
+export type { SimGateway } from "./gateway.js";
+export type { SimLink } from "./link.js";
+export type { Flow } from "./traffic.js";
+export type { EventRecord } from "./recovery.js";
 export {
   DEFAULT_CONDITIONS,
   DEFAULT_NAT,

@@ -5,15 +5,11 @@
  * Initial state: no sockets, no partitions. Guarantees: a datagram is delivered at most once per copy,
  * never before `latency` ms, in FIFO order per direction unless chosen for reordering; every datagram
  * is reported to `observe` exactly once with its fate (copies of a duplicate once more). All
- * randomness comes from the given {@link Prng}; all time from the {@link EventQueue}.
- *
- * A NAT box (RFC 4787 endpoint-independent mapping, like Linux masquerade): packets from the inside
- * endpoint leave from (public address, mapped port); packets to that port reach the inside while the
- * mapping lives; a mapping unused for `idleTimeout` ms (outbound packets, and inbound ones with
- * `refreshInbound`, keep it alive), or rebound by an event, is forgotten, and the next outbound
- * packet gets a new port.
+ * randomness comes from the given {@link Prng}; all time from the {@link EventQueue}. NAT boxes
+ * (./nat.ts) get their ports from here, numbered from 40000 in the order mappings are made.
  */
 import type { Endpoint } from "@wg-ts/core";
+import { NatBox } from "./nat.js";
 import type { Prng } from "./prng.js";
 import type { EventQueue } from "./queue.js";
 import type { LinkConditions, NatOptions } from "./scenario.js";
@@ -22,14 +18,6 @@ import type { LinkConditions, NatOptions } from "./scenario.js";
 export const UDP_IPV4_OVERHEAD = 28;
 
 export type Fate = "sent" | "loss" | "partition" | "mtu" | "unreachable" | "nat-no-mapping";
-
-interface Nat {
-  readonly inside: Endpoint;
-  readonly publicAddress: string;
-  port: number;
-  lastUsed: number;
-  live: boolean;
-}
 
 export interface UnderlayHooks {
   /** Conditions of the path between gateways a and b. */
@@ -47,7 +35,7 @@ export class Underlay {
   readonly #endpoints = new Map<number, Endpoint>();
   /** Public address -> gateway whose NAT box holds it. */
   readonly #natByAddress = new Map<string, number>();
-  readonly #nats = new Map<number, Nat>();
+  readonly #nats = new Map<number, NatBox>();
   /** Partitioned pairs -> number of partitions in force. */
   readonly #partitions = new Map<number, number>();
   /** Directed pair -> arrival time of the last FIFO datagram. */
@@ -74,7 +62,7 @@ export class Underlay {
 
   /** Gateway `g` sits behind a NAT box with `publicAddress`; its own socket is `inside`. */
   addNat(g: number, inside: Endpoint, publicAddress: string): void {
-    this.#nats.set(g, { inside, publicAddress, port: 0, lastUsed: -Infinity, live: false });
+    this.#nats.set(g, new NatBox(inside, publicAddress, this.nat));
     this.#natByAddress.set(publicAddress, g);
   }
 
@@ -82,14 +70,12 @@ export class Underlay {
   rebind(g: number): void {
     const nat = this.#nats.get(g);
     if (nat === undefined) throw new Error(`gateway ${g} is not behind NAT`);
-    nat.live = false;
+    nat.rebind();
   }
 
   /** The (public address, port) the NAT box currently maps `g` to, if any. */
   natMapping(g: number): Endpoint | null {
-    const nat = this.#nats.get(g);
-    if (nat === undefined || !this.#natAlive(nat)) return null;
-    return { address: nat.publicAddress, port: nat.port };
+    return this.#nats.get(g)?.mapping(this.queue.now) ?? null;
   }
 
   partition(a: number, b: number, duration: number): void {
@@ -110,19 +96,9 @@ export class Underlay {
   send(from: number, datagram: Uint8Array, to: Endpoint): void {
     const now = this.queue.now;
     // Leaving through a NAT box: the source becomes its public side.
-    let source: Endpoint | null = null;
-    const nat = this.#nats.get(from);
-    if (nat !== undefined) {
-      if (!this.#natAlive(nat)) {
-        nat.port = this.#nextNatPort++;
-        nat.live = true;
-      }
-      nat.lastUsed = now;
-      source = { address: nat.publicAddress, port: nat.port };
-    }
+    const source = this.#nats.get(from)?.outbound(now, () => this.#nextNatPort++) ?? this.#publicEndpointOf(from);
     const target = this.#owner(to);
     if (target < 0) return this.hooks.observe(from, -1, datagram, "unreachable");
-    source ??= this.#publicEndpointOf(from);
     if (source === null) return this.hooks.observe(from, target, datagram, "unreachable");
     const c = this.hooks.conditions(from, target);
     if (this.isPartitioned(from, target)) return this.hooks.observe(from, target, datagram, "partition");
@@ -152,16 +128,11 @@ export class Underlay {
     const nat = this.#nats.get(target);
     if (nat !== undefined && to.address === nat.publicAddress) {
       // Entering through the NAT box: only the live mapping's port gets in.
-      if (!this.#natAlive(nat) || nat.port !== to.port) return this.hooks.observe(from, target, datagram, "nat-no-mapping");
-      if (this.nat.refreshInbound) nat.lastUsed = this.queue.now;
+      if (!nat.admits(to.port, this.queue.now)) return this.hooks.observe(from, target, datagram, "nat-no-mapping");
     } else if (this.#socket(to) !== target) {
       return this.hooks.observe(from, target, datagram, "unreachable");
     }
     this.hooks.deliver(target, datagram, source, from);
-  }
-
-  #natAlive(nat: Nat): boolean {
-    return nat.live && this.queue.now - nat.lastUsed < this.nat.idleTimeout;
   }
 
   /** Which gateway an endpoint reaches (-1: none). A NAT box's address counts as its gateway's. */

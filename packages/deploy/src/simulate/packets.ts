@@ -5,7 +5,6 @@
  * (padding removal); the simulator reads the tag back on delivery. Protocol 253 (RFC 3692, for
  * experiments): the packets are neither ICMP nor UDP, and nothing checks checksums.
  */
-import { parseIpv4 } from "../model/ipv4.js";
 
 export const IPV4_HEADER = 20;
 const TAG = 12;

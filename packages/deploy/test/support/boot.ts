@@ -9,7 +9,9 @@
  * cloud's user-data asks of the platform (Scaleway's metadata API; nothing for AWS's). Shared checks
  * of what every booted gateway must show ({@link expectCloudInitDone}, {@link expectWgTsUnitFromUserData},
  * {@link expectRestartAndKillRecovered}, {@link expectDaemonLogWithoutKeys}, {@link expectRebootRecovers})
- * live here too: ../scaleway-boot.e2e.test.ts and ../aws-boot.e2e.test.ts use them.
+ * live here too, with the synth step as an operator runs it ({@link synthesize}) and the user-data
+ * as apply renders it ({@link applyInterpolations}): ../scaleway-boot.e2e.test.ts and
+ * ../aws-boot.e2e.test.ts use them.
  *
  * The rootfs tarball is cached in $WG_TS_TEST_CACHE (default /var/cache/wg-ts-test), keyed by the
  * builder script and the mirror's package list; building it takes ~2 minutes (debootstrap from
@@ -32,6 +34,12 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { UPLINK_TABLE } from "../../src/cloud/first-boot.js";
 import { buildNodeRuntime, NODE_RUNTIME_FILE } from "../../src/cloud/node-runtime.js";
+import { MAIN_FILE } from "../../src/cloud/synth-dir.js";
+import type { NodePlan } from "../../src/plan/types.js";
+import type { TerraformDocument } from "../../src/terraform/document.js";
+import { evaluateTemplate } from "../../src/terraform/evaluate.js";
+import type { WireGuardSecrets } from "../../src/terraform/secrets.js";
+import { readSecrets } from "./terraform.js";
 
 export const BOOT_CACHE = process.env["WG_TS_TEST_CACHE"] ?? "/var/cache/wg-ts-test";
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -334,16 +342,43 @@ export function cachedNodeRuntime(log: (line: string) => void): string {
   return runtime;
 }
 
-/** `wg-deploy synth --target TARGET --out OUT ARGS…` as an operator runs it (packs the built workspace), with the cached runtime. */
-export function synthesize(target: string, out: string, args: readonly string[], log: (line: string) => void): void {
+/**
+ * `wg-deploy synth --target TARGET --out OUT ARGS…` as an operator runs it (packs the built
+ * workspace), with the cached runtime; returns the WireGuard keys it wrote.
+ */
+export function synthesize(target: string, out: string, args: readonly string[], log: (line: string) => void): WireGuardSecrets {
   const synth = spawnSync("node", [WG_DEPLOY, "synth", "--target", target, "--out", out, "--node-runtime", cachedNodeRuntime(log), ...args], { encoding: "utf8" });
   if (synth.status !== 0) throw new Error(`wg-deploy synth --target ${target} failed: ${synth.stderr}`);
+  return readSecrets(out);
+}
+
+/** main.tf.json of the synthesized folder `out`. */
+export function synthesizedDocument(out: string): TerraformDocument {
+  return JSON.parse(readFileSync(join(out, MAIN_FILE), "utf8")) as TerraformDocument;
+}
+
+/** The rootfs ({@link bootRootfs}) whose mirror holds every package the `plans`' user-data installs, and curl and ca-certificates for its downloads. */
+export function userDataRootfs(plans: readonly (NodePlan | undefined)[], log: (line: string) => void): { path: string; built: boolean; seconds: number } {
+  return bootRootfs([...plans.flatMap((p) => p?.packages ?? []), "curl", "ca-certificates"], log);
 }
 
 /** The value apply gives `filesha256("${path.module}/FILE")` for the synthesized folder `out`; undefined for other expressions. */
-export function fileSha256Interpolation(out: string, expression: string): string | undefined {
+function fileSha256Interpolation(out: string, expression: string): string | undefined {
   const m = /^filesha256\("\$\{path\.module\}\/([\w.-]+)"\)$/.exec(expression);
   return m ? createHash("sha256").update(readFileSync(join(out, m[1] as string))).digest("hex") : undefined;
+}
+
+/**
+ * `template` (a Terraform template string of the synthesized folder `out`) as apply would render it
+ * here: `value` gives an interpolation's value (undefined: not one it knows), the folder's files
+ * give `filesha256(…)`; any other interpolation is an error naming `what`.
+ */
+export function applyInterpolations(out: string, template: string, what: string, value: (expression: string) => string | undefined): string {
+  return evaluateTemplate(template, (expression) => {
+    const known = value(expression) ?? fileSha256Interpolation(out, expression);
+    if (known === undefined) throw new Error(`${what}: no value for the interpolation ${expression}`);
+    return known;
+  });
 }
 
 /** What the object storage stand-in serves, where, and how (see {@link startObjectStore}). */
