@@ -132,6 +132,20 @@ describe("validation messages name the row and the column", () => {
     expect(problems.join("\n")).not.toContain(secret.slice(0, 20)); // the key is never echoed
   });
 
+  it("Endpoint: a host name or an address (IPv6 with or without brackets), never a port", () => {
+    const endpoints = ["tokyo1.com", "192.0.2.1", "fd00::1", "[fd00::2]", "[fe80::1%eth0]", "[192.0.2.2]", "bad_host", "[fd00::3]:51820", "h.example:99999"];
+    const validated = validateMesh(
+      parseMeshDatabase([header, ...endpoints.map((e, i) => row({ Name: `p${i}`, Address: `10.0.0.${i + 1}/24`, Endpoint: e, PrivateKey: key() }))].join("\n")),
+    );
+    expect(validated.peers.map((p) => p.endpoint)).toEqual(["tokyo1.com", "192.0.2.1", "fd00::1", "fd00::2", "fe80::1%eth0"]);
+    expect(validated.problems.map((p) => `row ${p.row} ${p.column}: ${p.message}`)).toEqual([
+      'row 7 Endpoint: "[192.0.2.2]" is not a host name or an IP address',
+      'row 8 Endpoint: "bad_host" is not a host name or an IP address',
+      'row 9 Endpoint: "[fd00::3]:51820": write the host only; the port is taken from ListenPort',
+      'row 10 Endpoint: "h.example:99999": write the host only; the port is taken from ListenPort',
+    ]);
+  });
+
   it("a prefix routed to two peers", () => {
     const problems = problemsOf(
       row({ Name: "a", Address: "10.0.0.1/32", AllowedIPs: "0.0.0.0/0", PrivateKey: key() }),

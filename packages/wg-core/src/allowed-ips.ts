@@ -13,8 +13,9 @@
  * packet yields undefined, never an exception.
  *
  * This module is also the one parser of IP address and prefix text in the project ({@link parseCidr},
- * {@link parseIpPrefix}, {@link parseIpAddress}): the daemon's config, the UAPI and wg-deploy's
- * topology and mesh database all use it, so they accept the same addresses as the routing table.
+ * {@link parseIpPrefix}, {@link parseIpAddress}, {@link parseIpLiteral}): the daemon's config, the
+ * UAPI, wg-deploy's topology and mesh database and endpoint.ts all use it, so they accept the same
+ * addresses as the routing table.
  */
 
 /**
@@ -134,7 +135,7 @@ function readPrefix(text: string, input: string): IpPrefix {
   const slash = text.indexOf("/");
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const family: 4 | 6 = addrText.includes(":") ? 6 : 4;
-  const address = family === 6 ? parseIpv6(addrText) : parseIpv4(addrText);
+  const address = parseIpLiteral(addrText);
   if (address === null) {
     throw new CidrFormatError(
       `${JSON.stringify(input)}: ${JSON.stringify(addrText)} is not an ${family === 6 ? "IPv6" : "IPv4"} address`,
@@ -158,15 +159,24 @@ function readPrefix(text: string, input: string): IpPrefix {
 }
 
 /**
- * Parses one IPv4 address (dotted quad, no leading zeros) or IPv6 address (RFC 4291 §2.2 text,
- * embedded IPv4 allowed); no prefix length, zone (`%eth0`), brackets or white space.
+ * The 4 (IPv4) or 16 (IPv6) bytes of an address literal, or null: the one rule for address text.
+ * IPv4 is a dotted quad without leading zeros; IPv6 is RFC 4291 §2.2 text, embedded IPv4 allowed
+ * (IPv4-mapped stays 16 bytes). Text with a ':' is read as IPv6. No prefix length, zone
+ * (`%eth0`), brackets or white space.
+ */
+export function parseIpLiteral(text: string): Uint8Array | null {
+  return text.includes(":") ? parseIpv6(text) : parseIpv4(text);
+}
+
+/**
+ * Parses one IPv4 or IPv6 address ({@link parseIpLiteral}).
  * @returns 4 or 16 bytes
  * @throws CidrFormatError naming the input
  */
 export function parseIpAddress(text: string): Uint8Array {
-  const family: 4 | 6 = text.includes(":") ? 6 : 4;
-  const address = family === 6 ? parseIpv6(text) : parseIpv4(text);
+  const address = parseIpLiteral(text);
   if (address === null) {
+    const family: 4 | 6 = text.includes(":") ? 6 : 4;
     throw new CidrFormatError(`${JSON.stringify(text)} is not an ${family === 6 ? "IPv6" : "IPv4"} address`, text, "address", family);
   }
   return address;

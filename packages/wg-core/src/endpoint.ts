@@ -3,8 +3,11 @@
  * from. An endpoint is `{ address, port }` with an IPv4 dotted quad or an IPv6 address without
  * brackets (docs/architecture.md). The core never opens one; it records the source of the last
  * authenticated packet and derives byte strings from addresses for cookies and rate limiting.
- * Parsing never throws: malformed text yields null.
+ * Endpoint text (`host:port`, `[ipv6]:port`) is read here once for the daemon's config, its UAPI and
+ * wg-deploy's mesh database; each words its own errors. Parsing never throws: malformed text yields
+ * null or a {@link EndpointProblem}.
  */
+import { parseIpLiteral } from "./allowed-ips.js";
 
 /** A UDP endpoint. */
 export interface Endpoint {
@@ -17,66 +20,104 @@ export function sameEndpoint(a: Endpoint | null | undefined, b: Endpoint): boole
   return a != null && a.port === b.port && a.address === b.address;
 }
 
-function parseIpv4(s: string, out: Uint8Array, off: number): boolean {
-  const parts = s.split(".");
-  if (parts.length !== 4) return false;
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return false;
-    const v = Number(p);
-    if (v > 255) return false;
-    out[off + i] = v;
+/**
+ * The 4 (IPv4) or 16 (IPv6) bytes of an address, or null when it is not a valid literal
+ * (allowed-ips.ts {@link parseIpLiteral}). IPv6 zone suffixes (`%eth0`) are ignored; IPv4-mapped
+ * IPv6 stays 16 bytes.
+ */
+export function addressBytes(address: string): Uint8Array | null {
+  return parseIpLiteral(address.includes(":") ? address.split("%")[0]! : address);
+}
+
+/** Endpoint text read by {@link parseEndpointText}: `host:port` or `[ipv6]:port`. */
+export interface EndpointText {
+  /** The host without brackets: an IPv4 or IPv6 address (IPv6 may carry a `%zone`) or a host name. */
+  host: string;
+  /** 4 or 6 for an address, null for a host name (resolved by the caller, never by the core). */
+  family: 4 | 6 | null;
+  /** 0..65535; a caller that needs a peer's port refuses 0 itself. */
+  port: number;
+}
+
+/** Why endpoint text was refused, for the caller to word (config line, UAPI errno, CSV cell). */
+export type EndpointProblem =
+  /** `[` without a matching `]:` */
+  | "brackets"
+  /** no `:` after a host */
+  | "no-port"
+  /** the text in brackets is not an IPv6 address */
+  | "ipv6-address"
+  /** a `:` in a host without brackets (IPv6 needs them) */
+  | "ipv6-unbracketed"
+  /** neither an IPv4 address nor a host name */
+  | "host"
+  /** the port is not a decimal number from 0 to 65535 */
+  | "port";
+
+/** A host name as RFC 1123 §2.1 writes one: dot-separated labels of letters, digits and `-`, 253 characters at most. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
+/** An IPv6 zone: an interface name or index (no white space, `%`, `/` or brackets). */
+const ZONE = /^[^\s%/[\]]+$/;
+const PORT = /^[0-9]+$/;
+
+/** The family of an address literal, IPv6 with an optional zone; null when `text` is none. */
+function literalFamily(text: string): 4 | 6 | null {
+  const percent = text.indexOf("%");
+  if (percent >= 0) {
+    // Only an IPv6 address takes a zone.
+    return ZONE.test(text.slice(percent + 1)) && parseIpLiteral(text.slice(0, percent))?.length === 16 ? 6 : null;
   }
-  return true;
+  const bytes = parseIpLiteral(text);
+  return bytes === null ? null : bytes.length === 4 ? 4 : 6;
 }
 
 /**
- * The 4 (IPv4) or 16 (IPv6) bytes of an address, or null when it is not a valid literal.
- * IPv6 zone suffixes (`%eth0`) are ignored; IPv4-mapped IPv6 stays 16 bytes.
+ * Reads an endpoint's host alone (no port): an IPv6 address with or without brackets, an IPv4
+ * address, or a host name. Brackets hold IPv6 only, as in wireguard-go (netip.ParseAddrPort).
+ * @returns the host without brackets and its family, or null
  */
-export function addressBytes(address: string): Uint8Array | null {
-  if (address.includes(":")) return parseIpv6(address.split("%")[0]!);
-  const out = new Uint8Array(4);
-  return parseIpv4(address, out, 0) ? out : null;
+export function parseEndpointHost(text: string): { host: string; family: 4 | 6 | null } | null {
+  if (text.startsWith("[") && text.endsWith("]")) {
+    const host = text.slice(1, -1);
+    return literalFamily(host) === 6 ? { host, family: 6 } : null;
+  }
+  const family = literalFamily(text);
+  if (family !== null) return { host: text, family };
+  return HOST_NAME.test(text) ? { host: text, family: null } : null;
 }
 
-function parseIpv6(s: string): Uint8Array | null {
-  const out = new Uint8Array(16);
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const groups = (h: string): string[] => (h === "" ? [] : h.split(":"));
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  // An embedded IPv4 address counts as two groups.
-  const words: number[] = [];
-  const pushGroups = (gs: string[], into: number[]): boolean => {
-    for (let i = 0; i < gs.length; i++) {
-      const g = gs[i]!;
-      if (i === gs.length - 1 && g.includes(".")) {
-        const v4 = new Uint8Array(4);
-        if (!parseIpv4(g, v4, 0)) return false;
-        into.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return false;
-        into.push(parseInt(g, 16));
-      }
-    }
-    return true;
-  };
-  const tailWords: number[] = [];
-  if (!pushGroups(head, words) || !pushGroups(tail, tailWords)) return null;
-  if (halves.length === 1) {
-    if (words.length !== 8) return null;
+/**
+ * Reads `host:port` or `[ipv6]:port` (wg(8) `Endpoint =`, UAPI `endpoint=`): the host is checked
+ * before the port, so the problem named is the first one in the text. Never throws.
+ */
+export function parseEndpointText(text: string): EndpointText | { problem: EndpointProblem } {
+  let host: string;
+  let portText: string;
+  let family: 4 | 6 | null;
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0 || text[close + 1] !== ":") return { problem: "brackets" };
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+    if (literalFamily(host) !== 6) return { problem: "ipv6-address" };
+    family = 6;
   } else {
-    if (words.length + tailWords.length > 7) return null;
-    while (words.length + tailWords.length < 8) words.push(0);
+    const colon = text.lastIndexOf(":");
+    if (colon <= 0) return { problem: "no-port" };
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(":")) return { problem: "ipv6-unbracketed" };
+    family = literalFamily(host);
+    if (family === null && !HOST_NAME.test(host)) return { problem: "host" };
   }
-  words.push(...tailWords);
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = words[i]! >>> 8;
-    out[2 * i + 1] = words[i]! & 0xff;
-  }
-  return out;
+  const port = Number(portText);
+  if (!PORT.test(portText) || port > 65535) return { problem: "port" };
+  return { host, family, port };
+}
+
+/** The text of an endpoint: `host:port`, an IPv6 host in brackets (`[fd00::1]:51820`). */
+export function formatEndpointText(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -11,7 +11,15 @@ export { Device } from "./device.js";
 export { DeviceConfigError, type DeviceOptions, type PeerConfig, type PeerUpdate, type RandomSource } from "./device-config.js";
 export { Peer } from "./peer.js";
 export type { Action, DropReason } from "./actions.js";
-export { addressBytes, type Endpoint } from "./endpoint.js";
+export {
+  addressBytes,
+  type Endpoint,
+  type EndpointProblem,
+  type EndpointText,
+  formatEndpointText,
+  parseEndpointHost,
+  parseEndpointText,
+} from "./endpoint.js";
 
 // Keys: base64 key objects (wg genkey / pubkey) and raw Curve25519 (dh: the benchmarks)
 export { KeyFormatError, PresharedKey, PrivateKey, PublicKey } from "./keys.js";

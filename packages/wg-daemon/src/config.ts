@@ -9,7 +9,7 @@
  */
 import { isIP } from "node:net";
 import { basename } from "node:path";
-import { CidrFormatError, parseIpPrefix } from "@wg-ts/core";
+import { CidrFormatError, type EndpointProblem, formatEndpointText, parseEndpointText, parseIpPrefix } from "@wg-ts/core";
 import { KeyFormatError, parseBase64Key } from "./keys.js";
 
 /** A `host:port` endpoint as written; `host` may be a name (resolved at `up` time). */
@@ -100,35 +100,27 @@ export function checkCidr(text: string): string | { error: string } {
   }
 }
 
-/** Parses `host:port` / `[v6]:port` as wg(8) does. */
+/** How a config error words each way endpoint text can be wrong (wg-core's {@link EndpointProblem}). */
+const ENDPOINT_ERRORS: Record<EndpointProblem, string> = {
+  brackets: "unable to parse endpoint",
+  "no-port": "unable to find port of endpoint",
+  "ipv6-address": "invalid IPv6 address in endpoint",
+  "ipv6-unbracketed": "IPv6 endpoints need brackets:",
+  host: "invalid host in endpoint",
+  port: "invalid port in endpoint",
+};
+
+/** Parses `host:port` / `[v6]:port` with wg-core's endpoint parser; the host may be a name, the port is 1..65535. */
 export function parseEndpoint(text: string): EndpointSpec | { error: string } {
-  let host: string;
-  let portText: string;
-  if (text.startsWith("[")) {
-    const close = text.indexOf("]");
-    if (close < 0 || text[close + 1] !== ":") return { error: `unable to parse endpoint \`${text}'` };
-    host = text.slice(1, close);
-    portText = text.slice(close + 2);
-    if (isIP(host) !== 6) return { error: `invalid IPv6 address in endpoint \`${text}'` };
-  } else {
-    const colon = text.lastIndexOf(":");
-    if (colon <= 0) return { error: `unable to find port of endpoint \`${text}'` };
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(":")) return { error: `IPv6 endpoints need brackets: \`${text}'` };
-    if (!/^[A-Za-z0-9.-]+$/.test(host)) return { error: `invalid host in endpoint \`${text}'` };
-  }
-  const port = parseUint(portText, 65535);
-  if (port === undefined || port === 0 || portText.startsWith("0x")) {
-    return { error: `invalid port in endpoint \`${text}'` };
-  }
-  return { host, port };
+  const ep = parseEndpointText(text);
+  if ("problem" in ep) return { error: `${ENDPOINT_ERRORS[ep.problem]} \`${text}'` };
+  if (ep.port === 0) return { error: `${ENDPOINT_ERRORS.port} \`${text}'` };
+  return { host: ep.host, port: ep.port };
 }
 
 /** Formats an endpoint with IPv6 brackets. */
 export function formatEndpoint(e: { address?: string; host?: string; port: number }): string {
-  const host = e.address ?? e.host ?? "";
-  return host.includes(":") ? `[${host}]:${e.port}` : `${host}:${e.port}`;
+  return formatEndpointText(e.address ?? e.host ?? "", e.port);
 }
 
 /**

@@ -7,9 +7,8 @@
  * Unlike wireguard-go, a `set` is parsed completely before anything is applied, so a request
  * with a bad line changes nothing.
  */
-import { isIP } from "node:net";
 import { checkCidr } from "./config.js";
-import { isZero, type Endpoint } from "@wg-ts/core";
+import { formatEndpointText, isZero, parseEndpointText, type Endpoint } from "@wg-ts/core";
 import { toHex } from "./keys.js";
 
 export const EINVAL = 22;
@@ -89,23 +88,12 @@ function uint(value: string, max: number, what: string): number {
   return n;
 }
 
-/** Parses `ip:port` / `[ip6]:port` (UAPI endpoints are numeric; wg resolves names). */
+/** Parses `ip:port` / `[ip6]:port` with wg-core's endpoint parser (UAPI endpoints are numeric; wg resolves names). */
 export function parseUapiEndpoint(value: string): Endpoint {
-  let host: string;
-  let port: string;
-  if (value.startsWith("[")) {
-    const close = value.indexOf("]");
-    if (close < 0 || value[close + 1] !== ":") throw new UapiError(EINVAL, "invalid endpoint");
-    host = value.slice(1, close);
-    port = value.slice(close + 2);
-    if (isIP(host.split("%")[0]!) !== 6) throw new UapiError(EINVAL, "invalid endpoint");
-  } else {
-    const colon = value.lastIndexOf(":");
-    host = value.slice(0, colon);
-    port = value.slice(colon + 1);
-    if (colon < 0 || isIP(host) !== 4) throw new UapiError(EINVAL, "invalid endpoint");
-  }
-  return { address: host, port: uint(port, 65535, "endpoint port") };
+  const ep = parseEndpointText(value);
+  if ("problem" in ep && ep.problem === "port") throw new UapiError(EINVAL, "invalid endpoint port");
+  if ("problem" in ep || ep.family === null) throw new UapiError(EINVAL, "invalid endpoint");
+  return { address: ep.host, port: ep.port };
 }
 
 /**
@@ -188,10 +176,6 @@ export function parseSet(lines: readonly string[]): SetRequest {
   return req;
 }
 
-function formatEndpoint(e: Endpoint): string {
-  return e.address.includes(":") ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-}
-
 /** Serialises a `get=1` answer, including the final `errno=0` and blank line. */
 export function serializeGet(state: UapiDeviceState): string {
   const out: string[] = [];
@@ -202,7 +186,7 @@ export function serializeGet(state: UapiDeviceState): string {
     out.push(`public_key=${toHex(p.publicKey)}`);
     out.push(`preshared_key=${toHex(p.presharedKey ?? ZERO)}`);
     out.push("protocol_version=1");
-    if (p.endpoint) out.push(`endpoint=${formatEndpoint(p.endpoint)}`);
+    if (p.endpoint) out.push(`endpoint=${formatEndpointText(p.endpoint.address, p.endpoint.port)}`);
     const ms = p.lastHandshakeAt > 0 ? p.lastHandshakeAt : 0;
     const sec = Math.floor(ms / 1000);
     const nsec = Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));

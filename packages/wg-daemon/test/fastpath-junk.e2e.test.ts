@@ -12,7 +12,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { daemonPid, dump, nsSh, sh, sleep, writeConf } from "./support/lab.js";
-import { blast, daemonLog, delta, dropCounters, pingStats, startPair, stopPair, udpStats, type Pair } from "./support/hostile/pair.js";
+import { daemonStatus } from "./support/status.js";
+import { blast, delta, dropCounters, pingStats, startPair, stopPair, udpStats, type Pair } from "./support/hostile/pair.js";
 
 const N = 163;
 const NS_C = "wgjnkc";
@@ -57,18 +58,6 @@ afterAll(() => {
   cleanC();
 });
 
-/** The SIGUSR1 line's fast path part ("workers=on worker-starts=1 peers=1 ..."). */
-async function fastPath(): Promise<string> {
-  const before = daemonLog(p.ifA).length;
-  process.kill(daemonPid(p.ifA), "SIGUSR1");
-  for (let i = 0; i < 250; i++) {
-    await sleep(20);
-    const m = /; fast path: (.*?); memory/.exec(daemonLog(p.ifA).slice(before));
-    if (m) return m[1]!;
-  }
-  throw new Error("no SIGUSR1 status line");
-}
-
 /** CPU seconds (user + system) of each thread of `pid`, by thread id and name. */
 function threadCpu(pid: number): Map<string, number> {
   const m = new Map<string, number>();
@@ -94,7 +83,7 @@ function forgetAndReAdd(): void {
 
 describe("fast path: a junk flood does not crowd out handshakes (wg-ts <-> wireguard-go)", () => {
   it(`${ROUNDS} forced handshakes from wireguard-go each complete within ${HANDSHAKE_MS / 1000} s under a 1-byte junk flood; pings keep answering`, async () => {
-    expect(await fastPath()).toMatch(/^workers=on /);
+    expect((await daemonStatus(p.ifA)).workers).toBe("on");
     const c0 = await dropCounters(p.ifA);
     const u0 = udpStats(p.nsA);
     const pid = daemonPid(p.ifA);
@@ -142,7 +131,7 @@ describe("fast path: a junk flood does not crowd out handshakes (wg-ts <-> wireg
       rcvbufErrors: u1["RcvbufErrors"]! - u0["RcvbufErrors"]!,
       inDatagrams: u1["InDatagrams"]! - u0["InDatagrams"]!,
       threadCpuPercent: Object.fromEntries(threads),
-      fastPath: await fastPath(),
+      fastPath: (await daemonStatus(p.ifA)).fastPath,
     };
     console.log(`fastpath-junk: ${JSON.stringify(report)}`);
     expect(j.sent).toBeGreaterThan(100_000);

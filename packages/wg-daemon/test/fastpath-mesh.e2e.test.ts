@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   WORKERS_ALWAYS_ENV,
   cleanLeftovers,
-  daemonPid,
   daemonPids,
   dump,
   eventually,
@@ -30,6 +29,7 @@ import {
   writeConf,
   type Result,
 } from "./support/lab.js";
+import { daemonStatus } from "./support/status.js";
 
 const dir = tempDir("wgfm-");
 const { bytes: PAYLOAD_BYTES, hash: payloadHash, transfer } = tcpPayload(dir);
@@ -76,16 +76,11 @@ function spokeConf(path: string, priv: string, port: number, addr: string, hubEn
   writeConf(path, quickConf({ priv, port, address: `${addr}/24`, peers: [{ pub: kh.pub, allowedIPs: `${H4}/32`, endpoint: hubEndpoint, keepalive: 25 }] }));
 }
 
-/** Sends SIGUSR1 to the hub's daemon; returns its "fast path:" fields. */
+/** The hub daemon's fast path counters (SIGUSR1); its workers must be running. */
 async function hubStatus(): Promise<{ peers: number; tx: number; rx: number }> {
-  const log = logPath(IF_H);
-  const before = readFileSync(log, "utf8").length;
-  process.kill(daemonPid(IF_H), "SIGUSR1");
-  let line = "";
-  await eventually(() => /fast path: workers=/.test((line = readFileSync(log, "utf8").slice(before))), 3000);
-  const m = /fast path: workers=on worker-starts=\d+ peers=(\d+) worker-tx-packets=(\d+) worker-rx-packets=(\d+)/.exec(line);
-  expect(m, line).not.toBeNull();
-  return { peers: Number(m![1]), tx: Number(m![2]), rx: Number(m![3]) };
+  const s = await daemonStatus(IF_H);
+  expect(s.workers, s.line).toBe("on");
+  return { peers: s.peers, tx: s.txPackets, rx: s.rxPackets };
 }
 
 /** Both directions between the hub and a spoke; the hub's workers carry at least one payload's worth each way. */

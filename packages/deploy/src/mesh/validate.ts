@@ -10,8 +10,7 @@
  * rules: names are unique and usable as file names (genconfig writes `<Name>.conf`), and no
  * AllowedIPs prefix is routed to two different peers (WireGuard would give it to only one of them).
  */
-import { isIP } from "node:net";
-import { PrivateKey } from "@wg-ts/core";
+import { parseEndpointHost, parseEndpointText, PrivateKey } from "@wg-ts/core";
 import { cell, listCell, type MeshDatabase, type MeshRow } from "./database.js";
 import { hostPrefix, networkKey, parsePrefix, type Prefix } from "./ip.js";
 
@@ -74,7 +73,6 @@ export class MeshValidationError extends Error {
 }
 
 const PEER_NAME = /^[A-Za-z0-9_=+.@-]+$/;
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
 const TABLE_NAME = /^(?:off|auto|\d+|[A-Za-z_][A-Za-z0-9_-]*)$/;
 
 function integerIn(text: string, min: number, max: number): number | undefined {
@@ -153,10 +151,11 @@ export function validateRow(row: MeshRow, options: ValidateOptions = {}): { peer
 
   const endpoint = cell(row, "Endpoint").trim();
   if (endpoint !== "") {
-    const bare = endpoint.startsWith("[") && endpoint.endsWith("]") ? endpoint.slice(1, -1) : endpoint;
-    if (isIP(bare) !== 0) peer.endpoint = bare;
-    else if (HOST_NAME.test(endpoint)) peer.endpoint = endpoint;
-    else if (/^[^:]+:\d+$/.test(endpoint) || /^\[.*\]:\d+$/.test(endpoint)) {
+    // wg-core's endpoint parser: the host alone, or (a mistake here) host and port.
+    const host = parseEndpointHost(endpoint);
+    const withPort = parseEndpointText(endpoint);
+    if (host !== null) peer.endpoint = host.host;
+    else if (!("problem" in withPort) || withPort.problem === "port") {
       problem("Endpoint", `"${endpoint}": write the host only; the port is taken from ListenPort`);
     } else problem("Endpoint", `"${endpoint}" is not a host name or an IP address`);
   }

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -326,6 +326,15 @@ export function linkExists(ns: string, dev: string): boolean {
 
 /** The daemon's log file for interface `iface` (`wg-ts up` without --foreground). */
 export const logPath = (iface: string): string => `/var/log/wg-ts-${iface}.log`;
+
+/** The daemon's log for `iface` so far ("" before it exists). */
+export function daemonLog(iface: string): string {
+  try {
+    return readFileSync(logPath(iface), "utf8");
+  } catch {
+    return "";
+  }
+}
 
 /**
  * Sends the file `payloadPath` over TCP from namespace `src` to `dstAddr:port` in namespace `dst`

@@ -9,21 +9,20 @@ import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   cleanLeftovers,
-  daemonPid,
+  daemonLog,
   genkey,
   inNs,
-  logPath,
   makePair,
   nsSh,
   ping,
   quickConf,
-  sleep,
   tempDir,
   wgQuickGo,
   wgTs,
   writeConf,
   type Result,
 } from "../lab.js";
+import { daemonStatus } from "../status.js";
 
 export const BLASTER = fileURLToPath(new URL("./blaster.mjs", import.meta.url));
 
@@ -117,36 +116,20 @@ export function stopPair(p: Pair): void {
   rmSync(p.dir, { recursive: true, force: true }); // configs hold private keys
 }
 
-export function daemonLog(iface: string): string {
-  try {
-    return readFileSync(logPath(iface), "utf8");
-  } catch {
-    return "";
-  }
-}
+/** The suites on this harness read the daemon's log through it (lab.ts). */
+export { daemonLog };
 
 export function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? NaN);
 }
 
-/** The daemon's drop counters by reason: SIGUSR1 makes it log them (`IF: drops: a=1 b=2; uapi errors: ...; fast path: ...; memory MiB: ...`). */
+/** The daemon's drop counters by reason, and its UAPI errors as `uapi-22` (SIGUSR1: ../status.ts). */
 export async function dropCounters(iface: string): Promise<Record<string, number>> {
-  const pid = daemonPid(iface);
-  const before = daemonLog(iface).length;
-  process.kill(pid, "SIGUSR1");
-  const re = new RegExp(`^${iface}: drops: (.*?); uapi errors: ([^;\n]*)`, "m");
-  for (let i = 0; i < 250; i++) {
-    await sleep(20);
-    const m = re.exec(daemonLog(iface).slice(before));
-    if (m) {
-      const out: Record<string, number> = {};
-      if (m[1] !== "none") for (const kv of m[1]!.split(" ")) out[kv.split("=")[0]!] = Number(kv.split("=")[1]);
-      if (m[2] !== "none") for (const kv of m[2]!.split(" ")) out[`uapi${kv.split("=")[0]}`] = Number(kv.split("=")[1]);
-      return out;
-    }
-  }
-  throw new Error(`${iface}: no drop counters in the log within 5 s of SIGUSR1`);
+  const s = await daemonStatus(iface);
+  const out = { ...s.drops };
+  for (const [errno, n] of Object.entries(s.uapiErrors)) out[`uapi${errno}`] = n;
+  return out;
 }
 
 export function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
