@@ -54,8 +54,4 @@ export { checkMac1, mac1Key } from "./cookie.js";
 // Timer constants (whitepaper §6) — used only by deploy's simulator tests
 export { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX_MS } from "./constants.js";
 
-// Handshake pieces used only by the daemon's tests (control-gate.test.ts, support/hostile/blaster.mjs,
-// which forges initiations and runs on dist/): not an API, do not build on them
-export { COOKIE_REPLY_SIZE, INITIATION_SIZE, RESPONSE_SIZE } from "./messages.js";
-export { CookieGenerator } from "./cookie.js";
-export { createInitiation, localIdentity, PeerHandshake } from "./handshake.js";
+// Handshake pieces for tests that forge messages are in the "@wg-ts/core/testing" entry point (testing.ts).

@@ -93,15 +93,26 @@ export class TransportBatch {
  */
 class ArenaViews {
   readonly #views: Uint8Array[] = [];
+  /** Each view's buffer, kept beside it (reading `.buffer` is a getter: this runs three times a packet). */
+  readonly #buffers: ArrayBufferLike[] = [];
   of(view: Uint8Array): Uint8Array {
-    const end = view.byteOffset + view.byteLength;
-    for (const a of this.#views) if (a.buffer === view.buffer && end <= a.length) return a;
     const buffer = view.buffer;
+    const end = view.byteOffset + view.byteLength;
+    const views = this.#views;
+    const buffers = this.#buffers;
+    for (let i = 0; i < views.length; i++) if (buffers[i] === buffer && end <= views[i]!.length) return views[i]!;
     const a = new Uint8Array(buffer, 0, buffer.byteLength);
-    const old = this.#views.findIndex((x) => x.buffer === buffer);
-    if (old >= 0) this.#views.splice(old, 1);
-    if (this.#views.length === 4) this.#views.shift();
-    this.#views.push(a);
+    const old = buffers.indexOf(buffer);
+    if (old >= 0) {
+      views.splice(old, 1);
+      buffers.splice(old, 1);
+    }
+    if (views.length === 4) {
+      views.shift();
+      buffers.shift();
+    }
+    views.push(a);
+    buffers.push(buffer);
     return a;
   }
 }

@@ -1,7 +1,8 @@
 // Hostile and malformed input: every datagram yields exactly one specific drop, nothing throws
 // (docs/architecture.md: "Nothing thrown escapes encapsulate/decapsulate/tick for any input bytes").
 import { describe, expect, it } from "vitest";
-import { type Action, CookieGenerator, type DropReason } from "../src/index.js";
+import { type Action, type DropReason } from "../src/index.js";
+import { CookieGenerator } from "../src/testing.js";
 import { MAX_SEGMENT_SIZE } from "../src/constants.js";
 import { parseMessage } from "../src/messages.js";
 import { icmpEcho } from "./support/ip.mjs";

@@ -1,6 +1,7 @@
 // MAC1/MAC2 and cookie replies (whitepaper §5.4.4, §5.4.7).
 import { describe, expect, it } from "vitest";
-import { CookieGenerator, INITIATION_SIZE, PrivateKey, RESPONSE_SIZE } from "../src/index.js";
+import { PrivateKey } from "../src/index.js";
+import { CookieGenerator, INITIATION_SIZE, RESPONSE_SIZE } from "../src/testing.js";
 import { COOKIE_REFRESH_TIME } from "../src/constants.js";
 import { CookieChecker } from "../src/cookie.js";
 import { seededRandom } from "./support/prng.js";

@@ -1,16 +1,8 @@
 // Device configuration, cryptokey routing, under-load detection and redaction (docs/architecture.md).
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import {
-  type Action,
-  CookieGenerator,
-  Device,
-  DeviceConfigError,
-  INITIATION_SIZE,
-  PresharedKey,
-  PrivateKey,
-  addressBytes,
-} from "../src/index.js";
+import { type Action, Device, DeviceConfigError, PresharedKey, PrivateKey, addressBytes } from "../src/index.js";
+import { CookieGenerator, INITIATION_SIZE } from "../src/testing.js";
 import { UNDER_LOAD_AFTER_TIME, UNDER_LOAD_HANDSHAKES_PER_SECOND } from "../src/constants.js";
 import { endpointBytes } from "../src/endpoint.js";
 import { icmpEcho } from "./support/ip.mjs";

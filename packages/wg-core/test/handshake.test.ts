@@ -1,6 +1,7 @@
 // Noise_IKpsk2 handshake functions on their own (whitepaper §5.4.2 – §5.4.5).
 import { describe, expect, it } from "vitest";
-import { INITIATION_SIZE, PrivateKey, RESPONSE_SIZE } from "../src/index.js";
+import { PrivateKey } from "../src/index.js";
+import { INITIATION_SIZE, RESPONSE_SIZE } from "../src/testing.js";
 import { HANDSHAKE_INITIATION_RATE } from "../src/constants.js";
 import {
   consumeInitiation,

@@ -5,15 +5,8 @@
  */
 import { randomFillSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import {
-  type Action,
-  CookieGenerator,
-  Device,
-  INITIATION_SIZE,
-  PrivateKey,
-  RESPONSE_SIZE,
-  COOKIE_REPLY_SIZE,
-} from "@wg-ts/core";
+import { type Action, Device, PrivateKey } from "@wg-ts/core";
+import { COOKIE_REPLY_SIZE, CookieGenerator, INITIATION_SIZE, RESPONSE_SIZE } from "@wg-ts/core/testing";
 import { ControlGate, type ControlVerdict } from "../src/dataplane/control.js";
 import { COOKIE_BUDGET, SAMPLE_MS, SLOW_BUDGET } from "../src/dataplane/shared.js";
 

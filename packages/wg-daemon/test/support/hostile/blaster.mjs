@@ -42,15 +42,8 @@
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { createConnection, createServer } from "node:net";
-import {
-  CookieGenerator,
-  Device,
-  INITIATION_SIZE,
-  PeerHandshake,
-  createInitiation,
-  localIdentity,
-  publicKeyOf,
-} from "@wg-ts/core";
+import { Device, publicKeyOf } from "@wg-ts/core";
+import { CookieGenerator, INITIATION_SIZE, PeerHandshake, createInitiation, localIdentity } from "@wg-ts/core/testing";
 
 const argv = process.argv.slice(2);
 const mode = argv[0];
