@@ -8,7 +8,8 @@
  *                               [--pairs wg-ts:wg-ts,wireguard-go:wireguard-go,...] [--wireguard-go PATH] [--peers N]
  *
  * --wireguard-go PATH: the wireguard-go to compare with (default: `wireguard-go` on PATH); the report
- * names each implementation's binary and version. --peers N: N extra peers configured on both sides.
+ * names each implementation's binary and version. --peers N: N extra peers configured on both sides;
+ * a pair written a:b+N has N extra peers on both sides for that pair alone (one run compares a:b with a:b+1000).
  * --only lab: pgbench and ping through the seed-000 lab, wg-ts against wireguard-go gateways (lab.ts);
  * not part of the default run (it takes the lab's namespaces, ~1 min per implementation and round).
  */
@@ -74,9 +75,11 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--pairs":
         a.pairs = v.split(",").map((p) => {
-          const [x, y] = p.split(":");
+          const m = /^([^:]+):([^+]+)(?:\+(\d+))?$/.exec(p);
+          const [x, y, n] = m ? [m[1], m[2], m[3]] : [];
           if (!isImplName(x) || !isImplName(y)) throw new Error(`--pairs: ${p}: implementations are ${IMPLS.join(", ")}`);
-          return [x, y] as const;
+          if (n !== undefined && Number(n) > 100_000) throw new Error(`--pairs: ${p}: +N extra peers: at most 100000`);
+          return n === undefined ? ([x, y] as const) : ([x, y, Number(n)] as const);
         });
         i++;
         break;

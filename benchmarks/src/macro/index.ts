@@ -14,7 +14,8 @@ import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoin
 import { publicKeyOf } from "@wg-ts/core";
 import { cpuSeconds, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
-export type Pair = readonly [ImplName, ImplName];
+/** Side A, side B, and optionally extra peers configured on both sides for this pair alone (`--pairs a:b+N`). */
+export type Pair = readonly [ImplName, ImplName, number?];
 
 export const DEFAULT_PAIRS: readonly Pair[] = [
   ["wg-ts", "wg-ts"],
@@ -106,7 +107,7 @@ const PORT_A = 51820;
 const PORT_B = 51821;
 const MTU = 1420;
 
-export const pairName = (p: Pair): string => `${p[0]}↔${p[1]}`;
+export const pairName = (p: Pair): string => `${p[0]}↔${p[1]}${p[2] ? `+${p[2]} peers` : ""}`;
 
 /** What the macro benchmark needs on this machine; each missing item with how to install it. */
 export function missingTools(): string[] {
@@ -207,7 +208,7 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     pingAvgMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN],
     idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN], afterRssMiB: [NaN, NaN],
   };
-  const [sa, sb] = sides(p, slot, o.peers ?? 0);
+  const [sa, sb] = sides(p, slot, p[2] ?? o.peers ?? 0);
   const eps: RunningEndpoint[] = [];
   let server: ReturnType<typeof background> | null = null;
   try {

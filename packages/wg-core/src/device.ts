@@ -322,19 +322,20 @@ export class Device {
   }
 
   /**
-   * Bookkeeping for authenticated transport data another component opened for `peer` (replay
-   * window checked, inner source allowed), no crypto here: adds `bytes` (datagram bytes) to
-   * rxBytes and runs the receive timers and the initiator's rekey-on-receive check, as
-   * decapsulate would. May emit a handshake initiation into `out`.
+   * Bookkeeping for authenticated transport datagrams another component opened for `peer` (replay
+   * window checked), no crypto here: adds `bytes` (datagram bytes) to rxBytes and runs the receive
+   * timers and the initiator's rekey-on-receive check, as decapsulate would — the data-received
+   * timer only when `data` (some carried an inner packet, not only keepalives; wireguard-go
+   * RoutineSequentialReceiver). May emit a handshake initiation into `out`.
    */
-  noteDataReceived(peer: Peer, bytes: number, now: number, out: Action[]): void {
+  noteDataReceived(peer: Peer, bytes: number, now: number, out: Action[], data = true): void {
     this.#lastNow = now;
     const t = peer.timers;
     keepKeyFreshReceiving(this.#s, peer, now, out);
     t.onAnyAuthenticatedPacketTraversal(now);
     t.onAnyAuthenticatedPacketReceived();
     peer.rxBytes += bytes;
-    t.onDataReceived(now);
+    if (data) t.onDataReceived(now);
   }
 
   /**

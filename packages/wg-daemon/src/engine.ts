@@ -4,8 +4,10 @@
  *
  * Every entry point calls the core with a caller-owned `out: Action[]`, then flushes it in
  * batches: all `toNetwork` datagrams go to `bind.send` in one call, all `toTunnel` packets to
- * `tun.write` in one call, `drop`s are counted by reason. The timer runs `device.tick` every
- * TICK_MS. Nothing here touches `process`.
+ * `tun.write` in one call, `drop`s are counted by reason. Both devices push their batches
+ * (`onBatch`), so a packet is handled inside the read event that brought it: a lone packet leaves
+ * without a promise, queue or timer on its way (benchmarks/README.md, section 10). The timer runs
+ * `device.tick` every TICK_MS. Nothing here touches `process`.
  */
 import type { TransportAead } from "@wg-ts/core";
 import type { Bind, Datagram } from "./bind.js";
@@ -31,8 +33,11 @@ export interface EngineOptions {
   aead?: TransportAead;
 }
 
+/** `performance.timeOrigin` read once: the getter costs more than `performance.now()` itself. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 export function monotonicEpochMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }
 
 export class Engine implements UapiHandler {
@@ -48,6 +53,7 @@ export class Engine implements UapiHandler {
   private readonly tunBatch: Uint8Array[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private resolveDone: (reason: Error | undefined) => void = () => {};
   private fwmark = 0;
   private listenPort = 0;
   /**
@@ -57,7 +63,7 @@ export class Engine implements UapiHandler {
   onConfigured: () => void = () => {};
   /** Drop counters kept outside the engine (the fast path's workers), added to {@link dropSummary}. */
   extraDrops: () => Iterable<[string, number]> = () => [];
-  /** resolves when the TUN read loop ends (error = the interface went away) */
+  /** Resolves once the engine is done with the TUN: the error when the interface went away, undefined after {@link stop}. */
   done: Promise<Error | undefined> = Promise.resolve(undefined);
 
   constructor(opts: EngineOptions) {
@@ -73,6 +79,10 @@ export class Engine implements UapiHandler {
     }
     this.core = new CoreAdapter(opts.random ?? pooledRandom(), aead);
     this.bind.onBatch = (batch, n) => this.fromNetwork(batch, n);
+    this.tun.onBatch = (packets, n) => this.fromTunnel(packets, n);
+    this.tun.onGone = (reason) => {
+      if (this.running) this.resolveDone(reason);
+    };
   }
 
   /** Opens the UDP port and starts reading the TUN and the timer. */
@@ -80,7 +90,7 @@ export class Engine implements UapiHandler {
     this.listenPort = await this.bind.open(listenPort);
     this.running = true;
     this.refreshMtu();
-    this.done = this.tunLoop();
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const tick = (): void => {
       if (!this.running) return;
       this.refreshMtu();
@@ -111,21 +121,12 @@ export class Engine implements UapiHandler {
     }
   }
 
-  private async tunLoop(): Promise<Error | undefined> {
-    const batch: Uint8Array[] = [];
-    while (this.running) {
-      let n: number;
-      try {
-        n = await this.tun.read(batch);
-      } catch (e) {
-        return this.running ? (e as Error) : undefined;
-      }
-      const now = this.now();
-      this.out.length = 0;
-      for (let i = 0; i < n; i++) this.core.encapsulate(batch[i]!, now, this.out);
-      this.flush();
-    }
-    return undefined;
+  private fromTunnel(packets: readonly Uint8Array[], n: number): void {
+    if (!this.running) return;
+    const now = this.now();
+    this.out.length = 0;
+    for (let i = 0; i < n; i++) this.core.encapsulate(packets[i]!, now, this.out);
+    this.flush();
   }
 
   private fromNetwork(batch: readonly Datagram[], n: number): void {
@@ -216,6 +217,7 @@ export class Engine implements UapiHandler {
     if (!this.running) return;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    this.resolveDone(undefined);
     this.bind.close();
     this.tun.close();
   }

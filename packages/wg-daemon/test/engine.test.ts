@@ -116,4 +116,22 @@ describe("Engine over in-memory TUN and bind", () => {
     a.stop();
     b.stop();
   });
+
+  it("hands a TUN batch to the core within the TUN's own event; done says why the TUN loop ended", async () => {
+    const [bindA] = MemoryBind.pair("10.0.0.1", "10.0.0.2");
+    const tunA = new MemoryTun("a");
+    const a = new Engine({ tun: tunA, bind: bindA, random: (b) => void randomFillSync(b) });
+    await a.start(1000);
+    // Delivered synchronously: the drops (no private key yet) are counted before onBatch returns (no queue, no promise hop).
+    tunA.onBatch([ipv4("192.168.9.1", "203.0.113.9"), ipv4("192.168.9.1", "203.0.113.9")], 2);
+    expect(a.drops.get("no-private-key")).toBe(2);
+    tunA.remove();
+    expect(await a.done).toEqual(new Error("a: interface deleted"));
+    a.stop();
+
+    const b = new Engine({ tun: new MemoryTun("b"), bind: new MemoryBind(), random: (b) => void randomFillSync(b) });
+    await b.start(0);
+    b.stop();
+    expect(await b.done).toBeUndefined();
+  });
 });

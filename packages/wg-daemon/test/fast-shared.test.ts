@@ -7,7 +7,8 @@ import { AllowedIps, formatCidr, type Peer } from "@wg-ts/core";
 import { A_INNER, B_INNER, makePair } from "../../wg-core/test/support/vnet.js";
 import { icmpEcho } from "../../wg-core/test/support/ip.mjs";
 import { Publisher } from "../src/dataplane/io.js";
-import { KP, PEER_WORDS, PR, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/dataplane/shared.js";
+import { KP, PEER_WORDS, PF, PR, PS, RING, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/dataplane/shared.js";
+import { ActivityReader, ActivityWriter, RING_ENTRIES, activityBuffer } from "../src/dataplane/activity.js";
 
 const ping = (from: string, to: string, seq = 1) => icmpEcho(from, to, { id: 7, seq });
 
@@ -120,5 +121,112 @@ describe("fast path shared memory", () => {
     expect(routes.lookupAddress(new Uint8Array([172, 19, 231, 9]))).toBe(a.device.peerId(last));
     expect(record(state, a.device.peerId(last)).slice(3, 5)).toEqual([4, 2999]);
     expect(state.peers.byteLength).toBeGreaterThanOrEqual(1001 * PEER_WORDS * 4);
+  });
+});
+
+/** What a worker does after a batch: its counters in peer `id`'s record, then the mark (activity.ts). */
+function workerCounts(state: SharedState, role: "tx" | "rx", id: number, c: { bytes: number; packets: number; authenticated?: number }): void {
+  const f = new Float64Array(state.peers);
+  const b = (id * PEER_WORDS) / 2;
+  if (role === "tx") {
+    f[b + PS.txBytes]! += c.bytes;
+    f[b + PS.txPackets]! += c.packets;
+  } else {
+    f[b + PS.rxBytes]! += c.bytes;
+    f[b + PS.rxPackets]! += c.packets;
+    f[b + PS.rxAuthenticated]! += c.authenticated ?? c.packets;
+  }
+  new ActivityWriter(state.activity, RING[role]).mark(new Int32Array(state.peers), id * PEER_WORDS + PF[role], id);
+}
+
+describe("activity rings (per-batch traffic events)", () => {
+  it("a peer is queued once until drained, then again; the flag is cleared before it is handed over", () => {
+    const buf = activityBuffer(1);
+    const flags = new Int32Array(8);
+    const w = new ActivityWriter(buf, 0);
+    const r = new ActivityReader(buf, 0);
+    for (let i = 0; i < 5; i++) w.mark(flags, 3, 3);
+    w.mark(flags, 5, 5);
+    const seen: number[] = [];
+    const overflow = r.drain((id) => [flags, id], (id) => {
+      expect(flags[id]).toBe(0);
+      seen.push(id);
+    });
+    expect([overflow, seen]).toEqual([false, [3, 5]]);
+    expect(r.drain((id) => [flags, id], (id) => seen.push(id))).toBe(false);
+    expect(seen).toEqual([3, 5]);
+    w.mark(flags, 3, 3);
+    r.drain((id) => [flags, id], (id) => seen.push(id));
+    expect(seen).toEqual([3, 5, 3]);
+  });
+
+  it("more active peers than the ring holds: the overflow word asks for a full walk, and marking resumes after it", () => {
+    const buf = activityBuffer(1);
+    const flags = new Int32Array(RING_ENTRIES + 10);
+    const w = new ActivityWriter(buf, 0);
+    const r = new ActivityReader(buf, 0);
+    for (let id = 0; id < RING_ENTRIES + 10; id++) w.mark(flags, id, id);
+    let n = 0;
+    expect(r.drain((id) => [flags, id], () => n++)).toBe(true);
+    expect(n).toBe(RING_ENTRIES);
+    flags.fill(0); // the caller's full walk clears every flag (SharedState.drainActivity)
+    w.mark(flags, RING_ENTRIES + 9, RING_ENTRIES + 9);
+    const seen: number[] = [];
+    expect(r.drain((id) => [flags, id], (id) => seen.push(id))).toBe(false);
+    expect(seen).toEqual([RING_ENTRIES + 9]);
+  });
+
+  it("head and tail wrap around 2^31 without losing an id", () => {
+    const buf = activityBuffer(1);
+    const words = new Int32Array(buf);
+    words[0] = words[1] = 0x7fffffff - 2; // head, tail: about to wrap
+    const flags = new Int32Array(16);
+    const w = new ActivityWriter(buf, 0);
+    const r = new ActivityReader(buf, 0);
+    const seen: number[] = [];
+    for (let id = 0; id < 10; id++) w.mark(flags, id, id);
+    expect(r.drain((id) => [flags, id], (id) => seen.push(id))).toBe(false);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("the Publisher reports only the peers a worker marked: bytes, the data timer for data, the receive timers for keepalives", () => {
+    const { net, a, b, bOnA } = makePair();
+    net.send(a, ping(A_INNER, B_INNER));
+    net.send(b, ping(B_INNER, A_INNER));
+    const { state, pub, setNow } = publisherFor(a.device);
+    for (let i = 0; i < 1000; i++) {
+      const key = new Uint8Array(32);
+      new DataView(key.buffer).setUint32(0, i + 1);
+      key[31] = 0x42;
+      a.device.addPeer({ publicKey: key, allowedIps: [`172.16.${i >> 8}.${i & 255}/32`] }, 0);
+    }
+    pub.sync();
+    const id = a.device.peerId(bOnA);
+    const t = bOnA.timers;
+    setNow(net.now + 1000);
+    // Data sent by the tx worker, not yet marked: the core hears nothing.
+    const f = new Float64Array(state.peers);
+    f[(id * PEER_WORDS) / 2 + PS.txBytes]! += 1000;
+    f[(id * PEER_WORDS) / 2 + PS.txPackets]! += 1;
+    const tx0 = bOnA.txBytes;
+    pub.account();
+    expect(bOnA.txBytes).toBe(tx0);
+    workerCounts(state, "tx", id, { bytes: 400, packets: 1 });
+    pub.account();
+    expect(bOnA.txBytes - tx0).toBe(1400 + 2 * 32);
+    expect(t.newHandshakeAt).toBeLessThan(Infinity); // data sent: expect an answer (timersDataSent)
+    // A keepalive from the peer: the answer counts (no new handshake), but no keepalive is owed for it.
+    t.sendKeepaliveAt = Infinity;
+    const rx0 = bOnA.rxBytes;
+    workerCounts(state, "rx", id, { bytes: 0, packets: 0, authenticated: 1 });
+    pub.account();
+    expect(bOnA.rxBytes - rx0).toBe(32);
+    expect(t.newHandshakeAt).toBe(Infinity);
+    expect(t.sendKeepaliveAt).toBe(Infinity);
+    // Data from the peer: a keepalive is owed if we send nothing (timersDataReceived).
+    workerCounts(state, "rx", id, { bytes: 84, packets: 1 });
+    pub.account();
+    expect(bOnA.rxBytes - rx0).toBe(32 + 84 + 32);
+    expect(t.sendKeepaliveAt).toBeLessThan(Infinity);
   });
 });

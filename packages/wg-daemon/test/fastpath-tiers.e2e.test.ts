@@ -11,8 +11,8 @@
  * 3-4. The receive replay window survives each handoff: a recording relay (blaster `record-relay`)
  *    between wireguard-go and wg-ts keeps transport messages wireguard-go sent while one tier ran
  *    and re-sends them while the other runs. Every one must be dropped as `replay` and none may
- *    reach the TUN (its rx count unchanged). Workers -> core: the core merges the rx worker's
- *    returned window; core -> workers: the workers start from the core's published window.
+ *    reach the TUN (its rx count unchanged). Both tiers check the one replay window of the keypair
+ *    in the Device's session table (shared memory): nothing is handed over at a switch.
  *    The re-sent counters are checked to be inside the 8128-counter window of the latest counter
  *    wireguard-go sent (else "too old" would drop them too and the test would prove nothing), and
  *    each tier is checked to have run without a switch all through its half.
@@ -24,6 +24,9 @@
  * 8. A crashed rx worker loses no replay state: with the test-only WG_TS_TEST_RX_CRASH_AFTER_REPLAYS=1
  *    (NODE_ENV=test) the rx worker throws at the first replay it drops; the core then judges the rest
  *    of the recorded messages: every one a replay, none on the TUN.
+ * 9. One-way traffic on the workers (WG_TS_WORKERS=always): wireguard-go's keepalives, counted by
+ *    the rx worker and reported through its activity ring, keep wg-ts from a handshake 15 s after
+ *    its data went unanswered.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -32,6 +35,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { daemonPid, daemonPids, dump, eventually, exists, inNs, linkExists, linkStats, nsSh, ping, sleep, tcpPayload, wgTs, type Result } from "./support/lab.js";
+import { daemonStatus, type DaemonStatus } from "./support/status.js";
 import { BLASTER, blast, daemonLog, nft, nftDelete, pingStats, startPair, stopPair, type Pair } from "./support/hostile/pair.js";
 
 /** The receive replay window: counters this far behind the highest one are still judged (wg-core REPLAY_WINDOW_SIZE). */
@@ -45,54 +49,18 @@ let p: Pair;
 /** Threads of the idle daemon (test 1), compared with the count while the workers run. */
 let idleTasks = NaN;
 
-interface Status {
-  drops: Record<string, number>;
-  workers: "on" | "off";
-  starts: number;
-  peers: number;
-  txPackets: number;
-  rxPackets: number;
-  line: string;
-}
-
-/** SIGUSR1 -> the daemon logs one line: its drops by reason and the fast path's state. */
-async function status(iface: string): Promise<Status> {
-  const pid = daemonPid(iface);
-  const before = daemonLog(iface).length;
-  process.kill(pid, "SIGUSR1");
-  const re = new RegExp(`^${iface}: drops: (.*?); uapi errors: .*?; fast path: (.*?); memory MiB: .*$`, "m");
-  for (let i = 0; i < 250; i++) {
-    await sleep(20);
-    const m = re.exec(daemonLog(iface).slice(before));
-    if (!m) continue;
-    const drops: Record<string, number> = {};
-    if (m[1] !== "none") for (const kv of m[1]!.split(" ")) drops[kv.split("=")[0]!] = Number(kv.split("=")[1]);
-    const f = Object.fromEntries(m[2]!.split(" ").map((kv) => kv.split("=") as [string, string]));
-    return {
-      drops,
-      workers: f["workers"] === "on" ? "on" : "off",
-      starts: Number(f["worker-starts"]),
-      peers: Number(f["peers"]),
-      txPackets: Number(f["worker-tx-packets"]),
-      rxPackets: Number(f["worker-rx-packets"]),
-      line: m[0],
-    };
-  }
-  throw new Error(`${iface}: no SIGUSR1 status line in the log within 5 s`);
-}
-
 /** Polls the SIGUSR1 status every 100 ms until `ok` holds or `ms` pass; returns the last one and the time taken. */
-async function statusUntil(ok: (s: Status) => boolean, ms: number): Promise<{ s: Status; ok: boolean; ms: number }> {
+async function statusUntil(ok: (s: DaemonStatus) => boolean, ms: number): Promise<{ s: DaemonStatus; ok: boolean; ms: number }> {
   const t0 = Date.now();
   for (;;) {
-    const s = await status(p.ifA);
+    const s = await daemonStatus(p.ifA);
     if (ok(s)) return { s, ok: true, ms: Date.now() - t0 };
     if (Date.now() - t0 > ms) return { s, ok: false, ms: Date.now() - t0 };
     await sleep(100);
   }
 }
 
-const replayDrops = (s: Status): number => s.drops["replay"] ?? 0;
+const replayDrops = (s: DaemonStatus): number => s.drops["replay"] ?? 0;
 
 /** Threads of a process (Node's own, libuv's pool, V8's, and the fast path's workers when they run). */
 function tasks(pid: number): number {
@@ -192,8 +160,8 @@ async function withRelay<T>(port: number, body: (relay: ReturnType<typeof record
  * Re-sends what the relay kept, then waits for the daemon to count it: the `replay` drops must grow
  * by exactly the number re-sent and the TUN must not get a single packet more.
  */
-async function replayAll(relay: ReturnType<typeof recordRelay>, kept: RelayAnswer): Promise<{ sent: RelayAnswer; dropped: number; tunGrew: number; after: Status }> {
-  const before = await status(p.ifA);
+async function replayAll(relay: ReturnType<typeof recordRelay>, kept: RelayAnswer): Promise<{ sent: RelayAnswer; dropped: number; tunGrew: number; after: DaemonStatus }> {
+  const before = await daemonStatus(p.ifA);
   const rx0 = tunRx();
   const sent = await relay.cmd("replay");
   expect(sent.sent).toBe(kept.kept);
@@ -228,8 +196,8 @@ function addPeers(n: number, prefixes: number): void {
  * Records the last KEEP transport messages of a 16 MiB transfer wireguard-go -> wg-ts that the rx
  * worker accepted (the workers on from before the first kept message to after the last).
  */
-async function recordWorkerTransfer(relay: ReturnType<typeof recordRelay>, port: number): Promise<{ kept: RelayAnswer; s1: Status }> {
-  const s0 = await status(p.ifA);
+async function recordWorkerTransfer(relay: ReturnType<typeof recordRelay>, port: number): Promise<{ kept: RelayAnswer; s1: DaemonStatus }> {
+  const s0 = await daemonStatus(p.ifA);
   await relay.cmd("record");
   const sink = blast(p.nsA, ["tcp-sink", "--listen", `${p.ta}:${port}`, "--timeout-ms", "30000"]);
   expect(await eventually(() => inNs(p.nsA, "ss", ["-Hltn", `sport = :${port}`]).stdout.includes(String(port)), 5000)).toBe(true);
@@ -239,7 +207,7 @@ async function recordWorkerTransfer(relay: ReturnType<typeof recordRelay>, port:
   expect(got["bytes"]).toBe(16 << 20);
   expect(got["sha256"]).toBe(src["sha256"]);
   const kept = await relay.cmd("stop");
-  const s1 = await status(p.ifA);
+  const s1 = await daemonStatus(p.ifA);
   expect(on.ok).toBe(true);
   expect(s1.workers).toBe("on");
   expect(s1.rxPackets - s0.rxPackets).toBeGreaterThan(KEEP * 4);
@@ -278,7 +246,7 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
   it("idle: the main thread does all I/O, no worker threads", async () => {
     expect(pingStats(p.nsA, p.tb, 5, 0.1).rx).toBe(5);
     expect(pingStats(p.nsB, p.ta, 5, 0.1).rx).toBe(5);
-    const s = await status(p.ifA);
+    const s = await daemonStatus(p.ifA);
     idleTasks = tasks(daemonPid(p.ifA));
     console.log(`idle: ${s.line}; daemon threads ${idleTasks}`);
     expect(s.workers).toBe("off");
@@ -294,7 +262,7 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
     // wg-ts -> wireguard-go: the bulk crosses the tx worker.
     expect(await payload.transfer(p.nsA, p.nsB, p.tb, 5401)).toBe(`${payload.bytes} ${payload.hash}`);
     const ended = Date.now();
-    const on = await status(p.ifA);
+    const on = await daemonStatus(p.ifA);
     const onTasks = tasks(pid);
     console.log(`after transfer 1: ${on.line}; daemon threads ${onTasks} (idle ${idleTasks})`);
     expect(on.workers).toBe("on");
@@ -313,9 +281,9 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
     const pings = [pingStats(p.nsA, p.tb, 5, 0.1), pingStats(p.nsB, p.ta, 5, 0.1)];
     console.log(`pings with the workers off: a -> b ${JSON.stringify(pings[0])}, b -> a ${JSON.stringify(pings[1])}`);
     expect(pings.map((x) => x.rx)).toEqual([5, 5]);
-    expect((await status(p.ifA)).workers).toBe("off");
+    expect((await daemonStatus(p.ifA)).workers).toBe("off");
     expect(await payload.transfer(p.nsB, p.nsA, p.ta, 5402)).toBe(`${payload.bytes} ${payload.hash}`);
-    const again = await status(p.ifA);
+    const again = await daemonStatus(p.ifA);
     console.log(`after transfer 2: ${again.line}`);
     expect(again.workers).toBe("on");
     expect(again.starts).toBe(2);
@@ -342,7 +310,7 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
       const kept = await relay.cmd("stop");
       // The workers have run without a break since before the kept messages came: one start, still on,
       // and the rx worker alone delivered more packets than were kept (all arrived after it started).
-      const s1 = await status(p.ifA);
+      const s1 = await daemonStatus(p.ifA);
       console.log(
         `workers -> core: workers on after ${on.ms} ms of a ${ms} ms transfer; relay kept ${kept.kept} of ${kept.recorded} ` +
           `(counters ${kept.minCounter}..${kept.maxCounter}, index ${kept.indices.join(",")}); ${s1.line}`,
@@ -383,7 +351,7 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
         await relay.cmd("record");
         const pings = pingStats(p.nsB, p.ta, 250, 0.01);
         const kept = await relay.cmd("stop");
-        const s1 = await status(p.ifA);
+        const s1 = await daemonStatus(p.ifA);
         console.log(`core -> workers: pings ${JSON.stringify(pings)}; relay kept ${kept.kept} of ${kept.recorded} (counters ${kept.minCounter}..${kept.maxCounter}); ${s1.line}`);
         expect(pings.rx).toBe(250);
         expect(kept.kept).toBe(KEEP);
@@ -424,18 +392,17 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
         const relay = recordRelay(p.nsB, `${p.ub}:${port}`, `${p.ua}:${p.portA}`);
         try {
           const { backPort } = await relay.cmd("stop");
-          // One ping straight to wg-ts (the rx worker tells the core about this source: it then
-          // samples that peer for SAMPLE_MS), then wireguard-go sends to the relay and one ping more:
-          // its request is the first datagram wg-ts gets from the relay's port, within that sample
-          // period. Were the answer sent to the old endpoint, wireguard-go would roam back to wg-ts's
-          // own address and the relay would see no answer.
+          // One ping straight to wg-ts, then wireguard-go sends to the relay and one ping more: its
+          // request is the first datagram wg-ts gets from the relay's port. Were the answer sent to
+          // the old endpoint, wireguard-go would roam back to wg-ts's own address and the relay
+          // would see no answer.
           const wgSet = (to: string): string => `wg set ${p.ifB} peer ${p.ka.pub} endpoint ${to}`;
           const pingOnce = `ping -n -q -c 1 -W 2 ${p.ta} >/dev/null`;
           const run = inNs(p.nsB, "sh", ["-c", `${wgSet(`${p.ua}:${p.portA}`)} && ${pingOnce} && ${wgSet(`${p.ub}:${port}`)} && ${pingOnce}`]);
           const ok = run.status === 0;
           const seen = await relay.cmd("stop");
           rounds.push({
-            ping: ok, workers: (await status(p.ifA)).workers, a: endpointA(), b: dump(p.nsB, p.ifB).peers[0]!.endpoint,
+            ping: ok, workers: (await daemonStatus(p.ifA)).workers, a: endpointA(), b: dump(p.nsB, p.ifB).peers[0]!.endpoint,
             relayed: seen.received, answered: seen.replies, want: [`${p.ub}:${backPort}`, `${p.ub}:${port}`],
           });
         } finally {
@@ -517,7 +484,7 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
     const payload = tcpPayload(p.dir, 8 << 20);
     expect(await payload.transfer(p.nsB, p.nsA, p.ta, 5404)).toBe(`${payload.bytes} ${payload.hash}`);
     expect(await payload.transfer(p.nsA, p.nsB, p.tb, 5405)).toBe(`${payload.bytes} ${payload.hash}`);
-    const s = await status(p.ifA);
+    const s = await daemonStatus(p.ifA);
     const n = tasks(pid);
     console.log(`WG_TS_WORKERS=never after 2 x 8 MiB: ${s.line}; daemon threads ${n} (${n0} before the transfers; the first daemon idle: ${idleTasks})`);
     expect(s.workers).toBe("off");
@@ -555,5 +522,30 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
       expect(r.after.starts).toBe(s1.starts);
     });
     expect(ping(p.nsA, p.tb, { count: 2 })).toBe(true);
+  });
+
+  it("one-way traffic on the workers: the peer's keepalives are answers, no handshake after 15 s", async () => {
+    // The workers report received datagrams as counters (activity rings, not samples): a keepalive
+    // must still count as an authenticated packet received (timersAnyAuthenticatedPacketReceived),
+    // or wg-ts starts a handshake KEEPALIVE_TIMEOUT + REKEY_TIMEOUT (15 s) after its data went
+    // unanswered — wireguard-go answers one-way data with nothing but a keepalive every 10 s.
+    const down = wgTs(p.nsA, ["down", p.confA]);
+    expect(down.status).toBe(0);
+    expect(await eventually(() => !linkExists(p.nsA, p.ifA), 5000)).toBe(true);
+    const up = upWith({ WG_TS_WORKERS: "always" });
+    expect(up.status, up.stderr).toBe(0);
+    expect(await eventually(() => ping(p.nsA, p.tb, { wait: 2 }), 10_000)).toBe(true);
+    const handshake = (): number => dump(p.nsA, p.ifA).peers[0]!.handshake;
+    const h0 = handshake();
+    const s0 = await daemonStatus(p.ifA);
+    const seen = await withOutboundLoad(25, async () => {
+      await sleep(24_000);
+      return { h: handshake(), s: await daemonStatus(p.ifA) };
+    });
+    console.log(`one-way: handshake ${h0} -> ${seen.h}; ${s0.line} -> ${seen.s.line}`);
+    expect(seen.s.workers).toBe("on");
+    expect(seen.s.starts).toBe(s0.starts);
+    expect(seen.s.txPackets - s0.txPackets).toBeGreaterThan(24 * 2000); // the bulk went through the tx worker
+    expect(seen.h).toBe(h0); // no new handshake: the session is < 40 s old, REKEY_AFTER_TIME is 120 s
   });
 });

@@ -14,19 +14,22 @@
  * With the workers running, what the Engine (and so wg-core) still sees: handshake messages whose
  * MAC1 verifies and cookie replies (the rx worker drops junk, forged MAC1 and unknown indices
  * first: control.ts) and packets while a peer has no usable send keypair. The rx worker reports
- * the first datagram it opens with each keypair, one per peer every 100 ms, and at once one from a
- * new source (it has moved the endpoint in the peer record already) as events
- * (`Device.noteReceived`: key confirmation, roaming, receive timers); every 20 ms the workers' traffic is reported with `Device.noteDataSent`
- * / `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake
- * after unanswered data). Keypair changes reach the peer records through `Device.onKeypairsChanged`
- * (plus the 20 ms poll and a resync after every UAPI `set`, which also republishes the routes).
+ * the first datagram it opens with each keypair, and at once one from a new source (it has moved
+ * the endpoint in the peer record already), as events (`Device.noteReceived`: key confirmation,
+ * roaming). Everything else is counters: per batch, each worker adds to the peer records' counters
+ * and marks those peers in its activity ring (activity.ts); every 20 ms while the workers run, the
+ * marked peers' traffic — and only theirs — is reported with `Device.noteDataSent` /
+ * `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake after
+ * unanswered data). Keypair changes reach the peer records through `Device.onKeypairsChanged`,
+ * published before anything the core emits leaves; a UAPI `set` and a hand-over republish every
+ * peer and the routes. An idle daemon runs no timer of its own here but the 100 ms load check.
  *
  * Scope: every peer and every allowed-IPs prefix (records by the core's peer id in a growable
  * buffer, routes in another): no configuration falls back to the main thread.
  */
 import { parseCidr, type Action, type Device, type Peer } from "@wg-ts/core";
 import type { Bind, Datagram } from "../bind.js";
-import { linkMtu, type Tun } from "../tun.js";
+import { LinkMtu, type Tun } from "../tun.js";
 import { MainLoop } from "./main-loop.js";
 import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions } from "./workers.js";
 import type { PeerPublishing, Route } from "./shared.js";
@@ -59,18 +62,20 @@ export interface FastIo {
 /**
  * When the workers run (env WG_TS_WORKERS): `auto` (default) starts them when, in a
  * {@link LOAD_TICK_MS} tick, the main thread reads more than {@link START_PACKETS} TUN packets or the
- * core authenticates more than {@link START_BYTES} bytes, and a peer has a session; it stops them after
+ * core decrypts more than {@link START_BYTES} bytes into the TUN, and a peer has a session; it stops them after
  * {@link IDLE_WINDOW_S} seconds with fewer than {@link STOP_PACKETS} packets in all; `always` starts
  * them at once and keeps them; `never` keeps all I/O on the main thread.
  */
 export type WorkerPolicy = "auto" | "always" | "never";
 /** How often the load is looked at. */
 const LOAD_TICK_MS = 100;
+/** How often the workers' traffic is reported to the core while they run (its timers' resolution). */
+const ACCOUNT_MS = 20;
 /** TUN packets per tick read by the main thread that start the workers (≈ 5,000/s, ~55 Mbit/s of full-size packets). */
 const START_PACKETS = 512;
 /**
- * Or authenticated bytes per tick (both directions, the core's per-peer counters: a receive-heavy
- * transfer; garbage and forgeries never count) — ≈ 52 Mbit/s.
+ * Or inner bytes per tick the core authenticated, decrypted and wrote to the TUN (a receive-heavy
+ * transfer; garbage and forgeries never count; no walk over the peers) — ≈ 52 Mbit/s.
  */
 const START_BYTES = 640 << 10;
 /** Seconds of worker traffic looked back on before stopping them. */
@@ -84,28 +89,30 @@ export interface FastIoOptions extends Partial<Omit<FastDataPlaneOptions, "tunNa
 
 export async function createFastIo(name: string, options: FastIoOptions = {}): Promise<FastIo> {
   const { workers: policy = "auto", ...planeOptions } = options;
-  // Engine.onBatch / Tun.read waiters are set after construction; events queue until then.
-  const tunQueue: Uint8Array[] = [];
-  let tunWaiter: (() => void) | null = null;
+  // The Engine sets bind.onBatch, tun.onBatch and tun.onGone after construction; the main loop
+  // starts reading in attach(), after that.
   let bind: FastBind | null = null;
+  /** Publishes every peer and reports all traffic (hand-over, configuration). */
   let sync: () => void = () => {};
   let syncAll: () => void = () => {};
-  let gone = false;
+  /** Publishes the peers whose keypairs changed. */
+  let flush: () => void = () => {};
+  /** Reports the traffic of the peers the workers marked active (every {@link ACCOUNT_MS} while they run). */
+  let account: () => void = () => {};
   let log: (line: string) => void = () => {};
-  const onGone = (): void => {
-    gone = true;
-    tunWaiter?.();
-  };
+  const onGone = (): void => tun.onGone(new Error(`${name}: interface deleted`));
+  /** A packet for the core from the tx worker (no route or no usable keypair there). */
+  const slow: Uint8Array[] = [];
   const toTunnel = (packet: Uint8Array): void => {
-    tunQueue.push(packet);
-    tunWaiter?.();
+    slow[0] = packet;
+    tun.onBatch(slow, 1);
   };
   let received: (slot: number, generation: number, from: { address: string; port: number }, data: boolean) => void = () => {};
   const o: FastDataPlaneOptions = { tunName: name, mtu: 1420, udpPort: 0, ...planeOptions };
   const plane = openFastDataPlane(o, {
     onControl(datagram, from) {
       bind?.deliver(datagram, from);
-      sync();
+      flush();
     },
     onReceived: (slot, generation, from, data) => received(slot, generation, from, data),
     onSlow: toTunnel,
@@ -118,12 +125,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   });
   const mainLoop = new MainLoop(
     { tunFd: plane.tunFd, udpFd: plane.udpFd, offload: o.offload ?? true, udpGro: o.udpGro ?? true, mtu: o.mtu },
-    { tunnel: toTunnel, datagram: (d, from) => bind?.deliver(d, from), gone: onGone },
+    { tunnel: (packets, count) => tun.onBatch(packets, count), datagram: (d, from) => bind?.deliver(d, from), gone: onGone },
   );
 
   let closed = false;
   let workersBroken = false;
-  let syncTimer: NodeJS.Timeout | undefined;
+  let accountTimer: NodeJS.Timeout | undefined;
   let loadTimer: NodeJS.Timeout | undefined;
   let publisher: Publisher | null = null;
   /** A start or stop of the workers in progress. */
@@ -134,14 +141,14 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   let second = 0;
   let ticks = 0;
   let lastWorkerPackets = 0;
-  /** The core's authenticated bytes (all peers) at the last main-thread tick. */
-  let lastBytes = 0;
+  /** Inner bytes the core decrypted and wrote to the TUN since the last load tick (what the main thread received). */
+  let tunBytes = 0;
   /**
-   * After the core wrote or sent (a handshake may have produced a keypair): publish now if the
-   * workers run; otherwise the keypair event and the 20 ms timer are soon enough (no per-batch cost).
+   * Before the core's output leaves (a handshake may have produced a keypair): publish the peers
+   * whose keypairs changed, if the workers run (otherwise the hand-over publishes everything).
    */
   const syncIfWorkers = (): void => {
-    if (plane.workersRunning) sync();
+    if (plane.workersRunning) flush();
   };
   const workerPackets = (): number => {
     const s = plane.stats();
@@ -159,6 +166,9 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
           mainLoop.stop();
           sync();
         });
+        clearInterval(accountTimer);
+        accountTimer = setInterval(account, ACCOUNT_MS);
+        accountTimer.unref();
         starts++;
         perSecond.fill(Infinity);
         lastWorkerPackets = workerPackets();
@@ -177,8 +187,9 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (!plane.workersRunning) return;
     switching = (async () => {
       await plane.stopWorkers();
+      clearInterval(accountTimer);
       sync();
-      lastBytes = publisher?.trafficBytes() ?? 0; // the workers' traffic is not main-thread load
+      tunBytes = 0; // the workers' traffic is not main-thread load
       if (!closed) mainLoop.start();
     })();
     await switching;
@@ -189,10 +200,8 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     const mainPackets = mainLoop.takeCount();
     const usable = publisher !== null;
     if (!plane.workersRunning) {
-      const bytes = publisher?.trafficBytes() ?? 0;
-      const moved = bytes - lastBytes;
-      lastBytes = bytes;
-      const busy = mainPackets > START_PACKETS || moved > START_BYTES;
+      const busy = mainPackets > START_PACKETS || tunBytes > START_BYTES;
+      tunBytes = 0;
       const loaded = policy === "auto" && busy && (publisher?.hasSession ?? false);
       if ((policy === "always" || loaded) && usable && !workersBroken) void toWorkers();
       return;
@@ -206,33 +215,25 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (policy === "auto" && perSecond.reduce((a, b) => a + b, 0) < STOP_PACKETS) void toMain();
   };
 
+  const linkMtu = new LinkMtu(name);
   const tun: Tun = {
     name,
-    read(out) {
-      return new Promise((resolve, reject) => {
-        const take = (): void => {
-          tunWaiter = null;
-          if (gone) return reject(new Error(`${name}: interface deleted`));
-          if (closed) return reject(new Error(`${name}: closed`));
-          let n = 0;
-          while (tunQueue.length > 0 && n < 256) out[n++] = tunQueue.shift()!;
-          resolve(n);
-        };
-        if (tunQueue.length > 0 || closed || gone) take();
-        else tunWaiter = take;
-      });
-    },
+    onBatch: () => {},
+    onGone: () => {},
     write(packets, count = packets.length) {
-      for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
+      for (let i = 0; i < count; i++) {
+        plane.writeTunnel(packets[i]!);
+        tunBytes += packets[i]!.length;
+      }
       syncIfWorkers();
     },
-    mtu: () => linkMtu(name),
+    mtu: () => linkMtu.read(),
     close() {
       if (closed) return;
       closed = true;
-      clearInterval(syncTimer);
+      clearInterval(accountTimer);
       clearInterval(loadTimer);
-      tunWaiter?.();
+      linkMtu.close();
       mainLoop.stop();
       void (async () => {
         if (switching) await switching;
@@ -260,29 +261,35 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       const pub = new Publisher(plane, device, now, log, emit);
       publisher = pub;
       sync = () => {
-        if (closed) return;
-        // The core's MTU (the Engine keeps it equal to the link's) caps the workers' padding too.
-        plane.setLinkMtu(device.mtu);
-        // Our public key: the rx worker checks MAC1 with it before the core sees a handshake.
-        plane.setPublicKey(device.publicKey?.bytes ?? null);
-        pub.sync();
+        if (!closed) pub.sync();
       };
       syncAll = () => {
         pub.routesChanged();
         sync();
+      };
+      flush = () => {
+        if (!closed) pub.flush();
+      };
+      account = () => {
+        if (closed) return;
+        pub.account();
+        pub.flush();
       };
       received = (slot, generation, from, data) => {
         out.length = 0;
         // A confirmed keypair publishes itself (onKeypairsChanged); a new endpoint at once: until the
         // tx worker sees it, it sends to the old one (which may make the peer roam back to it).
         const roamed = device.noteReceived(slot, generation, from, 0, data, now(), out);
+        if (roamed) pub.publishId(device.sessionTable.peer(slot));
+        flush();
         if (out.length > 0) emit(out);
-        if (roamed) sync();
       };
-      // Called inside the core's own call: publish right after it (the core must not be re-entered).
-      device.onKeypairsChanged = () => queueMicrotask(sync);
-      syncTimer = setInterval(sync, 20);
-      syncTimer.unref();
+      // Called inside the core's own call: published right after it (the core must not be re-entered),
+      // or before anything the core emits leaves (syncIfWorkers), whichever comes first.
+      device.onKeypairsChanged = (peer) => {
+        pub.changed(peer);
+        queueMicrotask(flush);
+      };
       loadTimer = setInterval(watchLoad, LOAD_TICK_MS);
       loadTimer.unref();
       syncAll();
@@ -320,7 +327,7 @@ class FastBind implements Bind {
      * (the rx worker drops transport messages for unpublished indices).
      */
     readonly beforeSend: () => void,
-    /** Lets go of the socket while its fd is replaced (libuv must not poll a closed fd). */
+    /** Sends from the main thread; lets go of the socket while its fd is replaced (libuv must not poll a closed fd). */
     readonly mainLoop: MainLoop,
   ) {}
 
@@ -342,7 +349,7 @@ class FastBind implements Bind {
     this.beforeSend();
     for (let i = 0; i < count; i++) {
       const d = batch[i]!;
-      if (this.plane.sendDatagram(d.datagram, d.endpoint) < 0) this.sendErrors++;
+      if (this.mainLoop.send(d.datagram, d.endpoint) < 0) this.sendErrors++;
     }
   }
   deliver(datagram: Uint8Array, from: { address: string; port: number }): void {
@@ -354,7 +361,7 @@ class FastBind implements Bind {
   close(): void {}
 }
 
-/** What is published for one peer in its record. */
+/** What is published for one peer in its record, and its traffic counters as last reported to the core. */
 interface Published {
   /** The core's peer id (the record's index). */
   id: number;
@@ -363,15 +370,24 @@ interface Published {
   endpoint: string;
   lastTx: number;
   lastRx: number;
+  lastRxAuthenticated: number;
+  lastRxPackets: number;
 }
 
 /**
  * Publishes, per peer, the current send keypair as (slot, generation) of the Device's session
  * table, the endpoint and every peer's allowed IPs, and reports the workers' traffic to the core.
- * Copies no key, counter or window: those are the table's.
+ * Copies no key, counter or window: those are the table's. Work is per event, not per peer: a
+ * keypair change publishes its peer ({@link changed}, {@link flush}); traffic is reported for the
+ * peers the workers marked active (activity.ts, {@link account}); only a configuration change or a
+ * hand-over looks at every peer ({@link sync}).
  */
 export class Publisher {
   readonly #pub = new Map<Peer, Published>();
+  /** Published peers by id. */
+  readonly #byId: (Peer | undefined)[] = [];
+  /** Peers whose keypairs changed since the last {@link flush}. */
+  readonly #changed = new Set<Peer>();
   #routes = "";
   #routesDirty = true;
   #peerCount = -1;
@@ -380,13 +396,6 @@ export class Publisher {
   /** Peers published to the workers. */
   get published(): number {
     return this.#pub.size;
-  }
-
-  /** Bytes the core has counted for all peers, both directions (wg-core Peer rx/txBytes). */
-  trafficBytes(): number {
-    let n = 0;
-    for (const p of this.device.peers()) n += p.rxBytes + p.txBytes;
-    return n;
   }
 
   /** Some published peer has a session to send on (without one, every packet is the core's anyway). */
@@ -409,8 +418,15 @@ export class Publisher {
     readonly emit: (out: Action[]) => void,
   ) {}
 
+  /**
+   * Every peer: traffic reported, records (re)published, removed peers emptied, routes if they
+   * changed; and the device's MTU and public key.
+   */
   sync(): void {
     const now = this.now();
+    // Our public key: the rx pipeline checks MAC1 with it before the core sees a handshake.
+    this.plane.setPublicKey(this.device.publicKey?.bytes ?? null);
+    this.account();
     const peers = this.device.peers();
     if (peers.length !== this.#peerCount) {
       this.#peerCount = peers.length;
@@ -422,31 +438,12 @@ export class Publisher {
       if (keep.has(peer)) continue;
       // Removed: empty its record (its keypairs are erased in the table already).
       this.#pub.delete(peer);
+      if (this.#byId[pub.id] === peer) this.#byId[pub.id] = undefined;
       this.plane.clearPeer(pub.id);
       this.#routesDirty = true;
     }
-    for (const peer of peers) {
-      const id = this.device.peerId(peer);
-      if (id < 0) continue;
-      let pub = this.#pub.get(peer);
-      if (pub === undefined) {
-        const st = this.plane.peerStats(id);
-        pub = { id, sendSlot: -2, sendGeneration: 0, endpoint: "", lastTx: st.txBytes + 32 * st.txPackets, lastRx: st.rxBytes + 32 * st.rxPackets };
-        this.#pub.set(peer, pub);
-      }
-      this.#account(peer, pub, now);
-      const ep = peer.endpoint;
-      const cur = peer.current;
-      const send = cur !== null && cur.canSend(now) ? cur : null;
-      const sendSlot = send === null ? -1 : send.slot;
-      const sendGeneration = send === null ? 0 : send.generation;
-      const endpoint = ep ? `${ep.address}:${ep.port}` : "";
-      if (sendSlot === pub.sendSlot && sendGeneration === pub.sendGeneration && endpoint === pub.endpoint) continue;
-      this.plane.setPeer(id, send === null ? null : { slot: sendSlot, generation: sendGeneration }, ep ? { address: ep.address, port: ep.port } : null);
-      pub.sendSlot = sendSlot;
-      pub.sendGeneration = sendGeneration;
-      pub.endpoint = endpoint;
-    }
+    for (const peer of peers) this.#publish(peer, now);
+    this.#changed.clear();
     if (!this.#routesDirty) return;
     this.#routesDirty = false;
     const routes: Route[] = [];
@@ -460,20 +457,86 @@ export class Publisher {
     }
   }
 
+  /** `peer`'s keypairs changed (wg-core Device.onKeypairsChanged, inside the core's call): published at the next {@link flush}. */
+  changed(peer: Peer): void {
+    this.#changed.add(peer);
+  }
+
+  /** Publishes the peers whose keypairs changed: before anything the core emitted leaves. */
+  flush(): void {
+    if (this.#changed.size === 0) return;
+    const now = this.now();
+    for (const peer of this.#changed) if (this.device.peerId(peer) >= 0) this.#publish(peer, now);
+    this.#changed.clear();
+  }
+
+  /** Republishes peer `id` (its endpoint moved: roaming). */
+  publishId(id: number): void {
+    const peer = this.#byId[id];
+    if (peer !== undefined) this.#publish(peer, this.now());
+  }
+
+  /**
+   * Reports the workers' traffic to the core for the peers they marked active since the last call
+   * (every peer when an activity ring overflowed).
+   */
+  account(): void {
+    const now = this.now();
+    // The core's MTU (the Engine keeps it equal to the link's, which `wg-ts up` and wg-quick set
+    // after the start) caps the pipelines' padding too.
+    this.plane.setLinkMtu(this.device.mtu);
+    const overflow = this.plane.drainActivity((id) => {
+      const peer = this.#byId[id];
+      const pub = peer === undefined ? undefined : this.#pub.get(peer);
+      if (pub !== undefined) this.#account(peer!, pub, now);
+    });
+    if (overflow) for (const [peer, pub] of this.#pub) this.#account(peer, pub, now);
+  }
+
+  /** Writes `peer`'s record if its send keypair or endpoint changed. */
+  #publish(peer: Peer, now: number): void {
+    const id = this.device.peerId(peer);
+    if (id < 0) return;
+    let pub = this.#pub.get(peer);
+    if (pub === undefined || pub.id !== id) {
+      const st = this.plane.peerStats(id);
+      pub = {
+        id, sendSlot: -2, sendGeneration: 0, endpoint: "", lastTx: st.txBytes + 32 * st.txPackets,
+        lastRx: st.rxBytes + 32 * st.rxAuthenticated, lastRxAuthenticated: st.rxAuthenticated, lastRxPackets: st.rxPackets,
+      };
+      this.#pub.set(peer, pub);
+      this.#byId[id] = peer;
+    }
+    const ep = peer.endpoint;
+    const cur = peer.current;
+    const send = cur !== null && cur.canSend(now) ? cur : null;
+    const sendSlot = send === null ? -1 : send.slot;
+    const sendGeneration = send === null ? 0 : send.generation;
+    const endpoint = ep ? `${ep.address}:${ep.port}` : "";
+    if (sendSlot === pub.sendSlot && sendGeneration === pub.sendGeneration && endpoint === pub.endpoint) return;
+    this.plane.setPeer(id, send === null ? null : { slot: sendSlot, generation: sendGeneration }, ep ? { address: ep.address, port: ep.port } : null);
+    pub.sendSlot = sendSlot;
+    pub.sendGeneration = sendGeneration;
+    pub.endpoint = endpoint;
+  }
+
   /**
    * Reports the workers' traffic for `peer` since the last call to the core (byte counters and
-   * timers; datagram bytes ≈ inner + 32 per packet, padding not counted).
+   * timers; datagram bytes ≈ inner + 32 per datagram, padding not counted): noteDataSent, and
+   * noteDataReceived for every authenticated datagram — its data timer only if one carried data.
    */
   #account(peer: Peer, pub: Published, now: number): void {
     const s = this.plane.peerStats(pub.id);
     const tx = s.txBytes + 32 * s.txPackets;
-    const rx = s.rxBytes + 32 * s.rxPackets;
+    const rx = s.rxBytes + 32 * s.rxAuthenticated;
     const out = this.#out;
     out.length = 0;
     if (tx > pub.lastTx) this.device.noteDataSent(peer, tx - pub.lastTx, now, out);
-    if (rx > pub.lastRx) this.device.noteDataReceived(peer, rx - pub.lastRx, now, out);
+    if (s.rxAuthenticated > pub.lastRxAuthenticated) this.device.noteDataReceived(peer, rx - pub.lastRx, now, out, s.rxPackets > pub.lastRxPackets);
     pub.lastTx = tx;
     pub.lastRx = rx;
+    pub.lastRxAuthenticated = s.rxAuthenticated;
+    pub.lastRxPackets = s.rxPackets;
     if (out.length > 0) this.emit(out);
   }
 }

@@ -21,8 +21,9 @@
  *   kernel and wireguard-go, so the answer already goes to the new endpoint:
  *     [seq] [sendSlot: the current send keypair's session-table slot, −1 none] [sendGeneration]
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
- *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] [txPackets] of inner packets;
- *   Float64 words 12–13 (bytes 96–111): the rx worker's [rxBytes] [rxPackets].
+ *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] [txPackets] of inner packets, Int32
+ *   word 20 its activity flag; Float64 words 12–14 (bytes 96–119): the rx worker's [rxBytes]
+ *   [rxPackets] [rxAuthenticated], Int32 word 30 its activity flag ({@link PS}, {@link PF}).
  *   (slot, generation) names one keypair for ever (session-table.ts): the tx worker hands it to
  *   wg-core's sealBatch, which checks it, the age (REJECT_AFTER_TIME on the worker's clock) and the
  *   counter limit, and reserves counters in the slot's own cell — a key is never paired with another
@@ -32,8 +33,12 @@
  *   worker builds a wg-core AllowedIps<peer id> from it when the generation moves (tx: the peer for an
  *   inner destination; rx: openBatch's inner-source check against the slot's peer id).
  * stats (Float64, one block of STATS_WORDS per worker): see ST.
+ * activity (one ring per worker, activity.ts): the peers whose counters a worker moved, per batch —
+ *   the main thread reports those, and only those, to wg-core.
  */
 import { MAX_PEERS, addressBytes, type Endpoint, type SessionTableHandles } from "@wg-ts/core";
+import { ActivityReader, activityBuffer } from "./activity.js";
+import type { PipelineOptions } from "./pipeline.js";
 
 export const KP = {
   generation: 0,
@@ -86,8 +91,16 @@ export function writeRecordEndpoint(words: Int32Array, bytes: Uint8Array, w: num
   words[w + PR.endpointFamily] = address.length === 4 ? 4 : 6;
 }
 
-/** Float64 offsets in a peer record (tx words written by the tx worker, rx words by the rx worker: own 32-byte halves of a line). */
-export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13 } as const;
+/**
+ * Float64 offsets in a peer record (tx words written by the tx worker, rx words by the rx worker: own
+ * 32-byte halves of a line): inner bytes and packets; `rxAuthenticated` counts every datagram the rx
+ * worker authenticated, keepalives included (receive timers).
+ */
+export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13, rxAuthenticated: 14 } as const;
+/** Int32 offsets in a peer record of each worker's activity flag (activity.ts), in its own half. */
+export const PF = { tx: 20, rx: 30 } as const;
+/** Activity rings (activity.ts): the tx worker's and the rx worker's. */
+export const RING = { tx: 0, rx: 1 } as const;
 export const PEER_WORDS = 32;
 export const PEER_BYTES = PEER_WORDS * 4;
 /** Peer records allocated at first (the buffer grows in place, up to wg-core's MAX_PEERS). */
@@ -130,10 +143,11 @@ export type WorkerEvent =
    */
   | { kind: "control"; datagram: Uint8Array; from: { address: string; port: number } }
   /**
-   * Transport datagrams the rx worker opened with keypair (slot, generation), for wg-core's
-   * Device.noteReceived: the first one on each keypair (key confirmation) and one per peer every
-   * SAMPLE_MS (receive timers), and at once when `from` is not the published endpoint (roaming: the
-   * rx worker has written `from` into the peer record already). `data`: an inner packet, not a keepalive.
+   * A transport datagram the rx worker opened with keypair (slot, generation), for wg-core's
+   * Device.noteReceived: the first one on each keypair (key confirmation), and one from a source that
+   * is not the published endpoint (roaming: the rx worker has written `from` into the peer record
+   * already). `data`: an inner packet, not a keepalive. Every other datagram only moves the peer's
+   * counters and marks it in the rx worker's activity ring (receive timers: activity.ts).
    */
   | { kind: "received"; slot: number; generation: number; from: { address: string; port: number }; data: boolean }
   /**
@@ -142,7 +156,7 @@ export type WorkerEvent =
    */
   | { kind: "slow"; packet: Uint8Array };
 
-/** The rx worker reports one datagram per peer per SAMPLE_MS to wg-core (receive timers); the budgets to the main thread are per SAMPLE_MS. */
+/** The budgets of packets and messages handed to the main thread are per SAMPLE_MS. */
 export const SAMPLE_MS = 100;
 /**
  * At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists
@@ -158,34 +172,19 @@ export interface SharedBuffers {
   peers: SharedArrayBuffer;
   routes: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  /** The workers' activity rings (activity.ts; {@link RING}). */
+  activity: SharedArrayBuffer;
   /** The Device's session table (wg-core SessionTable.handles). */
   table: { slots: SharedArrayBuffer; index: SharedArrayBuffer };
 }
 
-export interface WorkerInit extends SharedBuffers {
+/** A worker's workerData: the shared buffers, its pipeline's settings (pipeline.ts), the fds. */
+export interface WorkerInit extends SharedBuffers, PipelineOptions {
   role: "tx" | "rx";
   tunFd: number;
   udpFd: number;
-  mtu: number;
-  offload: boolean;
-  batch: number;
-  /** Block in read/recvmmsg (true) or use non-blocking calls + poll(2) with a timeout (false). */
-  blocking: boolean;
-  /** Coalesce received TCP segments into GSO super-packets on the TUN write (needs offload). */
-  gro: boolean;
-  /** Send runs of equal-sized datagrams as one UDP GSO super-datagram (UDP_SEGMENT). */
-  udpGso: boolean;
-  /** Datagrams per UDP GSO send at most. */
-  gsoSegments: number;
-  /** The socket has UDP_GRO on: received buffers may hold several datagrams. */
-  udpGro: boolean;
   /** Non-blocking mode: empty reads retried before sleeping in poll(2); trades idle CPU for wake-up latency. */
   spin: number;
-  /**
-   * Test only (dataplane/io.ts sets it from WG_TS_TEST_RX_CRASH_AFTER_REPLAYS when NODE_ENV=test): the rx
-   * worker throws once it has dropped this many datagrams as replays (0: never).
-   */
-  crashAfterReplays: number;
 }
 
 /** ES2024 growable SharedArrayBuffer (Node ≥ 20 has it; the ES2023 lib does not declare it). */
@@ -227,7 +226,21 @@ export interface PeerPublishing {
   clearPeer(peer: number): void;
   setRoutes(routes: readonly Route[]): void;
   update(f: () => void): void;
-  peerStats(peer: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number };
+  peerStats(peer: number): PeerTraffic;
+  drainActivity(each: (peer: number) => void): boolean;
+  /** The core's MTU (the padding cap), 0: unknown. */
+  setLinkMtu(mtu: number): void;
+  /** The device's static public key (MAC1 checks in the rx pipeline), null: no private key. */
+  setPublicKey(publicKey: Uint8Array | null): void;
+}
+
+/** A peer's traffic as the workers counted it (inner bytes and packets; every authenticated datagram received). */
+export interface PeerTraffic {
+  txBytes: number;
+  txPackets: number;
+  rxBytes: number;
+  rxPackets: number;
+  rxAuthenticated: number;
 }
 
 /**
@@ -240,6 +253,8 @@ export class SharedState implements PeerPublishing {
   readonly peers = growableBuffer(INITIAL_PEERS * PEER_BYTES, MAX_PEER_RECORDS * PEER_BYTES);
   readonly routes = growableBuffer(INITIAL_ROUTES * ROUTE_WORDS * 4, MAX_ROUTE_RECORDS * ROUTE_WORDS * 4);
   readonly stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
+  readonly activity = activityBuffer(2);
+  readonly #rings = [new ActivityReader(this.activity, RING.tx), new ActivityReader(this.activity, RING.rx)] as const;
   /** The control words (stop, go, generation …). */
   readonly words = new Int32Array(this.control);
   readonly #bytes = new Uint8Array(this.control);
@@ -253,7 +268,7 @@ export class SharedState implements PeerPublishing {
 
   /** Every buffer the workers see, with the session table's: for workerData, and for tests that inspect shared memory. */
   buffers(table: SessionTableHandles): SharedBuffers {
-    return { control: this.control, peers: this.peers, routes: this.routes, stats: this.stats, table };
+    return { control: this.control, peers: this.peers, routes: this.routes, stats: this.stats, activity: this.activity, table };
   }
 
   /** Runs `f` as one update of the control words and routes (a seqlock: odd while writing; single writer). */
@@ -333,12 +348,33 @@ export class SharedState implements PeerPublishing {
     });
   }
 
-  /** Peer `peer`'s traffic the workers counted (inner bytes, packets). */
-  peerStats(peer: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number } {
+  /** Peer `peer`'s traffic the workers counted (inner bytes, packets; authenticated datagrams). */
+  peerStats(peer: number): PeerTraffic {
     const w = peer * PEER_WORDS;
-    if (!(peer >= 0) || w + PEER_WORDS > this.#peerWords.length) return { txBytes: 0, txPackets: 0, rxBytes: 0, rxPackets: 0 };
+    if (!(peer >= 0) || w + PEER_WORDS > this.#peerWords.length) return { txBytes: 0, txPackets: 0, rxBytes: 0, rxPackets: 0, rxAuthenticated: 0 };
     const f = this.#peerF64;
     const b = w / 2;
-    return { txBytes: f[b + PS.txBytes]!, txPackets: f[b + PS.txPackets]!, rxBytes: f[b + PS.rxBytes]!, rxPackets: f[b + PS.rxPackets]! };
+    return {
+      txBytes: f[b + PS.txBytes]!, txPackets: f[b + PS.txPackets]!, rxBytes: f[b + PS.rxBytes]!, rxPackets: f[b + PS.rxPackets]!,
+      rxAuthenticated: f[b + PS.rxAuthenticated]!,
+    };
+  }
+
+  /**
+   * Calls `each(peer id)` once for every peer whose counters a worker moved since the last call
+   * (activity.ts); returns true when a ring overflowed, after which the caller looks at every peer.
+   */
+  drainActivity(each: (peer: number) => void): boolean {
+    const flagOf = (flag: number) => (id: number): [Int32Array, number] | null =>
+      (id + 1) * PEER_WORDS <= this.#peerWords.length ? [this.#peerWords, id * PEER_WORDS + flag] : null;
+    const tx = this.#rings[RING.tx].drain(flagOf(PF.tx), each);
+    const rx = this.#rings[RING.rx].drain(flagOf(PF.rx), each);
+    if (!tx && !rx) return false;
+    // Every flag is cleared before the caller looks at every peer (a worker then appends anew).
+    for (let w = 0; w + PEER_WORDS <= this.#peerWords.length; w += PEER_WORDS) {
+      Atomics.exchange(this.#peerWords, w + PF.tx, 0);
+      Atomics.exchange(this.#peerWords, w + PF.rx, 0);
+    }
+    return true;
   }
 }

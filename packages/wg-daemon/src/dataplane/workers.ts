@@ -11,7 +11,8 @@
  * workers, through the shared peer records and routes (shared.ts), which keypair each peer sends
  * with, its endpoint and every peer's allowed IPs ({@link FastDataPlane.setPeer},
  * {@link FastDataPlane.setRoutes}); workers post only rare events back ({@link FastDataPlaneHooks}):
- * handshake datagrams, packets while no keypair is usable, per-keypair and sampled receive events.
+ * handshake datagrams, packets while no keypair is usable, a keypair's first datagram, a roam; their
+ * traffic is counters in the peer records, the peers they moved marked per batch (activity.ts).
  *
  * Scope: any number of peers (records indexed by the core's peer id, in a growable buffer) and
  * allowed-IPs prefixes, IPv4 and IPv6 endpoints (one dual-stack socket).
@@ -21,9 +22,9 @@ import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_
 import { reclaimMemory } from "./reclaim.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import type { Endpoint, SessionTableHandles } from "@wg-ts/core";
-import { SOCKADDR6, openUdp, writeSockaddr } from "./udp.js";
+import { SOCKADDR6, openUdp } from "./udp.js";
 import {
-  DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, type PeerPublishing, type Route, type SendKeypair, type SharedBuffers,
+  DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, type PeerPublishing, type PeerTraffic, type Route, type SendKeypair, type SharedBuffers,
   type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
@@ -134,12 +135,12 @@ export interface FastDataPlane extends PeerPublishing {
   setPublicKey(publicKey: Uint8Array | null): void;
   /** Runs `f` (setRoutes/setLinkMtu calls) as one update the workers see at once. */
   update(f: () => void): void;
-  /** Peer `peer`'s traffic the workers counted (inner bytes, packets). */
-  peerStats(peer: number): { txBytes: number; txPackets: number; rxBytes: number; rxPackets: number };
+  /** Peer `peer`'s traffic the workers counted (inner bytes, packets; authenticated datagrams). */
+  peerStats(peer: number): PeerTraffic;
+  /** The peers whose counters a worker moved since the last call (activity.ts); true: a ring overflowed, look at every peer. */
+  drainActivity(each: (peer: number) => void): boolean;
   /** The shared buffers (the session table's included): for tests that inspect shared memory. */
   readonly buffers: SharedBuffers | null;
-  /** Sends a datagram from the main thread (handshake messages, keepalives) on the same socket. */
-  sendDatagram(datagram: Uint8Array, to: Endpoint): number;
   /** Writes an inner IP packet to the TUN from the main thread. */
   writeTunnel(packet: Uint8Array): number;
   stats(): { tx: DirectionStats; rx: DirectionStats };
@@ -324,8 +325,6 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   };
 
   let closed = false;
-  const sa = Buffer.alloc(SOCKADDR6);
-  const saAddr = c.addressOf(sa);
   const tunOut = Buffer.alloc(VNET_HDR_LEN + 65536);
   const tunOutAddr = c.addressOf(tunOut);
   const read = (i: number): DirectionStats => {
@@ -383,17 +382,9 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     setLinkMtu: (m) => shared.setLinkMtu(m),
     setPublicKey: (k) => shared.setPublicKey(k),
     peerStats: (peer) => shared.peerStats(peer),
+    drainActivity: (each) => shared.drainActivity(each),
     get buffers() {
       return table === null ? null : shared.buffers(table);
-    },
-    sendDatagram(datagram, to) {
-      try {
-        writeSockaddr(sa, 0, to.address, to.port);
-      } catch {
-        return -1;
-      }
-      const b = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
-      return c.sendto(udpFd, c.addressOf(b), b.length, 0, saAddr, SOCKADDR6);
     },
     writeTunnel(packet) {
       const off = offload ? VNET_HDR_LEN : 0;

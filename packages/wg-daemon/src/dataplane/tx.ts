@@ -1,0 +1,184 @@
+/**
+ * The send pipeline: TUN → [split a TSO super-packet, gso.ts] → route by inner destination →
+ * wg-core sealBatch in place → UDP (GSO send, or sendmmsg). Packets of a peer without a usable
+ * send keypair, or without a route, go to the main thread's wg-core Device instead ("slow"), which
+ * stages them and starts a handshake. One peer per batch: a GSO send has one destination.
+ */
+import { TransportBatch, sealBatch, slotCanSend } from "@wg-ts/core";
+import { EAGAIN, EBADFD, EINTR } from "../libc.js";
+import type { DatagramBatch, TunDevice, UdpDevice } from "./devices.js";
+import {
+  VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr, segmentTcp, type VnetHdr,
+} from "./gso.js";
+import { Pipeline, TRANSPORT_HEADER, TRANSPORT_TAG, copyOf, type PipelineContext, type PipelineOptions, type StepResult } from "./pipeline.js";
+import { PF, PS, SAMPLE_MS, SLOW_BUDGET, ST } from "./shared.js";
+import { SOCKADDR6 } from "./udp.js";
+import type { PeerView } from "./views.js";
+
+const HEADER = TRANSPORT_HEADER;
+const TAG = TRANSPORT_TAG;
+
+export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipeline<B> {
+  readonly #tunBuf: Buffer;
+  /** The packet after the virtio-net header in {@link #tunBuf}. */
+  readonly #tunPacket: Buffer;
+  readonly #seg: Buffer;
+  readonly #slotSize: number;
+  readonly #batch: B;
+  /** One TransportBatch entry per datagram slot: the inner packet is read into the datagram's payload and sealed there in place. */
+  readonly #tb: TransportBatch;
+  readonly #outputs: Buffer[];
+  readonly #innerLen: Int32Array;
+  readonly #hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
+  readonly #emit = (p: Uint8Array, len: number): void => this.#route(p as Buffer, len);
+  #slowPosts = 0;
+  #lastTick = performance.now();
+  #epoch = performance.timeOrigin + this.#lastTick;
+  #count = 0;
+  /** The peer of the datagrams in the batch. */
+  #batchPeer: PeerView | null = null;
+  #batches = 0;
+
+  constructor(ctx: PipelineContext, o: PipelineOptions, tun: TunDevice, udp: UdpDevice<B>) {
+    super(ctx, o, tun, udp);
+    this.#tunBuf = Buffer.alloc(this.off + 65536 + 64);
+    this.#tunPacket = this.#tunBuf.subarray(this.off);
+    this.#seg = Buffer.alloc(o.mtu + 64);
+    this.#slotSize = HEADER + o.mtu + TAG + 16;
+    this.#batch = udp.batch(o.batch, this.#slotSize);
+    this.#tb = new TransportBatch(this.#batch.n);
+    const data = this.#batch.data;
+    this.#outputs = Array.from({ length: this.#batch.n }, (_, i) => data.subarray(this.#batch.slot(i), this.#batch.slot(i) + this.#slotSize));
+    this.#innerLen = new Int32Array(this.#batch.n);
+  }
+
+  /**
+   * Reads one packet from the TUN and routes it (its segments, for a super-packet). Sends the batch
+   * when it is nearly full, when reads block, and when the TUN has nothing more queued ("idle").
+   */
+  step(): StepResult {
+    const stats = this.ctx.stats.f;
+    const n = this.tun.read(this.#tunBuf);
+    stats[ST.syscalls]!++;
+    if (n <= 0) {
+      if (n === -EAGAIN) {
+        this.flush();
+        return "idle";
+      }
+      if (n === -EBADFD) return "gone"; // `ip link del`
+      if (n < 0 && n !== -EINTR) stats[ST.errors]!++;
+      return "busy";
+    }
+    const now = performance.now();
+    this.#epoch = performance.timeOrigin + now;
+    if (now - this.#lastTick >= SAMPLE_MS) {
+      this.#lastTick = now;
+      this.#slowPosts = 0;
+    }
+    if (this.snap.refresh()) this.flush(); // new routes or MTU: seal what is queued under the old ones first
+    const off = this.off;
+    if (off) {
+      const hdr = this.#hdr;
+      readVnetHdr(this.#tunBuf, 0, hdr);
+      const pkt = this.#tunPacket;
+      const len = n - off;
+      if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
+        stats[ST.superPackets]!++;
+        if (segmentTcp(pkt, len, hdr.gsoSize, this.#seg, this.#emit) < 0) this.ctx.stats.drop("invalid-inner-packet");
+      } else {
+        if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) completeChecksum(pkt, len, hdr.csumStart, hdr.csumOffset);
+        this.#route(pkt, len);
+      }
+    } else {
+      this.#route(this.#tunBuf, n);
+    }
+    // Keep reading while the TUN has more and a whole super-packet still fits in the batch:
+    // single-packet traffic (UDP, many flows) then also leaves in one GSO send / sendmmsg.
+    if (this.o.blocking || this.#count + 46 > this.#batch.n) this.flush();
+    return "busy";
+  }
+
+  /** Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch. */
+  #route(p: Buffer, len: number): void {
+    const ctx = this.ctx;
+    const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
+    const peer = id === undefined ? null : ctx.views.read(id);
+    if (peer === null || peer.endpoint === null || !slotCanSend(ctx.table, peer.sendSlot, peer.sendGeneration, this.#epoch)) {
+      // The core stages it and starts a handshake (no usable keypair: none, expired, counters spent)
+      // or drops it (no route). Its send timers see this pipeline's traffic through the peer
+      // record's counters (activity.ts): no packet of a peer with a session takes this way, so none
+      // goes to an endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
+      if (this.#slowPosts++ < SLOW_BUDGET) {
+        ctx.post({ kind: "slow", packet: copyOf(p, 0, len) });
+        ctx.stats.f[ST.control]!++;
+      } else ctx.stats.drop(peer === null ? "no-route" : "slow-path-budget");
+      return;
+    }
+    const tb = this.#tb;
+    const count = this.#count;
+    if (count === this.#batch.n || (count > 0 && (this.#batchPeer !== peer || tb.generation[count - 1] !== peer.sendGeneration))) this.flush();
+    const k = this.#count;
+    const s = this.#batch.slot(k);
+    const data = this.#batch.data;
+    data.set(p.subarray(0, len), s + HEADER);
+    tb.input[k] = data.subarray(s + HEADER, s + HEADER + len);
+    tb.output[k] = this.#outputs[k]!;
+    tb.slot[k] = peer.sendSlot;
+    tb.generation[k] = peer.sendGeneration;
+    this.#innerLen[k] = len;
+    peer.endpoint.copy(this.#batch.names, k * SOCKADDR6);
+    this.#batchPeer = peer;
+    this.#count = k + 1;
+  }
+
+  /** Seals the batch (wg-core sealBatch) and sends it. */
+  flush(): void {
+    const count = this.#count;
+    if (count === 0) return;
+    const ctx = this.ctx;
+    const stats = ctx.stats.f;
+    const batch = this.#batch;
+    const data = batch.data;
+    const names = batch.names;
+    const tb = this.#tb;
+    const peer = this.#batchPeer!;
+    tb.count = count;
+    // wg-core: generation and age (REJECT_AFTER_TIME on this thread's clock) checked, counters
+    // reserved in the slot's own cell for the whole run, sealed, generation checked again.
+    sealBatch(ctx.table, tb, performance.timeOrigin + performance.now(), ctx.aead, this.snap.linkMtu);
+    let n = 0;
+    let bytes = 0;
+    for (let k = 0; k < count; k++) {
+      const reason = tb.drop[k];
+      if (reason !== null && reason !== undefined) {
+        ctx.stats.drop(reason);
+        continue;
+      }
+      if (n !== k) {
+        // Close the gap a dropped datagram left (rare: an expiry or the counter limit mid-batch).
+        data.copyWithin(batch.slot(n), batch.slot(k), batch.slot(k) + tb.length[k]!);
+        names.copyWithin(n * SOCKADDR6, k * SOCKADDR6, (k + 1) * SOCKADDR6);
+      }
+      batch.setLength(n, tb.length[k]!);
+      bytes += this.#innerLen[k]!;
+      n++;
+    }
+    for (let k = 0; k < count; k++) tb.input[k] = this.#outputs[0]!; // drop the per-packet views
+    this.#count = 0;
+    this.#batchPeer = null;
+    if (n === 0) return;
+    const r = this.o.udpGso ? this.udp.sendSegmented(batch, n, this.o.gsoSegments) : this.udp.send(batch, n);
+    if (r < 0) stats[ST.errors]!++;
+    stats[ST.syscalls]! += this.o.udpGso ? Math.max(r, 1) : 1;
+    stats[ST.batches] = ++this.#batches;
+    stats[ST.packets]! += n;
+    stats[ST.bytes]! += bytes;
+    const records = ctx.records;
+    const w = records.at(peer.id);
+    if (w >= 0) {
+      records.f64[w / 2 + PS.txPackets]! += n;
+      records.f64[w / 2 + PS.txBytes]! += bytes;
+      ctx.activity.mark(records.words, w + PF.tx, peer.id); // the core's send timers (noteDataSent)
+    }
+  }
+}
