@@ -47,13 +47,15 @@ import { Peer } from "./peer.js";
 import { authenticatedReceived, keepKeyFreshReceiving, receiveCookieReply, receiveHandshake, receiveTransport } from "./receive.js";
 import { afterSend, keepKeyFreshSending, sendInitiation, sendKeepalive, sendStaged, sendTransport } from "./send.js";
 import type { SessionTable } from "./session-table.js";
-import { dueTimers, nextDeadline, TIMER_BITS } from "./timers.js";
+import { dueTimers, TIMER_BITS, TimerQueue } from "./timers.js";
 
 export class Device {
   #privateKey: PrivateKey | null = null;
   readonly #peers = new Map<string, Peer>();
   /** What the send and receive paths share: identity, tables, MTU, randomness, AEAD. */
   readonly #s: DeviceState;
+  /** The peers by earliest timer deadline: what nextTickAt and tick read instead of every peer. */
+  readonly #timers = new TimerQueue<Peer>();
   #lastNow = Number.NEGATIVE_INFINITY;
   readonly #keypairsChanged = (peer: Peer): void => this.onKeypairsChanged?.(peer);
 
@@ -130,6 +132,7 @@ export class Device {
     const peer = new Peer(publicKey, toPsk(config.presharedKey), config.endpoint ?? null, s.routes, s.release, this.#keypairsChanged);
     peer.handshake.setLocal(s.identity);
     this.#peers.set(id, peer);
+    this.#timers.add(peer.timers, peer);
     s.peerIds.add(peer);
     for (const cidr of allowed) s.routes.insert(cidr, peer);
     if (config.persistentKeepalive !== undefined) setPersistentKeepalive(peer, config.persistentKeepalive, now);
@@ -166,6 +169,7 @@ export class Device {
     peer.zeroKeys();
     peer.staged.length = 0;
     peer.timers.stop();
+    this.#timers.remove(peer.timers);
     s.routes.removeValue(peer);
     this.#peers.delete(peer.publicKey.toBase64());
     s.peerIds.remove(peer);
@@ -221,9 +225,7 @@ export class Device {
 
   /** The earliest time `tick` has work to do (Infinity when no timer is armed). */
   nextTickAt(): number {
-    let t = Infinity;
-    for (const peer of this.#peers.values()) t = Math.min(t, nextDeadline(peer.timers));
-    return t;
+    return this.#timers.next();
   }
 
   /** Never prints the private key. */
@@ -296,10 +298,15 @@ export class Device {
     }
   }
 
-  /** Runs the timers of every peer (whitepaper §6): retransmits, keepalives, rekeys, key erasure. */
+  /**
+   * Runs the due timers of every peer (whitepaper §6): retransmits, keepalives, rekeys, key
+   * erasure; peers in the order they were added. Visits only the peers with a timer due.
+   */
   tick(now: number, out: Action[]): void {
     this.#lastNow = now;
-    for (const peer of this.#peers.values()) {
+    const due: Peer[] = [];
+    this.#timers.due(now, due);
+    for (const peer of due) {
       try {
         this.#tickPeer(peer, now, out);
       } catch {
