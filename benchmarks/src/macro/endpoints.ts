@@ -3,8 +3,9 @@
  *
  *   wireguard-go   `wireguard-go -f IF` + `wg setconf` + ip (the native reference peer)
  *   wg-ts          `node packages/wg-daemon/bin/wg-ts.js up IF.conf` (wg-quick style config): the default
- *                  data plane (src/dataplane/: main-thread I/O while light, worker threads under load)
+ *                  data plane (src/dataplane/: the pipelines on the main thread while light, on worker threads under load)
  *   wg-ts-workers  the same with WG_TS_WORKERS=always: the worker threads from the start
+ *   wg-ts-main     the same with WG_TS_WORKERS=never: the main thread's pipelines only
  *
  * Every endpoint exposes the pids whose CPU time and memory the harness samples.
  */
@@ -19,12 +20,13 @@ import { background, have, nsRun, run, sleep, type Background } from "./sys.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
 
-export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-workers";
-export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-workers"];
+export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-workers" | "wg-ts-main";
+export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-workers", "wg-ts-main"];
 /** The environment of each `wg-ts up` variant. */
 const WG_TS_ENV: Partial<Record<ImplName, Record<string, string>>> = {
   "wg-ts": {},
   "wg-ts-workers": { WG_TS_WORKERS: "always" },
+  "wg-ts-main": { WG_TS_WORKERS: "never" },
 };
 export const isImplName = (s: string | undefined): s is ImplName => s !== undefined && (IMPLS as readonly string[]).includes(s);
 
@@ -79,7 +81,8 @@ export function unavailable(impl: ImplName): string | null {
         return `${wireguardGoBin}/wg missing: apt-get install -y --no-install-recommends wireguard-go wireguard-tools`;
       return null;
     case "wg-ts":
-    case "wg-ts-workers": {
+    case "wg-ts-workers":
+    case "wg-ts-main": {
       if (!existsSync(WG_TS_BIN)) return `${WG_TS_BIN} missing`;
       const help = run("node", [WG_TS_BIN, "--help"], { allowFail: true });
       return /\bup\b/.test(help) ? null : "`wg-ts up` is not implemented yet (packages/wg-daemon)";
@@ -124,6 +127,7 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
         return await startWireguardGo(s, dir, cleanup);
       case "wg-ts":
       case "wg-ts-workers":
+      case "wg-ts-main":
         return await startWgTs(impl, s, dir, cleanup);
     }
   } catch (e) {

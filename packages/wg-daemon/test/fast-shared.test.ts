@@ -124,7 +124,7 @@ describe("fast path shared memory", () => {
   });
 });
 
-/** What a worker does after a batch: its counters in peer `id`'s record, then the mark (activity.ts). */
+/** What a pipeline does after a batch: its counters in peer `id`'s record (datagram bytes), then the mark (activity.ts). */
 function workerCounts(state: SharedState, role: "tx" | "rx", id: number, c: { bytes: number; packets: number; authenticated?: number }): void {
   const f = new Float64Array(state.peers);
   const b = (id * PEER_WORDS) / 2;
@@ -213,20 +213,20 @@ describe("activity rings (per-batch traffic events)", () => {
     expect(bOnA.txBytes).toBe(tx0);
     workerCounts(state, "tx", id, { bytes: 400, packets: 1 });
     pub.account();
-    expect(bOnA.txBytes - tx0).toBe(1400 + 2 * 32);
+    expect(bOnA.txBytes - tx0).toBe(1400);
     expect(t.newHandshakeAt).toBeLessThan(Infinity); // data sent: expect an answer (timersDataSent)
     // A keepalive from the peer: the answer counts (no new handshake), but no keepalive is owed for it.
     t.sendKeepaliveAt = Infinity;
     const rx0 = bOnA.rxBytes;
-    workerCounts(state, "rx", id, { bytes: 0, packets: 0, authenticated: 1 });
+    workerCounts(state, "rx", id, { bytes: 32, packets: 0, authenticated: 1 });
     pub.account();
     expect(bOnA.rxBytes - rx0).toBe(32);
     expect(t.newHandshakeAt).toBe(Infinity);
     expect(t.sendKeepaliveAt).toBe(Infinity);
     // Data from the peer: a keepalive is owed if we send nothing (timersDataReceived).
-    workerCounts(state, "rx", id, { bytes: 84, packets: 1 });
+    workerCounts(state, "rx", id, { bytes: 128, packets: 1 });
     pub.account();
-    expect(bOnA.rxBytes - rx0).toBe(32 + 84 + 32);
+    expect(bOnA.rxBytes - rx0).toBe(32 + 128);
     expect(t.sendKeepaliveAt).toBeLessThan(Infinity);
   });
 });

@@ -257,8 +257,9 @@ describe("fast path tiers: main thread when idle, workers under load (wg-ts <-> 
 
   it("a transfer starts the workers, 10 s of quiet stops them, the next transfer starts them again", async () => {
     const pid = daemonPid(p.ifA);
-    // 16 MiB: the workers start within the first ~0.5 s; the rest of the transfer is theirs.
-    const payload = tcpPayload(p.dir, 16 << 20);
+    // 128 MiB: the workers start within the first ~0.5 s (the main thread's pipelines alone carry
+    // a few hundred Mbit/s until then); the rest of the transfer is theirs.
+    const payload = tcpPayload(p.dir, 128 << 20);
     // wg-ts -> wireguard-go: the bulk crosses the tx worker.
     expect(await payload.transfer(p.nsA, p.nsB, p.tb, 5401)).toBe(`${payload.bytes} ${payload.hash}`);
     const ended = Date.now();

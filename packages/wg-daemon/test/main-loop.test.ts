@@ -1,18 +1,20 @@
 /**
- * The main thread's I/O (dataplane/main-loop.ts) over real fds without root: a FIFO stands in for
- * the TUN (no virtio header), a UDP socket on 127.0.0.1 for the peer. What a lone packet relies on:
- * each read reaches the sink at once as a view, `send` reuses the destination's sockaddr, a
- * transport datagram arrives as a view and anything else as a copy, the source endpoint is reused.
+ * The main thread's driver of the pipelines (dataplane/main-loop.ts) over real fds without root: a
+ * FIFO stands in for the TUN, a UDP socket on 127.0.0.1 for the peer. A readable fd wakes the loop,
+ * which steps its pipeline until the fd is drained, sends what the tx pipeline batched, then
+ * reports the burst; `send` (wg-core's own datagrams) reuses the destination's sockaddr. The
+ * pipelines themselves are tested in pipeline.test.ts.
  */
 import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { libc } from "../src/libc.js";
+import { MSG_DONTWAIT, libc } from "../src/libc.js";
 import { MainLoop } from "../src/dataplane/main-loop.js";
-import { SOCKADDR6, openUdp, readSockaddr } from "../src/dataplane/udp.js";
+import type { StepResult } from "../src/dataplane/pipeline.js";
+import { MmsgBatch, SOCKADDR6, openUdp, readSockaddr } from "../src/dataplane/udp.js";
 import { until } from "./support/lab.js";
 
 const SOON = { ms: 2500, everyMs: 5 };
@@ -24,8 +26,9 @@ describe("MainLoop (FIFO as the TUN, UDP on loopback)", () => {
   let port = 0;
   const peer = createSocket("udp4");
   const atPeer: { data: Buffer; port: number }[] = [];
-  const tunnel: { bytes: number[]; view: boolean }[] = [];
-  const datagrams: { bytes: number[]; view: boolean; from: { address: string; port: number } }[] = [];
+  /** What the loop did, in order: "tx:<bytes>", "tx:idle", "flush", "rx:<n>", "rx:idle", "burst". */
+  const calls: string[] = [];
+  const buf = Buffer.alloc(2048);
   let loop: MainLoop;
 
   beforeAll(async () => {
@@ -40,24 +43,36 @@ describe("MainLoop (FIFO as the TUN, UDP on loopback)", () => {
     port = readSockaddr(name, 0).port;
     await new Promise<void>((resolve) => peer.bind(0, "127.0.0.1", resolve));
     peer.on("message", (data, rinfo) => atPeer.push({ data, port: rinfo.port }));
-    loop = new MainLoop(
-      { tunFd, udpFd, offload: false, udpGro: false, mtu: 1500 },
-      {
-        tunnel(packets, count) {
-          for (let i = 0; i < count; i++) {
-            const p = packets[i]!;
-            tunnel.push({ bytes: [...p], view: p.buffer.byteLength > p.length });
-            // What the Engine does with a lone packet: sealed and sent inside this call.
-            loop.send(p, { address: "127.0.0.1", port: peer.address().port });
-          }
-        },
-        datagram(d, from) {
-          datagrams.push({ bytes: [...d], view: d.buffer.byteLength > d.length, from });
-        },
-        gone() {},
+    // Stand-ins for the pipelines: each step reads one message (a FIFO read may take several writes at once).
+    const tx = {
+      step(): StepResult {
+        try {
+          const n = readSync(tunFd, buf, 0, buf.length, null);
+          calls.push(`tx:${n}`);
+          return "busy";
+        } catch {
+          calls.push("tx:idle");
+          return "idle";
+        }
       },
-    );
-    loop.start();
+      flush(): void {
+        calls.push("flush");
+        loop.send(new Uint8Array([1, 2, 3]), { address: "127.0.0.1", port: peer.address().port });
+      },
+    };
+    const batch = new MmsgBatch(1, 64);
+    const rx = {
+      step(): StepResult {
+        const r = batch.recv(udpFd, 1, MSG_DONTWAIT);
+        calls.push(r <= 0 ? "rx:idle" : `rx:${batch.length(0)}`);
+        return r <= 0 ? "idle" : "busy";
+      },
+    };
+    loop = new MainLoop({ tunFd, udpFd }, { tx: () => tx, rx: () => rx, afterBurst: () => calls.push("burst"), gone() {} });
+    loop.start(); // drains both fds once: an empty TUN still ends with a flush
+    await until(() => calls.includes("rx:idle") && atPeer.length === 1, SOON);
+    calls.length = 0;
+    atPeer.length = 0;
   });
 
   afterAll(() => {
@@ -68,39 +83,26 @@ describe("MainLoop (FIFO as the TUN, UDP on loopback)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("hands each TUN read to the sink as a view of the read buffer, and sends from inside the call", async () => {
+  it("a readable TUN: steps until drained, then sends what was batched, then reports the burst", async () => {
     writeSync(tunFd, Buffer.from([0x45, 1, 2, 3]));
     await until(() => atPeer.length === 1, SOON);
-    writeSync(tunFd, Buffer.from([0x45, 9, 9]));
-    await until(() => atPeer.length === 2, SOON);
-    expect(tunnel).toEqual([
-      { bytes: [0x45, 1, 2, 3], view: true },
-      { bytes: [0x45, 9, 9], view: true },
-    ]);
-    expect(atPeer.map((d) => [...d.data])).toEqual([
-      [0x45, 1, 2, 3],
-      [0x45, 9, 9],
-    ]);
+    expect(calls).toEqual(["tx:4", "tx:idle", "flush", "burst"]);
+    expect([...atPeer[0]!.data]).toEqual([1, 2, 3]);
     expect(atPeer[0]!.port).toBe(port);
-    expect(loop.takeCount()).toBe(2);
-    // A destination that is not an IP address is refused, and the next good one is written afresh.
-    expect(loop.send(new Uint8Array(1), { address: "peer.example", port: 1 })).toBe(-1);
-    expect(loop.send(new Uint8Array([7]), { address: "127.0.0.1", port: peer.address().port })).toBe(1);
-    await until(() => atPeer.length === 3, SOON);
   });
 
-  it("gives transport datagrams as views, other messages as copies, and one endpoint object per source", async () => {
-    const send = (bytes: number[]): Promise<void> =>
-      new Promise((resolve, reject) => peer.send(Buffer.from(bytes), port, "127.0.0.1", (e) => (e ? reject(e) : resolve())));
-    await send([4, 0, 0, 0, 1]);
-    await until(() => datagrams.length === 1, SOON);
-    await send([1, 0, 0, 0, 2]);
-    await until(() => datagrams.length === 2, SOON);
-    expect(datagrams.map((d) => [d.bytes, d.view])).toEqual([
-      [[4, 0, 0, 0, 1], true],
-      [[1, 0, 0, 0, 2], false],
-    ]);
-    expect(datagrams[0]!.from).toEqual({ address: "127.0.0.1", port: peer.address().port });
-    expect(datagrams[1]!.from).toBe(datagrams[0]!.from);
+  it("a readable socket: steps the rx pipeline until drained, then reports the burst", async () => {
+    calls.length = 0;
+    await new Promise<void>((resolve, reject) => peer.send(Buffer.from([4, 0, 0, 0, 1]), port, "127.0.0.1", (e) => (e ? reject(e) : resolve())));
+    await until(() => calls.includes("burst"), SOON);
+    expect(calls).toEqual(["rx:5", "rx:idle", "burst"]);
+  });
+
+  it("send: a destination that is not an IP address is refused, the next good one written afresh", async () => {
+    expect(loop.send(new Uint8Array(1), { address: "peer.example", port: 1 })).toBe(-1);
+    const before = atPeer.length;
+    expect(loop.send(new Uint8Array([7]), { address: "127.0.0.1", port: peer.address().port })).toBe(1);
+    await until(() => atPeer.length === before + 1, SOON);
+    expect([...atPeer.at(-1)!.data]).toEqual([7]);
   });
 });

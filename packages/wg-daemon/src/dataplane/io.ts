@@ -3,26 +3,28 @@
  * {@link Bind} for the unchanged {@link Engine} (engine.ts), plus {@link FastIo.attach}, which
  * watches the wg-core Device and publishes, per peer, which keypair it sends with and where to.
  *
- * Two tiers ({@link WorkerPolicy}): while traffic is light the main thread reads the TUN and the
- * socket itself (main-loop.ts) and every packet goes through the Engine and wg-core; under load
- * the two worker threads start and carry the bulk, and after a quiet spell they stop again (an
- * idle daemon runs no worker thread). Both tiers seal and open with wg-core's transport.ts on the
- * Device's one session table (shared memory: keys, send counters, replay windows): a switch, a
+ * One pipeline, two tiers ({@link WorkerPolicy}): the send and receive pipelines (tx.ts, rx.ts) run
+ * on the main thread, driven by libuv (main-loop.ts), while traffic is light; under load the two
+ * worker threads start and run the same pipelines, and after a quiet spell they stop again (an
+ * idle daemon runs no worker thread). Every thread seals and opens with wg-core's transport.ts on
+ * the Device's one session table (shared memory: keys, send counters, replay windows): a switch, a
  * republish or a crashed worker hands nothing over and loses nothing — a datagram accepted by any
  * thread is a replay to every other.
  *
- * With the workers running, what the Engine (and so wg-core) still sees: handshake messages whose
- * MAC1 verifies and cookie replies (the rx worker drops junk, forged MAC1 and unknown indices
- * first: control.ts) and packets while a peer has no usable send keypair. The rx worker reports
- * the first datagram it opens with each keypair, and at once one from a new source (it has moved
- * the endpoint in the peer record already), as events (`Device.noteReceived`: key confirmation,
- * roaming). Everything else is counters: per batch, each worker adds to the peer records' counters
- * and marks those peers in its activity ring (activity.ts); every 20 ms while the workers run, the
- * marked peers' traffic — and only theirs — is reported with `Device.noteDataSent` /
- * `noteDataReceived` (byte counters, timers: keepalives, rekey after time/messages, handshake after
- * unanswered data). Keypair changes reach the peer records through `Device.onKeypairsChanged`,
- * published before anything the core emits leaves; a UAPI `set` and a hand-over republish every
- * peer and the routes. An idle daemon runs no timer of its own here but the 100 ms load check.
+ * What the Engine (and so wg-core) sees of the data: handshake messages whose MAC1 verifies and
+ * cookie replies (the rx pipeline drops junk, forged MAC1 and unknown indices first: control.ts)
+ * and packets while a peer has no usable send keypair (staged, then sent by the core itself). The
+ * rx pipeline reports the first datagram it opens with each keypair, and at once one from a new
+ * source (it has moved the endpoint in the peer record already), as events (`Device.noteReceived`:
+ * key confirmation, roaming) — synchronously on the main thread, posted from a worker. Everything
+ * else is counters: per batch, a pipeline adds to the peer records' counters and marks those peers
+ * in its activity ring (activity.ts); after each burst on the main thread, and every 20 ms while
+ * the workers run, the marked peers' traffic — and only theirs — is reported with
+ * `Device.noteDataSent` / `noteDataReceived` (byte counters, timers: keepalives, rekey after
+ * time/messages, handshake after unanswered data). Keypair changes reach the peer records through
+ * `Device.onKeypairsChanged`, published before anything the core emits leaves; a UAPI `set` and a
+ * hand-over republish every peer and the routes. An idle daemon runs no timer of its own here but
+ * the 100 ms load check.
  *
  * Scope: every peer and every allowed-IPs prefix (records by the core's peer id in a growable
  * buffer, routes in another): no configuration falls back to the main thread.
@@ -44,25 +46,26 @@ export interface FastIo {
    * `log` hears the peer count ("fast path: N peers in the workers").
    */
   attach(device: Device, now: () => number, log?: (line: string) => void): void;
-  /** Publishes the device's state now, routes included (after a configuration change; otherwise every 20 ms without routes). */
+  /** Publishes the device's state now, every peer and the routes (after a configuration change). */
   sync(): void;
   /**
-   * The workers' drop counters by reason (non-zero only), summed over both workers: wg-core
+   * The pipelines' drop counters by reason (non-zero only), summed over the four (tx and rx, on the
+   * workers and on the main thread): wg-core
    * DropReason names (`decrypt-failed`, `replay`, `counter-limit`, `expired-keypair`, `source-not-allowed`,
-   * `invalid-inner-packet`, `no-route`, `encrypt-failed`; the rx worker's gate: `truncated`,
+   * `invalid-inner-packet`, `no-route`, `encrypt-failed`; the rx pipeline's gate: `truncated`,
    * `invalid-size`, `oversized`, `unknown-type`, `bad-mac1`, `unknown-index`, `no-private-key`) plus
    * `slow-path-budget` (packets for the core over the per-100 ms budget). The engine adds them to
    * its own counts of the same names.
    */
   drops(): [string, number][];
-  /** "peers=N worker-tx-packets=… worker-rx-packets=…": peers published to the workers, packets they carried. */
+  /** "workers=on|off worker-starts=N peers=N worker-tx-packets=… worker-rx-packets=… main-tx-packets=… main-rx-packets=…": the tiers and the packets each carried. */
   status(): string;
 }
 
 /**
  * When the workers run (env WG_TS_WORKERS): `auto` (default) starts them when, in a
- * {@link LOAD_TICK_MS} tick, the main thread reads more than {@link START_PACKETS} TUN packets or the
- * core decrypts more than {@link START_BYTES} bytes into the TUN, and a peer has a session; it stops them after
+ * {@link LOAD_TICK_MS} tick, the main thread's pipelines read more than {@link START_PACKETS} TUN packets or
+ * open more than {@link START_BYTES} bytes into the TUN, and a peer has a session; it stops them after
  * {@link IDLE_WINDOW_S} seconds with fewer than {@link STOP_PACKETS} packets in all; `always` starts
  * them at once and keeps them; `never` keeps all I/O on the main thread.
  */
@@ -74,8 +77,8 @@ const ACCOUNT_MS = 20;
 /** TUN packets per tick read by the main thread that start the workers (≈ 5,000/s, ~55 Mbit/s of full-size packets). */
 const START_PACKETS = 512;
 /**
- * Or inner bytes per tick the core authenticated, decrypted and wrote to the TUN (a receive-heavy
- * transfer; garbage and forgeries never count; no walk over the peers) — ≈ 52 Mbit/s.
+ * Or inner bytes per tick the main thread's rx pipeline authenticated, opened and wrote to the TUN
+ * (a receive-heavy transfer; garbage and forgeries never count) — ≈ 52 Mbit/s.
  */
 const START_BYTES = 640 << 10;
 /** Seconds of worker traffic looked back on before stopping them. */
@@ -123,9 +126,11 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       void toMain();
     },
   });
+  // While the workers are stopped, the main thread runs their pipelines (made at the first read,
+  // after attach() has given the plane the session table); their events take the hooks above.
   const mainLoop = new MainLoop(
-    { tunFd: plane.tunFd, udpFd: plane.udpFd, offload: o.offload ?? true, udpGro: o.udpGro ?? true, mtu: o.mtu },
-    { tunnel: (packets, count) => tun.onBatch(packets, count), datagram: (d, from) => bind?.deliver(d, from), gone: onGone },
+    { tunFd: plane.tunFd, udpFd: plane.udpFd },
+    { tx: () => plane.mainPipelines().tx, rx: () => plane.mainPipelines().rx, afterBurst: () => account(), gone: onGone },
   );
 
   let closed = false;
@@ -141,15 +146,23 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   let second = 0;
   let ticks = 0;
   let lastWorkerPackets = 0;
-  /** Inner bytes the core decrypted and wrote to the TUN since the last load tick (what the main thread received). */
-  let tunBytes = 0;
+  /** The main thread's pipelines' TUN packets read and bytes received at the last load tick. */
+  let lastTxPackets = 0;
+  let lastRxBytes = 0;
+  /** Takes the main thread's pipeline counters as the new baseline; true when they moved past a start threshold since the last call. */
+  const mainLoad = (): boolean => {
+    const s = plane.stats();
+    const txPackets = s.mainTx.packets + s.mainTx.control;
+    const busy = txPackets - lastTxPackets > START_PACKETS || s.mainRx.bytes - lastRxBytes > START_BYTES;
+    lastTxPackets = txPackets;
+    lastRxBytes = s.mainRx.bytes;
+    return busy;
+  };
   /**
    * Before the core's output leaves (a handshake may have produced a keypair): publish the peers
-   * whose keypairs changed, if the workers run (otherwise the hand-over publishes everything).
+   * whose keypairs changed, so the pipelines (the workers' or the main thread's) already use it.
    */
-  const syncIfWorkers = (): void => {
-    if (plane.workersRunning) flush();
-  };
+  const syncIfWorkers = (): void => flush();
   const workerPackets = (): number => {
     const s = plane.stats();
     return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
@@ -189,7 +202,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       await plane.stopWorkers();
       clearInterval(accountTimer);
       sync();
-      tunBytes = 0; // the workers' traffic is not main-thread load
+      mainLoad(); // the workers' traffic is not main-thread load
       if (!closed) mainLoop.start();
     })();
     await switching;
@@ -197,11 +210,9 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   };
   const watchLoad = (): void => {
     if (closed || switching) return;
-    const mainPackets = mainLoop.takeCount();
     const usable = publisher !== null;
     if (!plane.workersRunning) {
-      const busy = mainPackets > START_PACKETS || tunBytes > START_BYTES;
-      tunBytes = 0;
+      const busy = mainLoad();
       const loaded = policy === "auto" && busy && (publisher?.hasSession ?? false);
       if ((policy === "always" || loaded) && usable && !workersBroken) void toWorkers();
       return;
@@ -221,10 +232,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     onBatch: () => {},
     onGone: () => {},
     write(packets, count = packets.length) {
-      for (let i = 0; i < count; i++) {
-        plane.writeTunnel(packets[i]!);
-        tunBytes += packets[i]!.length;
-      }
+      for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
       syncIfWorkers();
     },
     mtu: () => linkMtu.read(),
@@ -301,13 +309,13 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       const s = plane.stats();
       return (
         `workers=${plane.workersRunning ? "on" : "off"} worker-starts=${starts} peers=${publisher?.published ?? 0} ` +
-        `worker-tx-packets=${s.tx.packets} worker-rx-packets=${s.rx.packets}`
+        `worker-tx-packets=${s.tx.packets} worker-rx-packets=${s.rx.packets} main-tx-packets=${s.mainTx.packets} main-rx-packets=${s.mainRx.packets}`
       );
     },
     drops() {
       const s = plane.stats();
       const d = new Map<string, number>();
-      for (const by of [s.rx.dropsByReason, s.tx.dropsByReason])
+      for (const by of [s.rx.dropsByReason, s.tx.dropsByReason, s.mainRx.dropsByReason, s.mainTx.dropsByReason])
         for (const [r, n] of Object.entries(by)) d.set(r, (d.get(r) ?? 0) + n);
       return [...d];
     },
@@ -501,8 +509,8 @@ export class Publisher {
     if (pub === undefined || pub.id !== id) {
       const st = this.plane.peerStats(id);
       pub = {
-        id, sendSlot: -2, sendGeneration: 0, endpoint: "", lastTx: st.txBytes + 32 * st.txPackets,
-        lastRx: st.rxBytes + 32 * st.rxAuthenticated, lastRxAuthenticated: st.rxAuthenticated, lastRxPackets: st.rxPackets,
+        id, sendSlot: -2, sendGeneration: 0, endpoint: "", lastTx: st.txBytes,
+        lastRx: st.rxBytes, lastRxAuthenticated: st.rxAuthenticated, lastRxPackets: st.rxPackets,
       };
       this.#pub.set(peer, pub);
       this.#byId[id] = peer;
@@ -522,13 +530,13 @@ export class Publisher {
 
   /**
    * Reports the workers' traffic for `peer` since the last call to the core (byte counters and
-   * timers; datagram bytes ≈ inner + 32 per datagram, padding not counted): noteDataSent, and
+   * timers; datagram bytes): noteDataSent, and
    * noteDataReceived for every authenticated datagram — its data timer only if one carried data.
    */
   #account(peer: Peer, pub: Published, now: number): void {
     const s = this.plane.peerStats(pub.id);
-    const tx = s.txBytes + 32 * s.txPackets;
-    const rx = s.rxBytes + 32 * s.rxAuthenticated;
+    const tx = s.txBytes;
+    const rx = s.rxBytes;
     const out = this.#out;
     out.length = 0;
     if (tx > pub.lastTx) this.device.noteDataSent(peer, tx - pub.lastTx, now, out);

@@ -6,7 +6,9 @@
  */
 import { SessionTable, type BatchTransportAead, type DropReason } from "@wg-ts/core";
 import { ActivityWriter } from "./activity.js";
-import { DROP_REASONS, RING, STATS_WORDS, ST, dropWord, type SharedBuffers, type WorkerDropReason, type WorkerEvent } from "./shared.js";
+import {
+  DROP_REASONS, RING, STATS_WORDS, ST, dropWord, statsBlock, type SharedBuffers, type Tier, type WorkerDropReason, type WorkerEvent,
+} from "./shared.js";
 import type { DatagramBatch, TunDevice, UdpDevice } from "./devices.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { PeerRecords, PeerViews, Snapshot } from "./views.js";
@@ -56,7 +58,8 @@ export class PipelineContext {
   readonly activity: ActivityWriter;
 
   /**
-   * @param role whose stats block and activity ring this thread writes
+   * @param role the pipeline: its activity ring (shared by the tiers, which never run at once) and,
+   *   with `tier`, its stats block
    * @param post hands an event to the main thread
    */
   constructor(
@@ -64,11 +67,12 @@ export class PipelineContext {
     readonly role: "tx" | "rx",
     readonly aead: BatchTransportAead,
     readonly post: (e: WorkerEvent) => void,
+    readonly tier: Tier = "worker",
   ) {
     this.table = SessionTable.attach(shared.table);
     this.records = new PeerRecords(shared.peers);
     this.views = new PeerViews(this.records);
-    this.stats = new PipelineStats(new Float64Array(shared.stats, role === "tx" ? 0 : STATS_WORDS * 8, STATS_WORDS));
+    this.stats = new PipelineStats(new Float64Array(shared.stats, statsBlock(tier, role) * STATS_WORDS * 8, STATS_WORDS));
     this.activity = new ActivityWriter(shared.activity, RING[role]);
   }
 }

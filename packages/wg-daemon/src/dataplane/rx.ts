@@ -30,7 +30,12 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #arena: Buffer;
   readonly #batch: B;
   readonly #gro: TcpCoalescer | null;
-  readonly #gate = new ControlGate();
+  /**
+   * Size, type and MAC1 checks before the core; budgets only on a worker, whose posts queue on the
+   * main thread's message port (on the main thread the core's own defences apply: cookies, MAC2,
+   * the per-source rate limiter).
+   */
+  readonly #gate: ControlGate;
   readonly #tb = new TransportBatch(OPEN_BATCH);
   /** Per batch entry: the received message it came from (its source address) and its place in the arena. */
   readonly #message = new Int32Array(OPEN_BATCH);
@@ -46,8 +51,10 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
 
   constructor(ctx: PipelineContext, o: PipelineOptions, tun: TunDevice, udp: UdpDevice<B>) {
     super(ctx, o, tun, udp);
+    this.#gate = ctx.tier === "main" ? new ControlGate({ handshakeBudget: Infinity, cookieBudget: Infinity }) : new ControlGate();
     this.#arena = Buffer.alloc(OPEN_BATCH * (LEAD + OPEN_ROOM) + LEAD + 65536);
-    this.#batch = o.udpGro ? udp.batch(Math.min(o.batch, 16), 65536, true) : udp.batch(o.batch, 2048);
+    // With UDP_GRO a slot takes up to 64 KiB of glued datagrams: one such slot per 8 datagram slots, at most 16.
+    this.#batch = o.udpGro ? udp.batch(Math.max(1, Math.min(o.batch >> 3, 16)), 65536, true) : udp.batch(o.batch, 2048);
     const groBuf = Buffer.alloc(VNET_HDR_LEN + 65536);
     this.#gro =
       o.offload && o.gro
@@ -151,10 +158,8 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         const r = records.at(peer);
         if (r >= 0) {
           records.f64[r / 2 + PS.rxAuthenticated]!++;
-          if (reason === null && length > 0) {
-            records.f64[r / 2 + PS.rxPackets]!++;
-            records.f64[r / 2 + PS.rxBytes]! += length;
-          }
+          records.f64[r / 2 + PS.rxBytes]! += tb.input[k]!.length;
+          if (reason === null && length > 0) records.f64[r / 2 + PS.rxPackets]!++;
           if (this.#run !== peer) {
             this.#endRun();
             this.#run = peer;

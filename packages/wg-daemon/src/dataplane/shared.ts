@@ -21,7 +21,7 @@
  *   kernel and wireguard-go, so the answer already goes to the new endpoint:
  *     [seq] [sendSlot: the current send keypair's session-table slot, −1 none] [sendGeneration]
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
- *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] [txPackets] of inner packets, Int32
+ *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] (datagram bytes) [txPackets], Int32
  *   word 20 its activity flag; Float64 words 12–14 (bytes 96–119): the rx worker's [rxBytes]
  *   [rxPackets] [rxAuthenticated], Int32 word 30 its activity flag ({@link PS}, {@link PF}).
  *   (slot, generation) names one keypair for ever (session-table.ts): the tx worker hands it to
@@ -32,7 +32,8 @@
  *   control seqlock): [peer id] [family | bits << 8] [address: 4 words] — every peer's allowed IPs. Each
  *   worker builds a wg-core AllowedIps<peer id> from it when the generation moves (tx: the peer for an
  *   inner destination; rx: openBatch's inner-source check against the slot's peer id).
- * stats (Float64, one block of STATS_WORDS per worker): see ST.
+ * stats (Float64, one block of STATS_WORDS per pipeline: the tx and rx workers', then the main
+ *   thread's tx and rx — {@link statsBlock}): see ST.
  * activity (one ring per worker, activity.ts): the peers whose counters a worker moved, per batch —
  *   the main thread reports those, and only those, to wg-core.
  */
@@ -92,9 +93,11 @@ export function writeRecordEndpoint(words: Int32Array, bytes: Uint8Array, w: num
 }
 
 /**
- * Float64 offsets in a peer record (tx words written by the tx worker, rx words by the rx worker: own
- * 32-byte halves of a line): inner bytes and packets; `rxAuthenticated` counts every datagram the rx
- * worker authenticated, keepalives included (receive timers).
+ * Float64 offsets in a peer record (tx words written by the tx pipeline, rx words by the rx
+ * pipeline: own 32-byte halves of a line): datagram bytes (header, padding and tag included, as
+ * the kernel and wireguard-go count them for `wg show`) and inner packets sent; datagram bytes,
+ * inner packets delivered and `rxAuthenticated` (every datagram authenticated, keepalives included:
+ * receive timers) received.
  */
 export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13, rxAuthenticated: 14 } as const;
 /** Int32 offsets in a peer record of each worker's activity flag (activity.ts), in its own half. */
@@ -130,6 +133,10 @@ export type WorkerDropReason = (typeof DROP_REASONS)[number];
 /** Stats word of drop reason `r`. */
 export const dropWord = (r: WorkerDropReason): number => 8 + DROP_REASONS.indexOf(r);
 export const STATS_WORDS = 8 + DROP_REASONS.length;
+/** Where a pipeline runs: a worker thread, or the main thread while the workers are stopped. */
+export type Tier = "worker" | "main";
+/** The stats block of a pipeline (index into `stats`, STATS_WORDS each). */
+export const statsBlock = (tier: Tier, role: "tx" | "rx"): number => (tier === "main" ? 2 : 0) + (role === "rx" ? 1 : 0);
 
 /** Messages a worker posts to the main thread (rare events only; never per data packet in steady state). */
 export type WorkerEvent =
@@ -234,7 +241,7 @@ export interface PeerPublishing {
   setPublicKey(publicKey: Uint8Array | null): void;
 }
 
-/** A peer's traffic as the workers counted it (inner bytes and packets; every authenticated datagram received). */
+/** A peer's traffic as the pipelines counted it ({@link PS}: datagram bytes, inner packets, every authenticated datagram received). */
 export interface PeerTraffic {
   txBytes: number;
   txPackets: number;
@@ -252,7 +259,7 @@ export class SharedState implements PeerPublishing {
   readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
   readonly peers = growableBuffer(INITIAL_PEERS * PEER_BYTES, MAX_PEER_RECORDS * PEER_BYTES);
   readonly routes = growableBuffer(INITIAL_ROUTES * ROUTE_WORDS * 4, MAX_ROUTE_RECORDS * ROUTE_WORDS * 4);
-  readonly stats = new SharedArrayBuffer(2 * STATS_WORDS * 8);
+  readonly stats = new SharedArrayBuffer(4 * STATS_WORDS * 8);
   readonly activity = activityBuffer(2);
   readonly #rings = [new ActivityReader(this.activity, RING.tx), new ActivityReader(this.activity, RING.rx)] as const;
   /** The control words (stop, go, generation …). */
@@ -348,7 +355,7 @@ export class SharedState implements PeerPublishing {
     });
   }
 
-  /** Peer `peer`'s traffic the workers counted (inner bytes, packets; authenticated datagrams). */
+  /** Peer `peer`'s traffic the pipelines counted (datagram bytes, inner packets, authenticated datagrams). */
   peerStats(peer: number): PeerTraffic {
     const w = peer * PEER_WORDS;
     if (!(peer >= 0) || w + PEER_WORDS > this.#peerWords.length) return { txBytes: 0, txPackets: 0, rxBytes: 0, rxPackets: 0, rxAuthenticated: 0 };

@@ -32,6 +32,11 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   readonly #emit = (p: Uint8Array, len: number): void => this.#route(p as Buffer, len);
   #slowPosts = 0;
+  /**
+   * Packets for the core per SAMPLE_MS: a worker's posts queue on the main thread's message port
+   * (SLOW_BUDGET); on the main thread they are handled at once, and the core's staged queue bounds them.
+   */
+  readonly #slowBudget: number;
   #lastTick = performance.now();
   #epoch = performance.timeOrigin + this.#lastTick;
   #count = 0;
@@ -41,6 +46,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
 
   constructor(ctx: PipelineContext, o: PipelineOptions, tun: TunDevice, udp: UdpDevice<B>) {
     super(ctx, o, tun, udp);
+    this.#slowBudget = ctx.tier === "main" ? Infinity : SLOW_BUDGET;
     this.#tunBuf = Buffer.alloc(this.off + 65536 + 64);
     this.#tunPacket = this.#tunBuf.subarray(this.off);
     this.#seg = Buffer.alloc(o.mtu + 64);
@@ -108,7 +114,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       // or drops it (no route). Its send timers see this pipeline's traffic through the peer
       // record's counters (activity.ts): no packet of a peer with a session takes this way, so none
       // goes to an endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
-      if (this.#slowPosts++ < SLOW_BUDGET) {
+      if (this.#slowPosts++ < this.#slowBudget) {
         ctx.post({ kind: "slow", packet: copyOf(p, 0, len) });
         ctx.stats.f[ST.control]!++;
       } else ctx.stats.drop(peer === null ? "no-route" : "slow-path-budget");
@@ -148,6 +154,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     sealBatch(ctx.table, tb, performance.timeOrigin + performance.now(), ctx.aead, this.snap.linkMtu);
     let n = 0;
     let bytes = 0;
+    let wire = 0;
     for (let k = 0; k < count; k++) {
       const reason = tb.drop[k];
       if (reason !== null && reason !== undefined) {
@@ -161,6 +168,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       }
       batch.setLength(n, tb.length[k]!);
       bytes += this.#innerLen[k]!;
+      wire += tb.length[k]!;
       n++;
     }
     for (let k = 0; k < count; k++) tb.input[k] = this.#outputs[0]!; // drop the per-packet views
@@ -177,7 +185,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     const w = records.at(peer.id);
     if (w >= 0) {
       records.f64[w / 2 + PS.txPackets]! += n;
-      records.f64[w / 2 + PS.txBytes]! += bytes;
+      records.f64[w / 2 + PS.txBytes]! += wire;
       ctx.activity.mark(records.words, w + PF.tx, peer.id); // the core's send timers (noteDataSent)
     }
   }

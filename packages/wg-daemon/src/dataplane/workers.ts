@@ -22,9 +22,14 @@ import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_
 import { reclaimMemory } from "./reclaim.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import type { Endpoint, SessionTableHandles } from "@wg-ts/core";
-import { SOCKADDR6, openUdp } from "./udp.js";
+import { MmsgBatch, SOCKADDR6, openUdp } from "./udp.js";
+import { loadBatchAead } from "../native-aead.js";
+import { LinuxTun, LinuxUdp } from "./devices.js";
+import { PipelineContext } from "./pipeline.js";
+import { RxPipeline } from "./rx.js";
+import { TxPipeline } from "./tx.js";
 import {
-  DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, type PeerPublishing, type PeerTraffic, type Route, type SendKeypair, type SharedBuffers,
+  DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, statsBlock, type PeerPublishing, type PeerTraffic, type Route, type SendKeypair, type SharedBuffers,
   type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
@@ -135,7 +140,7 @@ export interface FastDataPlane extends PeerPublishing {
   setPublicKey(publicKey: Uint8Array | null): void;
   /** Runs `f` (setRoutes/setLinkMtu calls) as one update the workers see at once. */
   update(f: () => void): void;
-  /** Peer `peer`'s traffic the workers counted (inner bytes, packets; authenticated datagrams). */
+  /** Peer `peer`'s traffic the pipelines counted (datagram bytes, inner packets, authenticated datagrams). */
   peerStats(peer: number): PeerTraffic;
   /** The peers whose counters a worker moved since the last call (activity.ts); true: a ring overflowed, look at every peer. */
   drainActivity(each: (peer: number) => void): boolean;
@@ -143,7 +148,14 @@ export interface FastDataPlane extends PeerPublishing {
   readonly buffers: SharedBuffers | null;
   /** Writes an inner IP packet to the TUN from the main thread. */
   writeTunnel(packet: Uint8Array): number;
-  stats(): { tx: DirectionStats; rx: DirectionStats };
+  /** Each pipeline's counters: the workers' (tx, rx) and the main thread's (mainTx, mainRx). */
+  stats(): { tx: DirectionStats; rx: DirectionStats; mainTx: DirectionStats; mainRx: DirectionStats };
+  /**
+   * The pipelines the workers run, for the main thread while they are stopped (made on first use,
+   * on the attached table, with smaller batches; their events go to the hooks at once). They write
+   * the same stats blocks and activity rings as the workers: the two never run at the same time.
+   */
+  mainPipelines(): { tx: TxPipeline<MmsgBatch>; rx: RxPipeline<MmsgBatch> };
   /** The worker threads are running (between {@link startWorkers} and {@link stopWorkers}). */
   readonly workersRunning: boolean;
   /**
@@ -159,6 +171,9 @@ export interface FastDataPlane extends PeerPublishing {
   stopWorkers(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Datagram slots of the main thread's pipelines (light traffic; the rx side: 32 / 8 = 4 UDP GRO buffers of 64 KiB). */
+const MAIN_BATCH = 32;
 
 /** How long a rebind waits for a port held by our own just-closed socket (see rebind). */
 const REBIND_RETRY_MS = 600;
@@ -234,6 +249,19 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
       case "ready":
         break;
     }
+  };
+  let main: { tx: TxPipeline<MmsgBatch>; rx: RxPipeline<MmsgBatch> } | null = null;
+  const mainPipelines = (): { tx: TxPipeline<MmsgBatch>; rx: RxPipeline<MmsgBatch> } => {
+    if (main !== null) return main;
+    const data: WorkerInit = { ...init("tx"), batch: MAIN_BATCH, blocking: false, crashAfterReplays: 0 };
+    const aead = loadBatchAead().aead;
+    const tun = new LinuxTun(tunFd);
+    const udp = new LinuxUdp(udpFd);
+    main = {
+      tx: new TxPipeline(new PipelineContext(data, "tx", aead, onEvent, "main"), data, tun, udp),
+      rx: new RxPipeline(new PipelineContext(data, "rx", aead, onEvent, "main"), data, tun, udp),
+    };
+    return main;
   };
   let workers: Worker[] = [];
   let starting: Promise<void> | null = null;
@@ -374,6 +402,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     },
     attachTable(t) {
       table = t;
+      main = null;
     },
     setPeer: (peer, send, endpoint) => shared.setPeer(peer, send, endpoint),
     clearPeer: (peer) => shared.clearPeer(peer),
@@ -395,7 +424,8 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
       tunOut.set(packet, off);
       return c.write(tunFd, tunOutAddr, off + packet.length);
     },
-    stats: () => ({ tx: read(0), rx: read(1) }),
+    stats: () => ({ tx: read(statsBlock("worker", "tx")), rx: read(statsBlock("worker", "rx")), mainTx: read(statsBlock("main", "tx")), mainRx: read(statsBlock("main", "rx")) }),
+    mainPipelines,
     get workersRunning() {
       return workers.length > 0;
     },

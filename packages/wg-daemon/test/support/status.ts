@@ -1,7 +1,7 @@
 /**
  * The daemon's status line: SIGUSR1 makes a detached `wg-ts` daemon log one line (src/cli.ts)
  * `IF: drops: a=1 b=2; uapi errors: -22=1; fast path: workers=on worker-starts=1 peers=1
- * worker-tx-packets=N worker-rx-packets=N; memory MiB: rss=…` ("none" for empty lists).
+ * worker-tx-packets=N worker-rx-packets=N main-tx-packets=N main-rx-packets=N; memory MiB: rss=…` ("none" for empty lists).
  * The e2e suites read it through {@link daemonStatus}.
  */
 import { daemonLog, daemonPid, sleep } from "./lab.js";
