@@ -1,12 +1,12 @@
 // The fast path's shared memory (src/dataplane/shared.ts) and what the main thread publishes into it
-// (src/dataplane/io.ts Publisher), without threads or devices: no key is ever copied out of the wg-core
+// (src/dataplane/publisher.ts), without threads or devices: no key is ever copied out of the wg-core
 // session table, erasure leaves no key byte in any shared buffer the daemon owns, and any number of
 // peers and prefixes is published (no 64-peer / 4096-prefix cliff).
 import { describe, expect, it } from "vitest";
 import { AllowedIps, formatCidr, type Peer } from "@wg-ts/core";
 import { A_INNER, B_INNER, makePair } from "../../wg-core/test/support/vnet.js";
 import { icmpEcho } from "../../wg-core/test/support/ip.mjs";
-import { Publisher } from "../src/dataplane/io.js";
+import { Publisher } from "../src/dataplane/publisher.js";
 import { KP, PEER_WORDS, PF, PR, PS, RING, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/dataplane/shared.js";
 import { ActivityReader, ActivityWriter, RING_ENTRIES, activityBuffer } from "../src/dataplane/activity.js";
 

@@ -1,13 +1,13 @@
 // The data-plane pipelines (src/dataplane/tx.ts, rx.ts) over in-memory TUN and UDP devices, in one
 // process: two wg-core Devices complete a real handshake (wg-core's virtual network), each side
-// publishes into its own SharedState as the daemon does (dataplane/io.ts Publisher), and the
+// publishes into its own SharedState as the daemon does (dataplane/publisher.ts), and the
 // pipelines the worker threads run carry packets between them — sealing, opening, replay, roaming,
 // the gate to the main thread, TSO splitting and GRO coalescing — with no namespace, socket or thread.
 import { describe, expect, it } from "vitest";
 import { A_INNER, B_INNER, makePair, type VNode } from "../../wg-core/test/support/vnet.js";
 import { icmpEcho, ipv4Packet } from "../../wg-core/test/support/ip.mjs";
 import type { Action } from "@wg-ts/core";
-import { Publisher } from "../src/dataplane/io.js";
+import { Publisher } from "../src/dataplane/publisher.js";
 import { PipelineContext, type PipelineOptions } from "../src/dataplane/pipeline.js";
 import { RxPipeline } from "../src/dataplane/rx.js";
 import { PEER_WORDS, PR, STATS_WORDS, SharedState, dropWord, type WorkerDropReason, type WorkerEvent } from "../src/dataplane/shared.js";

@@ -227,7 +227,7 @@ export interface Route {
   /** Network address, 4 or 16 bytes. */
   bytes: Uint8Array;
 }
-/** What the main thread publishes (dataplane/io.ts Publisher): {@link SharedState} and the data plane implement it. */
+/** What the main thread publishes (dataplane/publisher.ts): {@link SharedState} and the data plane implement it. */
 export interface PeerPublishing {
   setPeer(peer: number, send: SendKeypair | null, endpoint: Endpoint | null): void;
   clearPeer(peer: number): void;
