@@ -162,7 +162,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
    * Before the core's output leaves (a handshake may have produced a keypair): publish the peers
    * whose keypairs changed, so the pipelines (the workers' or the main thread's) already use it.
    */
-  const syncIfWorkers = (): void => flush();
+  const publishChanged = (): void => flush();
   const workerPackets = (): number => {
     const s = plane.stats();
     return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
@@ -233,7 +233,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     onGone: () => {},
     write(packets, count = packets.length) {
       for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
-      syncIfWorkers();
+      publishChanged();
     },
     mtu: () => linkMtu.read(),
     close() {
@@ -250,7 +250,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       })();
     },
   };
-  bind = new FastBind(plane, syncIfWorkers, mainLoop);
+  bind = new FastBind(plane, publishChanged, mainLoop);
 
   return {
     plane,
@@ -293,7 +293,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         if (out.length > 0) emit(out);
       };
       // Called inside the core's own call: published right after it (the core must not be re-entered),
-      // or before anything the core emits leaves (syncIfWorkers), whichever comes first.
+      // or before anything the core emits leaves (publishChanged), whichever comes first.
       device.onKeypairsChanged = (peer) => {
         pub.changed(peer);
         queueMicrotask(flush);
