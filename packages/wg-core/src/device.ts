@@ -25,7 +25,7 @@
 import { inspect } from "node:util";
 import { type Action, drop } from "./actions.js";
 import { defaultTransportAead } from "./aead.js";
-import { MAX_PEERS, QUEUE_STAGED_SIZE } from "./constants.js";
+import { MAX_PEERS } from "./constants.js";
 import { CookieChecker } from "./cookie.js";
 import {
   DeviceConfigError,
@@ -45,7 +45,7 @@ import { encodeKey, PrivateKey, PublicKey } from "./keys.js";
 import { classifyMessage, MAX_CONTENT_SIZE } from "./messages.js";
 import { Peer } from "./peer.js";
 import { authenticatedReceived, keepKeyFreshReceiving, receiveCookieReply, receiveHandshake, receiveTransport } from "./receive.js";
-import { afterSend, keepKeyFreshSending, sendInitiation, sendKeepalive, sendStaged, sendTransport } from "./send.js";
+import { afterSend, keepKeyFreshSending, sendInitiation, sendKeepalive, sendStaged, sendTransport, wantSession } from "./send.js";
 import type { SessionTable } from "./session-table.js";
 import { dueTimers, TIMER_BITS, TimerQueue } from "./timers.js";
 
@@ -167,7 +167,7 @@ export class Device {
     const s = this.#s;
     s.indices.freeHandshake(peer);
     peer.zeroKeys();
-    peer.staged.length = 0;
+    peer.staged.clear();
     peer.timers.stop();
     this.#timers.remove(peer.timers);
     s.routes.removeValue(peer);
@@ -264,11 +264,7 @@ export class Device {
         keepKeyFreshSending(s, peer, now, out);
         return;
       }
-      if (peer.staged.length >= QUEUE_STAGED_SIZE) {
-        peer.staged.shift();
-        drop(out, "staged-queue-full", peer);
-      }
-      peer.staged.push(packet.slice()); // the caller may reuse its buffer
+      if (peer.staged.push(packet.slice(), now) > 0) drop(out, "staged-queue-full", peer); // the caller may reuse its buffer
       sendStaged(s, peer, now, out);
     } catch {
       drop(out, "internal-error");
@@ -377,6 +373,23 @@ export class Device {
     return this.#s.peerIds.id(peer);
   }
 
+  /**
+   * Packets for the peer with id `peerId` ({@link peerId}) wait in a pipeline's own StagedQueue on
+   * another thread (no usable send keypair in the session table there): starts a handshake as
+   * encapsulate does for a staged packet — unless the current keypair can send — at most one
+   * initiation per REKEY_TIMEOUT (whitepaper §6.2). Unknown ids are ignored. May emit a handshake
+   * initiation into `out`.
+   */
+  wantSession(peerId: number, now: number, out: Action[]): void {
+    try {
+      this.#lastNow = now;
+      const peer = this.#s.peerIds.byId[peerId];
+      if (peer !== undefined && this.#s.identity !== null) wantSession(this.#s, peer, now, out);
+    } catch {
+      drop(out, "internal-error");
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Timers (whitepaper §6; wireguard-go device/timers.go): dispatch of the due timers
   // -------------------------------------------------------------------------------------------
@@ -398,15 +411,13 @@ export class Device {
           sendKeepalive(s, peer, now, out);
           break;
         case "give-up":
-          for (let i = 0; i < peer.staged.length; i++) drop(out, "handshake-timeout", peer);
-          peer.staged.length = 0;
+          for (let i = peer.staged.clear(); i > 0; i--) drop(out, "handshake-timeout", peer);
           break;
         case "zero":
           // Key erasure after 3 × REJECT_AFTER_TIME without a new session (whitepaper §6.3).
           s.indices.freeHandshake(peer);
           peer.zeroKeys();
-          for (let i = 0; i < peer.staged.length; i++) drop(out, "handshake-timeout", peer);
-          peer.staged.length = 0;
+          for (let i = peer.staged.clear(); i > 0; i--) drop(out, "handshake-timeout", peer);
           break;
       }
     }

@@ -44,6 +44,7 @@ export { AeadBatch, aeadBatchCount, type BatchTransportAead, batchTransportAead 
 
 // The shared session table and the transport rules other threads run on it (the daemon's fast path)
 export { SessionTable, type SessionTableHandles } from "./session-table.js";
+export { StagedQueue } from "./staged.js";
 export { openBatch, sealBatch, slotCanSend, TransportBatch } from "./transport.js";
 export { MAX_PEERS } from "./constants.js";
 
@@ -51,7 +52,7 @@ export { MAX_PEERS } from "./constants.js";
 export { classifyMessage } from "./messages.js";
 export { checkMac1, mac1Key } from "./cookie.js";
 
-// Timer constants (whitepaper §6) — used only by deploy's simulator tests
+// Timer constants (whitepaper §6): the daemon's staged queues (REKEY_TIMEOUT) and deploy's simulator tests
 export { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_AFTER_TIME, REKEY_TIMEOUT, REKEY_TIMEOUT_JITTER_MAX_MS } from "./constants.js";
 
 // Handshake pieces for tests that forge messages are in the "@wg-ts/core/testing" entry point (testing.ts).

@@ -22,6 +22,7 @@ import { PeerHandshake } from "./handshake.js";
 import type { Keypair } from "./keypair.js";
 import type { PresharedKey, PublicKey } from "./keys.js";
 import { PeerTimers } from "./timers.js";
+import { StagedQueue } from "./staged.js";
 
 export class Peer {
   /** Remote static public key. */
@@ -44,7 +45,7 @@ export class Peer {
   current: Keypair<Peer> | null = null;
   next: Keypair<Peer> | null = null;
   /** @internal packets waiting for a session (oldest first) */
-  readonly staged: Uint8Array[] = [];
+  readonly staged = new StagedQueue();
 
   #presharedKey: PresharedKey | null;
   #endpoint: Endpoint | null;

@@ -68,9 +68,19 @@ export function sendStaged(s: DeviceState, peer: Peer, now: number, out: Action[
   keepKeyFreshSending(s, peer, now, out);
 }
 
+/**
+ * Packets for `peer` wait in a queue outside the Device (a pipeline's StagedQueue on another
+ * thread): starts a handshake as {@link sendStaged} would for them, unless the current keypair can
+ * still send (the pipeline then sends them once it sees it).
+ */
+export function wantSession(s: DeviceState, peer: Peer, now: number, out: Action[]): void {
+  const kp = peer.current;
+  if (kp === null || !kp.canSend(now) || kp.sendCounter >= COUNTER_LIMIT) sendInitiation(s, peer, false, now, out);
+}
+
 /** Queues a keepalive (an empty packet) unless something is staged, then flushes (SendKeepalive). */
 export function sendKeepalive(s: DeviceState, peer: Peer, now: number, out: Action[]): void {
-  if (peer.staged.length === 0) peer.staged.push(EMPTY);
+  if (peer.staged.length === 0) peer.staged.push(EMPTY, now);
   sendStaged(s, peer, now, out);
 }
 

@@ -132,6 +132,21 @@ describe("wg-ts fast path <-> wireguard-go", () => {
     expect(await transfer(NS_A, NS_B, B4, 5003)).toBe(`${PAYLOAD_BYTES} ${payloadHash}`);
   });
 
+  it("a packet sent before a session exists waits on the tx worker, which sends it after the handshake (never via the main thread)", async () => {
+    // The peer re-added on A: no keypair. One echo request: staged by the tx worker, which asks the
+    // core for a handshake ("session") and seals the request itself once the keypair is published.
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "remove"]);
+    nsSh(NS_A, "wg", ["set", IF_A, "peer", kb.pub, "endpoint", `${UB4}:53132`, "allowed-ips", `${B4}/32`]);
+    const before = await daemonStatus(IF_A);
+    expect(before.workers).toBe("on");
+    expect(ping(NS_A, B4, { count: 1, wait: 3 })).toBe(true);
+    const after = await daemonStatus(IF_A);
+    expect(after.workers).toBe("on");
+    expect(after.txPackets - before.txPackets).toBeGreaterThanOrEqual(1); // the request left from the worker
+    expect(after.drops["worker-stopped"] ?? 0).toBe(0);
+    expect(after.drops["handshake-timeout"] ?? 0).toBe(0);
+  });
+
   it("`ip link del` stops the daemon and removes its socket", async () => {
     expect(daemonPids(IF_A).length).toBeGreaterThan(0);
     nsSh(NS_A, "ip", ["link", "del", IF_A]);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { A_INNER, B_INNER, makePair, type VNode } from "../../wg-core/test/support/vnet.js";
 import { icmpEcho, ipv4Packet } from "../../wg-core/test/support/ip.mjs";
-import type { Action } from "@wg-ts/core";
+import { REKEY_TIMEOUT, type Action } from "@wg-ts/core";
 import { Publisher } from "../src/dataplane/publisher.js";
 import { PipelineContext, type PipelineOptions } from "../src/dataplane/pipeline.js";
 import { RxPipeline } from "../src/dataplane/rx.js";
@@ -37,7 +37,7 @@ function side(node: VNode, now: () => number, o: PipelineOptions = PLAIN) {
   const drain = (p: { step(): string }): void => {
     for (let i = 0; i < 10_000 && p.step() !== "idle"; i++);
   };
-  return { node, state, pub, events, tun, udp, tx, rx, drainTx: () => drain(tx), drainRx: () => drain(rx) };
+  return { node, state, pub, buffers, events, tun, udp, tx, rx, drainTx: () => drain(tx), drainRx: () => drain(rx) };
 }
 
 /** Two Devices with a session both ways (a real handshake at the current time: the pipelines check keypair age on this clock). */
@@ -61,6 +61,9 @@ function deliver(sent: MemoryDatagram[], to: MemoryUdpDevice, from = { address: 
 
 /** Drops the rx pipeline counted for `reason` (its stats block, shared.ts). */
 const rxDrops = (s: SharedState, reason: WorkerDropReason): number => new Float64Array(s.stats, STATS_WORDS * 8, STATS_WORDS)[dropWord(reason)]!;
+
+/** The ICMP echo sequence number of an IPv4 packet (20-byte header). */
+const icmpSeq = (p: Uint8Array): number => (p[26]! << 8) | p[27]!;
 
 /** Peer `id`'s published endpoint in `state` (family, port). */
 function recordEndpoint(state: SharedState, id: number): [number, number] {
@@ -153,15 +156,68 @@ describe("data-plane pipelines over in-memory devices", () => {
     expect(B.tun.written).toHaveLength(0);
   });
 
-  it("a packet for a peer without a usable keypair goes to the core (slow), not to the network", () => {
-    const { A, bOnA } = pair();
+  it("on a worker, packets for a peer without a usable keypair wait in the pipeline; the core is asked for a handshake, never handed the packets", () => {
+    const { A, B, a, bOnA, net } = pair();
     bOnA.zeroKeys();
     A.pub.sync();
     A.events.length = 0;
-    A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 5, seq: 1 }));
+    A.tun.inbox.push(...Array.from({ length: 3 }, (_, i) => icmpEcho(A_INNER, B_INNER, { id: 5, seq: i })));
     A.drainTx();
     expect(A.udp.sent).toHaveLength(0);
-    expect(A.events.map((e) => e.kind)).toEqual(["slow"]);
+    const id = a.device.peerId(bOnA);
+    expect(A.events).toEqual([{ kind: "session", peer: id }]); // one request for three packets, no packet
+    expect(A.tx.idle()).toBe(1); // no keypair yet: the worker looks again soon
+    // The main thread: Device.wantSession starts the handshake; it completes over the virtual network.
+    const out: Action[] = [];
+    net.now += REKEY_TIMEOUT; // past the pair's own handshake: one initiation per REKEY_TIMEOUT
+    a.device.wantSession(id, net.now, out);
+    expect(out.map((x) => x.kind)).toEqual(["toNetwork"]);
+    net.process(a, out);
+    expect(bOnA.current).not.toBeNull();
+    A.pub.sync();
+    // The worker sends what waited, in order, with the new keypair; B's rx delivers it.
+    expect(A.tx.idle()).toBeGreaterThan(1); // nothing waits any more: the long poll again
+    deliver(A.udp.sent, B.udp);
+    B.drainRx();
+    expect(B.tun.written.map(icmpSeq)).toEqual([0, 1, 2]);
+    expect(A.events).toEqual([{ kind: "session", peer: id }]);
+  });
+
+  it("staged packets: a new packet of the peer sends what waited first; a stopped worker drops and counts what is left", () => {
+    const { A, B, a, bOnA, net } = pair();
+    bOnA.zeroKeys();
+    A.pub.sync();
+    A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 6, seq: 0 }));
+    A.drainTx();
+    const out: Action[] = [];
+    net.now += REKEY_TIMEOUT; // past the pair's own handshake: one initiation per REKEY_TIMEOUT
+    a.device.wantSession(a.device.peerId(bOnA), net.now, out);
+    net.process(a, out);
+    A.pub.sync();
+    A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 6, seq: 1 }));
+    A.drainTx();
+    deliver(A.udp.sent, B.udp);
+    B.drainRx();
+    expect(B.tun.written.map(icmpSeq)).toEqual([0, 1]);
+    bOnA.zeroKeys();
+    A.pub.sync();
+    A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 6, seq: 2 }), icmpEcho(A_INNER, B_INNER, { id: 6, seq: 3 }));
+    A.drainTx();
+    A.tx.close();
+    expect(new Float64Array(A.state.stats, 0, STATS_WORDS)[dropWord("worker-stopped")]).toBe(2);
+    expect(A.udp.sent).toHaveLength(0);
+  });
+
+  it("on the main thread, a packet for a peer without a usable keypair goes to its core (slow), not to the network", () => {
+    const { A, bOnA } = pair();
+    bOnA.zeroKeys();
+    A.pub.sync();
+    const events: WorkerEvent[] = [];
+    const tx = new TxPipeline(new PipelineContext(A.buffers, "tx", aead, (e) => events.push(e), "main"), PLAIN, A.tun, A.udp);
+    A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 5, seq: 1 }));
+    for (let i = 0; i < 100 && tx.step() !== "idle"; i++);
+    expect(A.udp.sent).toHaveLength(0);
+    expect(events.map((e) => e.kind)).toEqual(["slow"]);
   });
 
   it("offload: a 64 KiB TSO super-packet from A's TUN is split, sealed, opened and merged again into one GRO write on B", () => {

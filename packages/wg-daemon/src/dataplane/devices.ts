@@ -29,8 +29,8 @@ export interface DatagramBatch {
 }
 
 export interface PollableDevice {
-  /** Blocks until the device is readable or a short timeout passes (the caller re-checks its stop flag). */
-  wait(): void;
+  /** Blocks until the device is readable or `timeoutMs` passes (the caller re-checks its stop flag). */
+  wait(timeoutMs?: number): void;
 }
 
 export interface TunDevice extends PollableDevice {
@@ -57,18 +57,18 @@ export interface UdpDevice<B extends DatagramBatch = DatagramBatch> extends Poll
 /** How long {@link PollableDevice.wait} blocks at most: a stop request is seen within it. */
 export const POLL_TIMEOUT_MS = 250;
 
-/** poll(2) on one fd for POLLIN, at most {@link POLL_TIMEOUT_MS}. */
+/** poll(2) on one fd for POLLIN, at most {@link POLL_TIMEOUT_MS} unless told less. */
 class FdPoller {
   readonly #pollfd = Buffer.alloc(8);
   readonly #addr: number;
   constructor(readonly fd: number) {
     this.#addr = libc().addressOf(this.#pollfd);
   }
-  wait(): void {
+  wait(timeoutMs = POLL_TIMEOUT_MS): void {
     this.#pollfd.writeInt32LE(this.fd, 0);
     this.#pollfd.writeInt16LE(POLLIN, 4);
     this.#pollfd.writeInt16LE(0, 6);
-    libc().poll(this.#addr, 1, POLL_TIMEOUT_MS);
+    libc().poll(this.#addr, 1, timeoutMs);
   }
 }
 
@@ -107,8 +107,8 @@ export class LinuxTun implements TunDevice {
     return n < 0 ? -c.errno() : n;
   }
 
-  wait(): void {
-    this.#poll.wait();
+  wait(timeoutMs?: number): void {
+    this.#poll.wait(timeoutMs);
   }
 }
 
@@ -142,8 +142,8 @@ export class LinuxUdp implements UdpDevice<MmsgBatch> {
     return batch.sendSegmented(this.fd, count, maxSegments);
   }
 
-  wait(): void {
-    this.#poll.wait();
+  wait(timeoutMs?: number): void {
+    this.#poll.wait(timeoutMs);
   }
 }
 

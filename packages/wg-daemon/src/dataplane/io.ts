@@ -53,9 +53,10 @@ export interface FastIo {
    * workers and on the main thread): wg-core
    * DropReason names (`decrypt-failed`, `replay`, `counter-limit`, `expired-keypair`, `source-not-allowed`,
    * `invalid-inner-packet`, `no-route`, `encrypt-failed`; the rx pipeline's gate: `truncated`,
-   * `invalid-size`, `oversized`, `unknown-type`, `bad-mac1`, `unknown-index`, `no-private-key`) plus
-   * `slow-path-budget` (packets for the core over the per-100 ms budget). The engine adds them to
-   * its own counts of the same names.
+   * `invalid-size`, `oversized`, `unknown-type`, `bad-mac1`, `unknown-index`, `no-private-key`; the
+   * tx worker's staged queues: `staged-queue-full`, `handshake-timeout`) plus `slow-path-budget`
+   * (handshake messages for the core over the per-100 ms budget) and `worker-stopped` (staged when
+   * the tx worker stopped). The engine adds them to its own counts of the same names.
    */
   drops(): [string, number][];
   /** "workers=on|off worker-starts=N peers=N worker-tx-packets=… worker-rx-packets=… main-tx-packets=… main-rx-packets=…": the tiers and the packets each carried. */
@@ -104,13 +105,14 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   let account: () => void = () => {};
   let log: (line: string) => void = () => {};
   const onGone = (): void => tun.onGone(new Error(`${name}: interface deleted`));
-  /** A packet for the core from the tx worker (no route or no usable keypair there). */
+  /** A packet for the core from the main thread's tx pipeline (no usable keypair published). */
   const slow: Uint8Array[] = [];
   const toTunnel = (packet: Uint8Array): void => {
     slow[0] = packet;
     tun.onBatch(slow, 1);
   };
   let received: (slot: number, generation: number, from: { address: string; port: number }, data: boolean) => void = () => {};
+  let session: (peer: number) => void = () => {};
   const o: FastDataPlaneOptions = { tunName: name, mtu: 1420, udpPort: 0, ...planeOptions };
   const plane = openFastDataPlane(o, {
     onControl(datagram, from) {
@@ -119,6 +121,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     },
     onReceived: (slot, generation, from, data) => received(slot, generation, from, data),
     onSlow: toTunnel,
+    onSession: (peer) => session(peer),
     onGone,
     onWorkerError(e) {
       log(`fast path worker failed (${e.message}): main-thread I/O from now on`);
@@ -289,6 +292,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         // tx worker sees it, it sends to the old one (which may make the peer roam back to it).
         const roamed = device.noteReceived(slot, generation, from, 0, data, now(), out);
         if (roamed) pub.publishId(device.sessionTable.peer(slot));
+        flush();
+        if (out.length > 0) emit(out);
+      };
+      session = (peer) => {
+        out.length = 0;
+        device.wantSession(peer, now(), out);
         flush();
         if (out.length > 0) emit(out);
       };

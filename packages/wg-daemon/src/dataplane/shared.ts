@@ -117,15 +117,16 @@ export const INITIAL_ROUTES = 256;
 
 export const ST = { packets: 0, bytes: 1, batches: 2, syscalls: 3, superPackets: 4, drops: 5, errors: 6, control: 7 } as const;
 /**
- * Drop reasons the workers count (wg-core DropReason names, plus `slow-path-budget`: a packet for
- * the core over its budget per SAMPLE_MS). Each worker's stats block holds one counter per reason
+ * Drop reasons the workers count (wg-core DropReason names, plus `slow-path-budget`: a handshake
+ * message for the core over its budget per SAMPLE_MS; `worker-stopped`: a packet still staged when
+ * the tx worker stopped). Each worker's stats block holds one counter per reason
  * after the ST words (ST.drops stays the total). The rx worker's gate to the main thread
  * (control.ts) drops by wg-core's classification and MAC1 check: truncated … no-private-key;
  * the rest are openBatch's and sealBatch's reasons.
  */
 export const DROP_REASONS = [
   "decrypt-failed", "replay", "counter-limit", "source-not-allowed", "invalid-inner-packet", "no-route", "encrypt-failed",
-  "slow-path-budget",
+  "slow-path-budget", "staged-queue-full", "handshake-timeout", "worker-stopped",
   "truncated", "invalid-size", "oversized", "unknown-type", "bad-mac1", "unknown-index", "no-private-key",
   "expired-keypair",
 ] as const;
@@ -158,17 +159,20 @@ export type WorkerEvent =
    */
   | { kind: "received"; slot: number; generation: number; from: { address: string; port: number }; data: boolean }
   /**
-   * A tunnel packet for wg-core's encapsulate while the peer has no usable send keypair published
-   * (the core stages it and starts a handshake) or no route. The tx worker does not send it itself.
+   * The main thread's own tx pipeline only: a tunnel packet for wg-core's encapsulate while the
+   * peer has no usable send keypair published (the core stages it and starts a handshake). Workers
+   * never hand over data packets: they stage them themselves and post "session".
    */
-  | { kind: "slow"; packet: Uint8Array };
+  | { kind: "slow"; packet: Uint8Array }
+  /**
+   * The tx worker staged packets for peer `peer` (the core's peer id): for Device.wantSession, which
+   * starts a handshake unless the peer's keypair can send. At most one per peer per REKEY_TIMEOUT.
+   */
+  | { kind: "session"; peer: number };
 
 /** The budgets of packets and messages handed to the main thread are per SAMPLE_MS. */
 export const SAMPLE_MS = 100;
-/**
- * At most this many packets per SAMPLE_MS are handed to the main thread while no keypair exists
- * (tx); at most this many handshake messages with a valid MAC1 per SAMPLE_MS (rx, control.ts).
- */
+/** At most this many handshake messages with a valid MAC1 per SAMPLE_MS go to the main thread (rx, control.ts). */
 export const SLOW_BUDGET = 512;
 /** Cookie replies (no MAC1 to check) handed to the main thread per SAMPLE_MS at most (control.ts). */
 export const COOKIE_BUDGET = 32;

@@ -1,8 +1,11 @@
 /**
  * The send pipeline: TUN → [split a TSO super-packet, gso.ts] → route by inner destination →
- * wg-core sealBatch in place → UDP (GSO send, or sendmmsg). Packets of a peer without a usable
- * send keypair, or without a route, go to the main thread's wg-core Device instead ("slow"), which
- * stages them and starts a handshake. One peer per batch: a GSO send has one destination.
+ * wg-core sealBatch in place → UDP (GSO send, or sendmmsg). One peer per batch: a GSO send has one
+ * destination. A packet of a peer without a usable send keypair waits for one: on a worker in the
+ * pipeline's own staged queues (staging.ts), while the main thread's Device is asked for a
+ * handshake ("session" event) — the worker seals and sends it itself once the keypair is published;
+ * on the main thread the Device stages it itself ("slow": encapsulate). A packet without a route is
+ * dropped.
  */
 import { TransportBatch, sealBatch, slotCanSend } from "@wg-ts/core";
 import { EAGAIN, EBADFD, EINTR } from "../libc.js";
@@ -11,7 +14,9 @@ import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, completeChecksum, readVnetHdr, segmentTcp, type VnetHdr,
 } from "./gso.js";
 import { Pipeline, TRANSPORT_HEADER, TRANSPORT_TAG, copyOf, type PipelineContext, type PipelineOptions, type StepResult } from "./pipeline.js";
-import { PF, PS, SAMPLE_MS, SLOW_BUDGET, ST } from "./shared.js";
+import { POLL_TIMEOUT_MS } from "./devices.js";
+import { PF, PS, ST } from "./shared.js";
+import { Staging } from "./staging.js";
 import { SOCKADDR6 } from "./udp.js";
 import type { PeerView } from "./views.js";
 
@@ -31,14 +36,11 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #innerLen: Int32Array;
   readonly #hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   readonly #emit = (p: Uint8Array, len: number): void => this.#route(p as Buffer, len);
-  #slowPosts = 0;
-  /**
-   * Packets for the core per SAMPLE_MS: a worker's posts queue on the main thread's message port
-   * (SLOW_BUDGET); on the main thread they are handled at once, and the core's staged queue bounds them.
-   */
-  readonly #slowBudget: number;
-  #lastTick = performance.now();
-  #epoch = performance.timeOrigin + this.#lastTick;
+  /** A worker's packets waiting for a keypair (null on the main thread: its Device stages them). */
+  readonly #staging: Staging | null;
+  /** How long the worker waits for the TUN while packets are staged (doubles up to POLL_TIMEOUT_MS). */
+  #stagedWait = 1;
+  #epoch = performance.timeOrigin + performance.now();
   #count = 0;
   /** The peer of the datagrams in the batch. */
   #batchPeer: PeerView | null = null;
@@ -46,7 +48,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
 
   constructor(ctx: PipelineContext, o: PipelineOptions, tun: TunDevice, udp: UdpDevice<B>) {
     super(ctx, o, tun, udp);
-    this.#slowBudget = ctx.tier === "main" ? Infinity : SLOW_BUDGET;
+    this.#staging = ctx.tier === "main" ? null : new Staging();
     this.#tunBuf = Buffer.alloc(this.off + 65536 + 64);
     this.#tunPacket = this.#tunBuf.subarray(this.off);
     this.#seg = Buffer.alloc(o.mtu + 64);
@@ -75,12 +77,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       if (n < 0 && n !== -EINTR) stats[ST.errors]!++;
       return "busy";
     }
-    const now = performance.now();
-    this.#epoch = performance.timeOrigin + now;
-    if (now - this.#lastTick >= SAMPLE_MS) {
-      this.#lastTick = now;
-      this.#slowPosts = 0;
-    }
+    this.#epoch = performance.timeOrigin + performance.now();
     if (this.snap.refresh()) this.flush(); // new routes or MTU: seal what is queued under the old ones first
     const off = this.off;
     if (off) {
@@ -104,22 +101,82 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     return "busy";
   }
 
+  /** Can the pipeline seal for `peer` now (an endpoint, and a send keypair the session table accepts)? */
+  #canSend(peer: PeerView): peer is PeerView & { endpoint: Buffer } {
+    return peer.endpoint !== null && slotCanSend(this.ctx.table, peer.sendSlot, peer.sendGeneration, this.#epoch);
+  }
+
   /** Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch. */
   #route(p: Buffer, len: number): void {
     const ctx = this.ctx;
     const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
     const peer = id === undefined ? null : ctx.views.read(id);
-    if (peer === null || peer.endpoint === null || !slotCanSend(ctx.table, peer.sendSlot, peer.sendGeneration, this.#epoch)) {
-      // The core stages it and starts a handshake (no usable keypair: none, expired, counters spent)
-      // or drops it (no route). Its send timers see this pipeline's traffic through the peer
-      // record's counters (activity.ts): no packet of a peer with a session takes this way, so none
-      // goes to an endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
-      if (this.#slowPosts++ < this.#slowBudget) {
+    const staging = this.#staging;
+    if (peer === null || !this.#canSend(peer)) {
+      // No usable keypair (none, expired, counters spent): wait for the handshake the Device
+      // starts. Its send timers see this pipeline's traffic through the peer record's counters
+      // (activity.ts): no packet of a peer with a session takes this way, so none goes to an
+      // endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
+      if (staging === null) {
         ctx.post({ kind: "slow", packet: copyOf(p, 0, len) });
         ctx.stats.f[ST.control]!++;
-      } else ctx.stats.drop(peer === null ? "no-route" : "slow-path-budget");
+      } else if (peer === null) ctx.stats.drop("no-route");
+      else this.#stage(staging, peer.id, copyOf(p, 0, len));
       return;
     }
+    if (staging !== null && staging.has(peer.id)) this.#sendStaged(staging, peer); // in order: what waited goes first
+    this.#enqueue(peer, p, len);
+  }
+
+  /** Stages a packet of peer `id` on this worker; asks the Device for a handshake when due. */
+  #stage(staging: Staging, id: number, packet: Uint8Array): void {
+    const ctx = this.ctx;
+    const { dropped, ask } = staging.stage(id, packet, this.#epoch);
+    if (dropped > 0) ctx.stats.drop("staged-queue-full");
+    if (ask) {
+      ctx.post({ kind: "session", peer: id });
+      ctx.stats.f[ST.control]!++;
+    }
+    this.#stagedWait = 1;
+  }
+
+  /** Moves peer's staged packets into the batch (its keypair is usable now). */
+  #sendStaged(staging: Staging, peer: PeerView & { endpoint: Buffer }): void {
+    const q = staging.take(peer.id);
+    if (q === undefined) return;
+    for (let p = q.shift(); p !== undefined; p = q.shift()) this.#enqueue(peer, p as Buffer, p.length);
+  }
+
+  /**
+   * A worker with staged packets, when the TUN has nothing queued: sends those whose peer's keypair
+   * is now published, drops those the Device gave up on. @returns how long to wait for the TUN (ms):
+   * short while packets wait (their handshake usually completes in a round trip), backing off.
+   */
+  idle(): number {
+    const staging = this.#staging;
+    if (staging === null || staging.peers === 0) return POLL_TIMEOUT_MS;
+    this.#epoch = performance.timeOrigin + performance.now();
+    const expired = staging.expire(this.#epoch);
+    for (let i = 0; i < expired; i++) this.ctx.stats.drop("handshake-timeout");
+    for (const id of staging.ids()) {
+      const peer = this.ctx.views.read(id);
+      if (peer !== null && this.#canSend(peer)) this.#sendStaged(staging, peer);
+    }
+    this.flush();
+    if (staging.peers === 0) return POLL_TIMEOUT_MS;
+    const wait = this.#stagedWait;
+    this.#stagedWait = Math.min(wait * 2, POLL_TIMEOUT_MS);
+    return wait;
+  }
+
+  /** The worker stops: what is still staged is dropped (counted as "worker-stopped"). */
+  close(): void {
+    const n = this.#staging?.clear() ?? 0;
+    for (let i = 0; i < n; i++) this.ctx.stats.drop("worker-stopped");
+  }
+
+  /** Puts one packet of `peer` (usable keypair) into the batch, flushing first when it is full or for another peer or keypair. */
+  #enqueue(peer: PeerView & { endpoint: Buffer }, p: Buffer | Uint8Array, len: number): void {
     const tb = this.#tb;
     const count = this.#count;
     if (count === this.#batch.n || (count > 0 && (this.#batchPeer !== peer || tb.generation[count - 1] !== peer.sendGeneration))) this.flush();

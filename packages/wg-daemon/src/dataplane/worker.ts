@@ -31,20 +31,23 @@ const tun = new LinuxTun(init.tunFd);
 const udp = new LinuxUdp(init.udpFd, init.blocking);
 const stopped = (): boolean => Atomics.load(control, KP.stop) === 1;
 
-/** Runs `step` until stopped; after `init.spin` empty steps in a row, waits for `device` to be readable. */
-function run(step: () => StepResult, device: PollableDevice): void {
-  let idle = 0;
+/**
+ * Runs `step` until stopped; after `init.spin` empty steps in a row, runs `idle` (the tx pipeline's
+ * staged packets) and waits for `device` to be readable, at most the time `idle` returns.
+ */
+function run(step: () => StepResult, device: PollableDevice, idle: () => number = () => POLL_TIMEOUT_MS): void {
+  let empty = 0;
   while (!stopped()) {
     const r = step();
     if (r === "gone") {
       post({ kind: "gone", errno: EBADFD }); // `ip link del`: the daemon shuts down (dataplane/io.ts: Tun.read rejects)
       return;
     }
-    if (r === "busy") idle = 0;
-    else if (++idle > init.spin) {
-      device.wait();
+    if (r === "busy") empty = 0;
+    else if (++empty > init.spin) {
+      device.wait(idle());
       ctx.stats.f[ST.syscalls]!++;
-      idle = 0;
+      empty = 0;
     }
   }
 }
@@ -54,7 +57,8 @@ post({ kind: "ready", role: init.role });
 while (Atomics.load(control, KP.go) === 0 && !stopped()) Atomics.wait(control, KP.go, 0, POLL_TIMEOUT_MS);
 if (init.role === "tx") {
   const tx = new TxPipeline(ctx, init, tun, udp);
-  run(() => tx.step(), tun);
+  run(() => tx.step(), tun, () => tx.idle());
+  tx.close();
 } else {
   const rx = new RxPipeline(ctx, init, tun, udp);
   run(() => rx.step(), udp);

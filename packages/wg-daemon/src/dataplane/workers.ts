@@ -85,8 +85,10 @@ export interface FastDataPlaneHooks {
   onControl?(datagram: Uint8Array, from: Endpoint): void;
   /** Transport datagrams the rx worker opened with (slot, generation): for device.noteReceived. */
   onReceived?(slot: number, generation: number, from: Endpoint, data: boolean): void;
-  /** A tunnel packet for device.encapsulate (its peer has no usable send keypair published, or no route). */
+  /** A tunnel packet for device.encapsulate from the main thread's tx pipeline (its peer has no usable send keypair published). */
   onSlow?(packet: Uint8Array): void;
+  /** The tx worker staged packets for peer id `peer`: for device.wantSession (a handshake unless its keypair can send). */
+  onSession?(peer: number): void;
   /** The TUN interface was deleted (`ip link del`): time to shut down. */
   onGone?(): void;
   /** A worker threw and has ended (a bug): the caller should stop the workers and carry on without them. */
@@ -242,6 +244,9 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         break;
       case "slow":
         hooks.onSlow?.(e.packet);
+        break;
+      case "session":
+        hooks.onSession?.(e.peer);
         break;
       case "gone":
         hooks.onGone?.();
