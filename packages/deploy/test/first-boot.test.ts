@@ -20,6 +20,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { ESSENTIAL_PACKAGES, NETWORK_RETRY_SECONDS, packageGroups, packagesScript, UPLINK_RULE_PRIORITY, UPLINK_TABLE } from "../src/cloud/first-boot.js";
 import { hubSpokeTopology } from "../src/model/reference.js";
+import { awsSiteToSiteTopology, scalewayAwsTopology } from "../src/topologies/index.js";
 import { INSTANCE_PATHS } from "../src/scaleway/cloud-init.js";
 import { synthesizeValidated } from "../src/scaleway/synth.js";
 import { cloudPlans } from "../src/cloud/plans.js";
@@ -219,6 +220,14 @@ describe("risk 5: -o public_gateways=per-vpc renders one Public Gateway per VPC"
     expect(outputs["ssh_commands"]?.value["postgres-client"]).toContain(`@${ip("spoke-02")}:`);
     expect(outputs["ssh_commands"]?.value["wireguard-hub"]).toContain(`@${ip("hub")}:`);
     expect(Object.keys(outputs["public_ips"]?.value ?? {})).toEqual(expect.arrayContaining(topology.vpcs.map((v) => `${topology.bastion.name}-${v.name}`)));
+  });
+
+  it("a topology the Scaleway target cannot build is refused with a clear error, not a crash", () => {
+    expect(() => synthesizeValidated(awsSiteToSiteTopology())).toThrow("scaleway: topology aws-site-to-site has a VPC in AWS (VPCs: aws (aws), customer (external)): synthesize it with --target aws");
+    expect(() => synthesizeValidated(awsSiteToSiteTopology(), { publicGateways: "per-vpc" })).toThrow("has a VPC in AWS");
+    expect(() => synthesizeValidated(scalewayAwsTopology())).toThrow("scaleway: topology scaleway-aws has a VPC in AWS");
+    const noBastion = { ...topology, bastion: { ...topology.bastion, attachments: [] } };
+    expect(() => synthesizeValidated(noBastion, { publicGateways: "per-vpc" })).toThrow("bastion bastion is attached to no private network in Scaleway (public_gateways=per-vpc)");
   });
 
   it("the option takes shared or per-vpc only", () => {

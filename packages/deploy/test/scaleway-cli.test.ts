@@ -68,9 +68,24 @@ describe("wg-deploy synth/up/down --target scaleway with a stand-in tofu", () =>
     const snapshot = readFileSync(new URL("./__snapshots__/scaleway.main.tf.json", import.meta.url), "utf8");
     expect(readFileSync(join(out, "main.tf.json"), "utf8") === snapshot).toBe(true);
     expect(statSync(join(out, "wireguard.secrets.json")).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(out, "wg-ts.tgz"), "utf8")).toBe(readFileSync(artifact, "utf8"));
+    expect(readFileSync(join(out, "wg-ts.tgz")).equals(readFileSync(artifact))).toBe(true);
     expect(readFileSync(join(out, "node-runtime.tgz")).equals(readFileSync(runtime))).toBe(true);
     expect(readFileSync(join(out, ".gitignore"), "utf8")).toContain("*");
+  });
+
+  it("synth refuses an --artifact or --node-runtime that is not a gzip tarball, before writing anything", async () => {
+    const { dir, emptyPath, artifact, runtime } = scratch();
+    const text = join(dir, "notes.txt");
+    writeFileSync(text, "hello\n");
+    const out = join(dir, "tf");
+    const bad = await run(["synth", "--target", "scaleway", "--out", out, "--artifact", text, "--node-runtime", runtime], { PATH: emptyPath, HOME: dir }, dir);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`--artifact ${text}: not a gzip tarball (expected the wg-ts.tgz from \`wg-deploy pack\`)`);
+    expect(existsSync(out)).toBe(false);
+    const missing = await run(["synth", "--target", "scaleway", "--out", out, "--artifact", artifact, "--node-runtime", join(dir, "nope.tgz")], { PATH: emptyPath, HOME: dir }, dir);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain(`--node-runtime ${join(dir, "nope.tgz")}: ENOENT`);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("up runs init then apply with the secrets file in the work dir; down destroys; output reads terraform output", async () => {

@@ -44,6 +44,8 @@ const GITIGNORE = ["# written by wg-deploy synth", "*", ""].join("\n");
 /** Writes `document` and everything it needs into DIR (created if needed); keys for `gateways`. */
 export function writeSynthDirectory(document: TerraformDocument, gateways: readonly string[], dir: string, options: SynthOptions = {}): SynthResult {
   const log = options.log ?? (() => {});
+  if (options.artifact !== undefined) checkGzip(options.artifact, "--artifact", "wg-ts.tgz from `wg-deploy pack`");
+  if (options.nodeRuntime !== undefined) checkGzip(options.nodeRuntime, "--node-runtime", "node-runtime.tgz");
   const out = resolve(dir);
   mkdirSync(out, { recursive: true });
   const mainFile = join(out, MAIN_FILE);
@@ -69,4 +71,15 @@ export function writeSynthDirectory(document: TerraformDocument, gateways: reado
   log(`${present ? "using" : "built"} ${runtimeFile} (${nodeRuntime.bytes} bytes, sha256 ${nodeRuntime.sha256})`);
   if (!existsSync(join(out, ".gitignore"))) writeFileSync(join(out, ".gitignore"), GITIGNORE);
   return { dir: out, mainFile, secretsFile, artifact, nodeRuntime };
+}
+
+/** A given tarball must be one (gzip magic 1f 8b): anything else is refused before DIR is written. */
+function checkGzip(file: string, option: string, what: string): void {
+  let head: Buffer;
+  try {
+    head = readFileSync(file).subarray(0, 2);
+  } catch (e) {
+    throw new Error(`${option} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b) throw new Error(`${option} ${file}: not a gzip tarball (expected the ${what})`);
 }

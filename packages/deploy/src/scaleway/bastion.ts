@@ -56,6 +56,8 @@ export function addBastions(
           .map((v) => ({ name: `${topology.bastion.name}-${v.name}`, vpc: v.name as string | undefined, ips: bastionIps.filter((b) => vpcOfNetwork.get(b.attachment.network) === v.name) }))
           .filter((g) => g.ips.length > 0)
       : [{ name: topology.bastion.name, vpc: undefined as string | undefined, ips: bastionIps }];
+  if (bastionGroups.length === 0)
+    throw new Error(`scaleway: topology ${topology.name}'s bastion ${topology.bastion.name} is attached to no private network in Scaleway (public_gateways=${inputs.mode}): the instances would have no SSH jump host`);
   const sshKey = stack.resource("scaleway_iam_ssh_key", "operator", { name: `wg-ts-${topology.name}-operator`, public_key: inputs.sshPublicKey });
   return bastionGroups.map((group) => {
     const publicIp = stack.resource("scaleway_vpc_public_gateway_ip", tfName(`${group.name}-ip`), { ...common, tags: tags("bastion") });

@@ -70,6 +70,7 @@ export type ScalewaySynthesis = CloudSynthesis;
 
 /** Builds main.tf.json for `topology` from its node `plans` (../cloud/plans.ts). */
 export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string, NodePlan>, options: ScalewayOptions = {}): ScalewaySynthesis {
+  if (options.combined === undefined) refuseOtherClouds(topology);
   const stack =
     options.combined?.stack ??
     new Stack<ScalewayCatalog>(`wg-deploy: topology ${topology.name} on Scaleway. Generated; do not edit. Secrets: -var-file=wireguard.secrets.json.`, TERRAFORM_REQUIRED_VERSION);
@@ -121,4 +122,16 @@ export function synthesizeScaleway(topology: Topology, plans: ReadonlyMap<string
   });
 
   return { document: stack.toJSON(), userData };
+}
+
+/**
+ * The Scaleway target alone renders topologies whose VPCs are in Scaleway (and external sites): one
+ * with an AWS VPC is the AWS target's (one root module with both providers), one with no Scaleway
+ * VPC has nothing to build here.
+ */
+function refuseOtherClouds(topology: Topology): void {
+  const vpcs = topology.vpcs.map((v) => `${v.name} (${v.cloud})`).join(", ");
+  if (topology.vpcs.some((v) => v.cloud === "aws"))
+    throw new Error(`scaleway: topology ${topology.name} has a VPC in AWS (VPCs: ${vpcs}): synthesize it with --target aws, which writes both providers into one root module`);
+  if (!topology.vpcs.some((v) => v.cloud === "scaleway")) throw new Error(`scaleway: topology ${topology.name} has no VPC in Scaleway (VPCs: ${vpcs})`);
 }

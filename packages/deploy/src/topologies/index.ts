@@ -13,7 +13,7 @@ export const MESH_PRESETS: readonly TopologyPreset[] = [
 /** The AWS presets of issue 15 (registered in cli.ts). */
 export const AWS_PRESETS: readonly TopologyPreset[] = [
   { name: "aws-site-to-site", description: "seed 004 on WireGuard: AWS VPC gateway (EC2) <-> a customer's gateway", build: awsSiteToSiteTopology },
-  { name: "scaleway-aws", description: "seed 001's Scaleway VPC <-> the AWS VPC of aws-site-to-site, both ours, one apply (--target scaleway-aws)", build: scalewayAwsTopology },
+  { name: "scaleway-aws", description: "seed 001's Scaleway VPC <-> the AWS VPC of aws-site-to-site, both ours, one apply (--target aws)", build: scalewayAwsTopology },
 ];
 
 export { siteToSiteDescription, siteToSiteTopology, SITE_TO_SITE_NETWORKS } from "./site-to-site.js";

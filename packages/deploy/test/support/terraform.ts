@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { main } from "../../src/cli.js";
 import type { DeployIo } from "../../src/target.js";
@@ -69,7 +70,7 @@ export function cliScratch(prefix: string): { dir: string; emptyPath: string; ar
   const emptyPath = join(dir, "empty-bin");
   mkdirSync(emptyPath);
   const artifact = join(dir, "prebuilt.tgz");
-  writeFileSync(artifact, "not really a tarball: the stand-in tofu never uploads it\n");
+  writeFileSync(artifact, gzipSync("not really a tarball: the stand-in tofu never uploads it\n")); // gzip, as synth checks
   const runtime = join(dir, "node-runtime.tgz");
   mkdirSync(join(dir, "rt", "node-v24.0.0-linux-x64", "bin"), { recursive: true });
   writeFileSync(join(dir, "rt", "node-v24.0.0-linux-x64", "bin", "node"), "#!/bin/sh\necho v24.0.0\n", { mode: 0o755 });
