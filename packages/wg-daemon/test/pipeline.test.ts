@@ -208,6 +208,26 @@ describe("data-plane pipelines over in-memory devices", () => {
     expect(A.udp.sent).toHaveLength(0);
   });
 
+  it("staged packets are routed again when they leave: a prefix the peer lost while they waited is not sent to it", () => {
+    const { A, B, a, bOnA, net } = pair();
+    bOnA.zeroKeys();
+    A.pub.sync();
+    A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 7, seq: 0 }));
+    A.drainTx();
+    a.device.updatePeer(bOnA.publicKey, { allowedIps: ["10.9.9.9/32"], replaceAllowedIps: true }, net.now);
+    const out: Action[] = [];
+    net.now += REKEY_TIMEOUT;
+    a.device.wantSession(a.device.peerId(bOnA), net.now, out);
+    net.process(a, out);
+    expect(bOnA.current).not.toBeNull();
+    A.pub.routesChanged();
+    A.pub.sync();
+    A.tx.idle();
+    expect(A.udp.sent).toHaveLength(0);
+    expect(new Float64Array(A.state.stats, 0, STATS_WORDS)[dropWord("no-route")]).toBe(1);
+    expect(B.tun.written).toHaveLength(0);
+  });
+
   it("on the main thread, a packet for a peer without a usable keypair goes to its core (slow), not to the network", () => {
     const { A, bOnA } = pair();
     bOnA.zeroKeys();

@@ -144,7 +144,12 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   #sendStaged(staging: Staging, peer: PeerView & { endpoint: Buffer }): void {
     const q = staging.take(peer.id);
     if (q === undefined) return;
-    for (let p = q.shift(); p !== undefined; p = q.shift()) this.#enqueue(peer, p as Buffer, p.length);
+    for (let p = q.shift(); p !== undefined; p = q.shift()) {
+      // Routed again: while it waited, the peer may have lost the prefix, or been removed and its id
+      // given to another peer (cryptokey routing holds at the moment of sealing).
+      if (this.snap.routes.lookup(p, "dst") !== peer.id) this.ctx.stats.drop("no-route");
+      else this.#enqueue(peer, p, p.length);
+    }
   }
 
   /**
@@ -156,6 +161,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     const staging = this.#staging;
     if (staging === null || staging.peers === 0) return POLL_TIMEOUT_MS;
     this.#epoch = performance.timeOrigin + performance.now();
+    if (this.snap.refresh()) this.flush(); // the routes the staged packets are checked against
     const expired = staging.expire(this.#epoch);
     for (let i = 0; i < expired; i++) this.ctx.stats.drop("handshake-timeout");
     for (const id of staging.ids()) {
