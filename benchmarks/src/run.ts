@@ -8,7 +8,9 @@
  *                               [--pairs wg-ts:wg-ts,wireguard-go:wireguard-go,...] [--wireguard-go PATH] [--peers N]
  *
  * --wireguard-go PATH: the wireguard-go to compare with (default: `wireguard-go` on PATH); the report
- * names each implementation's binary and version. --peers N: N extra peers configured on both sides;
+ * names each implementation's binary and version. --baseline DIR: another built checkout, run as the
+ * implementation `wg-ts-baseline` (pairs such as wg-ts-baseline:wg-ts-baseline beside wg-ts:wg-ts compare a change
+ * with what it changes in one run). --peers N: N extra peers configured on both sides;
  * a pair written a:b+N has N extra peers on both sides for that pair alone (one run compares a:b with a:b+1000).
  * --only lab: pgbench and ping through the seed-000 lab, wg-ts against wireguard-go gateways (lab.ts);
  * not part of the default run (it takes the lab's namespaces, ~1 min per implementation and round).
@@ -16,7 +18,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { IMPLS, implementationVersions, isImplName, useWireguardGo } from "./macro/endpoints.js";
+import { IMPLS, implementationVersions, isImplName, useBaseline, useWireguardGo } from "./macro/endpoints.js";
 import { BASELINE, DEFAULT_PAIRS, missingTools, runMacro, type MacroResult, type Pair } from "./macro/index.js";
 import { macroPanels, macroTable, svgChart } from "./macro/report.js";
 import { runMicro, type MicroResult } from "./micro.js";
@@ -33,11 +35,13 @@ interface Args {
   quick: boolean;
   settle: number;
   wireguardGo: string | null;
+  /** Another built checkout for the `wg-ts-baseline` implementation (`--baseline DIR`). */
+  baseline: string | null;
   peers: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false, settle: 12, wireguardGo: null, peers: 0 };
+  const a: Args = { only: null, rounds: 3, seconds: 5, udpRate: "200M", pairs: DEFAULT_PAIRS, quick: false, settle: 12, wireguardGo: null, baseline: null, peers: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1] ?? "";
@@ -62,6 +66,11 @@ function parseArgs(argv: readonly string[]): Args {
       case "--wireguard-go":
         if (!v) throw new Error("--wireguard-go PATH");
         a.wireguardGo = v;
+        i++;
+        break;
+      case "--baseline":
+        if (!v) throw new Error("--baseline DIR: a built checkout of wg-ts (the wg-ts-baseline pairs run its packages/wg-daemon/bin/wg-ts.js)");
+        a.baseline = v;
         i++;
         break;
       case "--peers":
@@ -91,7 +100,7 @@ function parseArgs(argv: readonly string[]): Args {
       case "-h":
       case "--help":
         console.log(
-          "usage: pnpm bench [-- --only micro|macro|lab] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--settle 12] [--pairs a:b,...] [--wireguard-go PATH] [--peers N]",
+          "usage: pnpm bench [-- --only micro|macro|lab] [--quick] [--rounds 3] [--seconds 5] [--udp-rate 200M] [--settle 12] [--pairs a:b,...] [--wireguard-go PATH] [--peers N] [--baseline DIR]",
         );
         process.exit(0);
         break;
@@ -123,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const started = new Date();
   if (args.wireguardGo) useWireguardGo(args.wireguardGo);
+  if (args.baseline) useBaseline(args.baseline);
   const out: { startedAt: string; host: { cpus: number; node: string }; implementations: Record<string, string>; micro: MicroResult[] | null; macro: MacroResult | null; lab: LabResult | null; notes: string[] } = {
     startedAt: started.toISOString(),
     host: { cpus: (await import("node:os")).cpus().length, node: process.version },

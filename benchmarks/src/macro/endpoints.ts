@@ -6,6 +6,7 @@
  *                  data plane (src/dataplane/: the pipelines on the main thread while light, on worker threads under load)
  *   wg-ts-workers  the same with WG_TS_WORKERS=always: the worker threads from the start
  *   wg-ts-main     the same with WG_TS_WORKERS=never: the main thread's pipelines only
+ *   wg-ts-baseline `wg-ts up` of another built checkout (`pnpm bench --baseline DIR`): before/after a change in one run
  *
  * Every endpoint exposes the pids whose CPU time and memory the harness samples.
  */
@@ -20,14 +21,23 @@ import { background, have, nsRun, run, sleep, type Background } from "./sys.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const WG_TS_BIN = join(ROOT, "packages/wg-daemon/bin/wg-ts.js");
 
-export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-workers" | "wg-ts-main";
-export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-workers", "wg-ts-main"];
+export type ImplName = "wireguard-go" | "wg-ts" | "wg-ts-workers" | "wg-ts-main" | "wg-ts-baseline";
+export const IMPLS: readonly ImplName[] = ["wireguard-go", "wg-ts", "wg-ts-workers", "wg-ts-main", "wg-ts-baseline"];
 /** The environment of each `wg-ts up` variant. */
 const WG_TS_ENV: Partial<Record<ImplName, Record<string, string>>> = {
   "wg-ts": {},
   "wg-ts-workers": { WG_TS_WORKERS: "always" },
   "wg-ts-main": { WG_TS_WORKERS: "never" },
+  "wg-ts-baseline": {},
 };
+
+/** The checkout `wg-ts-baseline` runs (`pnpm bench --baseline DIR`), or null. */
+let baselineRoot: string | null = null;
+export function useBaseline(dir: string): void {
+  baselineRoot = resolve(dir);
+}
+/** The wg-ts CLI an implementation runs. */
+const wgTsBin = (impl: ImplName): string => (impl === "wg-ts-baseline" && baselineRoot !== null ? join(baselineRoot, "packages/wg-daemon/bin/wg-ts.js") : WG_TS_BIN);
 export const isImplName = (s: string | undefined): s is ImplName => s !== undefined && (IMPLS as readonly string[]).includes(s);
 
 /** The wireguard-go binary the harness runs (`pnpm bench --wireguard-go PATH`; default `wireguard-go` on PATH). */
@@ -40,7 +50,12 @@ export function useWireguardGo(path: string): void {
 export function implementationVersions(): Record<string, string> {
   const go = run(wireguardGoBin, ["--version"], { allowFail: true }).trim().split("\n")[0] || "not found";
   const pkg = JSON.parse(readFileSync(join(ROOT, "packages/wg-daemon/package.json"), "utf8")) as { version: string };
-  return { "wireguard-go": `${wireguardGoBin}: ${go}`, "wg-ts": `wg-ts v${pkg.version} on Node ${process.version}` };
+  const rev = (dir: string): string => run("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { allowFail: true }).trim() || "?";
+  return {
+    "wireguard-go": `${wireguardGoBin}: ${go}`,
+    "wg-ts": `wg-ts v${pkg.version} on Node ${process.version} (${rev(ROOT)}${run("git", ["-C", ROOT, "status", "--porcelain", "--untracked-files=no"], { allowFail: true }).trim() ? " + changes" : ""})`,
+    ...(baselineRoot !== null ? { "wg-ts-baseline": `${baselineRoot} (${rev(baselineRoot)})` } : {}),
+  };
 }
 
 /** One side of a tunnel: where it lives and what it talks to. */
@@ -82,9 +97,12 @@ export function unavailable(impl: ImplName): string | null {
       return null;
     case "wg-ts":
     case "wg-ts-workers":
-    case "wg-ts-main": {
-      if (!existsSync(WG_TS_BIN)) return `${WG_TS_BIN} missing`;
-      const help = run("node", [WG_TS_BIN, "--help"], { allowFail: true });
+    case "wg-ts-main":
+    case "wg-ts-baseline": {
+      if (impl === "wg-ts-baseline" && baselineRoot === null) return "no --baseline DIR given";
+      const bin = wgTsBin(impl);
+      if (!existsSync(bin)) return `${bin} missing`;
+      const help = run("node", [bin, "--help"], { allowFail: true });
       return /\bup\b/.test(help) ? null : "`wg-ts up` is not implemented yet (packages/wg-daemon)";
     }
   }
@@ -128,6 +146,7 @@ export async function startEndpoint(impl: ImplName, s: SideSpec): Promise<Runnin
       case "wg-ts":
       case "wg-ts-workers":
       case "wg-ts-main":
+      case "wg-ts-baseline":
         return await startWgTs(impl, s, dir, cleanup);
     }
   } catch (e) {
@@ -185,7 +204,7 @@ async function startWgTs(impl: ImplName, s: SideSpec, dir: string, cleanup: () =
   );
   const bg = background(
     "ip",
-    ["netns", "exec", s.ns, "node", WG_TS_BIN, "up", conf, "--foreground"],
+    ["netns", "exec", s.ns, "node", wgTsBin(impl), "up", conf, "--foreground"],
     WG_TS_ENV[impl] ?? {},
   );
   // `up` adds the address and sets the link up itself: wait for that instead of racing it (adding

@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
 import { publicKeyOf } from "@wg-ts/core";
-import { cpuSeconds, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
+import { cpuSeconds, cpuTimes, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
 /** Side A, side B, and optionally extra peers configured on both sides for this pair alone (`--pairs a:b+N`). */
 export type Pair = readonly [ImplName, ImplName, number?];
@@ -60,6 +60,8 @@ export interface RoundResult {
   cpuSecPerGB: number;
   /** The same per side: [A, B]. */
   cpuSecPerGBSide: [number, number];
+  /** Of that, system (kernel) time per side: [A, B]. */
+  sysSecPerGBSide: [number, number];
   idleRssMiB: [number, number];
   /** RssAnon of each daemon when idle: private memory, without shared executable pages. */
   idleAnonMiB: [number, number];
@@ -83,6 +85,8 @@ export interface PairSummary {
   cpuSecPerGB: number;
   /** Medians per side: [A, B]. */
   cpuSecPerGBSide: [number, number];
+  /** Medians per side of the system (kernel) part: [A, B]. */
+  sysSecPerGBSide: [number, number];
   idleRssMiB: [number, number];
   idleAnonMiB: [number, number];
   peakRssMiB: [number, number];
@@ -205,7 +209,7 @@ const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
 async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
   const res: RoundResult = {
     pair: pairName(p), round, tcpMbps: NaN, tcpRevMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
-    pingAvgMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN],
+    pingAvgMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
     idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN], afterRssMiB: [NaN, NaN],
   };
   const [sa, sb] = sides(p, slot, p[2] ?? o.peers ?? 0);
@@ -237,7 +241,9 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     [res.ping2AvgMs] = await pingStats(500, "0.002");
 
     const cpu = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+    const sys = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuTimes(pid).system, 0);
     const cpu0 = [cpu(ea), cpu(eb)];
+    const sys0 = [sys(ea), sys(eb)];
     let gb = 0;
     for (const reverse of [false, true]) {
       const tcp = await iperfJson(["-t", String(o.seconds), ...(reverse ? ["-R"] : [])]);
@@ -249,6 +255,7 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     }
     res.cpuSecPerGBSide = [(cpu(ea) - cpu0[0]!) / gb, (cpu(eb) - cpu0[1]!) / gb];
     res.cpuSecPerGB = res.cpuSecPerGBSide[0] + res.cpuSecPerGBSide[1];
+    res.sysSecPerGBSide = [(sys(ea) - sys0[0]!) / gb, (sys(eb) - sys0[1]!) / gb];
 
     const udp = await iperfJson(["-u", "-b", o.udpRate, "-l", String(MTU - 28), "-t", "3"]);
     const end = obj(udp["end"]);
@@ -296,6 +303,7 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       ping2AvgMs: med((r) => r.ping2AvgMs),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
       cpuSecPerGBSide: [med((r) => r.cpuSecPerGBSide[0]), med((r) => r.cpuSecPerGBSide[1])],
+      sysSecPerGBSide: [med((r) => r.sysSecPerGBSide[0]), med((r) => r.sysSecPerGBSide[1])],
       idleRssMiB: [med((r) => r.idleRssMiB[0]), med((r) => r.idleRssMiB[1])],
       idleAnonMiB: [med((r) => r.idleAnonMiB[0]), med((r) => r.idleAnonMiB[1])],
       peakRssMiB: [med((r) => r.peakRssMiB[0]), med((r) => r.peakRssMiB[1])],
@@ -350,7 +358,7 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
           r.error
             ? `macro:   FAILED ${r.error}`
             : `macro:   tcp ${r.tcpMbps.toFixed(0)} / reverse ${r.tcpRevMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
-                `ping ${r.pingAvgMs.toFixed(3)} ms (2 ms apart: ${r.ping2AvgMs.toFixed(3)}), CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")}, ` +
+                `ping ${r.pingAvgMs.toFixed(3)} ms (2 ms apart: ${r.ping2AvgMs.toFixed(3)}), CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")} (system ${r.sysSecPerGBSide.map((x) => x.toFixed(1)).join("+")}), ` +
                 `rss idle ${r.idleRssMiB.map((x) => x.toFixed(1)).join("/")} MiB, after load ${r.afterRssMiB.map((x) => x.toFixed(1)).join("/")} MiB`,
         );
       }

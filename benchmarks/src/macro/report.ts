@@ -26,13 +26,14 @@ export function macroTable(m: MacroResult): string {
     f(s.pingAvgMs, 3),
     f(s.ping2AvgMs, 3),
     s.cpuSecPerGBSide.map((x) => f(x, 1)).join("/"),
+    s.sysSecPerGBSide.map((x) => f(x, 1)).join("/"),
     s.idleRssMiB.map((x) => f(x, 1)).join("/"),
     s.idleAnonMiB.map((x) => f(x)).join("/"),
     s.peakRssMiB.map((x) => f(x)).join("/"),
     s.afterRssMiB.map((x) => f(x, 1)).join("/"),
   ]);
   return table(
-    ["pair (A↔B)", "ok", "TCP A→B Mbit/s", "vs wg-go", "TCP B→A Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping 50ms ms", "ping 2ms ms", "CPU s/GB A/B", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
+    ["pair (A↔B)", "ok", "TCP A→B Mbit/s", "vs wg-go", "TCP B→A Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping 50ms ms", "ping 2ms ms", "CPU s/GB A/B", "of it system A/B", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
     rows,
   );
 }

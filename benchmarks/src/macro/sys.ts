@@ -83,13 +83,19 @@ const CLK_TCK = Number(run("getconf", ["CLK_TCK"], { allowFail: true }).trim()) 
 
 /** User + system CPU seconds of a whole process (all its threads), or NaN when it is gone. */
 export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
+}
+
+/** User and system (kernel, in its system calls) CPU seconds of a whole process; NaN when it is gone. */
+export function cpuTimes(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Field 2 (comm) may contain spaces: parse after its closing parenthesis. utime/stime are 14/15.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+    return { user: Number(rest[11]) / CLK_TCK, system: Number(rest[12]) / CLK_TCK };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
 }
 
