@@ -2,7 +2,8 @@
 // (gso.ts) must have valid checksums and continuous sequence numbers, and coalescing those
 // segments again (gro.ts) must rebuild the original payload with a correct virtio_net_hdr.
 import { describe, expect, it } from "vitest";
-import { finish, segmentTcp, sum16 } from "../../packages/wg-daemon/src/dataplane/gso.js";
+import { finish, sum16 } from "../../packages/wg-daemon/src/dataplane/checksum.js";
+import { segmentTcp } from "../../packages/wg-daemon/src/dataplane/gso.js";
 import { TcpCoalescer } from "../../packages/wg-daemon/src/dataplane/gro.js";
 
 function superPacket(v6: boolean, payloadLen: number, flags = 0x18): Uint8Array {

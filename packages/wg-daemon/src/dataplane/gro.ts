@@ -11,10 +11,8 @@
  * continues the previous segment; only ACK (and PSH on the last merged segment) set; every merged
  * segment has the first one's payload size except possibly the last; total ≤ 65535 bytes.
  */
-import {
-  VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
-  sum16,
-} from "./gso.js";
+import { sum16 } from "./checksum.js";
+import { VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6 } from "./gso.js";
 import { VNET_HDR_LEN } from "./tun.js";
 
 const MAX_TOTAL = 65535;

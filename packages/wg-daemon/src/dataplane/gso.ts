@@ -10,6 +10,8 @@
  *   u8 flags; u8 gso_type; u16 hdr_len; u16 gso_size; u16 csum_start; u16 csum_offset
  */
 
+import { finish, sum16 } from "./checksum.js";
+
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
 export const VIRTIO_NET_HDR_GSO_NONE = 0;
@@ -35,21 +37,6 @@ export function readVnetHdr(b: Uint8Array, off: number, into: VnetHdr): VnetHdr 
   into.csumStart = b[off + 6]! | (b[off + 7]! << 8);
   into.csumOffset = b[off + 8]! | (b[off + 9]! << 8);
   return into;
-}
-
-/** One's-complement sum of b[start..end) as big-endian 16-bit words, added to `sum` (not folded). */
-export function sum16(b: Uint8Array, start: number, end: number, sum = 0): number {
-  let i = start;
-  // Sums of 16-bit words fit easily in a double; fold only at the end.
-  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  if (i < end) sum += b[i]! << 8;
-  return sum;
-}
-
-/** Folds a sum to 16 bits and complements it (the Internet checksum, RFC 1071). */
-export function finish(sum: number): number {
-  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
 }
 
 /**

@@ -1,0 +1,84 @@
+// The Internet checksum (src/dataplane/checksum.ts) against RFC 1071's definition, written out here
+// byte by byte, and RFC 1071's own worked example: every alignment, length and starting sum.
+import { describe, expect, it } from "vitest";
+import { finish, sum16 } from "../src/dataplane/checksum.js";
+
+/** RFC 1071 section 4.1, literally: 16-bit big-endian words, an odd byte padded with zero, end-around carry. */
+function reference(b: Uint8Array, start: number, end: number, initial: number): number {
+  let sum = initial;
+  const carry = (): void => {
+    while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  };
+  carry();
+  for (let i = start; i < end; i += 2) {
+    sum += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
+    carry();
+  }
+  return ~sum & 0xffff;
+}
+
+/** Deterministic bytes (xorshift32). */
+function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+describe("Internet checksum (RFC 1071)", () => {
+  it("RFC 1071 section 3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2", () => {
+    const b = Uint8Array.of(0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7);
+    expect(~finish(sum16(b, 0, b.length)) & 0xffff).toBe(0xddf2);
+    // long enough for the word loop: the example 16 times (the sum of 16 copies, folded)
+    const long = new Uint8Array(128);
+    for (let i = 0; i < 16; i++) long.set(b, i * 8);
+    expect(finish(sum16(long, 0, long.length))).toBe(reference(long, 0, long.length, 0));
+  });
+
+  it("equals the byte-by-byte definition for every alignment, odd and even lengths, up to 64 KiB, with a starting sum", () => {
+    const data = bytes(65536 + 16, 7);
+    for (let shift = 0; shift < 4; shift++) {
+      const view = data.subarray(shift); // byteOffset 0..3
+      for (const [start, len] of [[0, 0], [0, 1], [1, 63], [2, 64], [3, 65], [20, 1400], [21, 1399], [22, 1480], [40, 1420], [0, 65535], [1, 65534]] as const) {
+        for (const initial of [0, 6 + 1380, 0x1fffe, 123456789]) {
+          expect(finish(sum16(view, start, start + len, initial)), `shift ${shift} start ${start} len ${len} initial ${initial}`).toBe(
+            reference(view, start, start + len, initial),
+          );
+        }
+      }
+    }
+  });
+
+  it("all-ones and all-zero data (the one's-complement corner cases)", () => {
+    for (const fill of [0x00, 0xff]) {
+      const b = new Uint8Array(1500).fill(fill);
+      for (const [start, end] of [[0, 1500], [2, 1402], [20, 1420], [1, 1499]] as const) {
+        expect(finish(sum16(b, start, end))).toBe(reference(b, start, end, 0));
+        expect(finish(sum16(b, start, end, 0xffff))).toBe(reference(b, start, end, 0xffff));
+      }
+    }
+  });
+
+  it("random ranges of random data", () => {
+    const data = bytes(4096, 99);
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let t = 0; t < 3000; t++) {
+      const view = data.subarray(next(4));
+      const start = next(80);
+      const end = Math.min(view.length, start + next(2000));
+      const initial = next(1 << 20);
+      expect(finish(sum16(view, start, end, initial))).toBe(reference(view, start, end, initial));
+    }
+  });
+});
