@@ -52,6 +52,20 @@ function pair(o: { a?: PipelineOptions; b?: PipelineOptions } = {}) {
   return { ...p, A: side(p.a, now, o.a), B: side(p.b, now, o.b) };
 }
 
+/**
+ * A's core starts a new handshake with B as it does on a worker's "session" event (Device.wantSession),
+ * past the pair's own handshake (one initiation per REKEY_TIMEOUT); it completes over the virtual
+ * network. Returns the kinds of what wantSession emitted. The caller publishes (A.pub.sync).
+ */
+function newSession({ a, bOnA, net }: ReturnType<typeof pair>): string[] {
+  const out: Action[] = [];
+  net.now += REKEY_TIMEOUT;
+  a.device.wantSession(a.device.peerId(bOnA), net.now, out);
+  const kinds = out.map((x) => x.kind);
+  net.process(a, out);
+  return kinds;
+}
+
 /** What A's socket sent, delivered to B's socket as coming from `from` (default: A's endpoint). */
 function deliver(sent: MemoryDatagram[], to: MemoryUdpDevice, from = { address: "192.0.2.1", port: 1001 }): MemoryDatagram[] {
   const moved = sent.splice(0, sent.length);
@@ -157,7 +171,8 @@ describe("data-plane pipelines over in-memory devices", () => {
   });
 
   it("on a worker, packets for a peer without a usable keypair wait in the pipeline; the core is asked for a handshake, never handed the packets", () => {
-    const { A, B, a, bOnA, net } = pair();
+    const p = pair();
+    const { A, B, a, bOnA } = p;
     bOnA.zeroKeys();
     A.pub.sync();
     A.events.length = 0;
@@ -168,11 +183,7 @@ describe("data-plane pipelines over in-memory devices", () => {
     expect(A.events).toEqual([{ kind: "session", peer: id }]); // one request for three packets, no packet
     expect(A.tx.idle()).toBe(1); // no keypair yet: the worker looks again soon
     // The main thread: Device.wantSession starts the handshake; it completes over the virtual network.
-    const out: Action[] = [];
-    net.now += REKEY_TIMEOUT; // past the pair's own handshake: one initiation per REKEY_TIMEOUT
-    a.device.wantSession(id, net.now, out);
-    expect(out.map((x) => x.kind)).toEqual(["toNetwork"]);
-    net.process(a, out);
+    expect(newSession(p)).toEqual(["toNetwork"]);
     expect(bOnA.current).not.toBeNull();
     A.pub.sync();
     // The worker sends what waited, in order, with the new keypair; B's rx delivers it.
@@ -184,15 +195,13 @@ describe("data-plane pipelines over in-memory devices", () => {
   });
 
   it("staged packets: a new packet of the peer sends what waited first; a stopped worker drops and counts what is left", () => {
-    const { A, B, a, bOnA, net } = pair();
+    const p = pair();
+    const { A, B, bOnA } = p;
     bOnA.zeroKeys();
     A.pub.sync();
     A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 6, seq: 0 }));
     A.drainTx();
-    const out: Action[] = [];
-    net.now += REKEY_TIMEOUT; // past the pair's own handshake: one initiation per REKEY_TIMEOUT
-    a.device.wantSession(a.device.peerId(bOnA), net.now, out);
-    net.process(a, out);
+    newSession(p);
     A.pub.sync();
     A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 6, seq: 1 }));
     A.drainTx();
@@ -209,16 +218,14 @@ describe("data-plane pipelines over in-memory devices", () => {
   });
 
   it("staged packets are routed again when they leave: a prefix the peer lost while they waited is not sent to it", () => {
-    const { A, B, a, bOnA, net } = pair();
+    const p = pair();
+    const { A, B, a, bOnA, net } = p;
     bOnA.zeroKeys();
     A.pub.sync();
     A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 7, seq: 0 }));
     A.drainTx();
     a.device.updatePeer(bOnA.publicKey, { allowedIps: ["10.9.9.9/32"], replaceAllowedIps: true }, net.now);
-    const out: Action[] = [];
-    net.now += REKEY_TIMEOUT;
-    a.device.wantSession(a.device.peerId(bOnA), net.now, out);
-    net.process(a, out);
+    newSession(p);
     expect(bOnA.current).not.toBeNull();
     A.pub.routesChanged();
     A.pub.sync();
