@@ -75,7 +75,7 @@ export function sendStaged(s: DeviceState, peer: Peer, now: number, out: Action[
  */
 export function wantSession(s: DeviceState, peer: Peer, now: number, out: Action[]): void {
   const kp = peer.current;
-  if (kp === null || !kp.canSend(now) || kp.sendCounter >= COUNTER_LIMIT) sendInitiation(s, peer, false, now, out);
+  if (kp === null || !kp.canSend(now)) sendInitiation(s, peer, false, now, out); // canSend: age and counter limit
 }
 
 /** Queues a keepalive (an empty packet) unless something is staged, then flushes (SendKeepalive). */

@@ -136,8 +136,8 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     if (ask) {
       ctx.post({ kind: "session", peer: id });
       ctx.stats.f[ST.control]!++;
+      this.#stagedWait = 1; // a handshake starts: look again soon (not on every packet that waits for it)
     }
-    this.#stagedWait = 1;
   }
 
   /** Moves peer's staged packets into the batch (its keypair is usable now). */
