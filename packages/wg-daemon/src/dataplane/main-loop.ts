@@ -127,8 +127,15 @@ export class MainLoop {
     if (this.#running && !this.#socketReleased) this.#drainUdp();
   }
 
-  /** Steps the tx pipeline until the TUN is drained or the limit; what is batched leaves before the event loop's turn. */
   #drainTun(): void {
+    if (this.#stepTun()) this.driver.afterBurst();
+  }
+
+  /**
+   * Steps the tx pipeline until the TUN is drained or the limit; what is batched leaves before the
+   * event loop's turn. False when the TUN is gone.
+   */
+  #stepTun(): boolean {
     const tx = this.driver.tx();
     for (let i = 0; i < DRAIN_LIMIT && this.#running; i++) {
       const r = tx.step();
@@ -136,16 +143,20 @@ export class MainLoop {
       if (r === "gone") {
         this.stop();
         this.driver.gone();
-        return;
+        return false;
       }
     }
     tx.flush();
-    this.driver.afterBurst();
+    return true;
   }
 
   #drainUdp(): void {
     const rx = this.driver.rx();
     for (let i = 0; i < DRAIN_LIMIT && this.#running && !this.#socketReleased; i++) if (rx.step() === "idle") break;
+    // What this host answered at once to the packets just written to the TUN (the kernel handles a
+    // TUN write before it returns: an echo reply, a TCP ACK) is queued already: it leaves now, not
+    // after the bookkeeping and another turn of the event loop.
+    if (this.#running) this.#stepTun();
     this.driver.afterBurst();
   }
 
