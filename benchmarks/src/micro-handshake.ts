@@ -26,7 +26,16 @@ interface DeviceLike {
   encapsulate(packet: Uint8Array, now: number, out: Action[]): void;
   decapsulate(datagram: Uint8Array, from: Endpoint, now: number, out: Action[]): void;
 }
-type DeviceCtor = new (options: { privateKey: Uint8Array; random: (out: Uint8Array) => void }) => DeviceLike;
+type DeviceCtor = new (options: { privateKey: Uint8Array; random: (out: Uint8Array) => void; aead?: core.TransportAead }) => DeviceLike;
+
+/** How the two Devices are made: wg-core's defaults, or as the daemon makes its own (engine.ts). */
+export interface HandshakeSetup {
+  /** The row's implementation label. */
+  readonly label: string;
+  readonly random: (out: Uint8Array) => void;
+  /** Transport AEAD (the first transport packet is sealed and opened with it); default: wg-core's. */
+  readonly aead?: core.TransportAead;
+}
 
 export interface HandshakeCase {
   readonly benchmark: "handshake";
@@ -39,18 +48,21 @@ export interface HandshakeCase {
 }
 
 /** Builds the handshake benchmark case, or null when @wg-ts/core exports no Device. */
-export async function handshakeBench(iterations: number): Promise<HandshakeCase | null> {
+export async function handshakeBench(
+  iterations: number,
+  setup: HandshakeSetup = { label: "Device ↔ Device", random: (out) => void randomFillSync(out) },
+): Promise<HandshakeCase | null> {
   const Device = (core as unknown as { Device?: DeviceCtor }).Device;
   if (typeof Device !== "function") return null;
-  const random = (out: Uint8Array): void => void randomFillSync(out);
+  const { random, aead } = setup;
   const key = (): Uint8Array => {
     const k = randomFillSync(new Uint8Array(32));
     k[0]! &= 248;
     k[31] = (k[31]! & 127) | 64;
     return k;
   };
-  const a = new Device({ privateKey: key(), random });
-  const b = new Device({ privateKey: key(), random });
+  const a = new Device({ privateKey: key(), random, ...(aead ? { aead } : {}) });
+  const b = new Device({ privateKey: key(), random, ...(aead ? { aead } : {}) });
   const epA: Endpoint = { address: "192.0.2.1", port: 51820 };
   const epB: Endpoint = { address: "192.0.2.2", port: 51820 };
   let now = 1_700_000_000_000;
@@ -92,7 +104,7 @@ export async function handshakeBench(iterations: number): Promise<HandshakeCase 
 
   return {
     benchmark: "handshake",
-    implementation: "Device ↔ Device",
+    implementation: setup.label,
     size: null,
     iterations,
     bytesPerOp: null,

@@ -20,6 +20,7 @@ import { pathToFileURL } from "node:url";
 import { AllowedIps, dh, parseCidr, publicKeyOf } from "@wg-ts/core";
 import { aeadCandidates, aeadCases } from "./micro-aead.js";
 import { handshakeBench } from "./micro-handshake.js";
+import { loadTransportAead, pooledRandom } from "@wg-ts/daemon";
 
 /** One row of results. `opsPerSec` is the median round; `mbPerSec` counts plaintext bytes. */
 export interface MicroResult {
@@ -240,8 +241,15 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[
     ...measure([lookupCase(4, 1000, n(400_000)), lookupCase(6, 1000, n(400_000))], 0.25),
     ...measure(x25519Cases(n(2000)), 0.2),
   ];
+  // wg-core's defaults (randomFillSync per draw, node:crypto transport AEAD), and the Devices as the
+  // daemon makes them (engine.ts: pooled small draws, the native transport AEAD where it loads).
   const hs = await handshakeBench(n(300));
-  if (hs !== null) results.push(...measure([hs], 0.1));
+  const daemonHs = await handshakeBench(n(300), {
+    label: "Device ↔ Device, as the daemon",
+    random: pooledRandom(),
+    aead: loadTransportAead().aead,
+  });
+  if (hs !== null && daemonHs !== null) results.push(...measure([hs, daemonHs], 0.1));
   if (options.print !== false) {
     console.log(`micro: median of ${ROUNDS} interleaved rounds after warm-up, CPU time (node ${process.version}, OpenSSL ${process.versions.openssl})`);
     console.log(microTable(results));

@@ -12,4 +12,5 @@ export * from "./netconf.js";
 export * from "./format.js";
 export * from "./run.js";
 export * from "./native-aead.js";
+export { pooledRandom } from "./random.js";
 export { main, program, type CliIo } from "./cli.js";
