@@ -9,7 +9,8 @@
  * Waiting is libuv's own: one poll handle per fd (`koffi.node.poll`, uv_poll_t in the event loop's
  * epoll set), so a packet costs one wake-up of the main thread; each wake-up steps its pipeline
  * until the fd is drained (a lone packet: read, read → EAGAIN → sealed and sent) or
- * {@link DRAIN_LIMIT} steps, then reports the traffic to the core ({@link MainLoopDriver.afterBurst}).
+ * {@link DRAIN_LIMIT} steps — after the socket's, the TUN's too, for what the kernel answered at once —
+ * then reports the traffic to the core ({@link MainLoopDriver.afterBurst}).
  * {@link MainLoop.send} is the main thread's sendto for what wg-core emits itself (handshakes,
  * keepalives, staged packets), with the destination's sockaddr kept from the previous datagram.
  * {@link MainLoop.stop} stops both handles at once. The socket's handle must be let go before its
