@@ -157,7 +157,7 @@ export class MainLoop {
     // What this host answered at once to the packets just written to the TUN (the kernel handles a
     // TUN write before it returns: an echo reply, a TCP ACK) is queued already: it leaves now, not
     // after the bookkeeping and another turn of the event loop.
-    if (this.#running) this.#stepTun();
+    if (this.#running && !this.#stepTun()) return; // the TUN is gone
     this.driver.afterBurst();
   }
 
