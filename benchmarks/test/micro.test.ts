@@ -29,6 +29,7 @@ describe("runMicro (quick)", () => {
     expect(keys).toContain("allowed-ips lookup|trie, IPv6|1000");
     expect(keys.filter((k) => k.startsWith("x25519|"))).toHaveLength(2);
     expect(keys).toContain("handshake|Device ↔ Device|");
+    expect(keys).toContain("handshake|Device ↔ Device, as the daemon|");
     for (const r of rows) {
       expect(Number.isFinite(r.opsPerSec) && r.opsPerSec > 0, key(r)).toBe(true);
       expect(r.rounds).toBeGreaterThan(1);

@@ -53,6 +53,8 @@ export interface RoundResult {
   udpLossPct: number;
   /** Ping RTT average, a lone packet every 50 ms (what an interactive session sees). */
   pingAvgMs: number;
+  /** The median of the same RTTs: one slow reply (a GC, the machine's neighbours) does not move it. */
+  pingMedianMs: number;
   pingMaxMs: number;
   /** Ping RTT average, one packet every 2 ms. */
   ping2AvgMs: number;
@@ -81,6 +83,7 @@ export interface PairSummary {
   udpRecvMbps: number;
   udpLossPct: number;
   pingAvgMs: number;
+  pingMedianMs: number;
   ping2AvgMs: number;
   cpuSecPerGB: number;
   /** Medians per side: [A, B]. */
@@ -110,6 +113,8 @@ const TUN_B = "10.214.0.2";
 const PORT_A = 51820;
 const PORT_B = 51821;
 const MTU = 1420;
+/** Pings 50 ms apart per round (their average, median and max are reported). */
+const LONE_PINGS = 100;
 
 export const pairName = (p: Pair): string => `${p[0]}↔${p[1]}${p[2] ? `+${p[2]} peers` : ""}`;
 
@@ -183,11 +188,19 @@ async function waitForTunnel(): Promise<void> {
   throw new Error("tunnel never came up (no ping reply within ~40 attempts)");
 }
 
-/** Average and max RTT in ms of `count` pings `interval` seconds apart from A to B. */
-async function pingStats(count: number, interval: string): Promise<[number, number]> {
-  const ping = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-q", "-c", String(count), "-i", interval, TUN_B]);
-  const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(ping.stdout);
-  return m ? [Number(m[2]), Number(m[3])] : [NaN, NaN];
+/** RTTs of `ping`'s output: every reply's `time=` (ms), and the summary line's average and max (NaN when absent). */
+export function parsePing(stdout: string): { avg: number; max: number; median: number } {
+  const times = [...stdout.matchAll(/ time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(stdout);
+  const mid = times.length >> 1;
+  const median = times.length === 0 ? NaN : times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { avg: m ? Number(m[2]) : NaN, max: m ? Number(m[3]) : NaN, median };
+}
+
+/** RTT statistics in ms of `count` pings `interval` seconds apart from A to B. */
+async function pingStats(count: number, interval: string): Promise<{ avg: number; max: number; median: number }> {
+  const ping = await runAsync("ip", ["netns", "exec", NS_A, "ping", "-c", String(count), "-i", interval, TUN_B]);
+  return parsePing(ping.stdout);
 }
 
 async function iperfJson(args: string[]): Promise<Record<string, unknown>> {
@@ -209,7 +222,7 @@ const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
 async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
   const res: RoundResult = {
     pair: pairName(p), round, tcpMbps: NaN, tcpRevMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
-    pingAvgMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
+    pingAvgMs: NaN, pingMedianMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
     idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN], afterRssMiB: [NaN, NaN],
   };
   const [sa, sb] = sides(p, slot, p[2] ?? o.peers ?? 0);
@@ -237,8 +250,8 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
     res.idleRssMiB = [rss(ea, "rssMiB"), rss(eb, "rssMiB")];
     res.idleAnonMiB = [rss(ea, "anonMiB"), rss(eb, "anonMiB")];
 
-    [res.pingAvgMs, res.pingMaxMs] = await pingStats(40, "0.05");
-    [res.ping2AvgMs] = await pingStats(500, "0.002");
+    ({ avg: res.pingAvgMs, max: res.pingMaxMs, median: res.pingMedianMs } = await pingStats(LONE_PINGS, "0.05"));
+    res.ping2AvgMs = (await pingStats(500, "0.002")).avg;
 
     const cpu = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
     const sys = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuTimes(pid).system, 0);
@@ -300,6 +313,7 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       udpRecvMbps: med((r) => r.udpRecvMbps),
       udpLossPct: med((r) => r.udpLossPct),
       pingAvgMs: med((r) => r.pingAvgMs),
+      pingMedianMs: med((r) => r.pingMedianMs),
       ping2AvgMs: med((r) => r.ping2AvgMs),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
       cpuSecPerGBSide: [med((r) => r.cpuSecPerGBSide[0]), med((r) => r.cpuSecPerGBSide[1])],
@@ -358,7 +372,7 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
           r.error
             ? `macro:   FAILED ${r.error}`
             : `macro:   tcp ${r.tcpMbps.toFixed(0)} / reverse ${r.tcpRevMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
-                `ping ${r.pingAvgMs.toFixed(3)} ms (2 ms apart: ${r.ping2AvgMs.toFixed(3)}), CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")} (system ${r.sysSecPerGBSide.map((x) => x.toFixed(1)).join("+")}), ` +
+                `ping ${r.pingAvgMs.toFixed(3)} ms (median ${r.pingMedianMs.toFixed(3)}; 2 ms apart: ${r.ping2AvgMs.toFixed(3)}), CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")} (system ${r.sysSecPerGBSide.map((x) => x.toFixed(1)).join("+")}), ` +
                 `rss idle ${r.idleRssMiB.map((x) => x.toFixed(1)).join("/")} MiB, after load ${r.afterRssMiB.map((x) => x.toFixed(1)).join("/")} MiB`,
         );
       }
