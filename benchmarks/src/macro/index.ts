@@ -190,11 +190,9 @@ async function waitForTunnel(): Promise<void> {
 
 /** RTTs of `ping`'s output: every reply's `time=` (ms), and the summary line's average and max (NaN when absent). */
 export function parsePing(stdout: string): { avg: number; max: number; median: number } {
-  const times = [...stdout.matchAll(/ time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const times = [...stdout.matchAll(/ time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(stdout);
-  const mid = times.length >> 1;
-  const median = times.length === 0 ? NaN : times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
-  return { avg: m ? Number(m[2]) : NaN, max: m ? Number(m[3]) : NaN, median };
+  return { avg: m ? Number(m[2]) : NaN, max: m ? Number(m[3]) : NaN, median: median(times) };
 }
 
 /** RTT statistics in ms of `count` pings `interval` seconds apart from A to B. */
