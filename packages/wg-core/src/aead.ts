@@ -36,6 +36,11 @@ export interface TransportAead {
    * @returns plaintext length, or −1 if authentication fails or the arguments are unusable
    */
   open(key: Uint8Array, counter: number, ciphertext: Uint8Array, out: Uint8Array, outOffset: number): number;
+  /**
+   * The same implementation with an explicit nonce and authtext, for the handshake's
+   * AEAD(κ, 0, …, H) (whitepaper §5.4.2–5.4.3); absent: node:crypto's ({@link nodeChaChaPoly}).
+   */
+  readonly chaChaPoly?: ChaChaPolyBackend;
 }
 
 /**
@@ -147,6 +152,7 @@ const nonce = new Uint8Array(12);
 export function transportAead(backend: ChaChaPolyBackend): TransportAead {
   return {
     name: backend.name,
+    chaChaPoly: backend,
     seal(key, counter, plaintext, out, outOffset) {
       if (!Number.isSafeInteger(counter) || counter < 0) return -1;
       writeCounter(nonce, 4, counter);

@@ -10,11 +10,12 @@
  *   XAEAD   XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha), 192-bit random nonce — cookie replies only
  *
  * Everything here is pure: no clock, no randomness (callers pass random bytes in), no I/O.
- * Handshake-path AEAD uses @noble/ciphers; the transport hot path can pick an implementation
- * through {@link TransportAead} (see `aead.ts`), measured by `pnpm bench`.
+ * AEAD runs on a {@link ChaChaPolyBackend} the caller picks (aead.ts; the Device takes its
+ * transport AEAD's), measured by `pnpm bench`; XAEAD uses @noble/ciphers.
  */
-import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import type { ChaChaPolyBackend } from "./aead.js";
 import { blake2s, hmacBlake2s } from "./blake2s.js";
 
 /** Byte length of keys, hashes and chaining keys (whitepaper §5.4: 32 bytes). */
@@ -180,13 +181,15 @@ export class DhPublicKey {
 }
 
 /**
- * The public key OpenSSL computed when it imported a private key (it derives it on import),
- * read back through the public half's JWK (`x`; no secret leaves OpenSSL): much cheaper than the
- * X25519(private, 9) of a second DH.
+ * The public key OpenSSL computed when it imported a private key (it derives it on import), read
+ * back as `raw-public` (Node 24) or through the public half's JWK `x` (no secret leaves OpenSSL):
+ * much cheaper than the X25519(private, 9) of a second DH.
  */
 function publicKeyOfKeyObject(privateKey: KeyObject): Uint8Array {
-  const { x } = createPublicKey(privateKey).export({ format: "jwk" });
-  const out = Buffer.from(x ?? "", "base64url");
+  const publicKey = createPublicKey(privateKey);
+  const out = RAW_KEYS
+    ? (publicKey.export({ format: "raw-public" } as never) as Buffer)
+    : Buffer.from(publicKey.export({ format: "jwk" }).x ?? "", "base64url");
   if (out.length !== KEY_LENGTH) throw new Error("X25519 public key export failed");
   return new Uint8Array(out);
 }
@@ -199,27 +202,30 @@ function base64url(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64url");
 }
 
-/**
- * Imports a raw 32-byte X25519 private key into OpenSSL.
- * - Node 24: the `raw-private` key format.
- * - Node 20: JWK. A JWK private key must carry an `x`; Node 20 stores it unchecked and X25519
- *   derivation uses only `d`, so the base point is a placeholder (Node 24 checks `x` against `d`,
- *   and has `raw-private`). PKCS#8 DER works everywhere but goes through OpenSSL's decoder.
- */
-const x25519PrivateKey: (d: Uint8Array) => KeyObject = (() => {
-  const raw = (d: Uint8Array): KeyObject =>
-    createPrivateKey({ key: d, format: "raw-private", asymmetricKeyType: "x25519" } as unknown as Parameters<typeof createPrivateKey>[0]);
-  const jwk = (d: Uint8Array): KeyObject =>
-    createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: base64url(d), x: BASE_POINT_B64 }, format: "jwk" });
+/** Whether this Node imports and exports raw X25519 keys (`raw-private` / `raw-public`, Node 24). */
+const RAW_KEYS: boolean = (() => {
   try {
-    raw(BASE_POINT);
-    return raw;
+    createPrivateKey({ key: BASE_POINT, format: "raw-private", asymmetricKeyType: "x25519" } as never);
+    return true;
   } catch {
-    return jwk;
+    return false;
   }
 })();
 
+/**
+ * Imports a raw 32-byte X25519 private key into OpenSSL: `raw-private` where Node has it, else
+ * JWK. A JWK private key must carry an `x`; Node 20 stores it unchecked and X25519 derivation
+ * uses only `d`, so the base point is a placeholder there (Node 24 checks `x` against `d`, and
+ * has `raw-private`). PKCS#8 DER works everywhere but goes through OpenSSL's decoder (slower).
+ */
+function x25519PrivateKey(d: Uint8Array): KeyObject {
+  if (RAW_KEYS) return createPrivateKey({ key: d, format: "raw-private", asymmetricKeyType: "x25519" } as never);
+  return createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: base64url(d), x: BASE_POINT_B64 }, format: "jwk" });
+}
+
+/** Imports a raw 32-byte X25519 public key: `raw-public` where Node has it, else JWK. */
 function x25519PublicKey(x: Uint8Array): KeyObject {
+  if (RAW_KEYS) return createPublicKey({ key: x, format: "raw-public", asymmetricKeyType: "x25519" } as never);
   return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: base64url(x) }, format: "jwk" });
 }
 
@@ -255,21 +261,22 @@ export function writeCounter(buf: Uint8Array, offset: number, counter: number): 
 }
 
 /**
- * AEAD(key, counter, plaintext, authtext): ChaCha20-Poly1305 (RFC 8439 §2.8). Used by the
- * handshake (counter 0) — the transport path goes through {@link TransportAead}.
+ * AEAD(key, counter, plaintext, authtext): ChaCha20-Poly1305 (RFC 8439 §2.8) on `backend`, as the
+ * handshake uses it (counter 0); the transport path seals in place through {@link TransportAead}.
+ * Throws only if the backend fails on valid arguments (a broken implementation).
  * @param key 32-byte key
  */
-export function aeadSeal(key: Uint8Array, counter: number, plaintext: Uint8Array, authtext: Uint8Array): Uint8Array {
-  return chacha20poly1305(key, aeadNonce(counter), authtext).encrypt(plaintext);
+export function aeadSeal(backend: ChaChaPolyBackend, key: Uint8Array, counter: number, plaintext: Uint8Array, authtext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
+  if (backend.seal(key, aeadNonce(counter), authtext, plaintext, out, 0) !== out.length) throw new Error(`AEAD seal failed (${backend.name})`);
+  return out;
 }
 
-/** Inverse of {@link aeadSeal}; null when the tag does not verify. */
-export function aeadOpen(key: Uint8Array, counter: number, ciphertext: Uint8Array, authtext: Uint8Array): Uint8Array | null {
-  try {
-    return chacha20poly1305(key, aeadNonce(counter), authtext).decrypt(ciphertext);
-  } catch {
-    return null;
-  }
+/** Inverse of {@link aeadSeal}; null when the tag does not verify (nothing unauthenticated is returned). */
+export function aeadOpen(backend: ChaChaPolyBackend, key: Uint8Array, counter: number, ciphertext: Uint8Array, authtext: Uint8Array): Uint8Array | null {
+  if (ciphertext.length < AEAD_TAG_LENGTH) return null;
+  const out = new Uint8Array(ciphertext.length - AEAD_TAG_LENGTH);
+  return backend.open(key, aeadNonce(counter), authtext, ciphertext, out, 0) === out.length ? out : null;
 }
 
 /**

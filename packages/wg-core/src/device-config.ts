@@ -16,7 +16,7 @@ export interface DeviceOptions {
   /** Our static private key, or null for none yet. */
   privateKey: PrivateKey | Uint8Array | null;
   random: RandomSource;
-  /** Transport ChaCha20-Poly1305 implementation (default: node:crypto). */
+  /** ChaCha20-Poly1305 implementation of the transport, and of the handshake through its `chaChaPoly` (default: node:crypto). */
   aead?: TransportAead;
   /** The tunnel interface's MTU, which caps transport padding (default 0: unknown, no cap); see {@link Device.mtu}. */
   mtu?: number;

@@ -97,7 +97,7 @@ export class Device {
     if (pk !== null && this.#privateKey !== null && pk.publicKey().equals(this.#privateKey.publicKey())) return;
     const s = this.#s;
     this.#privateKey = pk;
-    s.identity = pk === null ? null : localIdentity(pk.bytes);
+    s.identity = pk === null ? null : localIdentity(pk.bytes, s.aead.chaChaPoly);
     if (s.identity !== null) {
       const own = s.identity.publicKey;
       if (s.checker === null) s.checker = new CookieChecker(own);

@@ -39,7 +39,7 @@ export {
 } from "./allowed-ips.js";
 
 // Transport ChaCha20-Poly1305 backends, one packet or a batch (the daemon's native addon plugs in here)
-export { type ChaChaPolyBackend, nobleTransportAead, nodeTransportAead, type TransportAead } from "./aead.js";
+export { type ChaChaPolyBackend, nobleTransportAead, nodeChaChaPoly, nodeTransportAead, type TransportAead } from "./aead.js";
 export { AeadBatch, aeadBatchCount, type BatchTransportAead, batchTransportAead } from "./aead-batch.js";
 
 // The shared session table and the transport rules other threads run on it (the daemon's fast path)

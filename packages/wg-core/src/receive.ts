@@ -55,7 +55,7 @@ export function receiveHandshake(
     peer.rxBytes += msg.length;
     peer.timers.onAnyAuthenticatedPacketTraversal(now);
     peer.timers.onAnyAuthenticatedPacketReceived();
-    sendResponse(s, peer, now, out);
+    sendResponse(s, identity, peer, now, out);
     return;
   }
   const entry = s.indices.lookup(readU32(msg, ResponseLayout.receiver));

@@ -10,7 +10,7 @@ import { type Action, drop } from "./actions.js";
 import { COUNTER_LIMIT, REKEY_AFTER_TIME, REKEY_COUNTER_LIMIT, REKEY_TIMEOUT } from "./constants.js";
 import type { Device } from "./device.js";
 import { type DeviceState, EMPTY } from "./device-state.js";
-import { createInitiation, createResponse } from "./handshake.js";
+import { createInitiation, createResponse, type LocalIdentity } from "./handshake.js";
 import type { Keypair } from "./keypair.js";
 import { INITIATION_SIZE, RESPONSE_SIZE } from "./messages.js";
 import type { Peer } from "./peer.js";
@@ -119,7 +119,7 @@ export function sendInitiation(s: DeviceState, peer: Peer, isRetry: boolean, now
 }
 
 /** Answers a consumed initiation and derives the responder's keypair (SendHandshakeResponse). */
-export function sendResponse(s: DeviceState, peer: Peer, now: number, out: Action[]): void {
+export function sendResponse(s: DeviceState, identity: LocalIdentity, peer: Peer, now: number, out: Action[]): void {
   // A response is a sent handshake: no initiation of ours within REKEY_TIMEOUT of it. Like
   // wireguard-go (device/send.go SendHandshakeResponse: `peer.handshake.lastSentHandshake =
   // time.Now()`, first thing) and the kernel (wg_packet_send_handshake_response); unlike an
@@ -128,7 +128,7 @@ export function sendResponse(s: DeviceState, peer: Peer, now: number, out: Actio
   s.indices.freeHandshake(peer);
   const localIndex = s.indices.newIndex(peer);
   const msg = new Uint8Array(RESPONSE_SIZE);
-  const keys = createResponse(peer.handshake, localIndex, s.random, msg);
+  const keys = createResponse(identity, peer.handshake, localIndex, s.random, msg);
   if (typeof keys === "string") {
     s.indices.delete(localIndex);
     return drop(out, keys, peer);

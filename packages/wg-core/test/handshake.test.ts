@@ -46,7 +46,7 @@ describe("handshake", () => {
     expect(consumeInitiation(s.responder, init, now, s.find)).toBe(s.rPeer);
     expect(s.rPeer.handshake.state.kind).toBe("initiation-consumed");
     const resp = new Uint8Array(RESPONSE_SIZE);
-    const rKeys = createResponse(s.rPeer.handshake, 0x55667788, s.random, resp) as SessionKeys;
+    const rKeys = createResponse(s.responder, s.rPeer.handshake, 0x55667788, s.random, resp) as SessionKeys;
     const iKeys = consumeResponse(s.initiator, s.iPeer.handshake, resp) as SessionKeys;
     expect(typeof iKeys).toBe("object");
     expect(hex(iKeys.sendKey)).toBe(hex(rKeys.receiveKey));
@@ -66,7 +66,7 @@ describe("handshake", () => {
     if (st.kind !== "initiation-created") throw new Error("state");
     consumeInitiation(s.responder, init, 0, s.find);
     const resp = new Uint8Array(RESPONSE_SIZE);
-    createResponse(s.rPeer.handshake, 2, s.random, resp);
+    createResponse(s.responder, s.rPeer.handshake, 2, s.random, resp);
     consumeResponse(s.initiator, s.iPeer.handshake, resp);
     expect(st.ephemeralPrivate.every((x) => x === 0)).toBe(true);
     expect(st.chainKey.every((x) => x === 0)).toBe(true);
@@ -75,12 +75,12 @@ describe("handshake", () => {
   it("checks the state first: no response without an initiation, no stray responses", () => {
     const s = setup(3);
     const resp = new Uint8Array(RESPONSE_SIZE);
-    expect(createResponse(s.rPeer.handshake, 1, s.random, resp)).toBe("unexpected-response");
+    expect(createResponse(s.responder, s.rPeer.handshake, 1, s.random, resp)).toBe("unexpected-response");
     expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("unexpected-response");
     const init = new Uint8Array(INITIATION_SIZE);
     createInitiation(s.initiator, s.iPeer.handshake, 7, 0, s.random, init);
     consumeInitiation(s.responder, init, 0, s.find);
-    createResponse(s.rPeer.handshake, 8, s.random, resp);
+    createResponse(s.responder, s.rPeer.handshake, 8, s.random, resp);
     resp[8] = resp[8]! ^ 1; // receiver index no longer ours
     expect(consumeResponse(s.initiator, s.iPeer.handshake, resp)).toBe("unexpected-response");
     expect(s.iPeer.handshake.state.kind).toBe("initiation-created");
@@ -133,7 +133,7 @@ describe("handshake", () => {
       createInitiation(s.initiator, s.iPeer.handshake, 1, 0, s.random, init);
       expect(consumeInitiation(s.responder, init, 0, s.find)).toBe(s.rPeer); // PSK is not in message 1
       const resp = new Uint8Array(RESPONSE_SIZE);
-      createResponse(s.rPeer.handshake, 2, s.random, resp);
+      createResponse(s.responder, s.rPeer.handshake, 2, s.random, resp);
       const r = consumeResponse(s.initiator, s.iPeer.handshake, resp);
       expect(typeof r === "object").toBe(ok);
       if (!ok) expect(r).toBe("handshake-decrypt-failed");

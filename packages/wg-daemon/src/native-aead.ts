@@ -103,7 +103,7 @@ export function nativeBatchAead(addon: WgAeadAddon): BatchTransportAead {
  * call per packet over the addon's one cipher context, where node:crypto creates a cipher object
  * per packet — the larger cost for a lone packet after a quiet spell (measured in
  * benchmarks/README.md, section 7, "Lone-packet latency"). The addon checks every range and returns
- * −1, as the contract wants.
+ * −1, as the contract wants. Its `chaChaPoly` ({@link nativeChaChaPoly}) runs the handshake's AEADs.
  */
 export function nativeTransportAead(addon: WgAeadAddon): TransportAead {
   const desc = new Int32Array(4);
@@ -123,6 +123,7 @@ export function nativeTransportAead(addon: WgAeadAddon): TransportAead {
   };
   return {
     name: "native EVP",
+    chaChaPoly: nativeChaChaPoly(addon),
     seal: (key, counter, plaintext, out, outOffset) => one(true, key, counter, plaintext, out, outOffset),
     open: (key, counter, ciphertext, out, outOffset) => one(false, key, counter, ciphertext, out, outOffset),
   };
@@ -139,8 +140,8 @@ export function loadTransportAead(options: LoadBatchAeadOptions = {}): { aead: T
 }
 
 /**
- * The addon as a one-operation {@link ChaChaPolyBackend} (explicit 12-byte nonce and AAD), so the
- * published vectors run against the same C path the batches take.
+ * The addon as a one-operation {@link ChaChaPolyBackend} (explicit 12-byte nonce and AAD): the
+ * handshake's AEAD(κ, 0, …, H), and the published vectors against the same C path the batches take.
  */
 export function nativeChaChaPoly(addon: WgAeadAddon): ChaChaPolyBackend {
   const desc = new Int32Array(4);

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { AeadBatch, type BatchTransportAead, batchTransportAead, nobleTransportAead, nodeTransportAead } from "@wg-ts/core";
+import { type Action, AeadBatch, type BatchTransportAead, batchTransportAead, Device, nobleTransportAead, nodeTransportAead } from "@wg-ts/core";
 import { describe, expect, it } from "vitest";
 import { batchAeadContract, referenceSeal as reference } from "../../wg-core/test/support/aead-batch-contract.js";
 import { mulberry32 } from "../../wg-core/test/support/prng.js";
@@ -233,6 +233,37 @@ describe.skipIf(!loaded.native)("nativeTransportAead (one packet per call)", () 
     expect(aead.seal(key, 9, new Uint8Array(8), new Uint8Array(24), -1)).toBe(-1);
     expect(aead.seal(key, 9, new Uint8Array(8), new Uint8Array(24), 0.5)).toBe(-1);
     expect(aead.seal(key, 2 ** 53, new Uint8Array(8), new Uint8Array(24), 0)).toBe(-1);
+  });
+
+  it("runs the handshake's AEADs too: a Device on it and a Device on noble complete a handshake and a packet", () => {
+    expect(aead.chaChaPoly?.name).toBe("native EVP");
+    const key = (): Uint8Array => {
+      const k = randomFillSync(new Uint8Array(32));
+      k[0]! &= 248;
+      k[31] = (k[31]! & 127) | 64;
+      return k;
+    };
+    const random = (out: Uint8Array): void => void randomFillSync(out);
+    const a = new Device({ privateKey: key(), random, aead });
+    const b = new Device({ privateKey: key(), random, aead: nobleTransportAead });
+    const epA = { address: "192.0.2.1", port: 51820 };
+    const epB = { address: "192.0.2.2", port: 51820 };
+    a.addPeer({ publicKey: b.publicKey!.bytes, endpoint: epB, allowedIps: ["10.0.0.2/32"] }, 0);
+    b.addPeer({ publicKey: a.publicKey!.bytes, endpoint: epA, allowedIps: ["10.0.0.1/32"] }, 0);
+    const out: Action[] = [];
+    const take = (type: number): Uint8Array => {
+      const d = out.find((x) => x.kind === "toNetwork" && x.datagram[0] === type);
+      out.length = 0;
+      if (d?.kind !== "toNetwork") throw new Error(`no message of type ${type}`);
+      return d.datagram;
+    };
+    const packet = new Uint8Array(28);
+    packet.set([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    a.encapsulate(packet, 1, out); // A seals msg.static and msg.timestamp with the addon, B opens them with noble
+    b.decapsulate(take(1), epA, 1, out); // B seals msg.empty with noble, A opens it with the addon
+    a.decapsulate(take(2), epB, 1, out);
+    b.decapsulate(take(4), epA, 1, out);
+    expect(out.map((x) => x.kind)).toContain("toTunnel");
   });
 
   it("loadTransportAead picks it here, and node:crypto with the reason where the addon is missing", () => {
