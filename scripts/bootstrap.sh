@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # Debian packages: the reference peer (wireguard-go + wg), lab and test tooling.
-PKGS=(wireguard-go wireguard-tools iproute2 nftables iperf3 iputils-ping procps
+PKGS=(wireguard-go wireguard-tools iproute2 nftables iperf3 iputils-ping procps tcpdump    # tcpdump: pnpm bench's per-hop latency
       postgresql postgresql-client dnsmasq-base cloud-init isc-dhcp-client
       curl python3    # curl: the cloud-init scripts under test; python3: a stand-in metadata API in one test
       debootstrap systemd-container dpkg-dev zstd util-linux    # the first-boot tests: Debian 12 + systemd + cloud-init in systemd-nspawn

@@ -2,7 +2,8 @@
  * Macro benchmark: two network namespaces joined by a veth pair, a WireGuard tunnel between them
  * built by a chosen pair of implementations, and through it iperf3 TCP in both directions, iperf3
  * UDP at a fixed rate (loss reported), ping latency of a lone packet (50 ms apart) and of a stream
- * (2 ms apart), CPU seconds per GB moved on each side and daemon memory. `peers` extra peers
+ * (2 ms apart) and, where tcpdump is installed, that lone packet's time per hop (hops.ts), CPU
+ * seconds per GB moved on each side and daemon memory. `peers` extra peers
  * (random keys, one /32 each) can be configured on both sides, to compare with the one-peer case.
  *
  * Pairs alternate inside every round (round r starts at pair r mod n), so slow drifts of the
@@ -11,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
+import { type Hops, hopsText, measureHops, NO_HOPS } from "./hops.js";
 import { publicKeyOf } from "@wg-ts/core";
 import { cpuSeconds, cpuTimes, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
@@ -38,6 +40,8 @@ export interface MacroOptions {
   pairs: readonly Pair[];
   /** Extra peers configured on both sides (default 0). */
   peers?: number;
+  /** Capture the lone pings hop by hop (default: when tcpdump is installed). */
+  hops?: boolean;
   log: (line: string) => void;
 }
 
@@ -58,6 +62,8 @@ export interface RoundResult {
   pingMaxMs: number;
   /** Ping RTT average, one packet every 2 ms. */
   ping2AvgMs: number;
+  /** Per-hop medians (µs) of a second run of lone pings, captured (hops.ts); NaN without tcpdump. */
+  hopsUs: Hops;
   /** Daemon CPU seconds (both sides, user+system) per GB of TCP payload received, both directions together. */
   cpuSecPerGB: number;
   /** The same per side: [A, B]. */
@@ -85,6 +91,8 @@ export interface PairSummary {
   pingAvgMs: number;
   pingMedianMs: number;
   ping2AvgMs: number;
+  /** Medians over the rounds, hop by hop. */
+  hopsUs: Hops;
   cpuSecPerGB: number;
   /** Medians per side: [A, B]. */
   cpuSecPerGBSide: [number, number];
@@ -106,6 +114,8 @@ export interface MacroResult {
 
 const NS_A = "wgb-bench-a";
 const NS_B = "wgb-bench-b";
+const VETH_A = "wgbm-va";
+const VETH_B = "wgbm-vb";
 const UNDER_A = "10.213.0.1";
 const UNDER_B = "10.213.0.2";
 const TUN_A = "10.214.0.1";
@@ -137,10 +147,10 @@ function setupLab(): void {
   teardownLab();
   run("ip", ["netns", "add", NS_A]);
   run("ip", ["netns", "add", NS_B]);
-  run("ip", ["-n", NS_A, "link", "add", "wgbm-va", "type", "veth", "peer", "name", "wgbm-vb", "netns", NS_B]);
-  run("ip", ["-n", NS_A, "addr", "add", `${UNDER_A}/24`, "dev", "wgbm-va"]);
-  run("ip", ["-n", NS_B, "addr", "add", `${UNDER_B}/24`, "dev", "wgbm-vb"]);
-  for (const [ns, dev] of [[NS_A, "wgbm-va"], [NS_B, "wgbm-vb"]] as const) {
+  run("ip", ["-n", NS_A, "link", "add", VETH_A, "type", "veth", "peer", "name", VETH_B, "netns", NS_B]);
+  run("ip", ["-n", NS_A, "addr", "add", `${UNDER_A}/24`, "dev", VETH_A]);
+  run("ip", ["-n", NS_B, "addr", "add", `${UNDER_B}/24`, "dev", VETH_B]);
+  for (const [ns, dev] of [[NS_A, VETH_A], [NS_B, VETH_B]] as const) {
     run("ip", ["-n", ns, "link", "set", "lo", "up"]);
     run("ip", ["-n", ns, "link", "set", dev, "up"]);
   }
@@ -220,7 +230,7 @@ const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
 async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
   const res: RoundResult = {
     pair: pairName(p), round, tcpMbps: NaN, tcpRevMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
-    pingAvgMs: NaN, pingMedianMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
+    pingAvgMs: NaN, pingMedianMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, hopsUs: NO_HOPS, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
     idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN], afterRssMiB: [NaN, NaN],
   };
   const [sa, sb] = sides(p, slot, p[2] ?? o.peers ?? 0);
@@ -250,6 +260,10 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
 
     ({ avg: res.pingAvgMs, max: res.pingMaxMs, median: res.pingMedianMs } = await pingStats(LONE_PINGS, "0.05"));
     res.ping2AvgMs = (await pingStats(500, "0.002")).avg;
+    if (o.hops === true) {
+      const points = { nsA: NS_A, nsB: NS_B, tunA: sa.ifname, tunB: sb.ifname, vethA: VETH_A, underlay: { a: UNDER_A, b: UNDER_B } };
+      res.hopsUs = await measureHops(points, () => pingStats(LONE_PINGS, "0.05"));
+    }
 
     const cpu = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
     const sys = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuTimes(pid).system, 0);
@@ -313,6 +327,15 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       pingAvgMs: med((r) => r.pingAvgMs),
       pingMedianMs: med((r) => r.pingMedianMs),
       ping2AvgMs: med((r) => r.ping2AvgMs),
+      hopsUs: {
+        aTx: med((r) => r.hopsUs.aTx),
+        bRx: med((r) => r.hopsUs.bRx),
+        bKernel: med((r) => r.hopsUs.bKernel),
+        bTx: med((r) => r.hopsUs.bTx),
+        aRx: med((r) => r.hopsUs.aRx),
+        rtt: med((r) => r.hopsUs.rtt),
+        pings: rs.reduce((n, r) => n + r.hopsUs.pings, 0),
+      },
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
       cpuSecPerGBSide: [med((r) => r.cpuSecPerGBSide[0]), med((r) => r.cpuSecPerGBSide[1])],
       sysSecPerGBSide: [med((r) => r.sysSecPerGBSide[0]), med((r) => r.sysSecPerGBSide[1])],
@@ -349,6 +372,8 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
     return !why;
   });
   for (const s of skipped) o.log(`macro: skipping ${s.pair}: ${s.reason}`);
+  const hops = o.hops ?? have("tcpdump");
+  if (!hops) o.log("macro: no tcpdump: the per-hop latency is left out (apt-get install -y tcpdump)");
   const rounds: RoundResult[] = [];
   const cleanup = (): void => teardownLab();
   const onSignal = (): void => {
@@ -364,13 +389,15 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
       for (let i = 0; i < pairs.length; i++) {
         const p = pairs[(i + round - 1) % pairs.length]!;
         o.log(`macro: round ${round}/${o.rounds} ${pairName(p)} …`);
-        const r = await measurePair(p, round, slot++, o);
+        const r = await measurePair(p, round, slot++, { ...o, hops });
         rounds.push(r);
         o.log(
           r.error
             ? `macro:   FAILED ${r.error}`
             : `macro:   tcp ${r.tcpMbps.toFixed(0)} / reverse ${r.tcpRevMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
-                `ping ${r.pingAvgMs.toFixed(3)} ms (median ${r.pingMedianMs.toFixed(3)}; 2 ms apart: ${r.ping2AvgMs.toFixed(3)}), CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")} (system ${r.sysSecPerGBSide.map((x) => x.toFixed(1)).join("+")}), ` +
+                `ping ${r.pingAvgMs.toFixed(3)} ms (median ${r.pingMedianMs.toFixed(3)}; 2 ms apart: ${r.ping2AvgMs.toFixed(3)}), ` +
+                (hops ? `hops µs ${hopsText(r.hopsUs)} (${r.hopsUs.pings} pings), ` : "") +
+                `CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")} (system ${r.sysSecPerGBSide.map((x) => x.toFixed(1)).join("+")}), ` +
                 `rss idle ${r.idleRssMiB.map((x) => x.toFixed(1)).join("/")} MiB, after load ${r.afterRssMiB.map((x) => x.toFixed(1)).join("/")} MiB`,
         );
       }
