@@ -2,9 +2,10 @@
  * The main thread's driver of the pipelines (dataplane/main-loop.ts) over real fds without root: a
  * FIFO stands in for the TUN, a UDP socket on 127.0.0.1 for the peer. A readable fd wakes the loop,
  * which steps its pipeline until the fd is drained, sends what the tx pipeline batched, then
- * reports the burst; after the rx pipeline's steps it looks at the TUN once more (what the kernel
- * answered at once to the packets written leaves in the same wake-up); `send` (wg-core's own
- * datagrams) reuses the destination's sockaddr. The pipelines themselves are tested in pipeline.test.ts.
+ * reports the burst; the first TUN packet of a wake-up is sent before the read that finds the TUN
+ * empty, and the socket is not read again after a read that did not fill the batch; after the rx
+ * pipeline's steps it looks at the TUN once more (what the kernel answered at once to the packets
+ * written leaves in the same wake-up); `send` (wg-core's own datagrams) reuses the destination's sockaddr. The pipelines themselves are tested in pipeline.test.ts.
  */
 import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -65,10 +66,12 @@ describe("MainLoop (FIFO as the TUN, UDP on loopback)", () => {
         loop.send(new Uint8Array([1, 2, 3]), { address: "127.0.0.1", port: peer.address().port });
       },
     };
-    const batch = new MmsgBatch(1, 64);
+    const batch = new MmsgBatch(4, 64);
     const rx = {
+      drained: true,
       step(): StepResult {
-        const r = batch.recv(udpFd, 1, MSG_DONTWAIT);
+        const r = batch.recv(udpFd, 4, MSG_DONTWAIT);
+        rx.drained = r < 4;
         calls.push(r <= 0 ? "rx:idle" : `rx:${batch.length(0)}`);
         // A datagram starting with 9 plays one whose inner packet this host answers at once (the
         // kernel handles a TUN write before the write returns): the answer is in the TUN right away.
@@ -91,19 +94,28 @@ describe("MainLoop (FIFO as the TUN, UDP on loopback)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("a readable TUN: steps until drained, then sends what was batched, then reports the burst", async () => {
+  it("a readable TUN: the first packet leaves before the read that finds the TUN empty, the rest when drained, then the burst", async () => {
     writeSync(tunFd, Buffer.from([0x45, 1, 2, 3]));
-    await until(() => atPeer.length === 1, SOON);
-    expect(calls).toEqual(["tx:4", "tx:idle", "flush", "burst"]);
+    await until(() => atPeer.length === 1 && calls.includes("burst"), SOON);
+    expect(calls).toEqual(["tx:4", "flush", "tx:idle", "flush", "burst"]);
     expect([...atPeer[0]!.data]).toEqual([1, 2, 3]);
     expect(atPeer[0]!.port).toBe(port);
   });
 
-  it("a readable socket: steps the rx pipeline until drained, looks at the TUN once, then reports the burst", async () => {
+  it("a readable socket: a read that does not fill the batch empties it (no second read), the TUN once, then the burst", async () => {
     calls.length = 0;
     await new Promise<void>((resolve, reject) => peer.send(Buffer.from([4, 0, 0, 0, 1]), port, "127.0.0.1", (e) => (e ? reject(e) : resolve())));
     await until(() => calls.includes("burst"), SOON);
-    expect(calls).toEqual(["rx:5", "rx:idle", "tx:idle", "flush", "burst"]);
+    expect(calls).toEqual(["rx:5", "tx:idle", "flush", "burst"]);
+  });
+
+  it("a socket holding more datagrams than the batch: read again until a read does not fill it", async () => {
+    loop.stop();
+    calls.length = 0;
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve, reject) => peer.send(Buffer.from([4, 0, 0, 0, 2, i]), port, "127.0.0.1", (e) => (e ? reject(e) : resolve())));
+    loop.start(); // drains the TUN (empty), then the socket: 4 datagrams, then 1
+    await until(() => calls.filter((c) => c === "burst").length === 2, SOON);
+    expect(calls).toEqual(["tx:idle", "flush", "burst", "rx:6", "rx:6", "tx:idle", "flush", "burst"]);
   });
 
   it("what this host answers at once to a received packet leaves in the same wake-up, before the burst is reported", async () => {
@@ -111,7 +123,7 @@ describe("MainLoop (FIFO as the TUN, UDP on loopback)", () => {
     const before = atPeer.length;
     await new Promise<void>((resolve, reject) => peer.send(Buffer.from([9, 0, 0, 0]), port, "127.0.0.1", (e) => (e ? reject(e) : resolve())));
     await until(() => calls.includes("burst") && atPeer.length === before + 1, SOON);
-    expect(calls).toEqual(["rx:4", "rx:idle", "tx:3", "tx:idle", "flush", "burst"]);
+    expect(calls).toEqual(["rx:4", "tx:3", "flush", "tx:idle", "flush", "burst"]);
     expect([...atPeer.at(-1)!.data]).toEqual([1, 2, 3]);
   });
 

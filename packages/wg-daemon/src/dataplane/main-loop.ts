@@ -8,9 +8,12 @@
  *
  * Waiting is libuv's own: one poll handle per fd (`koffi.node.poll`, uv_poll_t in the event loop's
  * epoll set), so a packet costs one wake-up of the main thread; each wake-up steps its pipeline
- * until the fd is drained (a lone packet: read, read → EAGAIN → sealed and sent) or
- * {@link DRAIN_LIMIT} steps — after the socket's, the TUN's too, for what the kernel answered at once —
- * then reports the traffic to the core ({@link MainLoopDriver.afterBurst}).
+ * until the fd is drained or {@link DRAIN_LIMIT} steps — after the socket's, the TUN's too, for what
+ * the kernel answered at once — then reports the traffic to the core ({@link MainLoopDriver.afterBurst}).
+ * A lone packet does not wait for the read that finds its fd empty: the first TUN packet of a
+ * wake-up is sealed and sent before the next read (later ones are batched), and the socket is not
+ * read again once a read returned fewer datagrams than the batch holds (its queue was empty then;
+ * libuv's poll is level-triggered, so anything newer wakes the loop again).
  * {@link MainLoop.send} is the main thread's sendto for what wg-core emits itself (handshakes,
  * keepalives, staged packets), with the destination's sockaddr kept from the previous datagram.
  * {@link MainLoop.stop} stops both handles at once. The socket's handle must be let go before its
@@ -34,7 +37,7 @@ export interface MainLoopFds {
 /** What the main loop drives: the two pipelines (made when first needed) and what follows a burst. */
 export interface MainLoopDriver {
   tx(): { step(): StepResult; flush(): void };
-  rx(): { step(): StepResult };
+  rx(): { step(): StepResult; readonly drained: boolean };
   /** After each burst of steps: the traffic goes to the core (activity rings). */
   afterBurst(): void;
   /** The TUN is gone (`ip link del`). */
@@ -133,8 +136,8 @@ export class MainLoop {
   }
 
   /**
-   * Steps the tx pipeline until the TUN is drained or the limit; what is batched leaves before the
-   * event loop's turn. False when the TUN is gone.
+   * Steps the tx pipeline until the TUN is drained or the limit; the first packet leaves at once,
+   * what is batched after it before the event loop's turn. False when the TUN is gone.
    */
   #stepTun(): boolean {
     const tx = this.driver.tx();
@@ -146,6 +149,7 @@ export class MainLoop {
         this.driver.gone();
         return false;
       }
+      if (i === 0) tx.flush();
     }
     tx.flush();
     return true;
@@ -153,7 +157,7 @@ export class MainLoop {
 
   #drainUdp(): void {
     const rx = this.driver.rx();
-    for (let i = 0; i < DRAIN_LIMIT && this.#running && !this.#socketReleased; i++) if (rx.step() === "idle") break;
+    for (let i = 0; i < DRAIN_LIMIT && this.#running && !this.#socketReleased; i++) if (rx.step() === "idle" || rx.drained) break;
     // What this host answered at once to the packets just written to the TUN (the kernel handles a
     // TUN write before it returns: an echo reply, a TCP ACK) is queued already: it leaves now, not
     // after the bookkeeping and another turn of the event loop.

@@ -46,6 +46,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   /** The peer of the current run of authenticated datagrams: marked in the activity ring when the run ends, after its counters. */
   #run = -1;
   #replays = 0;
+  #drained = true;
   #now = performance.now();
   #epoch = performance.timeOrigin + this.#now;
 
@@ -65,12 +66,18 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         : null;
   }
 
+  /** Whether the last step emptied the socket's queue: it read fewer datagrams than the batch holds. */
+  get drained(): boolean {
+    return this.#drained;
+  }
+
   /** Receives one batch from the socket and handles every datagram in it ("idle": none was queued). */
   step(): StepResult {
     const stats = this.ctx.stats.f;
     const batch = this.#batch;
     const r = this.udp.recv(batch, batch.n);
     stats[ST.syscalls]!++;
+    this.#drained = r < batch.n;
     if (r <= 0) return r === -EAGAIN ? "idle" : "busy";
     stats[ST.batches]!++;
     if (this.snap.refresh()) this.#gate.setPublicKey(this.snap.ownKey);
