@@ -218,6 +218,16 @@ export function growTo(b: SharedArrayBuffer, bytes: number): void {
   g.grow(Math.min(g.maxByteLength, Math.max(bytes, 2 * b.byteLength)));
 }
 
+/**
+ * Fixed-length views of all of a growable buffer as long as it is now. `new Int32Array(buffer)` over a
+ * growable buffer makes a length-tracking view instead: V8 then checks every access against the
+ * buffer's current length (a runtime call for `length`, Atomics not inlined; benchmarks/README.md
+ * section 16). Whoever needs more than a view holds re-creates its views after {@link growTo}.
+ */
+export const int32View = (b: SharedArrayBuffer): Int32Array => new Int32Array(b, 0, b.byteLength >> 2);
+export const float64View = (b: SharedArrayBuffer): Float64Array => new Float64Array(b, 0, b.byteLength >> 3);
+export const byteView = (b: SharedArrayBuffer): Uint8Array => new Uint8Array(b, 0, b.byteLength);
+
 /** A peer's current send keypair: its session-table slot and generation (together: one keypair for ever). */
 export interface SendKeypair {
   slot: number;
@@ -270,11 +280,11 @@ export class SharedState implements PeerPublishing {
   readonly words = new Int32Array(this.control);
   readonly #bytes = new Uint8Array(this.control);
   // Fixed-length views of the growable buffers (fast in V8), re-created when they grow.
-  #peerWords = new Int32Array(this.peers);
-  #peerBytes = new Uint8Array(this.peers);
-  #peerF64 = new Float64Array(this.peers);
-  #routeWords = new Int32Array(this.routes);
-  #routeBytes = new Uint8Array(this.routes);
+  #peerWords = int32View(this.peers);
+  #peerBytes = byteView(this.peers);
+  #peerF64 = float64View(this.peers);
+  #routeWords = int32View(this.routes);
+  #routeBytes = byteView(this.routes);
   #depth = 0;
 
   /** Every buffer the workers see, with the session table's: for workerData, and for tests that inspect shared memory. */
@@ -296,9 +306,9 @@ export class SharedState implements PeerPublishing {
     if (!(Number.isInteger(peer) && peer >= 0 && peer < MAX_PEER_RECORDS)) throw new Error(`peer id ${peer} out of range (< ${MAX_PEER_RECORDS})`);
     if ((peer + 1) * PEER_BYTES > this.#peerWords.byteLength) {
       growTo(this.peers, (peer + 1) * PEER_BYTES);
-      this.#peerWords = new Int32Array(this.peers);
-      this.#peerBytes = new Uint8Array(this.peers);
-      this.#peerF64 = new Float64Array(this.peers);
+      this.#peerWords = int32View(this.peers);
+      this.#peerBytes = byteView(this.peers);
+      this.#peerF64 = float64View(this.peers);
     }
     return peer * PEER_WORDS;
   }
@@ -323,8 +333,8 @@ export class SharedState implements PeerPublishing {
   setRoutes(routes: readonly Route[]): void {
     if (routes.length * ROUTE_WORDS * 4 > this.#routeWords.byteLength) {
       growTo(this.routes, routes.length * ROUTE_WORDS * 4);
-      this.#routeWords = new Int32Array(this.routes);
-      this.#routeBytes = new Uint8Array(this.routes);
+      this.#routeWords = int32View(this.routes);
+      this.#routeBytes = byteView(this.routes);
     }
     this.update(() => {
       const words = this.#routeWords;

@@ -4,7 +4,7 @@
  * copied when their generation moves. Reads never block the writer; a torn read is retried.
  */
 import { AllowedIps, formatCidr } from "@wg-ts/core";
-import { KP, PEER_WORDS, PR, ROUTE_WORDS, lockRecord, unlockRecord, writeRecordEndpoint, type SharedBuffers } from "./shared.js";
+import { KP, PEER_WORDS, PR, ROUTE_WORDS, byteView, float64View, int32View, lockRecord, unlockRecord, writeRecordEndpoint, type SharedBuffers } from "./shared.js";
 import { SOCKADDR6, writeSockaddrBytes } from "./udp.js";
 
 /** Fixed-length views of the peer records (re-created when the buffer has grown past them). */
@@ -13,18 +13,18 @@ export class PeerRecords {
   f64: Float64Array;
   bytes: Uint8Array;
   constructor(readonly buffer: SharedArrayBuffer) {
-    this.words = new Int32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.bytes = new Uint8Array(buffer);
+    this.words = int32View(buffer);
+    this.f64 = float64View(buffer);
+    this.bytes = byteView(buffer);
   }
   /** The record's word offset, or −1 when the buffer does not hold it (yet). */
   at(peer: number): number {
     const w = peer * PEER_WORDS;
     if (w + PEER_WORDS > this.words.length) {
       if (this.buffer.byteLength / 4 < w + PEER_WORDS) return -1;
-      this.words = new Int32Array(this.buffer);
-      this.f64 = new Float64Array(this.buffer);
-      this.bytes = new Uint8Array(this.buffer);
+      this.words = int32View(this.buffer);
+      this.f64 = float64View(this.buffer);
+      this.bytes = byteView(this.buffer);
     }
     return w;
   }
