@@ -263,13 +263,12 @@ export function writeCounter(buf: Uint8Array, offset: number, counter: number): 
 /**
  * AEAD(key, counter, plaintext, authtext): ChaCha20-Poly1305 (RFC 8439 §2.8) on `backend`, as the
  * handshake uses it (counter 0); the transport path seals in place through {@link TransportAead}.
- * Throws only if the backend fails on valid arguments (a broken implementation).
+ * Null only if the backend refuses valid arguments (a broken implementation): never a throw.
  * @param key 32-byte key
  */
-export function aeadSeal(backend: ChaChaPolyBackend, key: Uint8Array, counter: number, plaintext: Uint8Array, authtext: Uint8Array): Uint8Array {
+export function aeadSeal(backend: ChaChaPolyBackend, key: Uint8Array, counter: number, plaintext: Uint8Array, authtext: Uint8Array): Uint8Array | null {
   const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
-  if (backend.seal(key, aeadNonce(counter), authtext, plaintext, out, 0) !== out.length) throw new Error(`AEAD seal failed (${backend.name})`);
-  return out;
+  return backend.seal(key, aeadNonce(counter), authtext, plaintext, out, 0) === out.length ? out : null;
 }
 
 /** Inverse of {@link aeadSeal}; null when the tag does not verify (nothing unauthenticated is returned). */

@@ -101,7 +101,8 @@ export type HandshakeFailure =
   | "replayed-initiation"
   | "initiation-flood"
   | "unexpected-response"
-  | "invalid-public-key";
+  | "invalid-public-key"
+  | "encrypt-failed";
 
 /** Per-peer handshake inputs and state. */
 export class PeerHandshake {
@@ -208,6 +209,10 @@ export function createInitiation(
   wipe(es);
   // msg.static := AEAD(κ, 0, Spub_i, Hi)
   const encStatic = aeadSeal(local.aead, k1, 0, local.publicKey, h);
+  if (encStatic === null) {
+    wipe(ePriv, k1, c1, c);
+    return "encrypt-failed";
+  }
   out.set(encStatic, InitiationLayout.static);
   // Hi := HASH(Hi ‖ msg.static)
   h = hash(h, encStatic);
@@ -215,6 +220,10 @@ export function createInitiation(
   const [c2, k2] = kdf(2, c1, hs.staticStatic) as [Uint8Array, Uint8Array];
   // msg.timestamp := AEAD(κ, 0, TAI64N(), Hi)
   const encTimestamp = aeadSeal(local.aead, k2, 0, tai64n(now), h);
+  if (encTimestamp === null) {
+    wipe(ePriv, k1, k2, c1, c2, c);
+    return "encrypt-failed";
+  }
   out.set(encTimestamp, InitiationLayout.timestamp);
   // Hi := HASH(Hi ‖ msg.timestamp)
   h = hash(h, encTimestamp);
@@ -334,7 +343,7 @@ export function createResponse(
   localIndex: number,
   random: (out: Uint8Array) => void,
   out: Uint8Array,
-): SessionKeys | "unexpected-response" | "invalid-public-key" {
+): SessionKeys | "unexpected-response" | "invalid-public-key" | "encrypt-failed" {
   const s = hs.state;
   if (s.kind !== "initiation-consumed" || out.length !== RESPONSE_SIZE) return "unexpected-response";
   // (Epriv_r, Epub_r) := DH-GENERATE()
@@ -358,6 +367,11 @@ export function createResponse(
   const { chainKey: c4, hash: h, key: k } = responseKeySchedule(s.chainKey, s.hash, ePub, ee, se, hs.presharedKey);
   // msg.empty := AEAD(κ, 0, ε, Hr)
   const empty = aeadSeal(local.aead, k, 0, EMPTY, h);
+  if (empty === null) {
+    wipe(k, c4);
+    hs.clear();
+    return "encrypt-failed";
+  }
   out.set(empty, ResponseLayout.empty);
   // Hr := HASH(Hr ‖ msg.empty) — not needed further.
   wipe(k);

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { PrivateKey } from "../src/index.js";
 import { INITIATION_SIZE, RESPONSE_SIZE } from "../src/testing.js";
+import { nodeChaChaPoly } from "../src/aead.js";
 import { HANDSHAKE_INITIATION_RATE } from "../src/constants.js";
 import {
   consumeInitiation,
@@ -34,6 +35,21 @@ function setup(seed = 1, psk: [Uint8Array | null, Uint8Array | null] = [null, nu
 describe("handshake", () => {
   it("starts from HASH(CONSTRUCTION) as published (60e26dae…)", () => {
     expect(hex(INITIAL_CHAIN_KEY).slice(0, 40)).toBe("60e26daef327efc02ec335e2a025d2d016eb4206");
+  });
+
+  it("an AEAD implementation that refuses to seal: a failure to drop, never a throw, no state left behind", () => {
+    const s = setup(5);
+    const refusing = { ...nodeChaChaPoly, name: "refusing", seal: () => -1 };
+    const now = 1_700_000_000_000;
+    const init = new Uint8Array(INITIATION_SIZE);
+    const broken = { ...s.initiator, aead: refusing };
+    expect(createInitiation(broken, s.iPeer.handshake, 1, now, s.random, init)).toBe("encrypt-failed");
+    expect(s.iPeer.handshake.state.kind).toBe("zeroed");
+    expect(createInitiation(s.initiator, s.iPeer.handshake, 1, now, s.random, init)).toBeNull();
+    expect(consumeInitiation(s.responder, init, now, s.find)).toBe(s.rPeer);
+    const resp = new Uint8Array(RESPONSE_SIZE);
+    expect(createResponse({ ...s.responder, aead: refusing }, s.rPeer.handshake, 2, s.random, resp)).toBe("encrypt-failed");
+    expect(s.rPeer.handshake.state.kind).toBe("zeroed");
   });
 
   it("derives mirrored transport keys on both sides and returns to zeroed", () => {
