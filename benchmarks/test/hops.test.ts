@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hopsFromCaptures, parseIcmp, parseUdp } from "../src/macro/hops.js";
+import { hopsFromCaptures, medianHops, NO_HOPS, parseIcmp, parseUdp } from "../src/macro/hops.js";
 
 // The macro bench's per-hop reading of three tcpdump captures (`-n -tt`): A's TUN, the veth, B's TUN.
 const underlay = { a: "10.213.0.1", b: "10.213.0.2" };
@@ -49,5 +49,10 @@ describe("hopsFromCaptures", () => {
   it("reads only echo messages and only the given source's datagrams", () => {
     expect([...parseIcmp(`${icmp("5.5", "request", 1)}\n5.6 IP 10.214.0.2 > 10.214.0.1: ICMP 10.214.0.2 udp port 9 unreachable, length 36`)]).toEqual([["request:1", 5.5]]);
     expect(parseUdp([udp("1.5", "a", 128), udp("1.6", "b", 92)].join("\n"), "10.213.0.2")).toEqual([{ t: 1.6, length: 92 }]);
+  });
+
+  it("rounds combine hop by hop (median), a round without captures counts for nothing", () => {
+    const r = (x: number): typeof NO_HOPS => ({ aTx: x, bRx: x + 1, bKernel: 20, bTx: x + 2, aRx: x + 3, rtt: 4 * x, pings: 100 });
+    expect(medianHops([r(300), NO_HOPS, r(100), r(200)])).toEqual({ aTx: 200, bRx: 201, bKernel: 20, bTx: 202, aRx: 203, rtt: 800, pings: 300 });
   });
 });

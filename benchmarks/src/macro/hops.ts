@@ -33,7 +33,13 @@ export function hopsText(h: Hops): string {
   return [h.aTx, h.bRx, h.bKernel, h.bTx, h.aRx].map((x) => (Number.isFinite(x) ? x.toFixed(0) : "—")).join("/");
 }
 
-export const NO_HOPS: Hops = { aTx: NaN, bRx: NaN, bKernel: NaN, bTx: NaN, aRx: NaN, rtt: NaN, pings: 0 };
+export const NO_HOPS: Hops = Object.freeze({ aTx: NaN, bRx: NaN, bKernel: NaN, bTx: NaN, aRx: NaN, rtt: NaN, pings: 0 });
+
+/** Hop by hop, the median over several rounds' medians; `pings` is their total. */
+export function medianHops(rounds: readonly Hops[]): Hops {
+  const m = (k: Exclude<keyof Hops, "pings">): number => median(rounds.map((h) => h[k]));
+  return { aTx: m("aTx"), bRx: m("bRx"), bKernel: m("bKernel"), bTx: m("bTx"), aRx: m("aRx"), rtt: m("rtt"), pings: rounds.reduce((n, h) => n + h.pings, 0) };
+}
 
 /** The size of a keepalive datagram (whitepaper §5.4.6: header and tag around nothing). */
 const KEEPALIVE_BYTES = 32;

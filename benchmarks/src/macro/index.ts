@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { startEndpoint, unavailable, keyPair, type ImplName, type RunningEndpoint, type SideSpec } from "./endpoints.js";
-import { type Hops, hopsText, measureHops, NO_HOPS } from "./hops.js";
+import { type Hops, hopsText, measureHops, medianHops, NO_HOPS } from "./hops.js";
 import { publicKeyOf } from "@wg-ts/core";
 import { cpuSeconds, cpuTimes, have, median, memory, nsRun, run, runAsync, sleep, background } from "./sys.js";
 
@@ -327,15 +327,7 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       pingAvgMs: med((r) => r.pingAvgMs),
       pingMedianMs: med((r) => r.pingMedianMs),
       ping2AvgMs: med((r) => r.ping2AvgMs),
-      hopsUs: {
-        aTx: med((r) => r.hopsUs.aTx),
-        bRx: med((r) => r.hopsUs.bRx),
-        bKernel: med((r) => r.hopsUs.bKernel),
-        bTx: med((r) => r.hopsUs.bTx),
-        aRx: med((r) => r.hopsUs.aRx),
-        rtt: med((r) => r.hopsUs.rtt),
-        pings: rs.reduce((n, r) => n + r.hopsUs.pings, 0),
-      },
+      hopsUs: medianHops(rs.map((r) => r.hopsUs)),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
       cpuSecPerGBSide: [med((r) => r.cpuSecPerGBSide[0]), med((r) => r.cpuSecPerGBSide[1])],
       sysSecPerGBSide: [med((r) => r.sysSecPerGBSide[0]), med((r) => r.sysSecPerGBSide[1])],

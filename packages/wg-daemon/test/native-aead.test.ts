@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { type Action, AeadBatch, type BatchTransportAead, batchTransportAead, Device, nobleTransportAead, nodeTransportAead } from "@wg-ts/core";
+import { type Action, AeadBatch, type BatchTransportAead, batchTransportAead, Device, nobleTransportAead, nodeTransportAead, PrivateKey } from "@wg-ts/core";
 import { describe, expect, it } from "vitest";
 import { batchAeadContract, referenceSeal as reference } from "../../wg-core/test/support/aead-batch-contract.js";
 import { mulberry32 } from "../../wg-core/test/support/prng.js";
@@ -237,15 +237,9 @@ describe.skipIf(!loaded.native)("nativeTransportAead (one packet per call)", () 
 
   it("runs the handshake's AEADs too: a Device on it and a Device on noble complete a handshake and a packet", () => {
     expect(aead.chaChaPoly?.name).toBe("native EVP");
-    const key = (): Uint8Array => {
-      const k = randomFillSync(new Uint8Array(32));
-      k[0]! &= 248;
-      k[31] = (k[31]! & 127) | 64;
-      return k;
-    };
     const random = (out: Uint8Array): void => void randomFillSync(out);
-    const a = new Device({ privateKey: key(), random, aead });
-    const b = new Device({ privateKey: key(), random, aead: nobleTransportAead });
+    const a = new Device({ privateKey: PrivateKey.generate(random), random, aead });
+    const b = new Device({ privateKey: PrivateKey.generate(random), random, aead: nobleTransportAead });
     const epA = { address: "192.0.2.1", port: 51820 };
     const epB = { address: "192.0.2.2", port: 51820 };
     a.addPeer({ publicKey: b.publicKey!.bytes, endpoint: epB, allowedIps: ["10.0.0.2/32"] }, 0);
