@@ -456,18 +456,19 @@ export class AllowedIps<T> {
   /**
    * The peer for an IP packet's source or destination address. Reads the version nibble, then the
    * address at offset 12/16 (IPv4, needs 20 bytes) or 8/24 (IPv6, needs 40 bytes).
+   * @param at where the packet starts in `packet`; `length` bytes of it are valid (default: the rest)
    * @returns the owner of the longest matching prefix; undefined if none or the packet is not IP
    */
-  lookup(packet: Uint8Array, which: "src" | "dst"): T | undefined {
-    if (packet.length === 0) return undefined;
-    const version = packet[0]! >>> 4;
+  lookup(packet: Uint8Array, which: "src" | "dst", at = 0, length = packet.length - at): T | undefined {
+    if (length <= 0) return undefined;
+    const version = packet[at]! >>> 4;
     if (version === 4) {
-      if (packet.length < 20) return undefined;
-      return lookupAt(this.#root4, packet, which === "src" ? 12 : 16, 32);
+      if (length < 20) return undefined;
+      return lookupAt(this.#root4, packet, at + (which === "src" ? 12 : 16), 32);
     }
     if (version === 6) {
-      if (packet.length < 40) return undefined;
-      return lookupAt(this.#root6, packet, which === "src" ? 8 : 24, 128);
+      if (length < 40) return undefined;
+      return lookupAt(this.#root6, packet, at + (which === "src" ? 8 : 24), 128);
     }
     return undefined;
   }

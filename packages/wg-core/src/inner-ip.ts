@@ -13,19 +13,19 @@ export function isIpPacket(p: Uint8Array): boolean {
 }
 
 /**
- * The length of the IP packet at the start of `p` (first `n` bytes valid) from its header's
- * length field, or −1 when it is not a well-formed IPv4/IPv6 packet that fits.
+ * The length of the IP packet at `at` in `p` (`n` bytes valid there) from its header's length
+ * field, or −1 when it is not a well-formed IPv4/IPv6 packet that fits.
  */
-export function innerLength(p: Uint8Array, n: number): number {
-  const v = p[0]! >>> 4;
+export function innerLength(p: Uint8Array, n: number, at = 0): number {
+  const v = p[at]! >>> 4;
   if (v === 4) {
     if (n < 20) return -1;
-    const len = (p[2]! << 8) | p[3]!;
+    const len = (p[at + 2]! << 8) | p[at + 3]!;
     return len >= 20 && len <= n ? len : -1;
   }
   if (v === 6) {
     if (n < 40) return -1;
-    const len = 40 + ((p[4]! << 8) | p[5]!);
+    const len = 40 + ((p[at + 4]! << 8) | p[at + 5]!);
     return len <= n ? len : -1;
   }
   return -1;

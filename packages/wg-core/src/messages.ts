@@ -187,13 +187,13 @@ export function parseMessage(d: Uint8Array): ParsedMessage | Exclude<MessageClas
 }
 
 /**
- * Serializes a transport header (type 4, receiver, counter) into the first 16 bytes of `out`.
+ * Serializes a transport header (type 4 and three reserved zero bytes, receiver, counter) into the
+ * 16 bytes of `out` at `at`.
  * @param counter < 2^53
  */
-export function writeTransportHeader(out: Uint8Array, receiver: number, counter: number): void {
-  writeHeader(out, MESSAGE_TRANSPORT);
-  writeU32(out, TransportLayout.receiver, receiver);
-  const lo = counter >>> 0;
-  writeU32(out, TransportLayout.counter, lo);
-  writeU32(out, TransportLayout.counter + 4, Math.floor(counter / 0x1_0000_0000) >>> 0);
+export function writeTransportHeader(out: Uint8Array, receiver: number, counter: number, at = 0): void {
+  writeU32(out, at, MESSAGE_TRANSPORT);
+  writeU32(out, at + TransportLayout.receiver, receiver);
+  writeU32(out, at + TransportLayout.counter, counter >>> 0);
+  writeU32(out, at + TransportLayout.counter + 4, Math.floor(counter / 0x1_0000_0000) >>> 0);
 }

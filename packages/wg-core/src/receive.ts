@@ -11,7 +11,7 @@
 import { type Action, drop } from "./actions.js";
 import { KEEPALIVE_TIMEOUT, REJECT_AFTER_TIME, REKEY_TIMEOUT } from "./constants.js";
 import type { Device } from "./device.js";
-import { type DeviceState, EMPTY } from "./device-state.js";
+import type { DeviceState } from "./device-state.js";
 import { type Endpoint, endpointBytes, sameEndpoint } from "./endpoint.js";
 import { consumeInitiation, consumeResponse, type LocalIdentity } from "./handshake.js";
 import type { Keypair } from "./keypair.js";
@@ -89,10 +89,10 @@ export function receiveTransport(s: DeviceState, d: Uint8Array, from: Endpoint, 
   const b = s.batch;
   const plain = new Uint8Array(d.length - TRANSPORT_MIN_SIZE);
   b.count = 1;
-  b.input[0] = d;
-  b.output[0] = plain;
+  b.setInput(0, d);
+  b.setOutput(0, plain);
   openBatch(s.table, b, now, s.aead, s.routes, s.peerIds.byId);
-  b.input[0] = b.output[0] = EMPTY;
+  b.release();
   const slot = b.slot[0]!;
   const kp = slot < 0 ? undefined : s.slotKeypairs[slot];
   const reason = b.drop[0] ?? null;

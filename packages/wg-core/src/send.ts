@@ -23,12 +23,12 @@ export function sendTransport(s: DeviceState, peer: Peer, kp: Keypair<Peer>, pac
   const datagram = new Uint8Array(sealedLength(packet.length, s.mtu));
   const b = s.batch;
   b.count = 1;
-  b.input[0] = packet;
-  b.output[0] = datagram;
+  b.setInput(0, packet);
+  b.setOutput(0, datagram);
   b.slot[0] = kp.slot;
   b.generation[0] = kp.generation;
   sealBatch(s.table, b, now, s.aead, s.mtu);
-  b.input[0] = b.output[0] = EMPTY;
+  b.release();
   const reason = b.drop[0];
   if (reason !== null && reason !== undefined) return drop(out, reason, peer);
   peer.txBytes += datagram.length;

@@ -30,6 +30,8 @@ import { paddedLength } from "./padding.js";
 import { COUNTER_ACCEPTED, COUNTER_REPLAYED, type SessionTable } from "./session-table.js";
 
 const TAG = 16;
+const PAYLOAD = TransportLayout.payload;
+const EMPTY = new Uint8Array(0);
 
 /** The transport's AEAD: one packet per call, or a batch per call (told apart by `sealBatch`). */
 export type AnyTransportAead = TransportAead | BatchTransportAead;
@@ -37,22 +39,31 @@ const isBatchAead = (a: AnyTransportAead): a is BatchTransportAead => "sealBatch
 
 /**
  * N packets and their results, owned and reused by the caller (allocate once per thread).
- * Seal: fill `input` (inner IP packets), `output` (datagram buffers with room for
- * {@link sealedLength}; an input may be the view of its output at offset 16: sealed in place), `slot`
- * and `generation` (the keypair to seal with); results in `length`,
- * `counter`, `drop`. Open: fill `input` (transport datagrams) and `output` (buffers with room for
- * datagram length − 32); results in every other field.
+ * Each packet is a byte range in a caller's buffer: {@link setInput} and {@link setOutput}. A caller
+ * whose packets sit in a few long-lived buffers (the data plane's batch buffers) passes the same
+ * Uint8Array for every packet: the batched AEAD then runs them in one call and nothing is created
+ * per packet; a caller with a buffer per packet passes each whole (offset 0).
+ * Seal: inputs are inner IP packets, outputs have room for {@link sealedLength} (an input may sit
+ * at its output's offset + 16 in the same buffer: sealed in place); fill `slot` and `generation`
+ * (the keypair to seal with); results in `length`, `counter`, `drop`. Open: inputs are transport
+ * datagrams, outputs have room for datagram length − 32; results in every other field.
  */
 export class TransportBatch {
   /** Packets in this batch (≤ capacity). */
   count = 0;
-  readonly input: Uint8Array[];
-  readonly output: Uint8Array[];
+  /** Packet k's input: `inLength[k]` bytes at `inAt[k]` in `inBuf[k]`. */
+  readonly inBuf: Uint8Array[];
+  readonly inAt: Int32Array;
+  readonly inLength: Int32Array;
+  /** Packet k's output: `outRoom[k]` bytes of room at `outAt[k]` in `outBuf[k]`. */
+  readonly outBuf: Uint8Array[];
+  readonly outAt: Int32Array;
+  readonly outRoom: Int32Array;
   /** Seal: in. Open: out, the slot that authenticated the datagram (−1 if none). */
   readonly slot: Int32Array;
   /** Seal: in, the slot's generation the caller means. Open: out. */
   readonly generation: Int32Array;
-  /** Out. Seal: datagram bytes written. Open: inner packet bytes at the start of `output` (0: keepalive). −1 on a drop before that. */
+  /** Out. Seal: datagram bytes written at the output. Open: inner packet bytes at the output (0: keepalive). −1 on a drop before that. */
   readonly length: Int32Array;
   /** Out: the counter used (seal) or received (open), −1 if none. */
   readonly counter: Float64Array;
@@ -64,16 +75,18 @@ export class TransportBatch {
   readonly ops: AeadBatch;
   /** @internal */
   readonly opPacket: Int32Array;
-  /** @internal Fixed-length views over whole buffers (the AEAD addresses bytes by offset in them). */
+  /** @internal The buffers the pending {@link ops} address, and the views last resolved into them. */
   readonly arenas = new ArenaViews();
-  /** @internal The arenas of the pending {@link ops} (keys, input, output). */
-  pending: [Uint8Array, Uint8Array, Uint8Array] | null = null;
   /** @internal Operations that failed in flushes made by {@link queueOp} itself (reported by the next {@link flushOps}). */
   flushFailures = 0;
 
   constructor(readonly capacity: number) {
-    this.input = new Array<Uint8Array>(capacity).fill(EMPTY);
-    this.output = new Array<Uint8Array>(capacity).fill(EMPTY);
+    this.inBuf = new Array<Uint8Array>(capacity).fill(EMPTY);
+    this.inAt = new Int32Array(capacity);
+    this.inLength = new Int32Array(capacity);
+    this.outBuf = new Array<Uint8Array>(capacity).fill(EMPTY);
+    this.outAt = new Int32Array(capacity);
+    this.outRoom = new Int32Array(capacity);
     this.slot = new Int32Array(capacity);
     this.generation = new Int32Array(capacity);
     this.length = new Int32Array(capacity);
@@ -83,19 +96,69 @@ export class TransportBatch {
     this.ops = new AeadBatch(capacity);
     this.opPacket = new Int32Array(capacity);
   }
+
+  /**
+   * Packet k's input: `length` bytes at `at` in `buf` (default: all of it).
+   * @throws RangeError when the range is not inside `buf` (a caller's mistake, not packet bytes)
+   */
+  setInput(k: number, buf: Uint8Array, at = 0, length = buf.length - at): void {
+    if (!(at >= 0 && length >= 0 && at + length <= buf.length)) throw new RangeError(`TransportBatch input ${at}+${length} outside ${buf.length} bytes`);
+    this.inBuf[k] = buf;
+    this.inAt[k] = at;
+    this.inLength[k] = length;
+  }
+
+  /**
+   * Packet k's output: `room` bytes at `at` in `buf` (default: the rest of it).
+   * @throws RangeError when the range is not inside `buf`
+   */
+  setOutput(k: number, buf: Uint8Array, at = 0, room = buf.length - at): void {
+    if (!(at >= 0 && room >= 0 && at + room <= buf.length)) throw new RangeError(`TransportBatch output ${at}+${room} outside ${buf.length} bytes`);
+    this.outBuf[k] = buf;
+    this.outAt[k] = at;
+    this.outRoom[k] = room;
+  }
+
+  /** Forgets the first `count` packets' buffers (a caller whose buffers are short-lived). */
+  release(count = this.count): void {
+    for (let k = 0; k < count; k++) this.inBuf[k] = this.outBuf[k] = EMPTY;
+  }
 }
 
 /**
- * A fixed-length Uint8Array over the whole buffer behind a view, so that the view's bytes are at
- * `view.byteOffset` in it: what a {@link BatchTransportAead} takes (one arena, offsets). A few
- * buffers are in use per batch (the table's key bytes, the datagram and packet buffers): the last
- * ones are kept, re-made when a growable buffer has grown past them.
+ * What a {@link BatchTransportAead} call addresses: one buffer per role (keys, input, output) and
+ * offsets from its start. A packet's view is resolved to a fixed-length Uint8Array over its whole
+ * ArrayBuffer, so that views onto one buffer share a call; the last view of each role is remembered
+ * (a caller that passes the same buffer for every packet costs one identity check), and the last few
+ * whole-buffer views are kept, re-made when a growable buffer has grown past them.
  */
 class ArenaViews {
+  /** The arenas of the pending operations, or null (none pending). */
+  pending: [Uint8Array, Uint8Array, Uint8Array] | null = null;
+  /** Per role (0 keys, 1 input, 2 output): the last view resolved, its arena, its offset in the arena. */
+  readonly #view: Uint8Array[] = [EMPTY, EMPTY, EMPTY];
+  readonly #arena: Uint8Array[] = [EMPTY, EMPTY, EMPTY];
+  readonly #base = new Int32Array(3);
   readonly #views: Uint8Array[] = [];
-  /** Each view's buffer, kept beside it (reading `.buffer` is a getter: this runs three times a packet). */
+  /** Each view's buffer, kept beside it (reading `.buffer` is a getter). */
   readonly #buffers: ArrayBufferLike[] = [];
-  of(view: Uint8Array): Uint8Array {
+
+  /** The arena of `view` for `role`; its offset there is then {@link base}(role). */
+  arena(role: 0 | 1 | 2, view: Uint8Array): Uint8Array {
+    if (this.#view[role] === view) return this.#arena[role]!;
+    const a = this.#of(view);
+    this.#view[role] = view;
+    this.#arena[role] = a;
+    this.#base[role] = view.byteOffset;
+    return a;
+  }
+
+  /** Offset of the last view resolved for `role` in its arena. */
+  base(role: 0 | 1 | 2): number {
+    return this.#base[role]!;
+  }
+
+  #of(view: Uint8Array): Uint8Array {
     const buffer = view.buffer;
     const end = view.byteOffset + view.byteLength;
     const views = this.#views;
@@ -116,8 +179,6 @@ class ArenaViews {
     return a;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** Datagram bytes for an inner packet of `length` bytes: header + padded plaintext + tag. */
 export function sealedLength(length: number, mtu: number): number {
@@ -177,24 +238,25 @@ export function sealBatch(
         fail(batch, k, "counter-limit");
         continue;
       }
-      const out = batch.output[k]!;
-      const length = batched ? prepareSeal(remote, counter, batch.input[k]!, out, mtu) : sealOne(key, remote, counter, batch.input[k]!, out, mtu, aead as TransportAead);
-      if (length < 0) {
+      const length = prepareSeal(batch, k, remote, counter, mtu);
+      // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place after the header (batched: with the run's other packets below)
+      if (length < 0 || (!batched && !sealOne(batch, k, key, counter, length, aead as TransportAead))) {
         fail(batch, k, "encrypt-failed");
         continue;
       }
       batch.length[k] = length;
       batch.counter[k] = counter;
       batch.drop[k] = null;
-      // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place, with the run's other packets below
-      if (batched) queueOp(batch, batched, true, k, key, out, TransportLayout.payload, length - TransportLayout.payload - TAG, out, TransportLayout.payload, counter);
+      const out = batch.outBuf[k]!;
+      const at = batch.outAt[k]! + PAYLOAD;
+      if (batched) queueOp(batch, batched, true, k, key, out, at, length - PAYLOAD - TAG, out, at, counter);
       ok++;
     }
     if (batched) ok -= flushOps(batch, batched, true);
     // The key and the counters belong to one keypair only if the slot did not change meanwhile.
     if (table.generation(slot) !== generation) {
       for (let k = i; k < end; k++) {
-        if (batch.drop[k] === null) batch.output[k]!.fill(0, 0, batch.length[k]!);
+        if (batch.drop[k] === null) batch.outBuf[k]!.fill(0, batch.outAt[k]!, batch.outAt[k]! + batch.length[k]!);
         fail(batch, k, "expired-keypair");
       }
       ok = 0;
@@ -206,28 +268,33 @@ export function sealBatch(
 }
 
 /**
- * Header and padded plaintext into `out` (the AEAD still to run); returns the datagram length or −1.
- * `remote`: int32 bits.
+ * Packet k's header and padded plaintext at its output (the AEAD still to run); returns the
+ * datagram length, or −1 when the output has no room for it. `remote`: int32 bits.
  */
-function prepareSeal(remote: number, counter: number, packet: Uint8Array, out: Uint8Array, mtu: number): number {
+function prepareSeal(batch: TransportBatch, k: number, remote: number, counter: number, mtu: number): number {
+  const input = batch.inBuf[k]!;
+  const from = batch.inAt[k]!;
+  const n = batch.inLength[k]!;
+  const out = batch.outBuf[k]!;
+  const at = batch.outAt[k]!;
   // P := P ‖ 0^(16·⌈‖P‖/16⌉ − ‖P‖), capped at the MTU (padding.ts)
-  const padded = paddedLength(packet.length, mtu);
-  const total = TransportLayout.payload + padded + TAG;
-  if (out.length < total) return -1;
-  writeTransportHeader(out, remote, counter);
-  // The packet may already sit at its place in `out` (a caller that reads into its datagram buffers).
-  if (packet.buffer !== out.buffer || packet.byteOffset !== out.byteOffset + TransportLayout.payload) out.set(packet, TransportLayout.payload);
-  for (let j = TransportLayout.payload + packet.length; j < TransportLayout.payload + padded; j++) out[j] = 0; // < 16 bytes
+  const padded = paddedLength(n, mtu);
+  const total = PAYLOAD + padded + TAG;
+  if (total > batch.outRoom[k]!) return -1;
+  writeTransportHeader(out, remote, counter, at);
+  const to = at + PAYLOAD;
+  // The packet may already sit at its place (a caller that reads into its datagram buffers).
+  if (input !== out) out.set(input.subarray(from, from + n), to);
+  else if (from !== to) out.copyWithin(to, from, from + n);
+  out.fill(0, to + n, to + padded); // < 16 bytes
   return total;
 }
 
-/** {@link prepareSeal}, then the per-packet AEAD; returns the datagram length or −1. */
-function sealOne(key: Uint8Array, remote: number, counter: number, packet: Uint8Array, out: Uint8Array, mtu: number, aead: TransportAead): number {
-  const total = prepareSeal(remote, counter, packet, out, mtu);
-  if (total < 0) return -1;
-  // msg.packet := AEAD(Tsend, Nsend, P, ε) — sealed in place
-  const plain = out.subarray(TransportLayout.payload, total - TAG);
-  return aead.seal(key, counter, plain, out, TransportLayout.payload) < 0 ? -1 : total;
+/** The per-packet AEAD on packet k's prepared output ({@link prepareSeal}); false when it failed. */
+function sealOne(batch: TransportBatch, k: number, key: Uint8Array, counter: number, total: number, aead: TransportAead): boolean {
+  const out = batch.outBuf[k]!;
+  const at = batch.outAt[k]! + PAYLOAD;
+  return aead.seal(key, counter, out.subarray(at, at + total - PAYLOAD - TAG), out, at) >= 0;
 }
 
 /**
@@ -248,14 +315,15 @@ function queueOp(
     return;
   }
   const ops = batch.ops;
-  const keys = batch.arenas.of(key);
-  const inArena = batch.arenas.of(input);
-  const outArena = batch.arenas.of(output);
-  const p = batch.pending;
+  const arenas = batch.arenas;
+  const keys = arenas.arena(0, key);
+  const inArena = arenas.arena(1, input);
+  const outArena = arenas.arena(2, output);
+  const p = arenas.pending;
   if (p !== null && (p[0] !== keys || p[1] !== inArena || p[2] !== outArena)) batch.flushFailures += flushOps(batch, aead, seal);
-  if (batch.pending === null) batch.pending = [keys, inArena, outArena];
+  if (arenas.pending === null) arenas.pending = [keys, inArena, outArena];
   const j = ops.count++;
-  ops.set(j, input.byteOffset + inAt, length, output.byteOffset + outAt, key.byteOffset, counter);
+  ops.set(j, arenas.base(1) + inAt, length, arenas.base(2) + outAt, arenas.base(0), counter);
   batch.opPacket[j] = k;
 }
 
@@ -268,7 +336,7 @@ function flushOps(batch: TransportBatch, aead: BatchTransportAead, seal: boolean
   const ops = batch.ops;
   let failed = batch.flushFailures;
   batch.flushFailures = 0;
-  const p = batch.pending;
+  const p = batch.arenas.pending;
   if (ops.count === 0 || p === null) return failed;
   if (seal) aead.sealBatch(p[0], p[1], p[2], ops);
   else aead.openBatch(p[0], p[1], p[2], ops);
@@ -283,7 +351,7 @@ function flushOps(batch: TransportBatch, aead: BatchTransportAead, seal: boolean
     } else batch.length[k] = r; // −1: the tag did not verify
   }
   ops.count = 0;
-  batch.pending = null;
+  batch.arenas.pending = null;
   return failed;
 }
 
@@ -309,11 +377,18 @@ export function openBatch<T>(
     const counter = openHead(table, batch, i, now);
     if (counter < 0) continue;
     // P := AEAD-DECRYPT(Trecv, msg.counter, msg.packet, ε)
-    const slot = batch.slot[i]!;
-    const n = aead.open(table.receiveKey(slot), counter, batch.input[i]!.subarray(TransportLayout.payload), batch.output[i]!, 0);
+    const d = batch.inBuf[i]!;
+    const at = batch.inAt[i]!;
+    const len = batch.inLength[i]!;
+    const n = openRoom(batch, i) ? aead.open(table.receiveKey(batch.slot[i]!), counter, d.subarray(at + PAYLOAD, at + len), batch.outBuf[i]!, batch.outAt[i]!) : -1;
     if (openTail(table, batch, i, counter, n, routes, peers)) delivered++;
   }
   return delivered;
+}
+
+/** Whether datagram `i`'s output has room for its plaintext (datagram − header − tag). */
+function openRoom(batch: TransportBatch, i: number): boolean {
+  return batch.inLength[i]! - PAYLOAD - TAG <= batch.outRoom[i]!;
 }
 
 /**
@@ -330,15 +405,16 @@ function openBatched<T>(
   peers: ArrayLike<T | undefined>,
 ): number {
   batch.ops.count = 0;
-  batch.pending = null;
+  batch.arenas.pending = null;
   batch.flushFailures = 0;
   for (let i = 0; i < batch.count; i++) {
     const counter = openHead(table, batch, i, now);
     if (counter < 0) continue;
     batch.counter[i] = counter; // read back below (the AEAD result goes to batch.length)
-    const d = batch.input[i]!;
+    if (!openRoom(batch, i)) continue; // length stays −1: dropped as decrypt-failed below
     // P := AEAD-DECRYPT(Trecv, msg.counter, msg.packet, ε), queued
-    queueOp(batch, aead, false, i, table.receiveKey(batch.slot[i]!), d, TransportLayout.payload, d.length - TransportLayout.payload, batch.output[i]!, 0, counter);
+    const at = batch.inAt[i]!;
+    queueOp(batch, aead, false, i, table.receiveKey(batch.slot[i]!), batch.inBuf[i]!, at + PAYLOAD, batch.inLength[i]! - PAYLOAD, batch.outBuf[i]!, batch.outAt[i]!, counter);
   }
   flushOps(batch, aead, false);
   let delivered = 0;
@@ -356,24 +432,26 @@ function openBatched<T>(
  * Sets slot/generation (or the drop); returns the message counter, or −1 when dropped.
  */
 function openHead(table: SessionTable, batch: TransportBatch, i: number, now: number): number {
-  const d = batch.input[i]!;
+  const d = batch.inBuf[i]!;
+  const at = batch.inAt[i]!;
+  const len = batch.inLength[i]!;
   batch.slot[i] = -1;
   batch.authenticated[i] = 0;
   batch.counter[i] = -1;
   batch.length[i] = -1;
-  if (d.length < TRANSPORT_MIN_SIZE) {
-    batch.drop[i] = d.length >= 4 && readU32(d, 0) !== MESSAGE_TRANSPORT ? "unknown-type" : "truncated";
+  if (len < TRANSPORT_MIN_SIZE) {
+    batch.drop[i] = len >= 4 && readU32(d, at) !== MESSAGE_TRANSPORT ? "unknown-type" : "truncated";
     return -1;
   }
-  if (readU32(d, 0) !== MESSAGE_TRANSPORT) {
+  if (readU32(d, at) !== MESSAGE_TRANSPORT) {
     batch.drop[i] = "unknown-type";
     return -1;
   }
-  if (d.length > MAX_SEGMENT_SIZE) {
+  if (len > MAX_SEGMENT_SIZE) {
     batch.drop[i] = "oversized";
     return -1;
   }
-  const slot = table.lookup(readU32(d, TransportLayout.receiver));
+  const slot = table.lookup(readU32(d, at + TransportLayout.receiver));
   if (slot < 0) {
     batch.drop[i] = "unknown-index";
     return -1;
@@ -385,7 +463,7 @@ function openHead(table: SessionTable, batch: TransportBatch, i: number, now: nu
     batch.drop[i] = "expired-keypair";
     return -1;
   }
-  const counter = readCounter(d, TransportLayout.counter);
+  const counter = readCounter(d, at + TransportLayout.counter);
   if (counter < 0 || counter >= COUNTER_LIMIT) {
     batch.drop[i] = "counter-limit";
     return -1;
@@ -404,11 +482,12 @@ function openTail<T>(table: SessionTable, batch: TransportBatch, i: number, coun
     return false;
   }
   const slot = batch.slot[i]!;
-  const out = batch.output[i]!;
+  const out = batch.outBuf[i]!;
+  const at = batch.outAt[i]!;
   // Replay check after authentication, in the slot's one window, if the slot still holds the keypair.
   const r = table.acceptCounter(slot, batch.generation[i]!, counter);
   if (r !== COUNTER_ACCEPTED) {
-    out.fill(0, 0, n);
+    out.fill(0, at, at + n);
     batch.drop[i] = r === COUNTER_REPLAYED ? "replay" : "expired-keypair";
     return false;
   }
@@ -419,7 +498,7 @@ function openTail<T>(table: SessionTable, batch: TransportBatch, i: number, coun
     batch.drop[i] = null; // keepalive
     return false;
   }
-  const length = innerLength(out, n);
+  const length = innerLength(out, n, at);
   if (length < 0) {
     batch.drop[i] = "invalid-inner-packet";
     return false;
@@ -427,7 +506,7 @@ function openTail<T>(table: SessionTable, batch: TransportBatch, i: number, coun
   batch.length[i] = length;
   // Cryptokey routing (whitepaper §2): the inner source must be one of the sender's allowed IPs.
   const owner = peers[table.peer(slot)];
-  if (owner === undefined || routes.lookup(out, "src") !== owner) {
+  if (owner === undefined || routes.lookup(out, "src", at, n) !== owner) {
     batch.drop[i] = "source-not-allowed";
     return false;
   }

@@ -42,13 +42,13 @@ function record(n: number, tx: SessionTable, slot: number, now = T0): Uint8Array
   const b = new TransportBatch(n);
   b.count = n;
   for (let i = 0; i < n; i++) {
-    b.input[i] = ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array([i & 0xff, i >>> 8]));
-    b.output[i] = new Uint8Array(128);
+    b.setInput(i, ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array([i & 0xff, i >>> 8])));
+    b.setOutput(i, new Uint8Array(128));
     b.slot[i] = slot;
     b.generation[i] = tx.generation(slot);
   }
   expect(sealBatch(tx, b, now, nodeTransportAead, 0)).toBe(n);
-  return Array.from({ length: n }, (_, i) => b.output[i]!.slice(0, b.length[i]!));
+  return Array.from({ length: n }, (_, i) => b.outBuf[i]!.slice(0, b.length[i]!));
 }
 
 const routes = new AllowedIps<string>();
@@ -60,8 +60,8 @@ function open(table: SessionTable, datagrams: readonly Uint8Array[], now = T0): 
   const b = new TransportBatch(Math.max(1, datagrams.length));
   b.count = datagrams.length;
   datagrams.forEach((d, i) => {
-    b.input[i] = d;
-    b.output[i] = new Uint8Array(d.length);
+    b.setInput(i, d);
+    b.setOutput(i, new Uint8Array(d.length));
   });
   openBatch(table, b, now, nodeTransportAead, routes, PEERS);
   const accepted: number[] = [];
@@ -95,8 +95,8 @@ describe("transport on a session table", () => {
     other.insert("192.168.0.0/16", "peer");
     const b = new TransportBatch(1);
     b.count = 1;
-    b.input[0] = record(3, tx, txSlot)[2]!;
-    b.output[0] = new Uint8Array(128);
+    b.setInput(0, record(3, tx, txSlot)[2]!);
+    b.setOutput(0, new Uint8Array(128));
     openBatch(rx, b, T0, nodeTransportAead, other, PEERS);
     expect([b.drop[0], b.authenticated[0]]).toEqual(["source-not-allowed", 1]);
   });
@@ -127,18 +127,17 @@ describe("transport on a session table", () => {
 
 describe("a batch AEAD (aead-batch.ts) under sealBatch/openBatch: the per-packet results, byte for byte", () => {
   const batched = batchTransportAead(nodeTransportAead);
-  /** Seals packets of the given sizes in place in one arena (as the tx worker does), with `aead`. */
+  /** Seals packets of the given sizes in place in one arena, by offsets (as the tx pipeline does), with `aead`. */
   function sealInArena(tx: SessionTable, slot: number, sizes: readonly number[], aead: typeof nodeTransportAead | typeof batched): { b: TransportBatch; arena: Uint8Array } {
     const room = 16 + 1500 + 16;
     const arena = new Uint8Array(sizes.length * room);
     const b = new TransportBatch(sizes.length);
     b.count = sizes.length;
     sizes.forEach((n, i) => {
-      const out = arena.subarray(i * room, (i + 1) * room);
       const p = ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array(n).fill(i));
-      out.set(p, 16);
-      b.input[i] = out.subarray(16, 16 + p.length);
-      b.output[i] = out;
+      arena.set(p, i * room + 16);
+      b.setInput(i, arena, i * room + 16, p.length);
+      b.setOutput(i, arena, i * room, room);
       b.slot[i] = slot;
       b.generation[i] = tx.generation(slot);
     });
@@ -160,8 +159,8 @@ describe("a batch AEAD (aead-batch.ts) under sealBatch/openBatch: the per-packet
     const t = new TransportBatch(2);
     t.count = 2;
     for (let i = 0; i < 2; i++) {
-      t.input[i] = ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array(64));
-      t.output[i] = new Uint8Array(i === 0 ? 40 : 200);
+      t.setInput(i, ipv4Packet(A_INNER, B_INNER, 17, new Uint8Array(64)));
+      t.setOutput(i, new Uint8Array(i === 0 ? 40 : 200));
       t.slot[i] = three.txSlot;
       t.generation[i] = three.tx.generation(three.txSlot);
     }
@@ -179,25 +178,38 @@ describe("a batch AEAD (aead-batch.ts) under sealBatch/openBatch: the per-packet
     const wrongSource = (() => {
       const b = new TransportBatch(1);
       b.count = 1;
-      b.input[0] = ipv4Packet("192.168.7.7", B_INNER, 17, new Uint8Array(8));
-      b.output[0] = new Uint8Array(128);
+      b.setInput(0, ipv4Packet("192.168.7.7", B_INNER, 17, new Uint8Array(8)));
+      b.setOutput(0, new Uint8Array(128));
       b.slot[0] = txSlot;
       b.generation[0] = tx.generation(txSlot);
       sealBatch(tx, b, T0, nodeTransportAead, 0);
-      return b.output[0]!.slice(0, b.length[0]!);
+      return b.outBuf[0]!.slice(0, b.length[0]!);
     })();
     const datagrams = [good[0]!, forged, good[1]!, good[0]!, unknown, good[2]!.subarray(0, 20), wrongSource, good[3]!];
-    const results = [nodeTransportAead, batched].map((aead) => {
+    const ways = [
+      { aead: nodeTransportAead, offsets: false },
+      { aead: batched, offsets: false },
+      { aead: batched, offsets: true },
+      { aead: nodeTransportAead, offsets: true },
+    ];
+    const results = ways.map(({ aead, offsets }) => {
       const { rx } = session();
-      // Every datagram in one arena, every output in another (as recvmmsg buffers and the rx worker's arena).
+      // Every datagram in one arena, every output in another (as recvmmsg buffers and the rx worker's
+      // arena): as a view per packet, or the arena itself and offsets (as the rx pipeline passes them).
       const inArena = new Uint8Array(datagrams.length * 256);
       const outArena = new Uint8Array(datagrams.length * 256);
       const b = new TransportBatch(datagrams.length);
       b.count = datagrams.length;
       datagrams.forEach((d, i) => {
         inArena.set(d, i * 256);
-        b.input[i] = inArena.subarray(i * 256, i * 256 + d.length);
-        b.output[i] = outArena.subarray(i * 256, i * 256 + Math.max(0, d.length - 32));
+        const room = Math.max(0, d.length - 32);
+        if (offsets) {
+          b.setInput(i, inArena, i * 256, d.length);
+          b.setOutput(i, outArena, i * 256, room);
+        } else {
+          b.setInput(i, inArena.subarray(i * 256, i * 256 + d.length));
+          b.setOutput(i, outArena.subarray(i * 256, i * 256 + room));
+        }
       });
       const delivered = openBatch(rx, b, T0, aead, routes, PEERS);
       const n = datagrams.length;
@@ -211,7 +223,29 @@ describe("a batch AEAD (aead-batch.ts) under sealBatch/openBatch: the per-packet
       };
     });
     expect(results[0]!.drop).toEqual([null, "decrypt-failed", null, "replay", "unknown-index", "truncated", "source-not-allowed", null]);
-    expect(results[1]).toEqual(results[0]);
+    for (const r of results.slice(1)) expect(r).toEqual(results[0]);
+  });
+
+  it("setInput/setOutput refuse a range outside the buffer (a caller's mistake), and room is checked per packet", () => {
+    const b = new TransportBatch(2);
+    const buf = new Uint8Array(64);
+    expect(() => b.setInput(0, buf, 60, 8)).toThrow(RangeError);
+    expect(() => b.setOutput(0, buf, -1, 8)).toThrow(RangeError);
+    // An output one byte short of the plaintext: that datagram alone fails, its neighbour in the same buffer is untouched.
+    const { tx, txSlot, rx } = session();
+    const [d0, d1] = record(2, tx, txSlot);
+    const inArena = new Uint8Array(512);
+    const outArena = new Uint8Array(512).fill(0xee);
+    inArena.set(d0!, 0);
+    inArena.set(d1!, 256);
+    b.count = 2;
+    b.setInput(0, inArena, 0, d0!.length);
+    b.setOutput(0, outArena, 0, d0!.length - 33);
+    b.setInput(1, inArena, 256, d1!.length);
+    b.setOutput(1, outArena, 256, d1!.length - 32);
+    expect(openBatch(rx, b, T0, batched, routes, PEERS)).toBe(1);
+    expect([b.drop[0], b.drop[1]]).toEqual(["decrypt-failed", null]);
+    expect(outArena.subarray(0, 256).every((x) => x === 0xee)).toBe(true);
   });
 });
 
@@ -316,8 +350,8 @@ describe("S2: a key is never paired with another keypair's counter", () => {
     const batch = new TransportBatch(4);
     batch.count = 4;
     for (let i = 0; i < 4; i++) {
-      batch.input[i] = new Uint8Array(40);
-      batch.output[i] = new Uint8Array(100);
+      batch.setInput(i, new Uint8Array(40));
+      batch.setOutput(i, new Uint8Array(100));
       batch.slot[i] = a;
       batch.generation[i] = ga;
     }
@@ -345,13 +379,13 @@ describe("S2: a key is never paired with another keypair's counter", () => {
     };
     const batch = new TransportBatch(1);
     batch.count = 1;
-    batch.input[0] = new Uint8Array(40).fill(1);
-    batch.output[0] = new Uint8Array(100);
+    batch.setInput(0, new Uint8Array(40).fill(1));
+    batch.setOutput(0, new Uint8Array(100));
     batch.slot[0] = slot;
     batch.generation[0] = g;
     expect(sealBatch(table, batch, T0, racing, 0)).toBe(0);
     expect(batch.drop[0]).toBe("expired-keypair");
-    expect(batch.output[0].every((x) => x === 0)).toBe(true);
+    expect(batch.outBuf[0]!.every((x) => x === 0)).toBe(true);
     expect(table.sendCounter(slot)).toBe(0); // the new keypair's counter
   });
 

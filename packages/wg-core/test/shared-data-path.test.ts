@@ -122,8 +122,8 @@ describe("Device.noteReceived (a datagram opened by another thread with openBatc
     const ids = Array.from({ length: device.peerId(peer) + 1 }, (_, i) => i);
     const batch = new TransportBatch(1);
     batch.count = 1;
-    batch.input[0] = d;
-    batch.output[0] = new Uint8Array(d.length);
+    batch.setInput(0, d);
+    batch.setOutput(0, new Uint8Array(d.length));
     openBatch(view, batch, now, nodeTransportAead, routes, ids);
     return batch;
   }

@@ -29,8 +29,8 @@ if (task.kind === "open") {
   for (let i = 0; i < task.datagrams.length; i += size) {
     b.count = Math.min(size, task.datagrams.length - i);
     for (let k = 0; k < b.count; k++) {
-      b.input[k] = task.datagrams[i + k];
-      b.output[k] = new Uint8Array(task.datagrams[i + k].length);
+      b.setInput(k, task.datagrams[i + k]);
+      b.setOutput(k, new Uint8Array(task.datagrams[i + k].length));
     }
     openBatch(table, b, task.now, nodeTransportAead, routes, peers);
     for (let k = 0; k < b.count; k++) {
@@ -43,8 +43,8 @@ if (task.kind === "open") {
   const b = new TransportBatch(task.packets.length);
   b.count = task.packets.length;
   for (let k = 0; k < b.count; k++) {
-    b.input[k] = task.packets[k];
-    b.output[k] = new Uint8Array(task.packets[k].length + 64);
+    b.setInput(k, task.packets[k]);
+    b.setOutput(k, new Uint8Array(task.packets[k].length + 64));
     b.slot[k] = task.slot;
     b.generation[k] = task.generation;
   }

@@ -122,8 +122,8 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     this.#used = p + (big ? room : OPEN_ROOM);
     this.#at[k] = p;
     this.#message[k] = m;
-    tb.input[k] = data.subarray(s, s + len);
-    tb.output[k] = arena.subarray(p, p + room);
+    tb.setInput(k, data, s, len);
+    tb.setOutput(k, arena, p, Math.max(0, room));
   }
 
   /** Marks the current run's peer active (after its counters moved). */
@@ -165,7 +165,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         const r = records.at(peer);
         if (r >= 0) {
           records.f64[r / 2 + PS.rxAuthenticated]!++;
-          records.f64[r / 2 + PS.rxBytes]! += tb.input[k]!.length;
+          records.f64[r / 2 + PS.rxBytes]! += tb.inLength[k]!;
           if (reason === null && length > 0) records.f64[r / 2 + PS.rxPackets]!++;
           if (this.#run !== peer) {
             this.#endRun();
@@ -190,7 +190,6 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         // Test only (WG_TS_TEST_RX_CRASH_AFTER_REPLAYS, NODE_ENV=test): a crash of this pipeline's thread.
         if (reason === "replay" && this.o.crashAfterReplays > 0 && ++this.#replays >= this.o.crashAfterReplays) throw new Error("test crash (WG_TS_TEST_RX_CRASH_AFTER_REPLAYS)");
       }
-      tb.input[k] = tb.output[k] = arena; // drop the per-packet views
     }
     this.#endRun();
     tb.count = 0;

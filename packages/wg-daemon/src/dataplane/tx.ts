@@ -30,9 +30,8 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #seg: Buffer;
   readonly #slotSize: number;
   readonly #batch: B;
-  /** One TransportBatch entry per datagram slot: the inner packet is read into the datagram's payload and sealed there in place. */
+  /** One TransportBatch entry per datagram slot: the inner packet is copied into the datagram's payload and sealed there in place. */
   readonly #tb: TransportBatch;
-  readonly #outputs: Buffer[];
   readonly #innerLen: Int32Array;
   readonly #hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
   readonly #emit = (p: Uint8Array, len: number): void => this.#route(p as Buffer, len);
@@ -55,8 +54,6 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     this.#slotSize = HEADER + o.mtu + TAG + 16;
     this.#batch = udp.batch(o.batch, this.#slotSize);
     this.#tb = new TransportBatch(this.#batch.n);
-    const data = this.#batch.data;
-    this.#outputs = Array.from({ length: this.#batch.n }, (_, i) => data.subarray(this.#batch.slot(i), this.#batch.slot(i) + this.#slotSize));
     this.#innerLen = new Int32Array(this.#batch.n);
   }
 
@@ -190,8 +187,8 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     const s = this.#batch.slot(k);
     const data = this.#batch.data;
     data.set(p.subarray(0, len), s + HEADER);
-    tb.input[k] = data.subarray(s + HEADER, s + HEADER + len);
-    tb.output[k] = this.#outputs[k]!;
+    tb.setInput(k, data, s + HEADER, len); // sealed in place: the datagram is the slot
+    tb.setOutput(k, data, s, this.#slotSize);
     tb.slot[k] = peer.sendSlot;
     tb.generation[k] = peer.sendGeneration;
     this.#innerLen[k] = len;
@@ -234,7 +231,6 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       wire += tb.length[k]!;
       n++;
     }
-    for (let k = 0; k < count; k++) tb.input[k] = this.#outputs[0]!; // drop the per-packet views
     this.#count = 0;
     this.#batchPeer = null;
     if (n === 0) return;
