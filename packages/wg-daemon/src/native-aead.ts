@@ -22,6 +22,7 @@ import {
   nodeTransportAead,
   type TransportAead,
 } from "@wg-ts/core";
+import { sum16Ranges, type SumRanges } from "./dataplane/checksum.js";
 
 /** What the addon exports (see native/src/wg_aead.c). */
 export interface WgAeadAddon {
@@ -32,6 +33,8 @@ export interface WgAeadAddon {
   seal(keys: Uint8Array, input: Uint8Array, output: Uint8Array, desc: Int32Array, counters: Float64Array, results: Int32Array, count: number, nonces?: Uint8Array, aad?: Uint8Array): number;
   open(keys: Uint8Array, input: Uint8Array, output: Uint8Array, desc: Int32Array, counters: Float64Array, results: Int32Array, count: number, nonces?: Uint8Array, aad?: Uint8Array): number;
   readonly tagLength: number;
+  /** The Internet checksum of consecutive ranges (native/src/csum.c; {@link SumRanges}). */
+  sum16Ranges?: SumRanges;
 }
 
 /** The outcome of {@link loadBatchAead}. */
@@ -43,6 +46,8 @@ export interface BatchAeadChoice {
   readonly reason: string | null;
   /** The addon itself (explicit nonces and AAD: for known-answer tests), or null. */
   readonly addon: WgAeadAddon | null;
+  /** The range checksum for TSO segmentation: the addon's, or the TypeScript one where it is not used. */
+  readonly sums: SumRanges;
 }
 
 export interface LoadBatchAeadOptions {
@@ -74,6 +79,7 @@ export function loadBatchAead(options: LoadBatchAeadOptions = {}): BatchAeadChoi
     native: false,
     reason: `native AEAD not used (${why}); using ${fallback.name} per packet`,
     addon: null,
+    sums: sum16Ranges,
   });
   if (!existsSync(path)) return degrade(`no prebuilt addon for ${platform}-${arch}`);
   let addon: WgAeadAddon;
@@ -86,7 +92,22 @@ export function loadBatchAead(options: LoadBatchAeadOptions = {}): BatchAeadChoi
   const aead = nativeBatchAead(addon);
   const problem = selfCheck(aead);
   if (problem !== null) return degrade(`${path} failed its load-time check: ${problem}`);
-  return { aead, native: true, reason: null, addon };
+  return { aead, native: true, reason: null, addon, sums: nativeSumRanges(addon) ?? sum16Ranges };
+}
+
+/**
+ * The addon's range checksum, or null when it has none or it disagrees with the TypeScript one on a
+ * load-time check (odd and even ranges, a short tail).
+ */
+export function nativeSumRanges(addon: WgAeadAddon): SumRanges | null {
+  const f = addon.sum16Ranges;
+  if (typeof f !== "function") return null;
+  const probe = Uint8Array.from({ length: 301 }, (_, i) => (i * 151 + 7) & 0xff);
+  const a = new Float64Array(8);
+  const b = new Float64Array(8);
+  const n = f(probe, 3, 301, 45, a);
+  if (n !== sum16Ranges(probe, 3, 301, 45, b) || a.some((x, i) => x !== b[i])) return null;
+  return f;
 }
 
 /** The addon as a {@link BatchTransportAead}. */

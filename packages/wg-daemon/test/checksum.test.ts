@@ -1,7 +1,9 @@
 // The Internet checksum (src/dataplane/checksum.ts) against RFC 1071's definition, written out here
-// byte by byte, and RFC 1071's own worked example: every alignment, length and starting sum.
+// byte by byte, and RFC 1071's own worked example: every alignment, length and starting sum; the
+// range checksum TSO uses (TypeScript and the native addon's) against the same definition.
 import { describe, expect, it } from "vitest";
-import { finish, sum16 } from "../src/dataplane/checksum.js";
+import { finish, type SumRanges, sum16, sum16Ranges } from "../src/dataplane/checksum.js";
+import { loadBatchAead } from "../src/native-aead.js";
 
 /** RFC 1071 section 4.1, literally: 16-bit big-endian words, an odd byte padded with zero, end-around carry. */
 function reference(b: Uint8Array, start: number, end: number, initial: number): number {
@@ -91,5 +93,40 @@ describe("Internet checksum (RFC 1071)", () => {
       const initial = next(1 << 20);
       expect(finish(sum16(view, start, end, initial))).toBe(reference(view, start, end, initial));
     }
+  });
+});
+
+describe("sum16Ranges (TypeScript, and the native addon's where it loads)", () => {
+  const native = loadBatchAead().addon?.sum16Ranges;
+  const impls: [string, SumRanges][] = [["TypeScript", sum16Ranges], ...(native ? [["native", native] as [string, SumRanges]] : [])];
+  const folded = (b: Uint8Array, s: number, e: number): number => ~reference(b, s, e, 0) & 0xffff;
+
+  it.each(impls)("%s: each range's folded sum, every alignment, odd and even steps, capped by out.length", (_name, f) => {
+    const data = bytes(70_000, 5);
+    for (let shift = 0; shift < 4; shift++) {
+      const view = data.subarray(shift);
+      for (const [start, end, step] of [[0, 0, 1], [0, 1, 1], [3, 301, 45], [40, 40 + 60_000, 1380], [41, 41 + 60_001, 1379], [2, 1402, 1400], [1, 65_536, 65_536], [7, 1000, 2]] as const) {
+        const out = new Float64Array(600);
+        const n = f(view, start, end, step, out);
+        expect(n).toBe(Math.min(600, Math.ceil((end - start) / step)));
+        for (let k = 0; k < n; k++) expect(out[k], `shift ${shift} [${start}, ${end}) step ${step} range ${k}`).toBe(folded(view, start + k * step, Math.min(end, start + (k + 1) * step)));
+      }
+    }
+    const ones = new Uint8Array(3000).fill(0xff);
+    const out = new Float64Array(3);
+    expect(f(ones, 0, 3000, 1000, out)).toBe(3);
+    expect([...out]).toEqual([0xffff, 0xffff, 0xffff]);
+  });
+
+  it.skipIf(!native)("native: a malformed call throws (types, a range outside the buffer, step < 1), never reads outside", () => {
+    const f = native!;
+    const b = new Uint8Array(100);
+    const out = new Float64Array(4);
+    expect(() => f(b, 0, 101, 10, out)).toThrow(RangeError);
+    expect(() => f(b, -1, 10, 10, out)).toThrow(RangeError);
+    expect(() => f(b, 10, 5, 10, out)).toThrow(RangeError);
+    expect(() => f(b, 0, 10, 0, out)).toThrow(RangeError);
+    expect(() => f(new Uint16Array(10) as unknown as Uint8Array, 0, 10, 5, out)).toThrow(TypeError);
+    expect(() => f(b, 0, 10, 5, new Float32Array(4) as unknown as Float64Array)).toThrow(TypeError);
   });
 });

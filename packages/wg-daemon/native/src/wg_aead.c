@@ -7,6 +7,8 @@
  * these bytes". The nonce is 32 zero bits ‖ the 64-bit little-endian counter (RFC 8439 §2.8 as
  * WireGuard uses it, whitepaper §5.4.6), or an explicit 12 bytes per operation (known-answer tests).
  *
+ * The addon also exports sum16Ranges, the Internet checksum of consecutive ranges (csum.c).
+ *
  * JS API, identical for seal and open (packages/wg-core/src/aead-batch.ts documents the contract):
  *   seal(keys, input, output, desc, counters, results, count[, nonces[, aad]]) -> operations that succeeded
  *   keys, input, output, nonces, aad: Uint8Array (input and output may be the same array)
@@ -24,6 +26,7 @@
 #define NAPI_VERSION 8
 #endif
 #include <node_api.h>
+#include "csum.h"
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/core_names.h>
@@ -254,6 +257,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"seal", NULL, seal_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"open", NULL, open_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sum16Ranges", NULL, wg_sum16_ranges, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value tag_len;
   napi_create_int32(env, TAG_LEN, &tag_len);

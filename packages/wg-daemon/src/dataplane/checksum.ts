@@ -96,3 +96,18 @@ export function sum16(b: Uint8Array, start: number, end: number, sum = 0): numbe
 export function finish(sum: number): number {
   return ~fold(sum) & 0xffff;
 }
+
+/**
+ * Sums consecutive ranges of `b`: out[i] = the one's-complement sum of b[start + i·step, min(start +
+ * (i+1)·step, end)) as big-endian 16-bit words, folded to 16 bits (not complemented), for at most
+ * `out.length` ranges; returns how many. The shape of the native addon's `sum16Ranges`
+ * (native/src/csum.c), which TSO segmentation uses where it loads: one call per super-packet.
+ */
+export type SumRanges = (b: Uint8Array, start: number, end: number, step: number, out: Float64Array) => number;
+
+/** {@link SumRanges} in TypeScript ({@link sum16} per range): the fallback where the addon does not load. */
+export const sum16Ranges: SumRanges = (b, start, end, step, out) => {
+  let k = 0;
+  for (let s = start; s < end && k < out.length; s += step, k++) out[k] = fold(sum16(b, s, Math.min(s + step, end)));
+  return k;
+};

@@ -6,6 +6,7 @@
  */
 import { SessionTable, type BatchTransportAead, type DropReason } from "@wg-ts/core";
 import { ActivityWriter } from "./activity.js";
+import { sum16Ranges, type SumRanges } from "./checksum.js";
 import {
   DROP_REASONS, RING, STATS_WORDS, ST, dropWord, statsBlock, type SharedBuffers, type Tier, type WorkerDropReason, type WorkerEvent,
 } from "./shared.js";
@@ -61,6 +62,7 @@ export class PipelineContext {
    * @param role the pipeline: its activity ring (shared by the tiers, which never run at once) and,
    *   with `tier`, its stats block
    * @param post hands an event to the main thread
+   * @param sums the range checksum TSO segmentation uses (the native addon's where it loads)
    */
   constructor(
     readonly shared: SharedBuffers,
@@ -68,6 +70,7 @@ export class PipelineContext {
     readonly aead: BatchTransportAead,
     readonly post: (e: WorkerEvent) => void,
     readonly tier: Tier = "worker",
+    readonly sums: SumRanges = sum16Ranges,
   ) {
     this.table = SessionTable.attach(shared.table);
     this.records = new PeerRecords(shared.peers);

@@ -84,7 +84,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       const len = n - off;
       if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
         stats[ST.superPackets]!++;
-        if (segmentTcp(pkt, len, hdr.gsoSize, this.#seg, this.#emit) < 0) this.ctx.stats.drop("invalid-inner-packet");
+        if (segmentTcp(pkt, len, hdr.gsoSize, this.#seg, this.#emit, this.ctx.sums) < 0) this.ctx.stats.drop("invalid-inner-packet");
       } else {
         if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) completeChecksum(pkt, len, hdr.csumStart, hdr.csumOffset);
         this.#route(pkt, len);

@@ -259,12 +259,12 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   const mainPipelines = (): { tx: TxPipeline<MmsgBatch>; rx: RxPipeline<MmsgBatch> } => {
     if (main !== null) return main;
     const data: WorkerInit = { ...init("tx"), batch: MAIN_BATCH, blocking: false, crashAfterReplays: 0 };
-    const aead = loadBatchAead().aead;
+    const { aead, sums } = loadBatchAead();
     const tun = new LinuxTun(tunFd);
     const udp = new LinuxUdp(udpFd);
     main = {
-      tx: new TxPipeline(new PipelineContext(data, "tx", aead, onEvent, "main"), data, tun, udp),
-      rx: new RxPipeline(new PipelineContext(data, "rx", aead, onEvent, "main"), data, tun, udp),
+      tx: new TxPipeline(new PipelineContext(data, "tx", aead, onEvent, "main", sums), data, tun, udp),
+      rx: new RxPipeline(new PipelineContext(data, "rx", aead, onEvent, "main", sums), data, tun, udp),
     };
     return main;
   };
