@@ -34,7 +34,17 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #tb: TransportBatch;
   readonly #innerLen: Int32Array;
   readonly #hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
-  readonly #emit = (p: Uint8Array, len: number): void => this.#route(p as Buffer, len);
+  /** A TSO segment: routed like a packet, or straight into the batch once its super-packet's first segment found its peer able to send. */
+  readonly #emit = (p: Uint8Array, len: number): void => {
+    const peer = this.#superPeer;
+    if (peer !== null) this.#enqueue(peer, p, len);
+    else this.#superPeer = this.#route(p as Buffer, len);
+  };
+  /**
+   * The peer the current super-packet's segments go to, decided by its first segment (one
+   * destination: the segments share the IP header), or null while not decided or not sendable.
+   */
+  #superPeer: (PeerView & { endpoint: Buffer }) | null = null;
   /** A worker's packets waiting for a keypair (null on the main thread: its Device stages them). */
   readonly #staging: Staging | null;
   /** How long the worker waits for the TUN while packets are staged (doubles up to POLL_TIMEOUT_MS). */
@@ -84,7 +94,9 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       const len = n - off;
       if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
         stats[ST.superPackets]!++;
+        this.#superPeer = null;
         if (segmentTcp(pkt, len, hdr.gsoSize, this.#seg, this.#emit, this.ctx.sums) < 0) this.ctx.stats.drop("invalid-inner-packet");
+        this.#superPeer = null;
       } else {
         if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) completeChecksum(pkt, len, hdr.csumStart, hdr.csumOffset);
         this.#route(pkt, len);
@@ -103,8 +115,11 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     return peer.endpoint !== null && slotCanSend(this.ctx.table, peer.sendSlot, peer.sendGeneration, this.#epoch);
   }
 
-  /** Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch. */
-  #route(p: Buffer, len: number): void {
+  /**
+   * Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch.
+   * @returns the peer when the packet went into the batch, null when it was staged, posted or dropped
+   */
+  #route(p: Buffer, len: number): (PeerView & { endpoint: Buffer }) | null {
     const ctx = this.ctx;
     const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
     const peer = id === undefined ? null : ctx.views.read(id);
@@ -119,10 +134,11 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         ctx.stats.f[ST.control]!++;
       } else if (peer === null) ctx.stats.drop("no-route");
       else this.#stage(staging, peer.id, copyOf(p, 0, len));
-      return;
+      return null;
     }
     if (staging !== null && staging.has(peer.id)) this.#sendStaged(staging, peer); // in order: what waited goes first
     this.#enqueue(peer, p, len);
+    return peer;
   }
 
   /** Stages a packet of peer `id` on this worker; asks the Device for a handshake when due. */
