@@ -48,7 +48,8 @@ describe.each([false, true])("software segmentation and coalescing (IPv6: %s)", 
   const big = superPacket(v6, payload);
 
   const segments: Uint8Array[] = [];
-  const n = segmentTcp(big, big.length, mss, new Uint8Array(1500), (seg, len) => segments.push(seg.slice(0, len)));
+  const seg = new Uint8Array(1500);
+  const n = segmentTcp(big, big.length, mss, seg, seg.length, () => 0, (at, len) => void segments.push(seg.slice(at, at + len)));
 
   it("splits into MTU-sized segments with valid checksums, lengths, sequence numbers and flags", () => {
     expect(n).toBe(11);

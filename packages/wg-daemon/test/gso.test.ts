@@ -1,7 +1,8 @@
 // TSO segmentation (src/dataplane/gso.ts segmentTcp): every segment of IPv4 and IPv6 TCP super-packets
 // carries valid IP and TCP checksums (RFC 1071, written out byte by byte here), the right sequence
 // numbers and the original payload — with the TypeScript range checksum and with the native addon's,
-// which give the same bytes (more segments than one `sums` call covers, odd and even sizes).
+// built in one scratch buffer or placed in slots of an arena: the same bytes (more segments than one
+// `sums` call covers, odd and even sizes).
 import { describe, expect, it } from "vitest";
 import { type SumRanges, sum16Ranges } from "../src/dataplane/checksum.js";
 import { segmentTcp } from "../src/dataplane/gso.js";
@@ -46,10 +47,14 @@ function superPacket(v6: boolean, payloadBytes: number): Uint8Array {
   return p;
 }
 
-function split(pkt: Uint8Array, gsoSize: number, sums: SumRanges): Uint8Array[] {
+/** Segments built in one scratch buffer (placed at 0 each time), or each in its own slot of an arena at an odd offset (as in the datagram slots). */
+function split(pkt: Uint8Array, gsoSize: number, sums: SumRanges, slots = false): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const seg = new Uint8Array(gsoSize + 120);
-  const n = segmentTcp(pkt, pkt.length, gsoSize, seg, (s, len) => void out.push(s.slice(0, len)), sums);
+  const room = gsoSize + 120;
+  const buf = new Uint8Array(slots ? 2000 * room : room).fill(0xa5);
+  let next = 0;
+  const place = (): number => (slots ? 16 + room * next++ : 0);
+  const n = segmentTcp(pkt, pkt.length, gsoSize, buf, room - 16, place, (at, len) => void out.push(buf.slice(at, at + len)), sums);
   expect(n).toBe(out.length);
   return out;
 }
@@ -60,6 +65,13 @@ const onLinuxX64 = process.platform === "linux" && process.arch === "x64";
 describe("segmentTcp", () => {
   it("the native range checksum is in use where the addon loads (linux-x64)", () => {
     if (onLinuxX64) expect(native).not.toBe(sum16Ranges);
+  });
+
+  it("a segment that would not fit in the room: −1 and nothing placed", () => {
+    const pkt = superPacket(false, 3000);
+    let placed = 0;
+    const r = segmentTcp(pkt, pkt.length, 1380, new Uint8Array(2000), 1380 + 39, () => (placed++, 0), () => undefined);
+    expect([r, placed]).toEqual([-1, 0]);
   });
 
   for (const v6 of [false, true]) {
@@ -82,8 +94,9 @@ describe("segmentTcp", () => {
           got += s.length - l4 - 20;
         });
         expect(got).toBe(payload);
-        const nat = split(pkt, gsoSize, native);
-        expect(nat.map((s) => Buffer.from(s).toString("hex"))).toEqual(ts.map((s) => Buffer.from(s).toString("hex")));
+        const hex = (segs: Uint8Array[]): string[] => segs.map((s) => Buffer.from(s).toString("hex"));
+        expect(hex(split(pkt, gsoSize, native))).toEqual(hex(ts));
+        expect(hex(split(pkt, gsoSize, native, true))).toEqual(hex(ts));
       });
     }
   }

@@ -55,26 +55,29 @@ export function completeChecksum(pkt: Uint8Array, len: number, csumStart: number
 const PAYLOAD_SUMS = 64;
 const PAYLOAD_SUM_SCRATCH = new Float64Array(PAYLOAD_SUMS);
 
-/** TCP/UDP pseudo-header sum for the IP packet in `p` (IPv4 or IPv6), given the L4 length. */
-function pseudoSum(p: Uint8Array, v6: boolean, proto: number, l4len: number): number {
-  const s = v6 ? sum16(p, 8, 40) : sum16(p, 12, 20);
+/** TCP/UDP pseudo-header sum for the IP packet at `at` in `p` (IPv4 or IPv6), given the L4 length. */
+function pseudoSum(p: Uint8Array, at: number, v6: boolean, proto: number, l4len: number): number {
+  const s = v6 ? sum16(p, at + 8, at + 40) : sum16(p, at + 12, at + 20);
   return s + proto + l4len;
 }
 
 /**
  * Splits a GSO TCP super-packet `pkt[0..len)` (starting at the IP header) into segments of at most
- * `gsoSize` payload bytes. Each segment is built in `seg` (≥ headers + gsoSize bytes) and handed to
- * `emit(seg, length)` before the next one overwrites it. The payloads' checksums are summed
- * {@link PAYLOAD_SUMS} segments per `sums` call (the native addon's range checksum in the data
- * plane). Returns the number of segments, or −1 if the packet is not a well-formed TCP/IPv4 or
- * TCP/IPv6 packet.
+ * `gsoSize` payload bytes. Each segment is built in `out` at the offset `place()` returns (`room`
+ * bytes there) and handed to `emit(at, length)` before the next one is placed: the tx pipeline
+ * places them straight in its datagram slots, or reuses one scratch buffer. The payloads' checksums
+ * are summed {@link PAYLOAD_SUMS} segments per `sums` call (the native addon's range checksum in the
+ * data plane). Returns the number of segments, or −1 (nothing placed) if the packet is not a
+ * well-formed TCP/IPv4 or TCP/IPv6 packet or a segment would not fit in `room`.
  */
 export function segmentTcp(
   pkt: Uint8Array,
   len: number,
   gsoSize: number,
-  seg: Uint8Array,
-  emit: (seg: Uint8Array, length: number) => void,
+  out: Uint8Array,
+  room: number,
+  place: () => number,
+  emit: (at: number, length: number) => void,
   sums: SumRanges = sum16Ranges,
 ): number {
   if (len < 20 || gsoSize <= 0) return -1;
@@ -90,11 +93,10 @@ export function segmentTcp(
   if (l4 + 20 > len) return -1;
   const thl = (pkt[l4 + 12]! >> 4) * 4;
   const hlen = l4 + thl;
-  if (thl < 20 || hlen > len || hlen + gsoSize > seg.length) return -1;
+  if (thl < 20 || hlen > len || hlen + gsoSize > room) return -1;
   const seq0 = ((pkt[l4 + 4]! << 24) | (pkt[l4 + 5]! << 16) | (pkt[l4 + 6]! << 8) | pkt[l4 + 7]!) >>> 0;
   const id0 = v6 ? 0 : (pkt[4]! << 8) | pkt[5]!;
   const flags0 = pkt[l4 + 13]!;
-  seg.set(pkt.subarray(0, hlen), 0);
   let count = 0;
   const payloadSums = PAYLOAD_SUM_SCRATCH;
   for (let off = hlen; off < len || count === 0; off += gsoSize) {
@@ -103,39 +105,41 @@ export function segmentTcp(
     if (j === 0) sums(pkt, off, Math.min(len, off + PAYLOAD_SUMS * gsoSize), gsoSize, payloadSums);
     const total = hlen + n;
     const last = off + n >= len;
-    seg.set(pkt.subarray(off, off + n), hlen);
+    const at = place();
+    for (let i = 0; i < hlen; i++) out[at + i] = pkt[i]!; // headers (a few dozen bytes), then patched below
+    out.set(pkt.subarray(off, off + n), at + hlen);
     if (v6) {
       const pl = total - 40;
-      seg[4] = pl >> 8;
-      seg[5] = pl & 0xff;
+      out[at + 4] = pl >> 8;
+      out[at + 5] = pl & 0xff;
     } else {
-      seg[2] = total >> 8;
-      seg[3] = total & 0xff;
+      out[at + 2] = total >> 8;
+      out[at + 3] = total & 0xff;
       const id = (id0 + count) & 0xffff;
-      seg[4] = id >> 8;
-      seg[5] = id & 0xff;
-      seg[10] = 0;
-      seg[11] = 0;
-      const c = finish(sum16(seg, 0, l4));
-      seg[10] = c >> 8;
-      seg[11] = c & 0xff;
+      out[at + 4] = id >> 8;
+      out[at + 5] = id & 0xff;
+      out[at + 10] = 0;
+      out[at + 11] = 0;
+      const c = finish(sum16(out, at, at + l4));
+      out[at + 10] = c >> 8;
+      out[at + 11] = c & 0xff;
     }
     const seq = (seq0 + (off - hlen)) >>> 0;
-    seg[l4 + 4] = seq >>> 24;
-    seg[l4 + 5] = (seq >>> 16) & 0xff;
-    seg[l4 + 6] = (seq >>> 8) & 0xff;
-    seg[l4 + 7] = seq & 0xff;
+    out[at + l4 + 4] = seq >>> 24;
+    out[at + l4 + 5] = (seq >>> 16) & 0xff;
+    out[at + l4 + 6] = (seq >>> 8) & 0xff;
+    out[at + l4 + 7] = seq & 0xff;
     let fl = flags0;
     if (!last) fl &= ~0x09; // FIN, PSH only on the last segment
     if (count > 0) fl &= ~0x80; // CWR only on the first
-    seg[l4 + 13] = fl;
-    seg[l4 + 16] = 0;
-    seg[l4 + 17] = 0;
+    out[at + l4 + 13] = fl;
+    out[at + l4 + 16] = 0;
+    out[at + l4 + 17] = 0;
     // TCP checksum: pseudo-header, TCP header (checksum field zero), payload (an even offset from l4)
-    const c = finish(sum16(seg, l4, hlen, pseudoSum(seg, v6, 6, total - l4)) + (n > 0 ? payloadSums[j]! : 0));
-    seg[l4 + 16] = c >> 8;
-    seg[l4 + 17] = c & 0xff;
-    emit(seg, total);
+    const c = finish(sum16(out, at + l4, at + hlen, pseudoSum(out, at, v6, 6, total - l4)) + (n > 0 ? payloadSums[j]! : 0));
+    out[at + l4 + 16] = c >> 8;
+    out[at + l4 + 17] = c & 0xff;
+    emit(at, total);
     count++;
     if (last) break;
   }

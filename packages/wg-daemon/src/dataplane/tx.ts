@@ -34,17 +34,16 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #tb: TransportBatch;
   readonly #innerLen: Int32Array;
   readonly #hdr: VnetHdr = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
-  /** A TSO segment: routed like a packet, or straight into the batch once its super-packet's first segment found its peer able to send. */
-  readonly #emit = (p: Uint8Array, len: number): void => {
-    const peer = this.#superPeer;
-    if (peer !== null) this.#enqueue(peer, p, len);
-    else this.#superPeer = this.#route(p as Buffer, len);
-  };
   /**
-   * The peer the current super-packet's segments go to, decided by its first segment (one
-   * destination: the segments share the IP header), or null while not decided or not sendable.
+   * The peer of the super-packet being split when it can send (routed once: the segments share the
+   * IP header): its segments are built straight in the batch's datagram slots ({@link #placeSlot},
+   * {@link #commitSlot}); otherwise each is built in the scratch segment and routed on its own.
    */
   #superPeer: (PeerView & { endpoint: Buffer }) | null = null;
+  readonly #placeSlot = (): number => this.#batch.slot(this.#claim(this.#superPeer!)) + HEADER;
+  readonly #commitSlot = (_at: number, len: number): void => this.#commit(this.#superPeer!, this.#count, len);
+  readonly #placeScratch = (): number => 0;
+  readonly #routeScratch = (_at: number, len: number): void => void this.#route(this.#seg, len);
   /** A worker's packets waiting for a keypair (null on the main thread: its Device stages them). */
   readonly #staging: Staging | null;
   /** How long the worker waits for the TUN while packets are staged (doubles up to POLL_TIMEOUT_MS). */
@@ -60,8 +59,8 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     this.#staging = ctx.tier === "main" ? null : new Staging();
     this.#tunBuf = Buffer.alloc(this.off + 65536 + 64);
     this.#tunPacket = this.#tunBuf.subarray(this.off);
-    this.#seg = Buffer.alloc(o.mtu + 64);
     this.#slotSize = HEADER + o.mtu + TAG + 16;
+    this.#seg = Buffer.alloc(this.#slotSize - HEADER); // the room a segment has in a slot
     this.#batch = udp.batch(o.batch, this.#slotSize);
     this.#tb = new TransportBatch(this.#batch.n);
     this.#innerLen = new Int32Array(this.#batch.n);
@@ -94,9 +93,13 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       const len = n - off;
       if (hdr.gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
         stats[ST.superPackets]!++;
+        const peer = (this.#superPeer = this.#sendablePeer(pkt, len));
+        const r =
+          peer !== null
+            ? segmentTcp(pkt, len, hdr.gsoSize, this.#batch.data, this.#slotSize - HEADER, this.#placeSlot, this.#commitSlot, this.ctx.sums)
+            : segmentTcp(pkt, len, hdr.gsoSize, this.#seg, this.#seg.length, this.#placeScratch, this.#routeScratch, this.ctx.sums);
         this.#superPeer = null;
-        if (segmentTcp(pkt, len, hdr.gsoSize, this.#seg, this.#emit, this.ctx.sums) < 0) this.ctx.stats.drop("invalid-inner-packet");
-        this.#superPeer = null;
+        if (r < 0) this.ctx.stats.drop("invalid-inner-packet");
       } else {
         if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) completeChecksum(pkt, len, hdr.csumStart, hdr.csumOffset);
         this.#route(pkt, len);
@@ -116,10 +119,20 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   }
 
   /**
-   * Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch.
-   * @returns the peer when the packet went into the batch, null when it was staged, posted or dropped
+   * The peer of the packet in `p` when it can send now, with what it staged moved into the batch
+   * first (packets stay in order); null otherwise (the packet then takes {@link #route}).
    */
-  #route(p: Buffer, len: number): (PeerView & { endpoint: Buffer }) | null {
+  #sendablePeer(p: Uint8Array, len: number): (PeerView & { endpoint: Buffer }) | null {
+    const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
+    const peer = id === undefined ? null : this.ctx.views.read(id);
+    if (peer === null || !this.#canSend(peer)) return null;
+    const staging = this.#staging;
+    if (staging !== null && staging.has(peer.id)) this.#sendStaged(staging, peer);
+    return peer;
+  }
+
+  /** Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch. */
+  #route(p: Buffer, len: number): void {
     const ctx = this.ctx;
     const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
     const peer = id === undefined ? null : ctx.views.read(id);
@@ -134,11 +147,10 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         ctx.stats.f[ST.control]!++;
       } else if (peer === null) ctx.stats.drop("no-route");
       else this.#stage(staging, peer.id, copyOf(p, 0, len));
-      return null;
+      return;
     }
     if (staging !== null && staging.has(peer.id)) this.#sendStaged(staging, peer); // in order: what waited goes first
     this.#enqueue(peer, p, len);
-    return peer;
   }
 
   /** Stages a packet of peer `id` on this worker; asks the Device for a handshake when due. */
@@ -194,15 +206,25 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     for (let i = 0; i < n; i++) this.ctx.stats.drop("worker-stopped");
   }
 
-  /** Puts one packet of `peer` (usable keypair) into the batch, flushing first when it is full or for another peer or keypair. */
+  /** Puts one packet of `peer` (usable keypair) into the batch. */
   #enqueue(peer: PeerView & { endpoint: Buffer }, p: Buffer | Uint8Array, len: number): void {
-    const tb = this.#tb;
+    const k = this.#claim(peer);
+    this.#batch.data.set(p.subarray(0, len), this.#batch.slot(k) + HEADER);
+    this.#commit(peer, k, len);
+  }
+
+  /** The batch entry for `peer`'s next packet: the batch is sent first when full or another peer's or keypair's. */
+  #claim(peer: PeerView & { endpoint: Buffer }): number {
     const count = this.#count;
-    if (count === this.#batch.n || (count > 0 && (this.#batchPeer !== peer || tb.generation[count - 1] !== peer.sendGeneration))) this.flush();
-    const k = this.#count;
+    if (count === this.#batch.n || (count > 0 && (this.#batchPeer !== peer || this.#tb.generation[count - 1] !== peer.sendGeneration))) this.flush();
+    return this.#count;
+  }
+
+  /** Entry k, whose inner packet (`len` bytes) is at its slot's payload, joins the batch. */
+  #commit(peer: PeerView & { endpoint: Buffer }, k: number, len: number): void {
+    const tb = this.#tb;
     const s = this.#batch.slot(k);
     const data = this.#batch.data;
-    data.set(p.subarray(0, len), s + HEADER);
     tb.setInput(k, data, s + HEADER, len); // sealed in place: the datagram is the slot
     tb.setOutput(k, data, s, this.#slotSize);
     tb.slot[k] = peer.sendSlot;
