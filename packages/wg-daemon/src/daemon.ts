@@ -7,6 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { setFlagsFromString } from "node:v8";
+import { tierUpEarly } from "./dataplane/tiering.js";
 import { Engine, monotonicEpochMs } from "./engine.js";
 import { createFastIo, type WorkerPolicy } from "./dataplane/io.js";
 import { socketPath, UapiServer } from "./uapi.js";
@@ -106,6 +107,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   // enough: at a packet every 50 ms that took ~15 packets, each ~0.5 ms slower; costs ~0.6 MiB of
   // idle RSS (benchmarks/README.md, section 10).
   setFlagsFromString("--always-sparkplug");
+  // While the main thread alone moves the packets, V8 optimizes their path after a few of them
+  // instead of thousands (dataplane/tiering.ts; the workers restore V8's default while they run).
+  tierUpEarly();
   log(`${name}: daemon started (pid ${process.pid})`);
   return { name, engine, uapi, stopped, stop, fastStatus };
 }

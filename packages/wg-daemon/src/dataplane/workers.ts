@@ -20,6 +20,7 @@
 import { Worker } from "node:worker_threads";
 import { F_GETFL, F_SETFL, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, O_NONBLOCK, SHUT_RDWR, libc } from "../libc.js";
 import { reclaimMemory } from "./reclaim.js";
+import { lightTraffic } from "./tiering.js";
 import { VNET_HDR_LEN, openTun } from "./tun.js";
 import type { Endpoint, SessionTableHandles } from "@wg-ts/core";
 import { MmsgBatch, SOCKADDR6, openUdp } from "./udp.js";
@@ -279,6 +280,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     starting = (async () => {
       Atomics.store(words, KP.stop, 0);
       Atomics.store(words, KP.go, 0);
+      lightTraffic(false); // the workers' hot loops tier up on V8's default budget (tiering.ts)
       const inits = [init("tx"), init("rx")];
       const fresh = inits.map(
         (data) =>
@@ -347,6 +349,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         for (const w of leaving) w.unref();
       } else await Promise.all(leaving.map(exited));
       workers = [];
+      lightTraffic(true);
     })();
     try {
       await stopping;
