@@ -118,39 +118,43 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     return peer.endpoint !== null && slotCanSend(this.ctx.table, peer.sendSlot, peer.sendGeneration, this.#epoch);
   }
 
-  /**
-   * The peer of the packet in `p` when it can send now, with what it staged moved into the batch
-   * first (packets stay in order); null otherwise (the packet then takes {@link #route}).
-   */
-  #sendablePeer(p: Uint8Array, len: number): (PeerView & { endpoint: Buffer }) | null {
+  /** Cryptokey routing: the peer whose allowed IPs hold the inner destination of the packet in `p`, as this thread reads its record; null: none. */
+  #peerOf(p: Uint8Array, len: number): PeerView | null {
     const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
-    const peer = id === undefined ? null : this.ctx.views.read(id);
-    if (peer === null || !this.#canSend(peer)) return null;
+    return id === undefined ? null : this.ctx.views.read(id);
+  }
+
+  /** `peer`, once what it had staged on this worker went into the batch (in order: what waited goes first). */
+  #stagedFirst(peer: PeerView & { endpoint: Buffer }): PeerView & { endpoint: Buffer } {
     const staging = this.#staging;
     if (staging !== null && staging.has(peer.id)) this.#sendStaged(staging, peer);
     return peer;
   }
 
-  /** Cryptokey routing (the peer whose allowed IPs hold the inner destination), then into the batch. */
+  /** The peer of the packet in `p` when it can send now (its staged packets moved into the batch first); null otherwise. */
+  #sendablePeer(p: Uint8Array, len: number): (PeerView & { endpoint: Buffer }) | null {
+    const peer = this.#peerOf(p, len);
+    return peer !== null && this.#canSend(peer) ? this.#stagedFirst(peer) : null;
+  }
+
+  /** Cryptokey routing, then into the batch; without a usable keypair, staged (worker) or to the Device (main thread). */
   #route(p: Buffer, len: number): void {
     const ctx = this.ctx;
-    const id = len >= 20 ? this.snap.routes.lookup(p, "dst") : undefined;
-    const peer = id === undefined ? null : ctx.views.read(id);
-    const staging = this.#staging;
-    if (peer === null || !this.#canSend(peer)) {
-      // No usable keypair (none, expired, counters spent): wait for the handshake the Device
-      // starts. Its send timers see this pipeline's traffic through the peer record's counters
-      // (activity.ts): no packet of a peer with a session takes this way, so none goes to an
-      // endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
-      if (staging === null) {
-        ctx.post({ kind: "slow", packet: copyOf(p, 0, len) });
-        ctx.stats.f[ST.control]!++;
-      } else if (peer === null) ctx.stats.drop("no-route");
-      else this.#stage(staging, peer.id, copyOf(p, 0, len));
+    const peer = this.#peerOf(p, len);
+    if (peer !== null && this.#canSend(peer)) {
+      this.#enqueue(this.#stagedFirst(peer), p, len);
       return;
     }
-    if (staging !== null && staging.has(peer.id)) this.#sendStaged(staging, peer); // in order: what waited goes first
-    this.#enqueue(peer, p, len);
+    // No usable keypair (none, expired, counters spent): wait for the handshake the Device
+    // starts. Its send timers see this pipeline's traffic through the peer record's counters
+    // (activity.ts): no packet of a peer with a session takes this way, so none goes to an
+    // endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
+    const staging = this.#staging;
+    if (staging === null) {
+      ctx.post({ kind: "slow", packet: copyOf(p, 0, len) });
+      ctx.stats.f[ST.control]!++;
+    } else if (peer === null) ctx.stats.drop("no-route");
+    else this.#stage(staging, peer.id, copyOf(p, 0, len));
   }
 
   /** Stages a packet of peer `id` on this worker; asks the Device for a handshake when due. */
