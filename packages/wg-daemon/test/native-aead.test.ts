@@ -6,7 +6,7 @@
  * prebuilt file against a fresh build (where a compiler is installed).
  */
 import { spawnSync } from "node:child_process";
-import { randomFillSync } from "node:crypto";
+import { createCipheriv, randomFillSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,6 +97,33 @@ describe.skipIf(!loaded.native)("native addon: published ChaCha20-Poly1305 vecto
       }
     }
     expect(cases.some((t) => t.result === "invalid")).toBe(true);
+  });
+
+  // The addon composes the AEAD from ChaCha20 and Poly1305 (wg_aead.c): every padding case of
+  // RFC 8439 §2.8 — message and AAD lengths around the 16-byte Poly1305 and 64-byte ChaCha20 blocks.
+  it("every message length 0–200 and 1370–1470 with AAD of 0–40 bytes: byte for byte node:crypto; any flipped bit fails", () => {
+    const rnd = mulberry32(21);
+    const lengths = [...Array.from({ length: 201 }, (_, i) => i), ...Array.from({ length: 101 }, (_, i) => 1370 + i)];
+    for (const len of lengths) {
+      const aadLen = len % 41;
+      const key = hex(randomFillSync(new Uint8Array(32)));
+      const nonce = hex(randomFillSync(new Uint8Array(12)));
+      const aad = hex(randomFillSync(new Uint8Array(aadLen)));
+      const msg = hex(randomFillSync(new Uint8Array(len)));
+      const c = createCipheriv("chacha20-poly1305", h(key), h(nonce), { authTagLength: 16 });
+      if (aadLen > 0) c.setAAD(h(aad));
+      const expected = hex(Buffer.concat([c.update(h(msg)), c.final(), c.getAuthTag()]));
+      expect(seal(key, nonce, aad, msg), `length ${len}, AAD ${aadLen}`).toBe(expected);
+      expect(open(key, nonce, aad, expected)).toBe(msg);
+      const forged = h(expected);
+      forged[Math.floor(rnd() * forged.length)]! ^= 1 << Math.floor(rnd() * 8);
+      expect(open(key, nonce, aad, hex(forged)), `forged, length ${len}`).toBeNull();
+      if (aadLen > 0) {
+        const otherAad = h(aad);
+        otherAad[Math.floor(rnd() * aadLen)]! ^= 1;
+        expect(open(key, nonce, hex(otherAad), expected), `AAD changed, length ${len}`).toBeNull();
+      }
+    }
   });
 
   it("the RFC 8439 §2.8.2 sunscreen vector is in the file", () => {

@@ -1,11 +1,20 @@
 /*
  * wg_aead: ChaCha20-Poly1305 (RFC 8439 §2.8) for N packets per call, over the OpenSSL that the
- * running `node` binary already contains. Nothing is linked: the EVP_*, ERR_* and OPENSSL_cleanse
- * symbols are resolved against the host executable when the addon is loaded (`nm -D node`).
+ * running `node` binary already contains. Nothing is linked: the EVP_*, ERR_*, CRYPTO_memcmp and
+ * OPENSSL_cleanse symbols are resolved against the host executable when the addon is loaded (`nm -D node`).
  *
  * No protocol logic: per operation "this key, this 12-byte nonce, this AAD (empty by default),
  * these bytes". The nonce is 32 zero bits ‖ the 64-bit little-endian counter (RFC 8439 §2.8 as
  * WireGuard uses it, whitepaper §5.4.6), or an explicit 12 bytes per operation (known-answer tests).
+ *
+ * The AEAD is composed from its two public EVP primitives, ChaCha20 (EVP_chacha20: counter ‖ nonce)
+ * and Poly1305 (EVP_MAC "POLY1305"), as RFC 8439 §2.8 defines it: one ChaCha20 call over
+ * [64 zero bytes ‖ the message, padded to whole blocks] in scratch gives the one-time Poly1305 key
+ * (block 0, §2.6) and the message's keystream from block 1; Poly1305 then runs over
+ * AAD ‖ pad16 ‖ ciphertext ‖ pad16 ‖ le64(|AAD|) ‖ le64(|ciphertext|). OpenSSL's own AEAD
+ * computes block 0 and the message's partial last block as two single-block calls per message
+ * (~15 % of a 1420-byte seal; benchmarks/README.md, section 18); here one bulk call covers both.
+ * The results are byte-identical (native-aead.test.ts checks them against node:crypto).
  *
  * The addon also exports sum16Ranges, the Internet checksum of consecutive ranges (csum.c).
  *
@@ -15,11 +24,11 @@
  *   desc: Int32Array, 4 per operation: input offset, input length, output offset, key offset
  *   counters: Float64Array (integers 0 .. 2^53 - 1); results: Int32Array (bytes written, or -1)
  *
- * State: one EVP_CIPHER_CTX and one scratch buffer per addon instance (napi instance data), so each
- * worker thread has its own. Keys are never copied by this file; the context's copy of the last key
- * is overwritten with zeros at the end of every call, and the scratch buffer (plaintext) is wiped.
- * Consecutive operations with the same key offset set the key up once (read once per run).
- * `open` decrypts into the scratch buffer and copies to `output` only after the tag verified: the
+ * State: one ChaCha20 context, one Poly1305 context and one scratch buffer per addon instance (napi
+ * instance data), so each worker thread has its own. Keys are never copied by this file; at the end
+ * of every call the contexts' copies of the last key and one-time key are overwritten with zeros, and
+ * the scratch buffer (plaintext, keystream) is wiped. Consecutive operations with the same key offset
+ * set the key up once (read once per run). `open` verifies the tag before it writes anything: the
  * output never receives unauthenticated plaintext.
  */
 #ifndef NAPI_VERSION
@@ -29,9 +38,7 @@
 #include "csum.h"
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +50,8 @@
 #define MAX_COUNTER 9007199254740991.0 /* 2^53 - 1: counters arrive as JS numbers */
 
 typedef struct {
-  EVP_CIPHER_CTX *ctx;
+  EVP_CIPHER_CTX *stream; /* ChaCha20: 16-byte IV = le32 block counter ‖ 12-byte nonce */
+  EVP_MAC_CTX *mac;       /* Poly1305 */
   uint8_t *scratch;
   size_t scratch_size;
   size_t scratch_dirty; /* bytes of scratch written since the last wipe */
@@ -54,14 +62,19 @@ typedef struct {
   size_t length; /* elements */
 } view_t;
 
+#define BLOCK_LEN 64 /* ChaCha20 block */
+#define IV_LEN 16    /* EVP_chacha20's IV: le32 block counter ‖ nonce */
+
 static const uint8_t ZERO_KEY[KEY_LEN];
-static const uint8_t ZERO_NONCE[NONCE_LEN];
+static const uint8_t ZERO_IV[IV_LEN];
+static const uint8_t ZERO_PAD[16];
 
 static void instance_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   instance_t *s = data;
-  if (s->ctx != NULL) EVP_CIPHER_CTX_free(s->ctx); /* OpenSSL clears the key it holds */
+  if (s->stream != NULL) EVP_CIPHER_CTX_free(s->stream); /* OpenSSL clears the key it holds */
+  if (s->mac != NULL) EVP_MAC_CTX_free(s->mac);
   if (s->scratch != NULL) {
     OPENSSL_cleanse(s->scratch, s->scratch_size);
     free(s->scratch);
@@ -99,50 +112,67 @@ static uint8_t *scratch(instance_t *s, size_t n) {
   return bigger;
 }
 
-static int ranges_overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
-  return a < b + bn && b < a + an;
+/* ChaCha20 from block 0 over [64 zero bytes ‖ in[0..len) ‖ pad to a whole block] in scratch: the
+ * one-time Poly1305 key is scratch[0..32) (RFC 8439 §2.6), in's keystream-XOR at scratch + 64.
+ * key NULL: the key the context already holds. Returns the scratch buffer or NULL. */
+static uint8_t *chacha_blocks(instance_t *s, const uint8_t *key, const uint8_t *nonce, const uint8_t *in, int len) {
+  size_t whole = ((size_t)len + BLOCK_LEN - 1) & ~(size_t)(BLOCK_LEN - 1);
+  size_t n = BLOCK_LEN + whole;
+  if (n > INT32_MAX) return NULL;
+  uint8_t *buf = scratch(s, n);
+  if (buf == NULL) return NULL;
+  if (n > s->scratch_dirty) s->scratch_dirty = n;
+  memset(buf, 0, BLOCK_LEN);
+  memcpy(buf + BLOCK_LEN, in, (size_t)len);
+  uint8_t iv[IV_LEN] = {0}; /* block counter 0 */
+  memcpy(iv + 4, nonce, NONCE_LEN);
+  int out = 0;
+  if (EVP_CipherInit_ex(s->stream, NULL, NULL, key, iv, 1) != 1) return NULL;
+  if (EVP_CipherUpdate(s->stream, buf, &out, buf, (int)n) != 1 || out != (int)n) return NULL;
+  return buf;
+}
+
+/* Poly1305 tag of AAD ‖ pad16 ‖ ct[0..len) ‖ pad16 ‖ le64(|AAD|) ‖ le64(len) under `otk` (RFC 8439 §2.8). */
+static int poly_tag(instance_t *s, const uint8_t *otk, const view_t *aad, const uint8_t *ct, size_t len, uint8_t tag[TAG_LEN]) {
+  EVP_MAC_CTX *mac = s->mac;
+  size_t alen = aad != NULL ? aad->length : 0;
+  uint8_t lengths[16];
+  for (int b = 0; b < 8; b++) {
+    lengths[b] = (uint8_t)((uint64_t)alen >> (8 * b));
+    lengths[8 + b] = (uint8_t)((uint64_t)len >> (8 * b));
+  }
+  size_t out = 0;
+  if (EVP_MAC_init(mac, otk, KEY_LEN, NULL) != 1) return 0;
+  if (alen > 0 && (EVP_MAC_update(mac, aad->data, alen) != 1 || ((alen & 15) != 0 && EVP_MAC_update(mac, ZERO_PAD, 16 - (alen & 15)) != 1)))
+    return 0;
+  if (len > 0 && EVP_MAC_update(mac, ct, len) != 1) return 0;
+  if ((len & 15) != 0 && EVP_MAC_update(mac, ZERO_PAD, 16 - (len & 15)) != 1) return 0;
+  if (EVP_MAC_update(mac, lengths, sizeof lengths) != 1) return 0;
+  return EVP_MAC_final(mac, tag, &out, TAG_LEN) == 1 && out == TAG_LEN;
 }
 
 /* One seal: in[0..len) -> out[0..len) ciphertext, out[len..len+16) tag. Returns bytes written or -1.
- * key NULL: the key the context already holds. */
+ * in and out may overlap (in is read into scratch first). key NULL: the key the context already holds. */
 static int seal_one(instance_t *s, const uint8_t *key, const uint8_t *nonce, const view_t *aad, const uint8_t *in, uint8_t *out, int len) {
-  EVP_CIPHER_CTX *ctx = s->ctx;
-  int n = 0;
-  uint8_t none[TAG_LEN];
-  if (in != out && ranges_overlap(in, (size_t)len, out, (size_t)len + TAG_LEN)) {
-    memmove(out, in, (size_t)len); /* OpenSSL wants in == out or disjoint */
-    in = out;
-  }
-  if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, 1) != 1) return -1;
-  if (aad != NULL && aad->length > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad->data, (int)aad->length) != 1) return -1;
-  if (len > 0 && (EVP_CipherUpdate(ctx, out, &n, in, len) != 1 || n != len)) return -1;
-  if (EVP_CipherFinal_ex(ctx, none, &n) != 1 || n != 0) return -1;
-  /* The tag through the cipher's own parameter call: EVP_CIPHER_CTX_ctrl(EVP_CTRL_AEAD_GET_TAG) builds
-   * the same parameter and adds a measurable share per packet (benchmarks/README.md, section 16). */
-  OSSL_PARAM get_tag[2] = {OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out + len, TAG_LEN), OSSL_PARAM_END};
-  if (EVP_CIPHER_CTX_get_params(ctx, get_tag) != 1) return -1;
+  uint8_t *buf = chacha_blocks(s, key, nonce, in, len);
+  if (buf == NULL) return -1;
+  uint8_t tag[TAG_LEN];
+  if (!poly_tag(s, buf, aad, buf + BLOCK_LEN, (size_t)len, tag)) return -1;
+  memcpy(out, buf + BLOCK_LEN, (size_t)len);
+  memcpy(out + len, tag, TAG_LEN);
   return len + TAG_LEN;
 }
 
 /* One open: in[0..len) = ciphertext ‖ tag -> out[0..len-16) plaintext, written only if the tag verifies. */
 static int open_one(instance_t *s, const uint8_t *key, const uint8_t *nonce, const view_t *aad, const uint8_t *in, uint8_t *out, int len) {
-  EVP_CIPHER_CTX *ctx = s->ctx;
-  int n = 0;
   int plain = len - TAG_LEN;
-  uint8_t tag[TAG_LEN];
-  uint8_t none[TAG_LEN];
   if (plain < 0) return -1;
-  uint8_t *tmp = scratch(s, (size_t)plain);
-  if (tmp == NULL) return -1;
-  if ((size_t)plain > s->scratch_dirty) s->scratch_dirty = (size_t)plain;
-  memcpy(tag, in + plain, TAG_LEN);
-  if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, 0) != 1) return -1;
-  if (aad != NULL && aad->length > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad->data, (int)aad->length) != 1) return -1;
-  if (plain > 0 && (EVP_CipherUpdate(ctx, tmp, &n, in, plain) != 1 || n != plain)) return -1;
-  OSSL_PARAM set_tag[2] = {OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, TAG_LEN), OSSL_PARAM_END};
-  if (EVP_CIPHER_CTX_set_params(ctx, set_tag) != 1) return -1;
-  if (EVP_CipherFinal_ex(ctx, none, &n) != 1 || n != 0) return -1; /* the tag did not verify */
-  memcpy(out, tmp, (size_t)plain);
+  uint8_t *buf = chacha_blocks(s, key, nonce, in, plain);
+  if (buf == NULL) return -1;
+  uint8_t tag[TAG_LEN];
+  if (!poly_tag(s, buf, aad, in, (size_t)plain, tag)) return -1; /* the tag is over the ciphertext */
+  if (CRYPTO_memcmp(tag, in + plain, TAG_LEN) != 0) return -1;
+  memmove(out, buf + BLOCK_LEN, (size_t)plain);
   return plain;
 }
 
@@ -151,7 +181,7 @@ static napi_value batch(napi_env env, napi_callback_info info, int seal) {
   napi_value argv[9];
   instance_t *s = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL || s->ctx == NULL) {
+  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL || s->stream == NULL || s->mac == NULL) {
     napi_throw_error(env, NULL, "wg_aead: no cipher context");
     return NULL;
   }
@@ -221,8 +251,9 @@ static napi_value batch(napi_env env, napi_callback_info info, int seal) {
     r[i] = w;
     if (w >= 0) ok++;
   }
-  /* Leave no key in the context and no plaintext in scratch between calls. */
-  EVP_CipherInit_ex(s->ctx, NULL, NULL, ZERO_KEY, ZERO_NONCE, -1);
+  /* Leave no key in the contexts and no plaintext or keystream in scratch between calls. */
+  EVP_CipherInit_ex(s->stream, NULL, NULL, ZERO_KEY, ZERO_IV, -1);
+  EVP_MAC_init(s->mac, ZERO_KEY, KEY_LEN, NULL);
   if (s->scratch_dirty > 0) {
     OPENSSL_cleanse(s->scratch, s->scratch_dirty);
     s->scratch_dirty = 0;
@@ -242,11 +273,14 @@ NAPI_MODULE_INIT() {
     napi_throw_error(env, NULL, "wg_aead: out of memory");
     return NULL;
   }
-  s->ctx = EVP_CIPHER_CTX_new();
-  if (s->ctx == NULL || EVP_CipherInit_ex(s->ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL, 1) != 1) {
+  s->stream = EVP_CIPHER_CTX_new();
+  EVP_MAC *poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+  s->mac = poly1305 != NULL ? EVP_MAC_CTX_new(poly1305) : NULL;
+  EVP_MAC_free(poly1305); /* the context keeps its own reference */
+  if (s->stream == NULL || s->mac == NULL || EVP_CipherInit_ex(s->stream, EVP_chacha20(), NULL, NULL, NULL, 1) != 1) {
     instance_free(env, s, NULL);
     ERR_clear_error();
-    napi_throw_error(env, NULL, "wg_aead: OpenSSL has no ChaCha20-Poly1305");
+    napi_throw_error(env, NULL, "wg_aead: OpenSSL has no ChaCha20 or Poly1305");
     return NULL;
   }
   if (napi_set_instance_data(env, s, instance_free, NULL) != napi_ok) {
