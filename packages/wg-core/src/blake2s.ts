@@ -4,16 +4,16 @@
  * where creating a node:crypto Hash/Hmac object costs more than the few compressions themselves
  * (benchmarks/README.md, the simulator scale entry).
  *
- * Initial state: none kept between calls. The block buffer and message words are module scratch,
- * zeroed before each call returns, so no key or input stays behind; outputs are fresh arrays the
- * caller owns (and wipes). Pinned by the BLAKE2 KAT and the Linux blake2s/HMAC self-test vectors
+ * Initial state: none kept between calls. The chaining value and the block buffer are module
+ * scratch, zeroed before each public call returns, so no key or input stays behind; outputs are
+ * fresh arrays the caller owns (and wipes), and so is an {@link hmacKeySchedule} (secret when its
+ * key is). Pinned by the BLAKE2 KAT and the Linux blake2s/HMAC self-test vectors
  * (test/vectors.test.ts), cross-checked against node:crypto and @noble/hashes.
  */
 
-/** BLAKE2s IV (RFC 7693 §2.6: the SHA-256 IV). */
-const IV = Uint32Array.of(
-  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-);
+// BLAKE2s IV (RFC 7693 §2.6: the SHA-256 IV), as int32 literals so compress() reads no memory.
+const IV0 = 0x6a09e667 | 0, IV1 = 0xbb67ae85 | 0, IV2 = 0x3c6ef372 | 0, IV3 = 0xa54ff53a | 0;
+const IV4 = 0x510e527f | 0, IV5 = 0x9b05688c | 0, IV6 = 0x1f83d9ab | 0, IV7 = 0x5be0cd19 | 0;
 
 // Message schedule σ (RFC 7693 §2.7), as compress() unrolls it (one comment line per round).
 /** BLAKE2s block size in bytes. */
@@ -21,7 +21,12 @@ const BLOCK = 64;
 
 // Scratch, wiped at the end of every public call (the message words live in compress()'s locals).
 const block = new Uint8Array(BLOCK);
-const hState = new Uint32Array(8);
+const blockWords = new Int32Array(block.buffer); // the same bytes, to zero 4 at a time
+/** The chaining value h[0..7] (int32: no uint32-to-double conversions in compress()). */
+const hState = new Int32Array(8);
+/** Bytes hashed so far (t) and bytes waiting in {@link block}: the running hash's position. */
+let total = 0;
+let fill = 0;
 
 /** Little-endian 32-bit word at `off`. */
 function word(buf: Uint8Array, off: number): number {
@@ -55,12 +60,12 @@ function compress(buf: Uint8Array, off: number, bytes: number, last: boolean): v
   const m14 = word(buf, off + 56);
   const m15 = word(buf, off + 60);
   const h = hState;
-  let v0 = h[0]! | 0, v1 = h[1]! | 0, v2 = h[2]! | 0, v3 = h[3]! | 0, v4 = h[4]! | 0, v5 = h[5]! | 0, v6 = h[6]! | 0, v7 = h[7]! | 0;
-  let v8 = IV[0]! | 0, v9 = IV[1]! | 0, v10 = IV[2]! | 0, v11 = IV[3]! | 0;
-  let v12 = IV[4]! ^ bytes; // t0
-  let v13 = IV[5]! ^ Math.floor(bytes / 0x1_0000_0000); // t1
-  let v14 = last ? ~IV[6]! : IV[6]! | 0; // f0
-  let v15 = IV[7]! | 0;
+  let v0 = h[0]!, v1 = h[1]!, v2 = h[2]!, v3 = h[3]!, v4 = h[4]!, v5 = h[5]!, v6 = h[6]!, v7 = h[7]!;
+  let v8 = IV0, v9 = IV1, v10 = IV2, v11 = IV3;
+  let v12 = IV4 ^ bytes; // t0
+  let v13 = bytes < 0x1_0000_0000 ? IV5 : IV5 ^ Math.floor(bytes / 0x1_0000_0000); // t1
+  let v14 = last ? ~IV6 : IV6; // f0
+  let v15 = IV7;
   let t: number;
   // round 0: σ[0] = 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
   v0 = (v0 + v4 + m0) | 0; t = v12 ^ v0; v12 = (t >>> 16) | (t << 16); v8 = (v8 + v12) | 0; t = v4 ^ v8; v4 = (t >>> 12) | (t << 20);
@@ -244,6 +249,77 @@ function compress(buf: Uint8Array, off: number, bytes: number, last: boolean): v
 }
 
 /**
+ * Starts a hash: h := IV ^ parameter block (RFC 7693 §2.5: digest length, key length,
+ * fanout = depth = 1), nothing hashed yet.
+ */
+function start(outLen: number, keyLen: number): void {
+  const h = hState;
+  h[0] = IV0 ^ 0x01010000 ^ (keyLen << 8) ^ outLen;
+  h[1] = IV1;
+  h[2] = IV2;
+  h[3] = IV3;
+  h[4] = IV4;
+  h[5] = IV5;
+  h[6] = IV6;
+  h[7] = IV7;
+  total = 0;
+  fill = 0;
+}
+
+/**
+ * Absorbs `p`. A full {@link block} is compressed only once more input comes, so that the last
+ * block is compressed by {@link finish} with the final flag; whole blocks are compressed straight
+ * from `p`.
+ */
+function update(p: Uint8Array): void {
+  let t = total;
+  let f = fill;
+  let i = 0;
+  const n = p.length;
+  while (i < n) {
+    if (f === BLOCK) {
+      t += BLOCK;
+      compress(block, 0, t, false);
+      f = 0;
+    }
+    // Whole blocks straight from the input, keeping the last byte(s) for the final block.
+    if (f === 0) {
+      while (n - i > BLOCK) {
+        t += BLOCK;
+        compress(p, i, t, false);
+        i += BLOCK;
+      }
+    }
+    const end = Math.min(i + BLOCK - f, n);
+    while (i < end) block[f++] = p[i++]!;
+  }
+  total = t;
+  fill = f;
+}
+
+/** Compresses the final block, zero padded (RFC 7693 §3.3); the digest is then in {@link hState}. */
+function finish(): void {
+  total += fill;
+  while (fill < BLOCK) block[fill++] = 0;
+  compress(block, 0, total, true);
+}
+
+/** The first `outLen` bytes of h (little-endian words), as a fresh array. */
+function digest(outLen: number): Uint8Array {
+  const out = new Uint8Array(outLen);
+  for (let i = 0; i < outLen; i++) out[i] = hState[i >>> 2]! >>> (8 * (i & 3));
+  return out;
+}
+
+/** Zeroes the scratch: block and chaining value. */
+function wipeScratch(): void {
+  const w = blockWords;
+  for (let i = 0; i < 16; i++) w[i] = 0;
+  const h = hState;
+  for (let i = 0; i < 8; i++) h[i] = 0;
+}
+
+/**
  * BLAKE2s of the concatenation of `parts`, keyed when `key` is non-empty (RFC 7693 §3.3).
  * @param outLen digest length, 1–32 bytes
  * @param key 0–32-byte key (not retained)
@@ -251,50 +327,102 @@ function compress(buf: Uint8Array, off: number, bytes: number, last: boolean): v
 export function blake2s(parts: readonly Uint8Array[], outLen = 32, key?: Uint8Array): Uint8Array {
   const keyLen = key === undefined ? 0 : key.length;
   if (outLen < 1 || outLen > 32 || keyLen > 32) throw new RangeError("BLAKE2s: output 1-32 bytes, key 0-32 bytes");
-  hState.set(IV);
-  hState[0] = hState[0]! ^ 0x01010000 ^ (keyLen << 8) ^ outLen; // parameter block: fanout = depth = 1
-  let t = 0; // bytes hashed so far
-  let fill = 0; // bytes in `block`
+  start(outLen, keyLen);
   if (keyLen > 0) {
     block.set(key!);
     fill = BLOCK; // the key block, zero padded; compressed once more input (or the end) comes
   }
-  for (let j = 0; j < parts.length; j++) {
-    const p = parts[j]!;
-    let i = 0;
-    const n = p.length;
-    while (i < n) {
-      if (fill === BLOCK) {
-        t += BLOCK;
-        compress(block, 0, t, false);
-        fill = 0;
-      }
-      // Whole blocks straight from the input, keeping the last byte(s) for the final block.
-      if (fill === 0) {
-        while (n - i > BLOCK) {
-          t += BLOCK;
-          compress(p, i, t, false);
-          i += BLOCK;
-        }
-      }
-      const end = Math.min(i + BLOCK - fill, n);
-      while (i < end) block[fill++] = p[i++]!;
-    }
-  }
-  t += fill;
-  block.fill(0, fill);
-  compress(block, 0, t, true);
-  const out = new Uint8Array(outLen);
-  for (let i = 0; i < outLen; i++) out[i] = hState[i >>> 2]! >>> (8 * (i & 3));
-  block.fill(0);
-  hState.fill(0);
+  for (let j = 0; j < parts.length; j++) update(parts[j]!);
+  finish();
+  const out = digest(outLen);
+  wipeScratch();
   return out;
 }
 
-const ipad = new Uint8Array(BLOCK);
-const opad = new Uint8Array(BLOCK);
-const innerList: Uint8Array[] = [ipad, ipad];
-const outerList: Uint8Array[] = [opad, opad];
+/** BLAKE2s-256 of `a ‖ b`: {@link blake2s} without the parts array, for HASH(H ‖ x). */
+export function blake2s256(a: Uint8Array, b?: Uint8Array): Uint8Array {
+  start(32, 0);
+  update(a);
+  if (b !== undefined) update(b);
+  finish();
+  const out = digest(32);
+  wipeScratch();
+  return out;
+}
+
+/** Size of an {@link hmacKeySchedule} in 32-bit words. */
+export const HMAC_SCHEDULE_WORDS = 16;
+
+/**
+ * Fills {@link block} with `key ^ pad` (RFC 2104: the key zero padded to the 64-byte block,
+ * XORed with ipad 0x36 or opad 0x5c), `key` at most 64 bytes; the block is then full.
+ */
+function padBlock(key: Uint8Array, pad: number): void {
+  let i = 0;
+  for (; i < key.length; i++) block[i] = key[i]! ^ pad;
+  for (; i < BLOCK; i++) block[i] = pad;
+  fill = BLOCK;
+}
+
+/** A key longer than a block is hashed first (RFC 2104 §2); the result is the caller's to wipe. */
+function hmacKeyBytes(key: Uint8Array): Uint8Array {
+  return key.length > BLOCK ? blake2s([key]) : key;
+}
+
+/**
+ * The HMAC-BLAKE2s key schedule (RFC 2104 with 64-byte blocks): the BLAKE2s chaining values after
+ * compressing the block K ^ ipad (words 0–7) and the block K ^ opad (words 8–15). Each HMAC under
+ * the key then costs only the compressions of its input and of the inner digest
+ * ({@link hmacWithSchedule}): two fewer per use, for a key used more than once (τ0 in KDF2/KDF3,
+ * a constant chaining key). As secret as the key: the owner wipes it (`fill(0)`).
+ * @param out where to write it (16 words); a fresh array by default
+ */
+export function hmacKeySchedule(key: Uint8Array, out: Int32Array = new Int32Array(HMAC_SCHEDULE_WORDS)): Int32Array {
+  const k = hmacKeyBytes(key);
+  for (let half = 0; half < 2; half++) {
+    start(32, 0);
+    padBlock(k, half === 0 ? 0x36 : 0x5c);
+    compress(block, 0, BLOCK, false); // not the final block: the message follows
+    for (let i = 0; i < 8; i++) out[8 * half + i] = hState[i]!;
+  }
+  if (k !== key) k.fill(0);
+  wipeScratch();
+  return out;
+}
+
+/**
+ * The outer hash's final block, HASH((K ^ opad) ‖ inner) after its pad block: the inner digest,
+ * still in {@link hState}, becomes the block, then h := `opad` state (8 words at `off`) absorbs
+ * it; leaves the HMAC in {@link hState}.
+ */
+function outerFinal(opad: Int32Array, off: number): void {
+  for (let i = 0; i < 32; i++) block[i] = hState[i >>> 2]! >>> (8 * (i & 3));
+  for (let i = 8; i < 16; i++) blockWords[i] = 0;
+  for (let i = 0; i < 8; i++) hState[i] = opad[off + i]!;
+  compress(block, 0, BLOCK + 32, true);
+}
+
+/**
+ * HMAC-BLAKE2s(K, a ‖ b) from K's {@link hmacKeySchedule}; equal to {@link hmacBlake2s}(K, a ‖ b).
+ * The message must not be empty: HMAC(K, ε)'s inner hash ends on the ipad block itself, which the
+ * schedule has already compressed as a non-final block (use {@link hmacBlake2s} for it).
+ */
+export function hmacWithSchedule(schedule: Int32Array, a: Uint8Array, b?: Uint8Array): Uint8Array {
+  if (a.length + (b === undefined ? 0 : b.length) === 0) throw new RangeError("HMAC from a key schedule: empty message");
+  for (let i = 0; i < 8; i++) hState[i] = schedule[i]!;
+  total = BLOCK;
+  fill = 0;
+  update(a); // inner := HASH((K ^ ipad) ‖ a ‖ b), resumed after the ipad block
+  if (b !== undefined) update(b);
+  finish();
+  outerFinal(schedule, 8);
+  const out = digest(32);
+  wipeScratch();
+  return out;
+}
+
+/** The opad state of a one-shot {@link hmacBlake2s}, module scratch wiped with the rest. */
+const opadState = new Int32Array(8);
 
 /**
  * HMAC-BLAKE2s(key, input) (RFC 2104 with BLAKE2s-256 and 64-byte blocks; a key longer than a
@@ -302,22 +430,21 @@ const outerList: Uint8Array[] = [opad, opad];
  * @param key HMAC key (32 bytes in WireGuard; not retained)
  */
 export function hmacBlake2s(key: Uint8Array, input: Uint8Array): Uint8Array {
-  const k = key.length > BLOCK ? blake2s([key]) : key;
-  ipad.fill(0x36);
-  opad.fill(0x5c);
-  for (let i = 0; i < k.length; i++) {
-    ipad[i] = ipad[i]! ^ k[i]!;
-    opad[i] = opad[i]! ^ k[i]!;
-  }
+  const k = hmacKeyBytes(key);
+  // The opad block first: HASH((K ^ opad) ‖ …) resumes from it below.
+  start(32, 0);
+  padBlock(k, 0x5c);
+  compress(block, 0, BLOCK, false);
+  for (let i = 0; i < 8; i++) opadState[i] = hState[i]!;
+  // inner := HASH((K ^ ipad) ‖ input); the pad block is compressed once input (or the end) comes
+  start(32, 0);
+  padBlock(k, 0x36);
+  update(input);
+  finish();
   if (k !== key) k.fill(0);
-  innerList[1] = input;
-  const inner = blake2s(innerList); // HASH((K ^ ipad) ‖ input)
-  innerList[1] = ipad;
-  outerList[1] = inner;
-  const out = blake2s(outerList); // HASH((K ^ opad) ‖ inner)
-  outerList[1] = opad;
-  inner.fill(0);
-  ipad.fill(0);
-  opad.fill(0);
+  outerFinal(opadState, 0); // HASH((K ^ opad) ‖ inner)
+  const out = digest(32);
+  for (let i = 0; i < 8; i++) opadState[i] = 0;
+  wipeScratch();
   return out;
 }

@@ -16,7 +16,7 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
 import type { ChaChaPolyBackend } from "./aead.js";
-import { blake2s, hmacBlake2s } from "./blake2s.js";
+import { blake2s, blake2s256, HMAC_SCHEDULE_WORDS, hmacBlake2s, hmacKeySchedule, hmacWithSchedule } from "./blake2s.js";
 
 /** Byte length of keys, hashes and chaining keys (whitepaper §5.4: 32 bytes). */
 export const KEY_LENGTH = 32;
@@ -31,8 +31,10 @@ export const XAEAD_NONCE_LENGTH = 24;
 
 /** HASH(input): BLAKE2s-256 over the concatenation of `parts`. */
 export function hash(...parts: readonly Uint8Array[]): Uint8Array {
-  return blake2s(parts);
+  return parts.length <= 2 ? blake2s256(parts[0] ?? EMPTY_INPUT, parts[1]) : blake2s(parts);
 }
+
+const EMPTY_INPUT = new Uint8Array(0);
 
 /**
  * MAC(key, input): keyed BLAKE2s with a 16-byte digest (whitepaper §5.4.4).
@@ -62,27 +64,57 @@ function ownedCopy(d: Buffer): Uint8Array {
   return out;
 }
 
-const BYTE_1 = Uint8Array.of(1);
+/**
+ * An HMAC key whose key schedule is computed once (blake2s.ts {@link hmacKeySchedule}), for a
+ * public chaining key that many KDFs start from (Ci := HASH(CONSTRUCTION)): each HMAC under it then
+ * skips the compressions of the two pad blocks. Holds no secret: only for public keys.
+ */
+export class HmacKey {
+  /** The key (a copy). */
+  readonly bytes: Uint8Array;
+  readonly #schedule: Int32Array;
+
+  /** @param key the key (public; copied) */
+  constructor(key: Uint8Array) {
+    this.bytes = key.slice();
+    this.#schedule = hmacKeySchedule(this.bytes);
+  }
+
+  /** HMAC(key, input), equal to {@link hmac}(this.bytes, input). */
+  hmac(input: Uint8Array): Uint8Array {
+    // HMAC(K, ε) ends its inner hash on the ipad block, which the schedule holds compressed.
+    return input.length === 0 ? hmac(this.bytes, input) : hmacWithSchedule(this.#schedule, input);
+  }
+}
+
+/** The counter byte i of τi := HMAC(τ0, τ(i−1) ‖ i). */
+const KDF_COUNTER = [Uint8Array.of(0), Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)] as const;
+/** τ0's key schedule in KDF2/KDF3, wiped before kdf() returns. */
+const kdfSchedule = new Int32Array(HMAC_SCHEDULE_WORDS);
 
 /**
  * KDFn(key, input) from the whitepaper §5.4: τ0 := HMAC(key, input), τ1 := HMAC(τ0, 0x1),
- * τi := HMAC(τ0, τ(i−1) ‖ i). Returns τ1..τn; τ0 is wiped.
+ * τi := HMAC(τ0, τ(i−1) ‖ i). Returns τ1..τn; τ0 is wiped. τ0 keys two or three HMACs in KDF2 and
+ * KDF3, so its HMAC key schedule is computed once for them (RFC 2104's pad blocks compressed once).
  * @param n 1, 2 or 3
- * @param key 32-byte chaining key
+ * @param key 32-byte chaining key, or a public one with its schedule precomputed ({@link HmacKey})
  */
-export function kdf(n: 1 | 2 | 3, key: Uint8Array, input: Uint8Array): Uint8Array[] {
-  const t0 = hmac(key, input);
-  const out: Uint8Array[] = [];
-  let prev = hmac(t0, BYTE_1); // τ1 := HMAC(τ0, 0x1)
-  out.push(prev);
+export function kdf(n: 1 | 2 | 3, key: Uint8Array | HmacKey, input: Uint8Array): Uint8Array[] {
+  const t0 = key instanceof HmacKey ? key.hmac(input) : hmac(key, input);
+  if (n === 1) {
+    const t1 = hmac(t0, KDF_COUNTER[1]); // τ1 := HMAC(τ0, 0x1)
+    wipe(t0);
+    return [t1];
+  }
+  hmacKeySchedule(t0, kdfSchedule);
+  wipe(t0);
+  let prev = hmacWithSchedule(kdfSchedule, KDF_COUNTER[1]); // τ1 := HMAC(τ0, 0x1)
+  const out: Uint8Array[] = [prev];
   for (let i = 2; i <= n; i++) {
-    const block = new Uint8Array(prev.length + 1);
-    block.set(prev);
-    block[prev.length] = i;
-    prev = hmac(t0, block); // τi := HMAC(τ0, τ(i−1) ‖ i)
+    prev = hmacWithSchedule(kdfSchedule, prev, KDF_COUNTER[i]!); // τi := HMAC(τ0, τ(i−1) ‖ i)
     out.push(prev);
   }
-  wipe(t0);
+  kdfSchedule.fill(0);
   return out;
 }
 

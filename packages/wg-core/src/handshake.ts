@@ -18,7 +18,7 @@
 import { inspect } from "node:util";
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER } from "./constants.js";
 import { type ChaChaPolyBackend, nodeChaChaPoly } from "./aead.js";
-import { aeadOpen, aeadSeal, clampPrivateKey, DhPrivateKey, DhPublicKey, hash, kdf, wipe } from "./crypto.js";
+import { aeadOpen, aeadSeal, clampPrivateKey, DhPrivateKey, DhPublicKey, hash, HmacKey, kdf, wipe } from "./crypto.js";
 import {
   INITIATION_SIZE,
   InitiationLayout,
@@ -39,6 +39,8 @@ const EMPTY = new Uint8Array(0);
 export const INITIAL_CHAIN_KEY: Uint8Array = hash(encoder.encode(CONSTRUCTION));
 /** Hi := HASH(Ci ‖ IDENTIFIER) — before mixing in the responder's static key. */
 export const INITIAL_HASH: Uint8Array = hash(INITIAL_CHAIN_KEY, encoder.encode(IDENTIFIER));
+/** Ci as an HMAC key, its key schedule computed once: every handshake starts with KDF1(Ci, Epub_i). */
+const INITIAL_CHAIN_HMAC_KEY = new HmacKey(INITIAL_CHAIN_KEY);
 
 /**
  * Our static identity: the private key loaded for DH, its public key, `responderHash` =
@@ -116,6 +118,7 @@ export class PeerHandshake {
   /** The 32-byte preshared key Q (all zeros when none is configured). */
   presharedKey: Uint8Array;
   #remoteStaticKey: DhPublicKey | undefined;
+  #initiatorHash: Uint8Array | undefined;
 
   /**
    * @param remoteStatic 32-byte peer public key
@@ -131,6 +134,14 @@ export class PeerHandshake {
   /** Spub_remote loaded for DH once, for every handshake with this peer. */
   get remoteStaticKey(): DhPublicKey {
     return (this.#remoteStaticKey ??= new DhPublicKey(this.remoteStatic));
+  }
+
+  /**
+   * Hi := HASH(HASH(Ci ‖ IDENTIFIER) ‖ Spub_r), the initiator's first hash (whitepaper §5.4.2):
+   * it depends on the peer's public key only, so it is computed once (public; never wiped).
+   */
+  get initiatorHash(): Uint8Array {
+    return (this.#initiatorHash ??= hash(INITIAL_HASH, this.remoteStatic));
   }
 
   /** Recomputes DH(Spriv_local, Spub_remote) after our private key changed. */
@@ -185,14 +196,13 @@ export function createInitiation(
 ): HandshakeFailure | null {
   if (hs.staticStatic === null || out.length !== INITIATION_SIZE) return "invalid-public-key";
   // Hi := HASH(Ci ‖ IDENTIFIER); Hi := HASH(Hi ‖ Spub_r)
-  let h = hash(INITIAL_HASH, hs.remoteStatic);
-  let c: Uint8Array = INITIAL_CHAIN_KEY;
+  let h = hs.initiatorHash;
   // (Epriv_i, Epub_i) := DH-GENERATE()
   const ePriv = generateEphemeral(random);
   const ephemeral = new DhPrivateKey(ePriv);
   const ePub = ephemeral.publicKey;
   // Ci := KDF1(Ci, Epub_i)
-  [c] = kdf(1, c, ePub) as [Uint8Array];
+  const [c] = kdf(1, INITIAL_CHAIN_HMAC_KEY, ePub) as [Uint8Array];
   // msg.ephemeral := Epub_i
   writeHeader(out, MESSAGE_INITIATION);
   writeU32(out, InitiationLayout.sender, localIndex);
@@ -250,7 +260,7 @@ export function consumeInitiation<P extends { readonly handshake: PeerHandshake 
   const ePub = msg.subarray(InitiationLayout.ephemeral, InitiationLayout.ephemeral + 32);
   const remoteEphemeral = new DhPublicKey(ePub);
   // Cr := KDF1(Ci, msg.ephemeral)
-  const [c] = kdf(1, INITIAL_CHAIN_KEY, ePub) as [Uint8Array];
+  const [c] = kdf(1, INITIAL_CHAIN_HMAC_KEY, ePub) as [Uint8Array];
   // Hr := HASH(Hr ‖ msg.ephemeral)
   h = hash(h, ePub);
   // (Cr, κ) := KDF2(Cr, DH(Spriv_r, msg.ephemeral))

@@ -1,9 +1,11 @@
 // Noise_IKpsk2 handshake functions on their own (whitepaper §5.4.2 – §5.4.5).
+import { createCipheriv, createHash, createHmac } from "node:crypto";
+import { x25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
 import { PrivateKey } from "../src/index.js";
 import { INITIATION_SIZE, RESPONSE_SIZE } from "../src/testing.js";
 import { nodeChaChaPoly } from "../src/aead.js";
-import { HANDSHAKE_INITIATION_RATE } from "../src/constants.js";
+import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER } from "../src/constants.js";
 import {
   consumeInitiation,
   consumeResponse,
@@ -14,6 +16,7 @@ import {
   PeerHandshake,
   type SessionKeys,
 } from "../src/handshake.js";
+import { tai64n } from "../src/tai64n.js";
 import { seededRandom } from "./support/prng.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -29,7 +32,7 @@ function setup(seed = 1, psk: [Uint8Array | null, Uint8Array | null] = [null, nu
   iPeer.handshake.setLocal(initiator);
   rPeer.handshake.setLocal(responder);
   const find = (k: Uint8Array) => (hex(k) === hex(initiator.publicKey) ? rPeer : undefined);
-  return { random, initiator, responder, iPeer, rPeer, find };
+  return { random, iKey, rKey, initiator, responder, iPeer, rPeer, find };
 }
 
 describe("handshake", () => {
@@ -135,6 +138,78 @@ describe("handshake", () => {
     createInitiation(s.initiator, s.iPeer.handshake, 3, t0 + 50, s.random, newer);
     expect(consumeInitiation(s.responder, newer, t0 + HANDSHAKE_INITIATION_RATE, s.find)).toBe("initiation-flood");
     expect(consumeInitiation(s.responder, newer, t0 + HANDSHAKE_INITIATION_RATE + 1, s.find)).toBe(s.rPeer);
+  });
+
+  it("produces the bytes and keys of an independent Noise_IKpsk2 built on node:crypto and @noble/curves, with and without a PSK", () => {
+    // Reference primitives (whitepaper §5.4), none of them from src/crypto.ts or src/blake2s.ts.
+    const HASH = (...p: Uint8Array[]): Uint8Array => new Uint8Array(createHash("blake2s256").update(Buffer.concat(p)).digest());
+    const HMAC = (k: Uint8Array, ...p: Uint8Array[]): Uint8Array => new Uint8Array(createHmac("blake2s256", k).update(Buffer.concat(p)).digest());
+    const KDF = (n: number, k: Uint8Array, x: Uint8Array): Uint8Array[] => {
+      const t0 = HMAC(k, x);
+      const out = [HMAC(t0, Uint8Array.of(1))];
+      for (let i = 2; i <= n; i++) out.push(HMAC(t0, out[i - 2]!, Uint8Array.of(i)));
+      return out;
+    };
+    const AEAD = (k: Uint8Array, plain: Uint8Array, ad: Uint8Array): Uint8Array => {
+      const c = createCipheriv("chacha20-poly1305", k, new Uint8Array(12), { authTagLength: 16 });
+      c.setAAD(ad, { plaintextLength: plain.length });
+      return new Uint8Array(Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]));
+    };
+    const clamp = (k: Uint8Array): Uint8Array => ((k[0]! &= 248), (k[31] = (k[31]! & 127) | 64), k);
+    for (const [seed, psk] of [
+      [11, null],
+      [12, new Uint8Array(32).fill(0xa5)],
+      [13, null],
+    ] as const) {
+      const s = setup(seed, [psk, psk]);
+      const drawn: Uint8Array[] = []; // the ephemeral keys' random bytes, as handshake.ts draws them
+      const random = (out: Uint8Array): void => {
+        s.random(out);
+        drawn.push(out.slice());
+      };
+      const now = 1_700_000_000_123 + seed;
+      const init = new Uint8Array(INITIATION_SIZE);
+      expect(createInitiation(s.initiator, s.iPeer.handshake, 7, now, random, init)).toBeNull();
+      // Initiator (§5.4.2)
+      const Si = s.initiator.publicKey, Sr = s.responder.publicKey;
+      const ei = clamp(drawn[0]!.slice());
+      const Ei = x25519.getPublicKey(ei);
+      let C = HASH(new TextEncoder().encode(CONSTRUCTION));
+      let H = HASH(C, new TextEncoder().encode(IDENTIFIER));
+      H = HASH(H, Sr);
+      [C] = KDF(1, C, Ei) as [Uint8Array];
+      H = HASH(H, Ei);
+      let k: Uint8Array;
+      [C, k] = KDF(2, C, x25519.getSharedSecret(ei, Sr)) as [Uint8Array, Uint8Array];
+      const encStatic = AEAD(k, Si, H);
+      H = HASH(H, encStatic);
+      [C, k] = KDF(2, C, x25519.getSharedSecret(s.iKey.bytes, Sr)) as [Uint8Array, Uint8Array];
+      const encTimestamp = AEAD(k, tai64n(now), H);
+      H = HASH(H, encTimestamp);
+      expect(hex(init.subarray(8, 40))).toBe(hex(Ei));
+      expect(hex(init.subarray(40, 88))).toBe(hex(encStatic));
+      expect(hex(init.subarray(88, 116))).toBe(hex(encTimestamp));
+      expect(consumeInitiation(s.responder, init, now, s.find)).toBe(s.rPeer);
+      // Responder (§5.4.3)
+      const resp = new Uint8Array(RESPONSE_SIZE);
+      const rKeys = createResponse(s.responder, s.rPeer.handshake, 9, random, resp) as SessionKeys;
+      const er = clamp(drawn[1]!.slice());
+      const Er = x25519.getPublicKey(er);
+      [C] = KDF(1, C, Er) as [Uint8Array];
+      H = HASH(H, Er);
+      [C] = KDF(1, C, x25519.getSharedSecret(er, Ei)) as [Uint8Array];
+      [C] = KDF(1, C, x25519.getSharedSecret(er, Si)) as [Uint8Array];
+      const [C4, tau, kr] = KDF(3, C, psk ?? new Uint8Array(32)) as [Uint8Array, Uint8Array, Uint8Array];
+      H = HASH(H, tau);
+      expect(hex(resp.subarray(12, 44))).toBe(hex(Er));
+      expect(hex(resp.subarray(44, 60))).toBe(hex(AEAD(kr, new Uint8Array(0), H)));
+      // Transport keys (§5.4.5): (Tsend_i = Trecv_r, Trecv_i = Tsend_r) := KDF2(C, ε)
+      const [T1, T2] = KDF(2, C4, new Uint8Array(0)) as [Uint8Array, Uint8Array];
+      expect([hex(rKeys.receiveKey), hex(rKeys.sendKey)]).toEqual([hex(T1), hex(T2)]);
+      const iKeys = consumeResponse(s.initiator, s.iPeer.handshake, resp) as SessionKeys;
+      expect([hex(iKeys.sendKey), hex(iKeys.receiveKey)]).toEqual([hex(T1), hex(T2)]);
+      expect(drawn.length).toBe(2);
+    }
   });
 
   it("fails the response when the preshared keys differ, and succeeds when they match", () => {

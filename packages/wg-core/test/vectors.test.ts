@@ -17,8 +17,8 @@ import {
   nodeTransportAead,
   type TransportAead,
 } from "../src/aead.js";
-import { aeadOpen, aeadSeal, dh, DhPrivateKey, DhPublicKey, hash, hmac, kdf, mac, publicKeyOf, xaeadOpen, xaeadSeal } from "../src/crypto.js";
-import { blake2s as ownBlake2s, hmacBlake2s } from "../src/blake2s.js";
+import { aeadOpen, aeadSeal, dh, DhPrivateKey, DhPublicKey, hash, HmacKey, hmac, kdf, mac, publicKeyOf, xaeadOpen, xaeadSeal } from "../src/crypto.js";
+import { blake2s as ownBlake2s, blake2s256, hmacBlake2s, hmacKeySchedule, hmacWithSchedule } from "../src/blake2s.js";
 
 function load<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../../../test-vectors/${name}`, import.meta.url), "utf8")) as T;
@@ -307,6 +307,84 @@ describe("BLAKE2s", () => {
         const key = data.subarray(100, 100 + keyLen);
         expect(hex(hmacBlake2s(key, input)), `HMAC key ${keyLen}, ${n} bytes`).toBe(createHmac("blake2s256", key).update(input).digest("hex"));
       }
+    }
+  });
+
+  /** Deterministic pseudo-random bytes (xorshift32), so that a failure reproduces. */
+  const prng = (seed: number): ((n: number) => Uint8Array) => {
+    let x = seed | 0 || 1;
+    return (n) =>
+      Uint8Array.from({ length: n }, () => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return x & 0xff;
+      });
+  };
+  /** KDFn from the whitepaper §5.4 on node:crypto's HMAC-BLAKE2s, independent of blake2s.ts. */
+  const referenceKdf = (n: number, key: Uint8Array, input: Uint8Array): string[] => {
+    const mac = (k: Uint8Array, ...m: Uint8Array[]): Uint8Array => {
+      const x = createHmac("blake2s256", k);
+      for (const p of m) x.update(p);
+      return new Uint8Array(x.digest());
+    };
+    const t0 = mac(key, input);
+    const out = [mac(t0, Uint8Array.of(1))];
+    for (let i = 2; i <= n; i++) out.push(mac(t0, out[i - 2]!, Uint8Array.of(i)));
+    return out.map(hex);
+  };
+
+  it("HMAC from a precomputed key schedule against node:crypto: random keys of 0-100 bytes, messages of 1-200 bytes in two parts", () => {
+    const rnd = prng(0x5eed);
+    const schedule = new Int32Array(16);
+    for (let iter = 0; iter < 400; iter++) {
+      const key = rnd(iter % 4 === 0 ? rnd(1)[0]! % 101 : 32);
+      const msg = rnd(1 + (rnd(1)[0]! * 7 + iter) % 200);
+      const cut = rnd(1)[0]! % (msg.length + 1);
+      const want = createHmac("blake2s256", key).update(msg).digest("hex");
+      const fresh = hmacKeySchedule(key);
+      expect(hmacKeySchedule(key, schedule), "written into the given array").toBe(schedule);
+      expect(Array.from(schedule)).toEqual(Array.from(fresh));
+      // The same schedule serves several messages (as τ0's does in KDF2/KDF3).
+      for (let use = 0; use < 3; use++) {
+        expect(hex(hmacWithSchedule(schedule, msg.subarray(0, cut), msg.subarray(cut))), `key ${key.length}, ${msg.length} bytes cut at ${cut}`).toBe(want);
+      }
+      expect(hex(hmacWithSchedule(schedule, msg))).toBe(want);
+      expect(hex(hmacBlake2s(key, msg))).toBe(want);
+      expect(hex(new HmacKey(key).hmac(msg))).toBe(want);
+    }
+    expect(() => hmacWithSchedule(schedule, new Uint8Array(0))).toThrow(RangeError);
+    expect(() => hmacWithSchedule(schedule, new Uint8Array(0), new Uint8Array(0))).toThrow(RangeError);
+    // HMAC(K, ε) cannot come from the schedule; HmacKey falls back to the one-shot HMAC.
+    const key = rnd(32);
+    expect(hex(new HmacKey(key).hmac(new Uint8Array(0)))).toBe(createHmac("blake2s256", key).digest("hex"));
+  });
+
+  it("kdf() against KDFn on node:crypto's HMAC: random keys and inputs (empty included), with and without a precomputed HmacKey", () => {
+    const rnd = prng(0xc0ffee);
+    for (let iter = 0; iter < 300; iter++) {
+      const key = rnd(32);
+      const input = rnd([0, 1, 16, 32, 33, 63, 64, 65, 100, 200][iter % 10]!);
+      const hmacKey = new HmacKey(key);
+      for (const n of [1, 2, 3] as const) {
+        const want = referenceKdf(n, key, input);
+        expect(kdf(n, key, input).map(hex), `KDF${n}, ${input.length}-byte input`).toEqual(want);
+        expect(kdf(n, hmacKey, input).map(hex), `KDF${n} from an HmacKey, ${input.length}-byte input`).toEqual(want);
+      }
+    }
+  });
+
+  it("hash() and blake2s256() of zero, one and two parts against node:crypto", () => {
+    const rnd = prng(0xb1a2e);
+    const ref = (...p: Uint8Array[]): string => createHash("blake2s256").update(Buffer.concat(p)).digest("hex");
+    expect(hex(hash())).toBe(ref());
+    for (let iter = 0; iter < 200; iter++) {
+      const a = rnd(iter % 131);
+      const b = rnd((iter * 7) % 97);
+      expect(hex(hash(a)), `${a.length} bytes`).toBe(ref(a));
+      expect(hex(hash(a, b)), `${a.length} + ${b.length} bytes`).toBe(ref(a, b));
+      expect(hex(blake2s256(a, b))).toBe(ref(a, b));
+      expect(hex(blake2s256(a))).toBe(ref(a));
     }
   });
 });
