@@ -26,7 +26,7 @@ interface DeviceLike {
   encapsulate(packet: Uint8Array, now: number, out: Action[]): void;
   decapsulate(datagram: Uint8Array, from: Endpoint, now: number, out: Action[]): void;
 }
-type DeviceCtor = new (options: { privateKey: Uint8Array; random: (out: Uint8Array) => void; aead?: core.TransportAead }) => DeviceLike;
+type DeviceCtor = new (options: { privateKey: Uint8Array; random: (out: Uint8Array) => void; aead?: core.TransportAead; x25519?: core.X25519Backend }) => DeviceLike;
 
 /** How the two Devices are made: wg-core's defaults, or as the daemon makes its own (engine.ts). */
 export interface HandshakeSetup {
@@ -35,6 +35,8 @@ export interface HandshakeSetup {
   readonly random: (out: Uint8Array) => void;
   /** Transport AEAD (the first transport packet is sealed and opened with it); default: wg-core's. */
   readonly aead?: core.TransportAead;
+  /** The handshake's X25519; default: wg-core's (node:crypto). */
+  readonly x25519?: core.X25519Backend;
 }
 
 export interface HandshakeCase {
@@ -54,15 +56,15 @@ export async function handshakeBench(
 ): Promise<HandshakeCase | null> {
   const Device = (core as unknown as { Device?: DeviceCtor }).Device;
   if (typeof Device !== "function") return null;
-  const { random, aead } = setup;
+  const { random, aead, x25519 } = setup;
   const key = (): Uint8Array => {
     const k = randomFillSync(new Uint8Array(32));
     k[0]! &= 248;
     k[31] = (k[31]! & 127) | 64;
     return k;
   };
-  const a = new Device({ privateKey: key(), random, ...(aead ? { aead } : {}) });
-  const b = new Device({ privateKey: key(), random, ...(aead ? { aead } : {}) });
+  const a = new Device({ privateKey: key(), random, ...(aead ? { aead } : {}), ...(x25519 ? { x25519 } : {}) });
+  const b = new Device({ privateKey: key(), random, ...(aead ? { aead } : {}), ...(x25519 ? { x25519 } : {}) });
   const epA: Endpoint = { address: "192.0.2.1", port: 51820 };
   const epB: Endpoint = { address: "192.0.2.2", port: 51820 };
   let now = 1_700_000_000_000;

@@ -241,13 +241,15 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[
     ...measure([lookupCase(4, 1000, n(400_000)), lookupCase(6, 1000, n(400_000))], 0.25),
     ...measure(x25519Cases(n(2000)), 0.2),
   ];
-  // wg-core's defaults (randomFillSync per draw, node:crypto transport AEAD), and the Devices as the
-  // daemon makes them (engine.ts: pooled small draws, the native transport AEAD where it loads).
+  // wg-core's defaults (randomFillSync per draw, node:crypto transport AEAD and X25519), and the Devices
+  // as the daemon makes them (engine.ts: pooled small draws, the native AEAD and X25519 where they load).
   const hs = await handshakeBench(n(300));
+  const daemonChoice = loadTransportAead();
   const daemonHs = await handshakeBench(n(300), {
     label: "Device ↔ Device, as the daemon",
     random: pooledRandom(),
-    aead: loadTransportAead().aead,
+    aead: daemonChoice.aead,
+    x25519: daemonChoice.x25519,
   });
   if (hs !== null && daemonHs !== null) results.push(...measure([hs, daemonHs], 0.1));
   if (options.print !== false) {

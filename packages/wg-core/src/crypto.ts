@@ -145,6 +145,33 @@ export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   return publicKeyOfKeyObject(x25519PrivateKey(privateKey));
 }
 
+/** A public key loaded for DH by an {@link X25519Backend}: its 32 bytes, and whatever the backend keeps for them. */
+export interface DhPublic {
+  /** The key's bytes (a copy; public). */
+  readonly bytes: Uint8Array;
+}
+
+/** A private key loaded for DH by an {@link X25519Backend} (its owner still wipes the raw bytes). */
+export interface DhPrivate {
+  /** DH-Pubkey(private), 32 bytes. */
+  readonly publicKey: Uint8Array;
+  /** DH(this, publicKey), 32 bytes; null for a public key the backend refuses or a low-order one (all-zero result). */
+  dh(publicKey: DhPublic): Uint8Array | null;
+}
+
+/**
+ * X25519 (RFC 7748 §5) for the handshake: {@link nodeX25519} (node:crypto) by default, the daemon's
+ * native addon where it loads (wg-daemon native-aead.ts). Keys of one backend go only to that backend.
+ */
+export interface X25519Backend {
+  /** Short name for benchmarks and logs. */
+  readonly name: string;
+  /** Loads a 32-byte private key (not retained) for several DH operations; RangeError for another length. */
+  privateKey(bytes: Uint8Array): DhPrivate;
+  /** Loads a public key (copied) for several DH operations; one it refuses makes every DH with it null. */
+  publicKey(bytes: Uint8Array): DhPublic;
+}
+
 /**
  * An X25519 private key loaded into OpenSSL once, for several DH operations with it (our static
  * key; a handshake's ephemeral key, used two or three times). Saves the key import that
@@ -152,7 +179,7 @@ export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
  * copy is freed (and cleansed by OpenSSL) when this object is garbage-collected, so whoever
  * holds one drops it when the key is wiped or replaced.
  */
-export class DhPrivateKey {
+export class DhPrivateKey implements DhPrivate {
   readonly #key: KeyObject;
   /** DH-Pubkey(private), 32 bytes. */
   readonly publicKey: Uint8Array;
@@ -169,8 +196,9 @@ export class DhPrivateKey {
    * than once (a peer's static key, the other side's ephemeral key) is best passed as a
    * {@link DhPublicKey}, imported once.
    */
-  dh(publicKey: Uint8Array | DhPublicKey): Uint8Array | null {
-    const key = publicKey instanceof DhPublicKey ? publicKey.keyObject : DhPublicKey.import(publicKey);
+  dh(publicKey: Uint8Array | DhPublic): Uint8Array | null {
+    const key =
+      publicKey instanceof DhPublicKey ? publicKey.keyObject : DhPublicKey.import(publicKey instanceof Uint8Array ? publicKey : publicKey.bytes);
     if (key === null) return null;
     try {
       const shared = ownedCopy(diffieHellman({ privateKey: this.#key, publicKey: key }));
@@ -192,12 +220,14 @@ export class DhPrivateKey {
  * An X25519 public key loaded into OpenSSL once (a public key is no secret: it may be kept as
  * long as its owner needs it), for {@link DhPrivateKey.dh}.
  */
-export class DhPublicKey {
+export class DhPublicKey implements DhPublic {
+  readonly bytes: Uint8Array;
   /** The OpenSSL key, or null when the bytes are not a 32-byte key OpenSSL accepts. */
   readonly keyObject: KeyObject | null;
 
-  /** @param bytes 32-byte public key (not retained) */
+  /** @param bytes 32-byte public key (copied) */
   constructor(bytes: Uint8Array) {
+    this.bytes = bytes.slice();
     this.keyObject = DhPublicKey.import(bytes);
   }
 
@@ -211,6 +241,13 @@ export class DhPublicKey {
     }
   }
 }
+
+/** X25519 through node:crypto's KeyObjects ({@link DhPrivateKey}, {@link DhPublicKey}). */
+export const nodeX25519: X25519Backend = {
+  name: "node:crypto",
+  privateKey: (bytes) => new DhPrivateKey(bytes),
+  publicKey: (bytes) => new DhPublicKey(bytes),
+};
 
 /**
  * The public key OpenSSL computed when it imported a private key (it derives it on import), read

@@ -27,6 +27,7 @@ import { type Action, drop } from "./actions.js";
 import { defaultTransportAead } from "./aead.js";
 import { MAX_PEERS } from "./constants.js";
 import { CookieChecker } from "./cookie.js";
+import { nodeX25519, type X25519Backend } from "./crypto.js";
 import {
   DeviceConfigError,
   type DeviceOptions,
@@ -54,6 +55,7 @@ export class Device {
   readonly #peers = new Map<string, Peer>();
   /** What the send and receive paths share: identity, tables, MTU, randomness, AEAD. */
   readonly #s: DeviceState;
+  readonly #x25519: X25519Backend;
   /** The peers by earliest timer deadline: what nextTickAt and tick read instead of every peer. */
   readonly #timers = new TimerQueue<Peer>();
   #lastNow = Number.NEGATIVE_INFINITY;
@@ -68,6 +70,7 @@ export class Device {
   onKeypairsChanged: ((peer: Peer) => void) | null = null;
 
   constructor(options: DeviceOptions) {
+    this.#x25519 = options.x25519 ?? nodeX25519;
     this.#s = new DeviceState(options.random, options.aead ?? defaultTransportAead, (key) => this.peer(key));
     if (options.mtu !== undefined) this.mtu = options.mtu;
     this.setPrivateKey(options.privateKey, 0);
@@ -97,7 +100,7 @@ export class Device {
     if (pk !== null && this.#privateKey !== null && pk.publicKey().equals(this.#privateKey.publicKey())) return;
     const s = this.#s;
     this.#privateKey = pk;
-    s.identity = pk === null ? null : localIdentity(pk.bytes, s.aead.chaChaPoly);
+    s.identity = pk === null ? null : localIdentity(pk.bytes, s.aead.chaChaPoly, this.#x25519);
     if (s.identity !== null) {
       const own = s.identity.publicKey;
       if (s.checker === null) s.checker = new CookieChecker(own);

@@ -11,14 +11,14 @@
  * from that peer (§5.1) and must not follow the previous accepted one within
  * HANDSHAKE_INITIATION_RATE (wireguard-go's flood guard). Successful completion returns the
  * transport keys (§5.4.5) and resets the state to `zeroed`, wiping the ephemeral secrets (their
- * OpenSSL key objects are cleansed when collected, see crypto.ts DhPrivateKey).
+ * OpenSSL key objects are cleansed when collected, see crypto.ts DhPrivateKey and X25519Backend).
  * Functions are pure apart from `random` and never throw on bad input: they return a reason.
  * MAC1/MAC2 are not handled here (see cookie.ts): callers verify MAC1 first.
  */
 import { inspect } from "node:util";
 import { CONSTRUCTION, HANDSHAKE_INITIATION_RATE, IDENTIFIER } from "./constants.js";
 import { type ChaChaPolyBackend, nodeChaChaPoly } from "./aead.js";
-import { aeadOpen, aeadSeal, clampPrivateKey, DhPrivateKey, DhPublicKey, hash, HmacKey, kdf, wipe } from "./crypto.js";
+import { aeadOpen, aeadSeal, clampPrivateKey, type DhPrivate, type DhPublic, hash, HmacKey, kdf, nodeX25519, wipe, type X25519Backend } from "./crypto.js";
 import {
   INITIATION_SIZE,
   InitiationLayout,
@@ -44,24 +44,27 @@ const INITIAL_CHAIN_HMAC_KEY = new HmacKey(INITIAL_CHAIN_KEY);
 
 /**
  * Our static identity: the private key loaded for DH, its public key, `responderHash` =
- * HASH(INITIAL_HASH ‖ Spub_local), shared by all peers, and the ChaCha20-Poly1305 implementation
- * of the handshake's AEADs.
+ * HASH(INITIAL_HASH ‖ Spub_local), shared by all peers, the ChaCha20-Poly1305 implementation
+ * of the handshake's AEADs and the X25519 implementation of its DHs (every key of a handshake is
+ * loaded by it).
  */
 export interface LocalIdentity {
-  readonly staticKey: DhPrivateKey;
+  readonly staticKey: DhPrivate;
   readonly publicKey: Uint8Array;
   readonly responderHash: Uint8Array;
   readonly aead: ChaChaPolyBackend;
+  readonly x25519: X25519Backend;
 }
 
 /**
  * Builds a {@link LocalIdentity} from a 32-byte private key (not retained).
  * @param aead the handshake's AEAD (default node:crypto: twice noble's speed on these small inputs)
+ * @param x25519 the handshake's X25519 (default node:crypto)
  */
-export function localIdentity(privateKey: Uint8Array, aead: ChaChaPolyBackend = nodeChaChaPoly): LocalIdentity {
-  const staticKey = new DhPrivateKey(privateKey);
+export function localIdentity(privateKey: Uint8Array, aead: ChaChaPolyBackend = nodeChaChaPoly, x25519: X25519Backend = nodeX25519): LocalIdentity {
+  const staticKey = x25519.privateKey(privateKey);
   const publicKey = staticKey.publicKey;
-  return { staticKey, publicKey, responderHash: hash(INITIAL_HASH, publicKey), aead };
+  return { staticKey, publicKey, responderHash: hash(INITIAL_HASH, publicKey), aead, x25519 };
 }
 
 /** The handshake in progress for one peer. */
@@ -73,7 +76,7 @@ export type HandshakeState =
       readonly hash: Uint8Array;
       readonly chainKey: Uint8Array;
       readonly ephemeralPrivate: Uint8Array;
-      readonly ephemeral: DhPrivateKey;
+      readonly ephemeral: DhPrivate;
       readonly createdAt: number;
     }
   | {
@@ -82,7 +85,7 @@ export type HandshakeState =
       readonly hash: Uint8Array;
       readonly chainKey: Uint8Array;
       /** Epub_i, loaded for DH once (consumeInitiation's es, createResponse's ee). */
-      readonly remoteEphemeral: DhPublicKey;
+      readonly remoteEphemeral: DhPublic;
     };
 
 export const ZEROED: HandshakeState = Object.freeze({ kind: "zeroed" });
@@ -117,7 +120,8 @@ export class PeerHandshake {
   staticStatic: Uint8Array | null = null;
   /** The 32-byte preshared key Q (all zeros when none is configured). */
   presharedKey: Uint8Array;
-  #remoteStaticKey: DhPublicKey | undefined;
+  #remoteStaticKey: DhPublic | undefined;
+  #remoteStaticBackend: X25519Backend | undefined;
   #initiatorHash: Uint8Array | undefined;
 
   /**
@@ -131,9 +135,13 @@ export class PeerHandshake {
     this.presharedKey = presharedKey ?? new Uint8Array(32);
   }
 
-  /** Spub_remote loaded for DH once, for every handshake with this peer. */
-  get remoteStaticKey(): DhPublicKey {
-    return (this.#remoteStaticKey ??= new DhPublicKey(this.remoteStatic));
+  /** Spub_remote loaded for DH by `x25519` once, for every handshake with this peer. */
+  remoteStaticKey(x25519: X25519Backend): DhPublic {
+    if (this.#remoteStaticKey === undefined || this.#remoteStaticBackend !== x25519) {
+      this.#remoteStaticKey = x25519.publicKey(this.remoteStatic);
+      this.#remoteStaticBackend = x25519;
+    }
+    return this.#remoteStaticKey;
   }
 
   /**
@@ -147,7 +155,7 @@ export class PeerHandshake {
   /** Recomputes DH(Spriv_local, Spub_remote) after our private key changed. */
   setLocal(local: LocalIdentity | null): void {
     wipe(this.staticStatic);
-    this.staticStatic = local === null ? null : local.staticKey.dh(this.remoteStaticKey);
+    this.staticStatic = local === null ? null : local.staticKey.dh(this.remoteStaticKey(local.x25519));
   }
 
   /** Forgets the handshake in progress, wiping its secrets. */
@@ -199,7 +207,7 @@ export function createInitiation(
   let h = hs.initiatorHash;
   // (Epriv_i, Epub_i) := DH-GENERATE()
   const ePriv = generateEphemeral(random);
-  const ephemeral = new DhPrivateKey(ePriv);
+  const ephemeral = local.x25519.privateKey(ePriv);
   const ePub = ephemeral.publicKey;
   // Ci := KDF1(Ci, Epub_i)
   const [c] = kdf(1, INITIAL_CHAIN_HMAC_KEY, ePub) as [Uint8Array];
@@ -210,7 +218,7 @@ export function createInitiation(
   // Hi := HASH(Hi ‖ msg.ephemeral)
   h = hash(h, ePub);
   // (Ci, κ) := KDF2(Ci, DH(Epriv_i, Spub_r))
-  const es = ephemeral.dh(hs.remoteStaticKey);
+  const es = ephemeral.dh(hs.remoteStaticKey(local.x25519));
   if (es === null) {
     wipe(ePriv);
     return "invalid-public-key";
@@ -258,7 +266,7 @@ export function consumeInitiation<P extends { readonly handshake: PeerHandshake 
   // Hr := HASH(HASH(Ci ‖ IDENTIFIER) ‖ Spub_r)
   let h = local.responderHash;
   const ePub = msg.subarray(InitiationLayout.ephemeral, InitiationLayout.ephemeral + 32);
-  const remoteEphemeral = new DhPublicKey(ePub);
+  const remoteEphemeral = local.x25519.publicKey(ePub);
   // Cr := KDF1(Ci, msg.ephemeral)
   const [c] = kdf(1, INITIAL_CHAIN_HMAC_KEY, ePub) as [Uint8Array];
   // Hr := HASH(Hr ‖ msg.ephemeral)
@@ -358,7 +366,7 @@ export function createResponse(
   if (s.kind !== "initiation-consumed" || out.length !== RESPONSE_SIZE) return "unexpected-response";
   // (Epriv_r, Epub_r) := DH-GENERATE()
   const ePriv = generateEphemeral(random);
-  const ephemeral = new DhPrivateKey(ePriv);
+  const ephemeral = local.x25519.privateKey(ePriv);
   const ePub = ephemeral.publicKey;
   writeHeader(out, MESSAGE_RESPONSE);
   writeU32(out, ResponseLayout.sender, localIndex);
@@ -367,7 +375,7 @@ export function createResponse(
   out.set(ePub, ResponseLayout.ephemeral);
   // DH(Epriv_r, Epub_i), DH(Epriv_r, Spub_i)
   const ee = ephemeral.dh(s.remoteEphemeral);
-  const se = ephemeral.dh(hs.remoteStaticKey);
+  const se = ephemeral.dh(hs.remoteStaticKey(local.x25519));
   wipe(ePriv);
   if (ee === null || se === null) {
     wipe(ee, se);
@@ -403,7 +411,7 @@ export function consumeResponse(local: LocalIdentity, hs: PeerHandshake, msg: Ui
   const s = hs.state;
   if (s.kind !== "initiation-created" || readU32(msg, ResponseLayout.receiver) !== s.localIndex) return "unexpected-response";
   const ePub = msg.subarray(ResponseLayout.ephemeral, ResponseLayout.ephemeral + 32);
-  const remoteEphemeral = new DhPublicKey(ePub);
+  const remoteEphemeral = local.x25519.publicKey(ePub);
   // DH(Epriv_i, msg.ephemeral), DH(Spriv_i, msg.ephemeral)
   const ee = s.ephemeral.dh(remoteEphemeral);
   const se = local.staticKey.dh(remoteEphemeral);

@@ -23,7 +23,7 @@ export {
 
 // Keys: base64 key objects (wg genkey / pubkey) and raw Curve25519 (dh: the benchmarks)
 export { KeyFormatError, PresharedKey, PrivateKey, PublicKey } from "./keys.js";
-export { clampPrivateKey, dh, isZero, publicKeyOf } from "./crypto.js";
+export { clampPrivateKey, dh, type DhPrivate, type DhPublic, isZero, nodeX25519, publicKeyOf, type X25519Backend } from "./crypto.js";
 
 // IP addresses, prefixes and cryptokey routing: the project's one parser of address text
 export {

@@ -17,7 +17,8 @@ import {
   nodeTransportAead,
   type TransportAead,
 } from "../src/aead.js";
-import { aeadOpen, aeadSeal, dh, DhPrivateKey, DhPublicKey, hash, HmacKey, hmac, kdf, mac, publicKeyOf, xaeadOpen, xaeadSeal } from "../src/crypto.js";
+import { aeadOpen, aeadSeal, dh, DhPrivateKey, DhPublicKey, hash, HmacKey, hmac, kdf, mac, nodeX25519, publicKeyOf, xaeadOpen, xaeadSeal } from "../src/crypto.js";
+import { x25519Contract } from "./support/x25519-contract.js";
 import { blake2s as ownBlake2s, blake2s256, hmacBlake2s, hmacKeySchedule, hmacWithSchedule } from "../src/blake2s.js";
 
 function load<T>(name: string): T {
@@ -229,6 +230,8 @@ describe("X25519 (crypto.ts dh / publicKeyOf)", () => {
     }
   });
 });
+
+describe("X25519Backend contract: nodeX25519 (node:crypto)", () => x25519Contract(nodeX25519));
 
 // ---------------------------------------------------------------------------------------------
 // BLAKE2s and HMAC-BLAKE2s

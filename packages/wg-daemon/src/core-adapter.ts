@@ -2,7 +2,7 @@
  * The daemon's view of one wg-core Device: UAPI peer changes (create/update/remove, as
  * wireguard-go's ipcSetPeer applies them) and the state `get=1` reports.
  */
-import { Device, type Action, type TransportAead } from "@wg-ts/core";
+import { Device, type Action, type TransportAead, type X25519Backend } from "@wg-ts/core";
 import type { PeerChange, UapiPeerState } from "./uapi-protocol.js";
 
 export type CoreAction = Action;
@@ -10,8 +10,8 @@ export type CoreAction = Action;
 export class CoreAdapter {
   readonly device: Device;
 
-  constructor(random: (out: Uint8Array) => void, aead?: TransportAead) {
-    this.device = new Device({ privateKey: null, random, ...(aead ? { aead } : {}) });
+  constructor(random: (out: Uint8Array) => void, aead?: TransportAead, x25519?: X25519Backend) {
+    this.device = new Device({ privateKey: null, random, ...(aead ? { aead } : {}), ...(x25519 ? { x25519 } : {}) });
   }
 
   encapsulate(packet: Uint8Array, now: number, out: Action[]): void {

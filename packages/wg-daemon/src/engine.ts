@@ -9,7 +9,7 @@
  * without a promise, queue or timer on its way (benchmarks/README.md, section 10). The timer runs
  * `device.tick` every TICK_MS. Nothing here touches `process`.
  */
-import type { TransportAead } from "@wg-ts/core";
+import type { TransportAead, X25519Backend } from "@wg-ts/core";
 import type { Bind, Datagram } from "./bind.js";
 import { loadTransportAead } from "./native-aead.js";
 import { pooledRandom } from "./random.js";
@@ -31,6 +31,8 @@ export interface EngineOptions {
   random?: (out: Uint8Array) => void;
   /** the core's transport AEAD (default: the native addon per packet where it loads, else node:crypto) */
   aead?: TransportAead;
+  /** the handshake's X25519 (default: the native addon's where the AEAD is loaded here, else node:crypto) */
+  x25519?: X25519Backend;
 }
 
 /** `performance.timeOrigin` read once: the getter costs more than `performance.now()` itself. */
@@ -72,12 +74,14 @@ export class Engine implements UapiHandler {
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? monotonicEpochMs;
     let aead = opts.aead;
+    let x25519 = opts.x25519;
     if (aead === undefined) {
       const choice = loadTransportAead();
       if (choice.reason !== null) this.log(choice.reason);
       aead = choice.aead;
+      x25519 ??= choice.x25519;
     }
-    this.core = new CoreAdapter(opts.random ?? pooledRandom(), aead);
+    this.core = new CoreAdapter(opts.random ?? pooledRandom(), aead, x25519);
     this.bind.onBatch = (batch, n) => this.fromNetwork(batch, n);
     this.tun.onBatch = (packets, n) => this.fromTunnel(packets, n);
     this.tun.onGone = (reason) => {

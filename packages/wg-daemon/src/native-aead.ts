@@ -19,8 +19,12 @@ import {
   type BatchTransportAead,
   batchTransportAead,
   type ChaChaPolyBackend,
+  type DhPrivate,
+  type DhPublic,
   nodeTransportAead,
+  nodeX25519,
   type TransportAead,
+  type X25519Backend,
 } from "@wg-ts/core";
 import { sum16Ranges, type SumRanges } from "./dataplane/checksum.js";
 
@@ -35,6 +39,10 @@ export interface WgAeadAddon {
   readonly tagLength: number;
   /** The Internet checksum of consecutive ranges (native/src/csum.c; {@link SumRanges}). */
   sum16Ranges?: SumRanges;
+  /** Loads a 32-byte X25519 private key, writes its public key; an opaque handle, or null (native/src/x25519.c). */
+  x25519Private?(privateKey: Uint8Array, publicKeyOut: Uint8Array): object | null;
+  /** X25519(handle's key, publicKey) into `out` (32 bytes); false when OpenSSL refuses (low-order key: all-zero result). */
+  x25519Derive?(handle: object, publicKey: Uint8Array, out: Uint8Array): boolean;
 }
 
 /** The outcome of {@link loadBatchAead}. */
@@ -154,10 +162,66 @@ export function nativeTransportAead(addon: WgAeadAddon): TransportAead {
  * The transport AEAD for a Device on this thread: the addon per packet ({@link nativeTransportAead})
  * when {@link loadBatchAead} can use it, else node:crypto, with the one-line reason to log.
  */
-export function loadTransportAead(options: LoadBatchAeadOptions = {}): { aead: TransportAead; reason: string | null } {
+export function loadTransportAead(options: LoadBatchAeadOptions = {}): { aead: TransportAead; x25519: X25519Backend; reason: string | null } {
   const choice = loadBatchAead(options);
-  if (choice.addon !== null) return { aead: nativeTransportAead(choice.addon), reason: null };
-  return { aead: options.fallback ?? nodeTransportAead, reason: choice.reason };
+  if (choice.addon !== null) {
+    const x25519 = nativeX25519(choice.addon);
+    return { aead: nativeTransportAead(choice.addon), x25519: x25519 ?? nodeX25519, reason: x25519 === null ? "native X25519 not used (failed its load-time check); using node:crypto" : null };
+  }
+  return { aead: options.fallback ?? nodeTransportAead, x25519: nodeX25519, reason: choice.reason };
+}
+
+const hexBytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
+/** RFC 7748 §6.1: Alice's private key and public key, Bob's public key, their shared secret. */
+const RFC7748_DH = {
+  alicePrivate: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+  alicePublic: "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+  bobPublic: "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+  shared: "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742",
+};
+
+/**
+ * The addon's X25519 (native/src/x25519.c) as the handshake's {@link X25519Backend}: node:crypto's
+ * KeyObjects cost a third of a handshake on top of the curve arithmetic (benchmarks/README.md,
+ * section 18). Null when the addon has none or it fails a load-time check: RFC 7748 §6.1's keys
+ * and shared secret, and a low-order (all-zero) public key refused.
+ */
+export function nativeX25519(addon: WgAeadAddon): X25519Backend | null {
+  const load = addon.x25519Private?.bind(addon);
+  const derive = addon.x25519Derive?.bind(addon);
+  if (load === undefined || derive === undefined) return null;
+  const backend: X25519Backend = {
+    name: "native EVP",
+    privateKey(bytes: Uint8Array): DhPrivate {
+      if (bytes.length !== 32) throw new RangeError("X25519 private key must be 32 bytes");
+      const publicKey = new Uint8Array(32);
+      const handle = load(bytes, publicKey);
+      if (handle === null) throw new Error("X25519 private key refused");
+      return {
+        publicKey,
+        dh(other: DhPublic): Uint8Array | null {
+          if (other.bytes.length !== 32) return null;
+          const out = new Uint8Array(32);
+          return derive(handle, other.bytes, out) ? out : null;
+        },
+        toString: () => "<redacted>",
+        toJSON: () => "<redacted>",
+      } as DhPrivate;
+    },
+    publicKey: (bytes: Uint8Array): DhPublic => ({ bytes: bytes.slice() }),
+  };
+  try {
+    const alice = backend.privateKey(hexBytes(RFC7748_DH.alicePrivate));
+    const shared = alice.dh(backend.publicKey(hexBytes(RFC7748_DH.bobPublic)));
+    const ok =
+      Buffer.from(alice.publicKey).toString("hex") === RFC7748_DH.alicePublic &&
+      shared !== null &&
+      Buffer.from(shared).toString("hex") === RFC7748_DH.shared &&
+      alice.dh(backend.publicKey(new Uint8Array(32))) === null;
+    return ok ? backend : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

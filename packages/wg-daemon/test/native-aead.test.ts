@@ -12,11 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { type Action, AeadBatch, type BatchTransportAead, batchTransportAead, Device, nobleTransportAead, nodeTransportAead, PrivateKey } from "@wg-ts/core";
+import { type Action, AeadBatch, type BatchTransportAead, batchTransportAead, Device, nobleTransportAead, nodeTransportAead, nodeX25519, PrivateKey } from "@wg-ts/core";
 import { describe, expect, it } from "vitest";
 import { batchAeadContract, referenceSeal as reference } from "../../wg-core/test/support/aead-batch-contract.js";
 import { mulberry32 } from "../../wg-core/test/support/prng.js";
-import { loadBatchAead, loadTransportAead, nativeChaChaPoly, nativeTransportAead, prebuiltAeadPath } from "../src/native-aead.js";
+import { x25519Contract } from "../../wg-core/test/support/x25519-contract.js";
+import { loadBatchAead, loadTransportAead, nativeChaChaPoly, nativeTransportAead, nativeX25519, prebuiltAeadPath } from "../src/native-aead.js";
 
 const loaded = loadBatchAead();
 const onLinuxX64 = process.platform === "linux" && process.arch === "x64";
@@ -129,6 +130,67 @@ describe.skipIf(!loaded.native)("native addon: published ChaCha20-Poly1305 vecto
   it("the RFC 8439 §2.8.2 sunscreen vector is in the file", () => {
     const v = load<{ tests: AeadKat[] }>("rfc8439-chacha20-poly1305.json").tests;
     expect(v.some((t) => t.nonce === "070000004041424344454647" && t.tag === "1ae10b594f09e26a7e902ecbd0600691")).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// X25519 of the addon (native/src/x25519.c): the handshake's DHs
+// ---------------------------------------------------------------------------------------------
+
+// Skipped only where the addon cannot load (not linux-x64): on linux-x64 the test above requires it to load.
+describe.skipIf(!loaded.native)("nativeX25519", () => {
+  const backend = loaded.addon ? nativeX25519(loaded.addon) : null;
+
+  it("passes its load-time check here, and loadTransportAead hands it to the daemon's Device", () => {
+    expect(backend?.name).toBe("native EVP");
+    expect(loadTransportAead().x25519.name).toBe("native EVP");
+  });
+
+  describe("X25519Backend contract", () => x25519Contract(backend ?? nodeX25519));
+
+  it("a Device on it and a Device on node:crypto complete handshakes both ways and carry a packet", () => {
+    const random = (out: Uint8Array): void => void randomFillSync(out);
+    const a = new Device({ privateKey: PrivateKey.generate(random), random, x25519: backend! });
+    const b = new Device({ privateKey: PrivateKey.generate(random), random, x25519: nodeX25519 });
+    const epA = { address: "192.0.2.1", port: 1 };
+    const epB = { address: "192.0.2.2", port: 2 };
+    a.addPeer({ publicKey: b.publicKey!.bytes, endpoint: epB, allowedIps: ["10.0.0.2/32"], presharedKey: new Uint8Array(32).fill(7) }, 0);
+    b.addPeer({ publicKey: a.publicKey!.bytes, endpoint: epA, allowedIps: ["10.0.0.1/32"], presharedKey: new Uint8Array(32).fill(7) }, 0);
+    const packet = (src: number, dst: number): Uint8Array => {
+      const p = new Uint8Array(28);
+      p.set([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, src, 10, 0, 0, dst]);
+      return p;
+    };
+    const sent = (out: Action[]): Uint8Array[] => out.filter((x) => x.kind === "toNetwork").map((x) => x.datagram!);
+    for (const [from, to, fromEp, toEp, src, dst, now] of [
+      [a, b, epA, epB, 1, 2, 1_000],
+      [b, a, epB, epA, 2, 1, 400_000], // after RejectAfterTime: a new handshake, b initiating
+    ] as const) {
+      const out: Action[] = [];
+      from.encapsulate(packet(src, dst), now, out);
+      const [initiation] = sent(out.splice(0));
+      to.decapsulate(initiation!, fromEp, now, out);
+      const [response] = sent(out.splice(0));
+      expect(response?.[0]).toBe(2);
+      from.decapsulate(response!, toEp, now, out);
+      const data = sent(out.splice(0)).find((d) => d[0] === 4);
+      to.decapsulate(data!, fromEp, now, out);
+      expect(out.some((x) => x.kind === "toTunnel")).toBe(true);
+    }
+  });
+
+  it("the addon refuses what is not its handle or not 32 bytes (TypeError), and a refused DH leaves zeros", () => {
+    const addon = loaded.addon!;
+    const pub = new Uint8Array(32);
+    const handle = addon.x25519Private!(randomFillSync(new Uint8Array(32)), pub);
+    expect(handle).not.toBeNull();
+    const out = new Uint8Array(32).fill(0xee);
+    expect(() => addon.x25519Derive!({}, pub, out)).toThrow(TypeError);
+    expect(() => addon.x25519Derive!(handle!, new Uint8Array(31), out)).toThrow(TypeError);
+    expect(() => addon.x25519Derive!(handle!, pub, new Uint8Array(16))).toThrow(TypeError);
+    expect(() => addon.x25519Private!(new Uint8Array(31), pub)).toThrow(TypeError);
+    expect(addon.x25519Derive!(handle!, new Uint8Array(32), out)).toBe(false); // u = 0: all-zero result
+    expect(out.every((x) => x === 0)).toBe(true);
   });
 });
 

@@ -16,7 +16,8 @@
  * (~15 % of a 1420-byte seal; benchmarks/README.md, section 18); here one bulk call covers both.
  * The results are byte-identical (native-aead.test.ts checks them against node:crypto).
  *
- * The addon also exports sum16Ranges, the Internet checksum of consecutive ranges (csum.c).
+ * The addon also exports sum16Ranges, the Internet checksum of consecutive ranges (csum.c), and
+ * x25519Private / x25519Derive, X25519 over EVP_PKEY for the handshake (x25519.c).
  *
  * JS API, identical for seal and open (packages/wg-core/src/aead-batch.ts documents the contract):
  *   seal(keys, input, output, desc, counters, results, count[, nonces[, aad]]) -> operations that succeeded
@@ -36,6 +37,7 @@
 #endif
 #include <node_api.h>
 #include "csum.h"
+#include "x25519.h"
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -52,6 +54,7 @@
 typedef struct {
   EVP_CIPHER_CTX *stream; /* ChaCha20: 16-byte IV = le32 block counter ‖ 12-byte nonce */
   EVP_MAC_CTX *mac;       /* Poly1305 */
+  wg_x25519_state_t *x25519;
   uint8_t *scratch;
   size_t scratch_size;
   size_t scratch_dirty; /* bytes of scratch written since the last wipe */
@@ -75,6 +78,7 @@ static void instance_free(napi_env env, void *data, void *hint) {
   instance_t *s = data;
   if (s->stream != NULL) EVP_CIPHER_CTX_free(s->stream); /* OpenSSL clears the key it holds */
   if (s->mac != NULL) EVP_MAC_CTX_free(s->mac);
+  wg_x25519_state_free(s->x25519);
   if (s->scratch != NULL) {
     OPENSSL_cleanse(s->scratch, s->scratch_size);
     free(s->scratch);
@@ -277,10 +281,11 @@ NAPI_MODULE_INIT() {
   EVP_MAC *poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
   s->mac = poly1305 != NULL ? EVP_MAC_CTX_new(poly1305) : NULL;
   EVP_MAC_free(poly1305); /* the context keeps its own reference */
-  if (s->stream == NULL || s->mac == NULL || EVP_CipherInit_ex(s->stream, EVP_chacha20(), NULL, NULL, NULL, 1) != 1) {
+  s->x25519 = wg_x25519_state_new();
+  if (s->stream == NULL || s->mac == NULL || s->x25519 == NULL || EVP_CipherInit_ex(s->stream, EVP_chacha20(), NULL, NULL, NULL, 1) != 1) {
     instance_free(env, s, NULL);
     ERR_clear_error();
-    napi_throw_error(env, NULL, "wg_aead: OpenSSL has no ChaCha20 or Poly1305");
+    napi_throw_error(env, NULL, "wg_aead: OpenSSL has no ChaCha20, Poly1305 or X25519");
     return NULL;
   }
   if (napi_set_instance_data(env, s, instance_free, NULL) != napi_ok) {
@@ -292,6 +297,8 @@ NAPI_MODULE_INIT() {
       {"seal", NULL, seal_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"open", NULL, open_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sum16Ranges", NULL, wg_sum16_ranges, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"x25519Private", NULL, wg_x25519_private, NULL, NULL, NULL, napi_enumerable, s->x25519},
+      {"x25519Derive", NULL, wg_x25519_derive, NULL, NULL, NULL, napi_enumerable, s->x25519},
   };
   napi_value tag_len;
   napi_create_int32(env, TAG_LEN, &tag_len);
