@@ -63,11 +63,11 @@ export function simulateCommand(io: DeployIo, registries: { topologies: Registry
       if (!Number.isInteger(seed)) throw new Error(`--seed ${flags.seed}: an integer`);
       const keepalive = flags.keepalive === undefined ? undefined : Number(flags.keepalive);
       if (keepalive !== undefined && !(Number.isInteger(keepalive) && keepalive >= 0 && keepalive <= 65535)) throw new Error(`--keepalive ${flags.keepalive}: 0..65535 seconds`);
-      // The transport AEAD the daemon's Device uses (the native addon where it loads, else
-      // node:crypto): the same bytes either way, the addon without a cipher object per packet.
-      const { aead } = loadTransportAead();
+      // The transport AEAD and X25519 the daemon's Device uses (the native addon where it loads,
+      // else node:crypto): the same bytes either way, the addon without node:crypto's per-call objects.
+      const { aead, x25519 } = loadTransportAead();
       const started = performance.now();
-      const sim = new Simulation({ topology, seed, duration: Math.round(hours * 3_600_000), scenario, aead, ...(keepalive !== undefined ? { keepalive } : {}) });
+      const sim = new Simulation({ topology, seed, duration: Math.round(hours * 3_600_000), scenario, aead, x25519, ...(keepalive !== undefined ? { keepalive } : {}) });
       const report = sim.run();
       const wall = performance.now() - started;
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

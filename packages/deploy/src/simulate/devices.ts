@@ -31,12 +31,13 @@ export class Devices {
   /** A fresh Device from the gateway's plan, its current key and its peers' current keys/addresses. */
   start(gw: SimGateway): void {
     const now = this.#sim.queue.now;
-    const aead = this.#sim.options.aead;
+    const { aead, x25519 } = this.#sim.options;
     const device = new Device({
       privateKey: gw.privateKey,
       random: (out) => gw.random.fill(out),
       mtu: gw.plan.mtu,
       ...(aead !== undefined ? { aead } : {}),
+      ...(x25519 !== undefined ? { x25519 } : {}),
     });
     gw.device = device;
     gw.peerOf.clear();

@@ -15,7 +15,7 @@
  * (./events.ts) and the recovery from them (./recovery.ts), and what is counted on the wire
  * (./observation.ts); the report is ./report.ts.
  */
-import type { TransportAead } from "@wg-ts/core";
+import type { TransportAead, X25519Backend } from "@wg-ts/core";
 import type { Topology } from "../model/topology.js";
 import { Devices } from "./devices.js";
 import { ScenarioEvents } from "./events.js";
@@ -43,6 +43,8 @@ export interface SimulationOptions {
   keepalive?: number;
   /** The Devices' transport AEAD (default: wg-core's, node:crypto). */
   aead?: TransportAead;
+  /** The Devices' handshake X25519 (default: wg-core's, node:crypto). */
+  x25519?: X25519Backend;
   /** Called with one line per datagram, delivery and drop (debugging; slows the run down). */
   trace?: (line: string) => void;
   /** How often link sessions are sampled for up/down (ms, default 1000). */
