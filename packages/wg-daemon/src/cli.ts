@@ -16,6 +16,7 @@ import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "./config.js";
+import { daemonNodeFlags } from "./dataplane/tiering.js";
 import { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon.js";
 import { formatShow, formatShowconf } from "./format.js";
 import { generatePresharedKey, generatePrivateKey, parseBase64Key, publicKey, toBase64 } from "./keys.js";
@@ -57,7 +58,7 @@ function daemonLogFd(name: string): number | "inherit" {
 function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const logFd = daemonLogFd(name);
-    const child = spawn(process.execPath, [BIN, "daemon", name], {
+    const child = spawn(process.execPath, [...daemonNodeFlags(), BIN, "daemon", name], {
       detached: true,
       cwd: "/",
       stdio: ["ignore", "pipe", logFd],
