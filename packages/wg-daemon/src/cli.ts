@@ -16,11 +16,11 @@ import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "./config.js";
-import { daemonNodeFlags } from "./dataplane/tiering.js";
 import { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon.js";
 import { formatShow, formatShowconf } from "./format.js";
 import { generatePresharedKey, generatePrivateKey, parseBase64Key, publicKey, toBase64 } from "./keys.js";
 import { down, loadConfig, uapiGet, up, type QuickEnv } from "./quick.js";
+import { daemonNodeFlags } from "./node-flags.js";
 import { makeRunner } from "./run.js";
 import { isAlive, socketPath, UAPI_DIR } from "./uapi.js";
 

@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
-import { daemonNodeFlags, HAS_INTERRUPT_BUDGET, LIGHT_INTERRUPT_BUDGET, V8_INTERRUPT_BUDGET } from "../src/dataplane/tiering.js";
+import { HAS_INTERRUPT_BUDGET, LIGHT_INTERRUPT_BUDGET, V8_INTERRUPT_BUDGET } from "../src/dataplane/tiering.js";
 
 it("V8_INTERRUPT_BUDGET is this V8's default --interrupt-budget where the flag exists", () => {
   const options = spawnSync(process.execPath, ["--v8-options"], { encoding: "utf8" }).stdout;
@@ -19,15 +19,4 @@ it("switching between light and loaded traffic writes nothing to stderr, on any 
   const script = `const t = await import(${JSON.stringify(dist)}); t.tierUpEarly(); t.lightTraffic(false); t.lightTraffic(true); console.log("done");`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
   expect([r.status, r.stdout.trim(), r.stderr]).toEqual([0, "done", ""]);
-});
-
-it("a daemon gets one V8 pool thread less than the cores (1 to 4), unless NODE_OPTIONS sets it; node accepts the flag", () => {
-  expect(daemonNodeFlags(undefined, 1)).toEqual(["--v8-pool-size=1"]);
-  expect(daemonNodeFlags(undefined, 2)).toEqual(["--v8-pool-size=1"]);
-  expect(daemonNodeFlags("", 4)).toEqual(["--v8-pool-size=3"]);
-  expect(daemonNodeFlags("--max-old-space-size=64", 64)).toEqual(["--v8-pool-size=4"]);
-  expect(daemonNodeFlags("--v8-pool-size=2", 8)).toEqual([]);
-  const r = spawnSync(process.execPath, [...daemonNodeFlags(), "-e", "process.stdout.write('ok')"], { encoding: "utf8" });
-  expect(r.stderr).toBe("");
-  expect(r.stdout).toBe("ok");
 });

@@ -12,7 +12,6 @@
  * invocations instead (`--invocation-count-for-maglev`/`-turbofan`) and reports an unknown flag on
  * stderr: there the defaults stay (not measured yet).
  */
-import { availableParallelism } from "node:os";
 import { setFlagsFromString } from "node:v8";
 
 /** V8's default `--interrupt-budget` in the V8 versions that have the flag (Node 20's V8 11.3). */
@@ -34,17 +33,4 @@ export function tierUpEarly(): void {
 /** The workers start (`false`: V8's default budget) or have stopped (`true`: the light budget again, if enabled). */
 export function lightTraffic(light: boolean): void {
   if (enabled) setFlagsFromString(`--interrupt-budget=${light ? LIGHT_INTERRUPT_BUDGET : V8_INTERRUPT_BUDGET}`);
-}
-
-/**
- * Node flags for a daemon process that `wg-ts up` starts: `--v8-pool-size`, V8's background threads
- * (TurboFan compiles, GC helpers), one less than the cores (at least 1, at most Node's default 4).
- * Node's 4 outnumber a small gateway's cores: while a fresh daemon compiles its packet path, they
- * compete with the main thread for the CPU and the first pings waited 2–20 ms; with one thread per
- * daemon on 2 cores, half as long, and no measurable cost under load (benchmarks/README.md,
- * section 18). Nothing is added when NODE_OPTIONS already sets the pool size.
- */
-export function daemonNodeFlags(nodeOptions: string | undefined = process.env["NODE_OPTIONS"], cores: number = availableParallelism()): string[] {
-  if (nodeOptions?.includes("--v8-pool-size") === true) return [];
-  return [`--v8-pool-size=${Math.max(1, Math.min(4, cores - 1))}`];
 }

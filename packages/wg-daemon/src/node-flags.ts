@@ -1,0 +1,44 @@
+/**
+ * The Node flags a daemon process runs with. `--v8-pool-size`: V8's background threads (TurboFan
+ * compiles, GC helpers), one less than the cores (at least 1, at most Node's default 4). Node's 4
+ * outnumber a small gateway's cores: while a fresh daemon compiles its packet path they compete
+ * with its main thread for the CPU, and the first pings waited 2–20 ms; with one thread per daemon
+ * on 2 cores, a third as long, and no measurable cost under load (benchmarks/README.md, section 18).
+ *
+ * `wg-ts up` passes them to the daemon it starts; `wg-ts up --foreground` (systemd's wg-ts@.service)
+ * runs the daemon in its own process, where they can only be set at start: the launcher re-executes
+ * itself once with them — execve(2), so the PID (systemd's main PID), stdio and environment stay.
+ * Nothing is added when NODE_OPTIONS or the command line already set the pool size.
+ */
+import { availableParallelism } from "node:os";
+import { F_SETFD, libc } from "./libc.js";
+
+/** The flags for a daemon process (empty when NODE_OPTIONS already sets the pool size). */
+export function daemonNodeFlags(nodeOptions: string | undefined = process.env["NODE_OPTIONS"], cores: number = availableParallelism()): string[] {
+  if (nodeOptions?.includes("--v8-pool-size") === true) return [];
+  return [`--v8-pool-size=${Math.max(1, Math.min(4, cores - 1))}`];
+}
+
+/**
+ * The command line to re-execute `wg-ts up --foreground` with (node's path first), or null when
+ * this is another command or the flags are already there.
+ * @param argv process.argv (node, script, command …)
+ * @param execArgv process.execArgv (the flags node itself was given)
+ */
+export function foregroundReexecArgs(argv: readonly string[], execArgv: readonly string[], flags: readonly string[] = daemonNodeFlags()): string[] | null {
+  const foreground = argv[2] === "up" && argv.slice(3).some((a) => a === "--foreground" || a === "-f");
+  if (!foreground || flags.length === 0 || execArgv.some((a) => a.startsWith("--v8-pool-size"))) return null;
+  return [argv[0]!, ...execArgv, ...flags, ...argv.slice(1)];
+}
+
+/** Re-executes this process with {@link foregroundReexecArgs} when it gives any; returns if not (or if execve fails). */
+export function reexecForegroundDaemon(): void {
+  const args = foregroundReexecArgs(process.argv, process.execArgv);
+  if (args === null) return;
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+  const c = libc();
+  // Node marks stdin/stdout/stderr close-on-exec at start (libuv's uv_disable_stdio_inheritance):
+  // they must survive this exec, or the new image would start without them (and reuse 0–2).
+  for (let fd = 0; fd <= 2; fd++) c.fcntl(fd, F_SETFD, 0);
+  c.execve(process.execPath, args, env); // returns only on failure: run on without the flags
+}
