@@ -4,7 +4,7 @@
  * the one error configuration calls throw (the data path never throws).
  */
 import type { TransportAead } from "./aead.js";
-import type { nodeX25519, X25519Backend } from "./crypto.js";
+import type { X25519Backend } from "./crypto.js";
 import { parseCidr } from "./allowed-ips.js";
 import type { Device } from "./device.js";
 import type { Endpoint } from "./endpoint.js";
@@ -19,7 +19,7 @@ export interface DeviceOptions {
   random: RandomSource;
   /** ChaCha20-Poly1305 implementation of the transport, and of the handshake through its `chaChaPoly` (default: node:crypto). */
   aead?: TransportAead;
-  /** X25519 implementation of the handshake (default: node:crypto, {@link nodeX25519}). */
+  /** X25519 implementation of the handshake (default: node:crypto, crypto.ts `nodeX25519`). */
   x25519?: X25519Backend;
   /** The tunnel interface's MTU, which caps transport padding (default 0: unknown, no cap); see {@link Device.mtu}. */
   mtu?: number;

@@ -103,9 +103,13 @@ napi_value wg_x25519_private(napi_env env, napi_callback_info info) {
     napi_get_null(env, &result);
     return result;
   }
-  if (napi_create_external(env, k, private_free, NULL, &result) != napi_ok || napi_type_tag_object(env, result, &PRIVATE_TAG) != napi_ok) {
-    private_free(env, k, NULL); /* not yet owned by a finalizer when create_external failed */
+  if (napi_create_external(env, k, private_free, NULL, &result) != napi_ok) {
+    private_free(env, k, NULL); /* no finalizer owns it */
     napi_throw_error(env, NULL, "x25519Private: cannot make a handle");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, result, &PRIVATE_TAG) != napi_ok) { /* the external's finalizer frees k */
+    napi_throw_error(env, NULL, "x25519Private: cannot tag the handle");
     return NULL;
   }
   return result;
