@@ -10,6 +10,7 @@ import { setFlagsFromString } from "node:v8";
 import { tierUpEarly } from "./dataplane/tiering.js";
 import { Engine, monotonicEpochMs } from "./engine.js";
 import { createFastIo, type WorkerPolicy } from "./dataplane/io.js";
+import { sysChoice } from "./dataplane/sys.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
 export interface DaemonOptions {
@@ -110,6 +111,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   // While the main thread alone moves the packets, V8 optimizes their path after a few of them
   // instead of thousands (dataplane/tiering.ts; the workers restore V8's default while they run).
   tierUpEarly();
+  const io = sysChoice().reason;
+  if (io !== null) log(`${name}: ${io}`);
   log(`${name}: daemon started (pid ${process.pid})`);
   return { name, engine, uapi, stopped, stop, fastStatus };
 }

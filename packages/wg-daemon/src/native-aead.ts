@@ -43,6 +43,17 @@ export interface WgAeadAddon {
   x25519Private?(privateKey: Uint8Array, publicKeyOut: Uint8Array): object | null;
   /** X25519(handle's key, publicKey) into `out` (32 bytes); false when OpenSSL refuses (low-order key: all-zero result). */
   x25519Derive?(handle: object, publicKey: Uint8Array, out: Uint8Array): boolean;
+  /** The data plane's system calls and fd watches (native/src/io.c; dataplane/sys.ts). */
+  ioRead?(fd: number, addr: number, n: number): number;
+  ioWrite?(fd: number, addr: number, n: number): number;
+  ioRecvmmsg?(fd: number, vec: number, vlen: number, flags: number): number;
+  ioSendmmsg?(fd: number, vec: number, vlen: number, flags: number): number;
+  ioSendmsg?(fd: number, msg: number, flags: number): number;
+  ioSendto?(fd: number, addr: number, n: number, flags: number, to: number, tolen: number): number;
+  watch?(fd: number, onReadable: () => void): object;
+  watchStart?(handle: object): void;
+  watchStop?(handle: object): void;
+  watchClose?(handle: object): void;
 }
 
 /** The outcome of {@link loadBatchAead}. */
@@ -76,12 +87,28 @@ export function prebuiltAeadPath(platform: string, arch: string): string {
 
 const require = createRequire(import.meta.url);
 
-/** Loads the native batch AEAD, or explains in one line why the fallback is used. */
-export function loadBatchAead(options: LoadBatchAeadOptions = {}): BatchAeadChoice {
-  const fallback = options.fallback ?? nodeTransportAead;
+/**
+ * Loads this thread's instance of the addon (`options.path`, else the prebuilt file for
+ * platform-arch), or says in a few words why it cannot.
+ */
+export function loadAddon(options: LoadBatchAeadOptions = {}): { addon: WgAeadAddon; reason: null } | { addon: null; reason: string } {
   const platform = options.platform ?? process.platform;
   const arch = options.arch ?? process.arch;
   const path = options.path ?? prebuiltAeadPath(platform, arch);
+  if (!existsSync(path)) return { addon: null, reason: `no prebuilt addon for ${platform}-${arch}` };
+  let addon: WgAeadAddon;
+  try {
+    addon = require(path) as WgAeadAddon;
+  } catch (e) {
+    return { addon: null, reason: `${path} did not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` };
+  }
+  if (typeof addon?.seal !== "function" || typeof addon.open !== "function") return { addon: null, reason: `${path} is not wg_aead` };
+  return { addon, reason: null };
+}
+
+/** Loads the native batch AEAD, or explains in one line why the fallback is used. */
+export function loadBatchAead(options: LoadBatchAeadOptions = {}): BatchAeadChoice {
+  const fallback = options.fallback ?? nodeTransportAead;
   const degrade = (why: string): BatchAeadChoice => ({
     aead: batchTransportAead(fallback),
     native: false,
@@ -89,17 +116,12 @@ export function loadBatchAead(options: LoadBatchAeadOptions = {}): BatchAeadChoi
     addon: null,
     sums: sum16Ranges,
   });
-  if (!existsSync(path)) return degrade(`no prebuilt addon for ${platform}-${arch}`);
-  let addon: WgAeadAddon;
-  try {
-    addon = require(path) as WgAeadAddon;
-  } catch (e) {
-    return degrade(`${path} did not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
-  }
-  if (typeof addon?.seal !== "function" || typeof addon.open !== "function") return degrade(`${path} is not wg_aead`);
+  const loaded = loadAddon(options);
+  if (loaded.addon === null) return degrade(loaded.reason);
+  const addon = loaded.addon;
   const aead = nativeBatchAead(addon);
   const problem = selfCheck(aead);
-  if (problem !== null) return degrade(`${path} failed its load-time check: ${problem}`);
+  if (problem !== null) return degrade(`the addon failed its load-time check: ${problem}`);
   return { aead, native: true, reason: null, addon, sums: nativeSumRanges(addon) ?? sum16Ranges };
 }
 

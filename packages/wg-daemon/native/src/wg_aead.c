@@ -37,6 +37,7 @@
 #endif
 #include <node_api.h>
 #include "csum.h"
+#include "io.h"
 #include "x25519.h"
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -299,6 +300,16 @@ NAPI_MODULE_INIT() {
       {"sum16Ranges", NULL, wg_sum16_ranges, NULL, NULL, NULL, napi_enumerable, NULL},
       {"x25519Private", NULL, wg_x25519_private, NULL, NULL, NULL, napi_enumerable, s->x25519},
       {"x25519Derive", NULL, wg_x25519_derive, NULL, NULL, NULL, napi_enumerable, s->x25519},
+      {"ioRead", NULL, wg_io_read, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ioWrite", NULL, wg_io_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ioRecvmmsg", NULL, wg_io_recvmmsg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ioSendmmsg", NULL, wg_io_sendmmsg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ioSendmsg", NULL, wg_io_sendmsg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ioSendto", NULL, wg_io_sendto, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watch", NULL, wg_io_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchStart", NULL, wg_io_watch_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchStop", NULL, wg_io_watch_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchClose", NULL, wg_io_watch_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value tag_len;
   napi_create_int32(env, TAG_LEN, &tag_len);

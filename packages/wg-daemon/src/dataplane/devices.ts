@@ -6,6 +6,7 @@
  * queued (the worker loop then waits in {@link PollableDevice.wait}).
  */
 import { MSG_DONTWAIT, MSG_WAITFORONE, POLLIN, libc } from "../libc.js";
+import { sys } from "./sys.js";
 import { MmsgBatch } from "./udp.js";
 
 /**
@@ -75,6 +76,7 @@ class FdPoller {
 /** The TUN fd (non-blocking, or blocking in read(2) when the fd is). */
 export class LinuxTun implements TunDevice {
   readonly #poll: FdPoller;
+  readonly #sys = sys();
   // The native addresses of the (few, long-lived) buffers the pipeline passes, taken once each.
   #buf0: Buffer | null = null;
   #addr0 = 0;
@@ -96,15 +98,11 @@ export class LinuxTun implements TunDevice {
   }
 
   read(buf: Buffer): number {
-    const c = libc();
-    const n = c.read(this.fd, this.#address(buf), buf.length);
-    return n < 0 ? -c.errno() : n;
+    return this.#sys.read(this.fd, this.#address(buf), buf.length);
   }
 
   write(buf: Buffer, start: number, length: number): number {
-    const c = libc();
-    const n = c.write(this.fd, this.#address(buf) + start, length);
-    return n < 0 ? -c.errno() : n;
+    return this.#sys.write(this.fd, this.#address(buf) + start, length);
   }
 
   wait(timeoutMs?: number): void {

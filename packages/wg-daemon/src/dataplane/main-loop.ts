@@ -6,8 +6,8 @@
  * cookie messages, packets for a peer without a keypair, a keypair's first datagram, a roam — go
  * to the same hooks as the workers' (to the Engine and wg-core), synchronously.
  *
- * Waiting is libuv's own: one poll handle per fd (`koffi.node.poll`, uv_poll_t in the event loop's
- * epoll set), so a packet costs one wake-up of the main thread; each wake-up steps its pipeline
+ * Waiting is libuv's own: one watch per fd (sys.ts `watch`, a uv_poll_t in the event loop's epoll
+ * set), so a packet costs one wake-up of the main thread; each wake-up steps its pipeline
  * until the fd is drained or {@link DRAIN_LIMIT} steps — after the socket's, the TUN's too, for what
  * the kernel answered at once — then reports the traffic to the core ({@link MainLoopDriver.afterBurst}).
  * A lone packet does not wait for the read that finds its fd empty: the first TUN packet of a
@@ -16,14 +16,13 @@
  * libuv's poll is level-triggered, so anything newer wakes the loop again).
  * {@link MainLoop.send} is the main thread's sendto for what wg-core emits itself (handshakes,
  * keepalives, staged packets), with the destination's sockaddr kept from the previous datagram.
- * {@link MainLoop.stop} stops both handles at once. The socket's handle must be let go before its
+ * {@link MainLoop.stop} stops both watches at once. The socket's watch must be let go before its
  * fd is replaced (libuv: never close a polled fd): {@link MainLoop.releaseSocket} /
  * {@link MainLoop.watchSocket} around a rebind.
  */
-import koffi from "koffi";
-import type { node as koffiNode } from "koffi";
 import { libc } from "../libc.js";
 import type { StepResult } from "./pipeline.js";
+import { sys, type FdWatch } from "./sys.js";
 import { SOCKADDR6, writeSockaddr } from "./udp.js";
 
 /** Pipeline steps per fd per wake-up at most (the event loop gets a turn in between). */
@@ -46,8 +45,8 @@ export interface MainLoopDriver {
 
 export class MainLoop {
   #running = false;
-  #tunPoll: koffiNode.PollHandle | null = null;
-  #udpPoll: koffiNode.PollHandle | null = null;
+  #tunWatch: FdWatch | null = null;
+  #udpWatch: FdWatch | null = null;
   /** The socket's fd is being replaced: no handle on it until {@link watchSocket}. */
   #socketReleased = false;
   /** {@link send}: the datagram's bytes are copied here (one buffer, its address taken once). */
@@ -82,26 +81,26 @@ export class MainLoop {
     this.#drainUdp();
   }
 
-  /** Stops reading at once (both poll handles stopped; the handles stay for the next start). */
+  /** Stops reading at once (both watches stopped; they stay for the next start). */
   stop(): void {
     this.#running = false;
-    this.#tunPoll?.stop();
-    this.#udpPoll?.stop();
+    this.#tunWatch?.stop();
+    this.#udpWatch?.stop();
   }
 
-  /** Closes the poll handles (before the fds are closed). */
+  /** Closes the watches (before the fds are closed). */
   close(): void {
     this.stop();
-    this.#tunPoll?.close();
-    this.#udpPoll?.close();
-    this.#tunPoll = this.#udpPoll = null;
+    this.#tunWatch?.close();
+    this.#udpWatch?.close();
+    this.#tunWatch = this.#udpWatch = null;
   }
 
   /** Lets go of the socket's fd (it is about to be replaced by dup2). */
   releaseSocket(): void {
     this.#socketReleased = true;
-    this.#udpPoll?.close();
-    this.#udpPoll = null;
+    this.#udpWatch?.close();
+    this.#udpWatch = null;
   }
 
   /** Watches the socket's fd again (after a rebind). */
@@ -114,12 +113,11 @@ export class MainLoop {
   }
 
   #watch(): void {
-    const readable = { readable: true };
-    if (this.#tunPoll) this.#tunPoll.start(readable, () => this.#onTun());
-    else this.#tunPoll = koffi.node.poll(this.fds.tunFd, readable, () => this.#onTun());
+    if (this.#tunWatch) this.#tunWatch.start();
+    else this.#tunWatch = sys().watch(this.fds.tunFd, () => this.#onTun());
     if (this.#socketReleased) return;
-    if (this.#udpPoll) this.#udpPoll.start(readable, () => this.#onUdp());
-    else this.#udpPoll = koffi.node.poll(this.fds.udpFd, readable, () => this.#onUdp());
+    if (this.#udpWatch) this.#udpWatch.start();
+    else this.#udpWatch = sys().watch(this.fds.udpFd, () => this.#onUdp());
   }
 
   #onTun(): void {
@@ -167,7 +165,7 @@ export class MainLoop {
 
   /**
    * Sends one datagram with sendto(2) (a full send buffer drops it, as UDP may). Returns sendto's
-   * result, -1 for an endpoint that is not an IP address.
+   * result or −errno, −1 for an endpoint that is not an IP address.
    */
   send(datagram: Uint8Array, to: { address: string; port: number }): number {
     if (to.address !== this.#toAddress || to.port !== this.#toPort) {
@@ -180,13 +178,12 @@ export class MainLoop {
       this.#toAddress = to.address;
       this.#toPort = to.port;
     }
-    const c = libc();
     const n = datagram.length;
     if (n <= this.#sendBuf.length) {
       this.#sendBuf.set(datagram);
-      return c.sendto(this.fds.udpFd, this.#sendAddr, n, 0, this.#toSockaddr, SOCKADDR6);
+      return sys().sendto(this.fds.udpFd, this.#sendAddr, n, 0, this.#toSockaddr, SOCKADDR6);
     }
     const b = Buffer.from(datagram.buffer, datagram.byteOffset, n);
-    return c.sendto(this.fds.udpFd, c.addressOf(b), n, 0, this.#toSockaddr, SOCKADDR6);
+    return sys().sendto(this.fds.udpFd, libc().addressOf(b), n, 0, this.#toSockaddr, SOCKADDR6);
   }
 }

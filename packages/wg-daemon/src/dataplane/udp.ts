@@ -10,6 +10,7 @@ import {
   AF_INET, AF_INET6, MSG_WAITFORONE, SOL_UDP, UDP_GRO, UDP_SEGMENT, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF,
   SO_SNDBUFFORCE, libc,
 } from "../libc.js";
+import { sys } from "./sys.js";
 
 export interface UdpOptions {
   port: number;
@@ -171,14 +172,12 @@ export class MmsgBatch {
    * MSG_DONTWAIT it returns −EAGAIN when none is queued. Returns the count or −errno.
    */
   recv(fd: number, max = this.n, flags = MSG_WAITFORONE): number {
-    const c = libc();
     for (let i = 0; i < max; i++) {
       this.#hdrs.writeUInt32LE(SOCKADDR, i * MMSGHDR + 8);
       if (this.#controls) this.#hdrs.writeUInt32LE(CONTROL, i * MMSGHDR + 40); // msg_controllen
       this.#iovs.writeUInt32LE(this.slotSize, i * IOVEC + 8);
     }
-    const r = c.recvmmsg(fd, this.#hdrsAddr, max, flags, 0);
-    return r < 0 ? -c.errno() : r;
+    return sys().recvmmsg(fd, this.#hdrsAddr, max, flags);
   }
 
   /** Sets the length of outgoing datagram i (its bytes are at {@link slot}(i)) and its destination name. */
@@ -194,7 +193,7 @@ export class MmsgBatch {
    * Every datagram goes to the address in names slot 0. Returns syscalls made, or −errno.
    */
   sendSegmented(fd: number, count: number, maxSegments = 44): number {
-    const c = libc();
+    const s = sys();
     const m = this.#gsoMsg;
     m.writeBigUInt64LE(BigInt(this.#namesAddr), 0); // msg_name
     let calls = 0;
@@ -214,7 +213,8 @@ export class MmsgBatch {
       m.writeBigUInt64LE(BigInt(j - i), 24); // msg_iovlen
       m.writeBigUInt64LE(j - i > 1 ? 24n : 0n, 40); // msg_controllen: CMSG_SPACE(2) or none
       m.writeUInt16LE(size, 72);
-      if (c.sendmsg(fd, this.#gsoMsgAddr, 0) < 0) return -c.errno();
+      const r = s.sendmsg(fd, this.#gsoMsgAddr, 0);
+      if (r < 0) return r;
       calls++;
       i = j;
     }
@@ -223,11 +223,11 @@ export class MmsgBatch {
 
   /** Sends datagrams 0..count-1; retries the remainder after partial sends. Returns sent count or −errno. */
   send(fd: number, count: number): number {
-    const c = libc();
+    const s = sys();
     let done = 0;
     while (done < count) {
-      const r = c.sendmmsg(fd, this.#hdrsAddr + done * MMSGHDR, count - done, 0);
-      if (r < 0) return done > 0 ? done : -c.errno();
+      const r = s.sendmmsg(fd, this.#hdrsAddr + done * MMSGHDR, count - done, 0);
+      if (r < 0) return done > 0 ? done : r;
       done += r;
     }
     return done;

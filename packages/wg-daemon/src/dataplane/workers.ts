@@ -26,6 +26,7 @@ import type { Endpoint, SessionTableHandles } from "@wg-ts/core";
 import { MmsgBatch, SOCKADDR6, openUdp } from "./udp.js";
 import { loadBatchAead } from "../native-aead.js";
 import { LinuxTun, LinuxUdp } from "./devices.js";
+import { sys } from "./sys.js";
 import { PipelineContext } from "./pipeline.js";
 import { RxPipeline } from "./rx.js";
 import { TxPipeline } from "./tx.js";
@@ -149,7 +150,7 @@ export interface FastDataPlane extends PeerPublishing {
   drainActivity(each: (peer: number) => void): boolean;
   /** The shared buffers (the session table's included): for tests that inspect shared memory. */
   readonly buffers: SharedBuffers | null;
-  /** Writes an inner IP packet to the TUN from the main thread. */
+  /** Writes an inner IP packet to the TUN from the main thread: bytes written or −errno. */
   writeTunnel(packet: Uint8Array): number;
   /** Each pipeline's counters: the workers' (tx, rx) and the main thread's (mainTx, mainRx). */
   stats(): { tx: DirectionStats; rx: DirectionStats; mainTx: DirectionStats; mainRx: DirectionStats };
@@ -430,7 +431,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
         tunOut[0] = VIRTIO_NET_HDR_F_DATA_VALID;
       }
       tunOut.set(packet, off);
-      return c.write(tunFd, tunOutAddr, off + packet.length);
+      return sys().write(tunFd, tunOutAddr, off + packet.length);
     },
     stats: () => ({ tx: read(statsBlock("worker", "tx")), rx: read(statsBlock("worker", "rx")), mainTx: read(statsBlock("main", "tx")), mainRx: read(statsBlock("main", "rx")) }),
     mainPipelines,
