@@ -69,6 +69,19 @@ export class Device {
    */
   onKeypairsChanged: ((peer: Peer) => void) | null = null;
 
+  /**
+   * Called synchronously, inside whichever call caused it, when a peer's timer deadline changed for
+   * the first time since the last {@link nextTickAt} or {@link tick}: the earliest deadline may have
+   * moved, so a host that sleeps until `nextTickAt()` should look again (after the current call:
+   * must not call back into the device).
+   */
+  get onTimersChanged(): (() => void) | null {
+    return this.#timers.onChange;
+  }
+  set onTimersChanged(f: (() => void) | null) {
+    this.#timers.onChange = f;
+  }
+
   constructor(options: DeviceOptions) {
     this.#x25519 = options.x25519 ?? nodeX25519;
     this.#s = new DeviceState(options.random, options.aead ?? defaultTransportAead, (key) => this.peer(key));

@@ -219,13 +219,15 @@ class QueueEntry<P> implements TimerWatcher {
     readonly timers: PeerTimers,
     /** Rank among the queue's entries by when they were added. */
     readonly order: number,
-    readonly changedList: QueueEntry<P>[],
+    readonly queue: { readonly changed: QueueEntry<P>[]; firstChange(): void },
   ) {}
 
   timersChanged(): void {
     if (this.changed) return;
     this.changed = true;
-    this.changedList.push(this);
+    const list = this.queue.changed;
+    list.push(this);
+    if (list.length === 1) this.queue.firstChange();
   }
 }
 
@@ -238,11 +240,16 @@ class QueueEntry<P> implements TimerWatcher {
  *
  * Initial state: empty. Guarantees: {@link next} is the minimum of nextDeadline over the owners
  * added and not removed (Infinity when none); {@link due} gives exactly those whose nextDeadline is
- * at or before `now`, in the order they were added (a device's peer order).
+ * at or before `now`, in the order they were added (a device's peer order); {@link onChange} is
+ * called at the first deadline change after each {@link next} or {@link due} (and after the first
+ * {@link add}), so a caller that sleeps until `next()` learns when that may have moved.
  */
 export class TimerQueue<P> {
   readonly #heap: QueueEntry<P>[] = [];
   readonly #changed: QueueEntry<P>[] = [];
+  /** Called synchronously, inside whatever changed a deadline; must not call back into the queue. */
+  onChange: (() => void) | null = null;
+  readonly #sink = { changed: this.#changed, firstChange: () => this.onChange?.() };
   readonly #found: QueueEntry<P>[] = [];
   readonly #entries = new Map<PeerTimers, QueueEntry<P>>();
   #order = 0;
@@ -250,7 +257,7 @@ export class TimerQueue<P> {
   /** Adds `owner` with its timers (which then tell this queue when their deadlines change). */
   add(timers: PeerTimers, owner: P): void {
     if (this.#entries.has(timers)) return;
-    const e = new QueueEntry(owner, timers, this.#order++, this.#changed);
+    const e = new QueueEntry(owner, timers, this.#order++, this.#sink);
     this.#entries.set(timers, e);
     timers.watch(e);
     e.timersChanged();

@@ -43,6 +43,35 @@ describe("TimerQueue", () => {
     expect(out).toEqual([]);
   });
 
+  it("onChange: called at the first deadline change after next() or due(), not again until one of them runs", () => {
+    const q = new TimerQueue<string>();
+    let calls = 0;
+    q.onChange = () => calls++;
+    const a = new PeerTimers();
+    const b = new PeerTimers();
+    q.add(a, "a"); // an added entry counts as changed
+    q.add(b, "b");
+    expect(calls).toBe(1);
+    a.sendKeepaliveAt = 10;
+    expect(calls).toBe(1);
+    expect(q.next()).toBe(10);
+    b.newHandshakeAt = 5;
+    a.sendKeepaliveAt = 4;
+    expect(calls).toBe(2);
+    a.sendKeepaliveAt = 4; // unchanged: no change to tell
+    expect(q.next()).toBe(4);
+    a.sendKeepaliveAt = 4;
+    expect(calls).toBe(2);
+    q.due(0, []);
+    b.newHandshakeAt = Infinity;
+    expect(calls).toBe(3);
+    q.remove(b);
+    b.newHandshakeAt = 1; // not in the queue any more
+    expect(q.next()).toBe(4);
+    a.retransmitHandshakeAt = 2;
+    expect(calls).toBe(4);
+  });
+
   it("follows every deadline change, whoever makes it, and gives the due owners in the order added", () => {
     const rnd = mulberry32(17);
     const q = new TimerQueue<number>();

@@ -37,8 +37,6 @@ export interface RunningDaemon {
   stop(reason?: string): void;
 }
 
-/** How often the daemon checks that its UAPI socket file still exists. */
-const WATCH_MS = 500;
 /** Inner packet size the data plane's worker buffers hold (TSO segments are split to the link MTU). */
 const FAST_MTU = 1500;
 
@@ -81,7 +79,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const stop = (reason = "stopped"): void => {
     if (stopping) return;
     stopping = true;
-    clearInterval(watch);
+    unwatch();
     const unlink = uapi.stillPresent();
     uapi.close(unlink);
     const drops = engine.dropSummary();
@@ -94,9 +92,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       resolveStopped(reason);
     });
   };
-  const watch = setInterval(() => {
-    if (!uapi.stillPresent()) stop("UAPI socket removed");
-  }, WATCH_MS);
+  const unwatch = uapi.watchRemoval(() => stop("UAPI socket removed"));
   void engine.done.then((err) => {
     if (err) stop(`TUN gone: ${err.message}`);
   });

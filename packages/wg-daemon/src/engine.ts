@@ -7,7 +7,10 @@
  * `tun.write` in one call, `drop`s are counted by reason. Both devices push their batches
  * (`onBatch`), so a packet is handled inside the read event that brought it: a lone packet leaves
  * without a promise, queue or timer on its way (benchmarks/README.md, section 10). The timer runs
- * `device.tick` every TICK_MS. Nothing here touches `process`.
+ * `device.tick` at the core's next deadline (`nextTickAt`), no sooner than TICK_MS after the last
+ * tick; a deadline the core changes meanwhile (`onTimersChanged`) brings it within TICK_MS. An idle
+ * interface sleeps until its next keepalive or key expiry instead of waking every TICK_MS. The link's
+ * MTU is looked at every MTU_CHECK_MS. Nothing here touches `process`.
  */
 import type { TransportAead, X25519Backend } from "@wg-ts/core";
 import type { Bind, Datagram } from "./bind.js";
@@ -20,6 +23,10 @@ import { CoreAdapter, type CoreAction } from "./core-adapter.js";
 
 /** Timer resolution: the protocol's timers are seconds; wireguard-go's are ~jiffies. */
 export const TICK_MS = 100;
+/** The longest the timer sleeps (a deadline further out is looked at again then). */
+const MAX_SLEEP_MS = 60_000;
+/** How often the TUN's MTU is read (`wg-ts up` and wg-quick set it after the start; it may change any time). */
+export const MTU_CHECK_MS = 1000;
 
 export interface EngineOptions {
   tun: Tun;
@@ -54,6 +61,11 @@ export class Engine implements UapiHandler {
   private readonly sendBatch: Datagram[] = [];
   private readonly tunBatch: Uint8Array[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** When {@link timer} fires (Infinity: not set). */
+  private tickAt = Infinity;
+  /** Inside the core's tick: the deadlines it changes are read right after it. */
+  private ticking = false;
+  private mtuTimer: NodeJS.Timeout | undefined;
   private running = false;
   private resolveDone: (reason: Error | undefined) => void = () => {};
   private fwmark = 0;
@@ -95,23 +107,44 @@ export class Engine implements UapiHandler {
     this.running = true;
     this.refreshMtu();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    const tick = (): void => {
-      if (!this.running) return;
-      this.refreshMtu();
-      this.out.length = 0;
-      try {
-        this.core.tick(this.now(), this.out);
-      } catch (e) {
-        this.log(`tick failed: ${(e as Error).message}`);
-      }
-      this.flush();
-      this.timer = setTimeout(tick, TICK_MS);
+    this.core.device.onTimersChanged = () => {
+      if (this.running && !this.ticking) this.schedule(this.now() + TICK_MS);
     };
-    this.timer = setTimeout(tick, TICK_MS);
+    this.schedule(this.now() + TICK_MS);
+    this.mtuTimer = setInterval(() => this.refreshMtu(), MTU_CHECK_MS);
+  }
+
+  /** Runs the core's due timers, then sleeps until its next deadline. */
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    this.tickAt = Infinity;
+    if (!this.running) return;
+    const now = this.now();
+    this.out.length = 0;
+    this.ticking = true;
+    try {
+      this.core.tick(now, this.out);
+    } catch (e) {
+      this.log(`tick failed: ${(e as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+    this.flush();
+    // Reading the next deadline also re-arms onTimersChanged; Infinity: nothing armed, that wakes us.
+    const next = this.core.device.nextTickAt();
+    if (next !== Infinity) this.schedule(Math.min(Math.max(next, now + TICK_MS), now + MAX_SLEEP_MS));
+  };
+
+  /** Sets the timer to fire at `at`, unless it fires sooner already. */
+  private schedule(at: number): void {
+    if (at >= this.tickAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.tickAt = at;
+    this.timer = setTimeout(this.tick, Math.max(0, at - this.now()));
   }
 
   /**
-   * Hands the TUN's MTU to the core (it caps transport padding), at start and on every tick: the
+   * Hands the TUN's MTU to the core (it caps transport padding), at start and every MTU_CHECK_MS: the
    * link's MTU is set after the daemon starts (`wg-ts up`, wg-quick) and may change any time.
    */
   private refreshMtu(): void {
@@ -221,6 +254,8 @@ export class Engine implements UapiHandler {
     if (!this.running) return;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    clearInterval(this.mtuTimer);
+    this.core.device.onTimersChanged = null;
     this.resolveDone(undefined);
     this.bind.close();
     this.tun.close();

@@ -5,7 +5,7 @@
  * Connections are handled like wireguard-go's IpcHandle: several operations per connection,
  * each answered with `errno=N` and a blank line; an unknown operation closes the connection.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync, watch, type FSWatcher } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { EINVAL, EIO, parseSet, serializeGet, UapiError, type SetRequest, type UapiDeviceState } from "./uapi-protocol.js";
 
@@ -165,6 +165,47 @@ export class UapiServer {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Calls `gone` once, when the socket file is removed or replaced by something else (deleting it
+   * asks the daemon to stop): as wireguard-go's UAPI listener, the kernel tells (inotify on its
+   * directory, fs.watch), so an idle daemon does not wake to look; where that fails, an lstat every
+   * `pollMs`. Returns the function that stops watching.
+   */
+  watchRemoval(gone: () => void, pollMs = 500): () => void {
+    const cut = this.path.lastIndexOf("/");
+    const dir = this.path.slice(0, cut);
+    const base = this.path.slice(cut + 1);
+    let watcher: FSWatcher | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const stop = (): void => {
+      done = true;
+      watcher?.close();
+      watcher = null;
+      clearInterval(timer);
+    };
+    const check = (): void => {
+      if (done || this.stillPresent()) return;
+      stop();
+      gone();
+    };
+    const poll = (): void => {
+      watcher?.close();
+      watcher = null;
+      if (!done && timer === undefined) timer = setInterval(check, pollMs);
+      check();
+    };
+    try {
+      watcher = watch(dir, { persistent: false }, (_event, file) => {
+        if (file === null || file === base) check();
+      });
+      watcher.on("error", poll); // e.g. the directory itself removed
+    } catch {
+      poll(); // no inotify (limits, platform)
+    }
+    return stop;
   }
 
   close(unlink = true): void {

@@ -10,7 +10,7 @@ import { Engine } from "../src/engine.js";
 import { generatePrivateKey } from "../src/keys.js";
 import { parseSet } from "../src/uapi-protocol.js";
 import { toHex } from "../src/keys.js";
-import { until } from "./support/lab.js";
+import { sleep, until } from "./support/lab.js";
 
 /** A minimal IPv4/ICMP-shaped packet from src to dst (checksums are not checked by the core). */
 function ipv4(src: string, dst: string, payload = 32): Uint8Array {
@@ -85,7 +85,7 @@ describe("Engine over in-memory TUN and bind", () => {
     b.stop();
   });
 
-  it("hands the TUN's MTU to the core: padding capped at it, changes followed within a tick", async () => {
+  it("hands the TUN's MTU to the core: padding capped at it, changes followed within MTU_CHECK_MS", async () => {
     const [bindA, bindB] = MemoryBind.pair("10.0.0.1", "10.0.0.2");
     const tunA = new MemoryTun("a");
     const tunB = new MemoryTun("b");
@@ -115,6 +115,33 @@ describe("Engine over in-memory TUN and bind", () => {
     expect(last()).toBe(32 + 1300); // not 32 + 1312
     a.stop();
     b.stop();
+  });
+
+  it("the timer sleeps until the core's next deadline: no ticks while nothing is armed, a deadline armed meanwhile runs on time", async () => {
+    const [bindA] = MemoryBind.pair("10.0.0.1", "10.0.0.2"); // no engine behind 10.0.0.2: initiations go unanswered
+    const a = new Engine({ tun: new MemoryTun("a"), bind: bindA, random: (b) => void randomFillSync(b) });
+    await a.start(1000);
+    const ticks: number[] = [];
+    const tick = a.core.tick.bind(a.core);
+    a.core.tick = (now, out) => {
+      ticks.push(Date.now());
+      tick(now, out);
+    };
+    await sleep(500);
+    expect(ticks.length).toBeLessThanOrEqual(1); // the one after start: nothing armed, then it sleeps
+    const ka = generatePrivateKey();
+    await a.set(parseSet([`private_key=${toHex(ka)}`, `public_key=${toHex(publicKeyOf(generatePrivateKey()))}`, "endpoint=10.0.0.2:2000", "allowed_ip=192.168.9.2/32"]));
+    const n0 = ticks.length;
+    const t0 = Date.now();
+    (a.tun as MemoryTun).inject(ipv4("192.168.9.1", "192.168.9.2")); // no session: an initiation, retransmitted after REKEY_TIMEOUT
+    await until(() => bindA.sent.length === 1, SOON);
+    await until(() => bindA.sent.length === 2, { ms: 8000, everyMs: 10 });
+    const retransmitMs = Date.now() - t0;
+    // REKEY_TIMEOUT (5 s) + jitter (≤ 333 ms), not early; a handful of ticks, not one per TICK_MS (~55).
+    expect(retransmitMs).toBeGreaterThanOrEqual(4900);
+    expect(retransmitMs).toBeLessThan(6500); // slack for a loaded machine
+    expect(ticks.length - n0).toBeLessThanOrEqual(6);
+    a.stop();
   });
 
   it("hands a TUN batch to the core within the TUN's own event; done says why the TUN loop ended", async () => {

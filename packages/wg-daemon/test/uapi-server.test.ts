@@ -4,7 +4,7 @@
  * random garbage that must never crash the daemon or change its state.
  */
 import { randomBytes, randomFillSync } from "node:crypto";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,5 +81,48 @@ describe("UAPI server", () => {
     await raw("set=1\n" + "a=b\n".repeat(10));
     expect(await uapiRequest(path, "get=1\n\n")).toBe(before);
     expect([...server.errors.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe("UAPI server: the socket file's removal", () => {
+  const until = async (ok: () => boolean, ms = 3000): Promise<boolean> => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) if (ok()) return true;
+    return ok();
+  };
+
+  for (const [what, remove] of [
+    ["the socket file deleted", (p: string) => rmSync(p)],
+    ["its directory deleted", (p: string) => rmSync(p.slice(0, p.lastIndexOf("/")), { recursive: true })],
+  ] as const) {
+    it(`${what}: the watcher calls back once`, async () => {
+      const other = `${mkdtempSync(`${tmpdir()}/wgts-uapi-gone-`)}/run/wgg0.sock`;
+      const s = new UapiServer(other, engine);
+      await s.listen();
+      let gone = 0;
+      const stop = s.watchRemoval(() => gone++);
+      try {
+        await new Promise((r) => setTimeout(r, 50));
+        expect(gone).toBe(0); // present: nothing
+        remove(other);
+        expect(await until(() => gone > 0)).toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(gone).toBe(1);
+      } finally {
+        stop();
+        s.close(false);
+      }
+    });
+  }
+
+  it("after stop, a removal is not reported", async () => {
+    const other = `${mkdtempSync(`${tmpdir()}/wgts-uapi-gone-`)}/run/wgg1.sock`;
+    const s = new UapiServer(other, engine);
+    await s.listen();
+    let gone = 0;
+    s.watchRemoval(() => gone++)();
+    rmSync(other);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(gone).toBe(0);
+    s.close(false);
   });
 });

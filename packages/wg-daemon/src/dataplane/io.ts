@@ -133,7 +133,15 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   // after attach() has given the plane the session table); their events take the hooks above.
   const mainLoop = new MainLoop(
     { tunFd: plane.tunFd, udpFd: plane.udpFd },
-    { tx: () => plane.mainPipelines().tx, rx: () => plane.mainPipelines().rx, afterBurst: () => account(), gone: onGone },
+    {
+      tx: () => plane.mainPipelines().tx,
+      rx: () => plane.mainPipelines().rx,
+      afterBurst: () => {
+        account();
+        watchLoadSoon();
+      },
+      gone: onGone,
+    },
   );
 
   let closed = false;
@@ -152,14 +160,27 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
   /** The main thread's pipelines' TUN packets read and bytes received at the last load tick. */
   let lastTxPackets = 0;
   let lastRxBytes = 0;
-  /** Takes the main thread's pipeline counters as the new baseline; true when they moved past a start threshold since the last call. */
-  const mainLoad = (): boolean => {
+  /**
+   * Takes the main thread's pipeline counters as the new baseline: "busy" when they moved past a
+   * start threshold since the last call, "quiet" when they did not move at all.
+   */
+  const mainLoad = (): "busy" | "some" | "quiet" => {
     const s = plane.stats();
     const txPackets = s.mainTx.packets + s.mainTx.control;
-    const busy = txPackets - lastTxPackets > START_PACKETS || s.mainRx.bytes - lastRxBytes > START_BYTES;
+    const tx = txPackets - lastTxPackets;
+    const rx = s.mainRx.bytes - lastRxBytes;
     lastTxPackets = txPackets;
     lastRxBytes = s.mainRx.bytes;
-    return busy;
+    return tx > START_PACKETS || rx > START_BYTES ? "busy" : tx === 0 && rx === 0 ? "quiet" : "some";
+  };
+  /**
+   * The load watch runs while there is traffic: the main loop's bursts start it, the workers keep it
+   * (it counts their seconds), a tick without main-thread traffic while they are stopped ends it.
+   */
+  const watchLoadSoon = (): void => {
+    if (loadTimer !== undefined || closed) return;
+    loadTimer = setInterval(watchLoad, LOAD_TICK_MS);
+    loadTimer.unref();
   };
   /**
    * Before the core's output leaves (a handshake may have produced a keypair): publish the peers
@@ -186,6 +207,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         accountTimer = setInterval(account, ACCOUNT_MS);
         accountTimer.unref();
         starts++;
+        watchLoadSoon();
         perSecond.fill(Infinity);
         lastWorkerPackets = workerPackets();
       } catch (e) {
@@ -215,9 +237,13 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (closed || switching) return;
     const usable = publisher !== null;
     if (!plane.workersRunning) {
-      const busy = mainLoad();
-      const loaded = policy === "auto" && busy && (publisher?.hasSession ?? false);
+      const load = mainLoad();
+      const loaded = policy === "auto" && load === "busy" && (publisher?.hasSession ?? false);
       if ((policy === "always" || loaded) && usable && !workersBroken) void toWorkers();
+      else if (load === "quiet") {
+        clearInterval(loadTimer);
+        loadTimer = undefined;
+      }
       return;
     }
     if (++ticks * LOAD_TICK_MS < 1000) return;
@@ -307,8 +333,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
         pub.changed(peer);
         queueMicrotask(flush);
       };
-      loadTimer = setInterval(watchLoad, LOAD_TICK_MS);
-      loadTimer.unref();
+      watchLoadSoon();
       syncAll();
       if (policy === "always") void toWorkers();
       else mainLoop.start();
