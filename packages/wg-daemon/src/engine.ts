@@ -7,10 +7,11 @@
  * `tun.write` in one call, `drop`s are counted by reason. Both devices push their batches
  * (`onBatch`), so a packet is handled inside the read event that brought it: a lone packet leaves
  * without a promise, queue or timer on its way (benchmarks/README.md, section 10). The timer runs
- * `device.tick` at the core's next deadline (`nextTickAt`), no sooner than TICK_MS after the last
- * tick; a deadline the core changes meanwhile (`onTimersChanged`) brings it within TICK_MS. An idle
- * interface sleeps until its next keepalive or key expiry instead of waking every TICK_MS. The link's
- * MTU is looked at every MTU_CHECK_MS. Nothing here touches `process`.
+ * `device.tick` every TICK_MS while the core's deadlines move (`onTimersChanged`: traffic, a
+ * handshake, a `wg set`); once they stop moving it sleeps until the core's next deadline
+ * (`nextTickAt`), and the first change after that wakes it within TICK_MS: an idle interface does not
+ * wake until its next keepalive or key expiry (benchmarks/README.md, section 19). Each tick reads the
+ * link's MTU. Nothing here touches `process`.
  */
 import type { TransportAead, X25519Backend } from "@wg-ts/core";
 import type { Bind, Datagram } from "./bind.js";
@@ -25,8 +26,6 @@ import { CoreAdapter, type CoreAction } from "./core-adapter.js";
 export const TICK_MS = 100;
 /** The longest the timer sleeps (a deadline further out is looked at again then). */
 const MAX_SLEEP_MS = 60_000;
-/** How often the TUN's MTU is read (`wg-ts up` and wg-quick set it after the start; it may change any time). */
-export const MTU_CHECK_MS = 1000;
 
 export interface EngineOptions {
   tun: Tun;
@@ -65,7 +64,10 @@ export class Engine implements UapiHandler {
   private tickAt = Infinity;
   /** Inside the core's tick: the deadlines it changes are read right after it. */
   private ticking = false;
-  private mtuTimer: NodeJS.Timeout | undefined;
+  /** A deadline changed since the last tick: tick again after TICK_MS. */
+  private timersMoved = false;
+  /** The timer sleeps until the core's next deadline (or has none): a change must bring it closer. */
+  private sleeping = false;
   private running = false;
   private resolveDone: (reason: Error | undefined) => void = () => {};
   private fwmark = 0;
@@ -107,18 +109,25 @@ export class Engine implements UapiHandler {
     this.running = true;
     this.refreshMtu();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    // Called inside the core's calls, on the packet path: a flag, and a timer only when asleep.
     this.core.device.onTimersChanged = () => {
-      if (this.running && !this.ticking) this.schedule(this.now() + TICK_MS);
+      if (!this.running || this.ticking) return;
+      this.timersMoved = true;
+      if (this.sleeping) {
+        this.sleeping = false;
+        this.schedule(this.now() + TICK_MS);
+      }
     };
     this.schedule(this.now() + TICK_MS);
-    this.mtuTimer = setInterval(() => this.refreshMtu(), MTU_CHECK_MS);
   }
 
-  /** Runs the core's due timers, then sleeps until its next deadline. */
+  /** Runs the core's due timers; ticks again after TICK_MS while deadlines move, else sleeps until the next one. */
   private readonly tick = (): void => {
     this.timer = undefined;
     this.tickAt = Infinity;
+    this.sleeping = false;
     if (!this.running) return;
+    this.refreshMtu();
     const now = this.now();
     this.out.length = 0;
     this.ticking = true;
@@ -130,9 +139,15 @@ export class Engine implements UapiHandler {
       this.ticking = false;
     }
     this.flush();
-    // Reading the next deadline also re-arms onTimersChanged; Infinity: nothing armed, that wakes us.
+    // Reading the next deadline also re-arms onTimersChanged.
     const next = this.core.device.nextTickAt();
-    if (next !== Infinity) this.schedule(Math.min(Math.max(next, now + TICK_MS), now + MAX_SLEEP_MS));
+    if (this.timersMoved) {
+      this.timersMoved = false;
+      this.schedule(now + TICK_MS);
+    } else {
+      this.sleeping = true;
+      if (next !== Infinity) this.schedule(Math.min(Math.max(next, now + TICK_MS), now + MAX_SLEEP_MS));
+    }
   };
 
   /** Sets the timer to fire at `at`, unless it fires sooner already. */
@@ -144,8 +159,9 @@ export class Engine implements UapiHandler {
   }
 
   /**
-   * Hands the TUN's MTU to the core (it caps transport padding), at start and every MTU_CHECK_MS: the
-   * link's MTU is set after the daemon starts (`wg-ts up`, wg-quick) and may change any time.
+   * Hands the TUN's MTU to the core (it caps transport padding), at start and on every tick: the
+   * link's MTU is set after the daemon starts (`wg-ts up`, wg-quick) and may change any time; an
+   * idle interface reads it again within TICK_MS of its next packet.
    */
   private refreshMtu(): void {
     const mtu = this.tun.mtu?.() ?? 0;
@@ -254,7 +270,6 @@ export class Engine implements UapiHandler {
     if (!this.running) return;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    clearInterval(this.mtuTimer);
     this.core.device.onTimersChanged = null;
     this.resolveDone(undefined);
     this.bind.close();

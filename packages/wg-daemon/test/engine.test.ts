@@ -85,7 +85,7 @@ describe("Engine over in-memory TUN and bind", () => {
     b.stop();
   });
 
-  it("hands the TUN's MTU to the core: padding capped at it, changes followed within MTU_CHECK_MS", async () => {
+  it("hands the TUN's MTU to the core: padding capped at it, changes followed within a tick", async () => {
     const [bindA, bindB] = MemoryBind.pair("10.0.0.1", "10.0.0.2");
     const tunA = new MemoryTun("a");
     const tunB = new MemoryTun("b");
