@@ -46,42 +46,21 @@ static napi_value invalid(napi_env env) {
 
 #define ADDR(x) ((void *)(uintptr_t)(x))
 
-napi_value wg_io_read(napi_env env, napi_callback_info info) {
-  double a[3];
-  if (!numbers(env, info, a, 3)) return invalid(env);
-  return result(env, read((int)a[0], ADDR(a[1]), (size_t)a[2]));
-}
+/* One exported function per system call: `n` numeric arguments in a[], the call's result or −errno. */
+#define SYSCALL(fname, n, call)                                   \
+  napi_value fname(napi_env env, napi_callback_info info) {      \
+    double a[n];                                                   \
+    if (!numbers(env, info, a, n)) return invalid(env);            \
+    return result(env, call);                                      \
+  }
 
-napi_value wg_io_write(napi_env env, napi_callback_info info) {
-  double a[3];
-  if (!numbers(env, info, a, 3)) return invalid(env);
-  return result(env, write((int)a[0], ADDR(a[1]), (size_t)a[2]));
-}
-
+SYSCALL(wg_io_read, 3, read((int)a[0], ADDR(a[1]), (size_t)a[2]))
+SYSCALL(wg_io_write, 3, write((int)a[0], ADDR(a[1]), (size_t)a[2]))
 /* recvmmsg(fd, vec, vlen, flags): no timeout. */
-napi_value wg_io_recvmmsg(napi_env env, napi_callback_info info) {
-  double a[4];
-  if (!numbers(env, info, a, 4)) return invalid(env);
-  return result(env, recvmmsg((int)a[0], ADDR(a[1]), (unsigned)a[2], (int)a[3], NULL));
-}
-
-napi_value wg_io_sendmmsg(napi_env env, napi_callback_info info) {
-  double a[4];
-  if (!numbers(env, info, a, 4)) return invalid(env);
-  return result(env, sendmmsg((int)a[0], ADDR(a[1]), (unsigned)a[2], (int)a[3]));
-}
-
-napi_value wg_io_sendmsg(napi_env env, napi_callback_info info) {
-  double a[3];
-  if (!numbers(env, info, a, 3)) return invalid(env);
-  return result(env, sendmsg((int)a[0], ADDR(a[1]), (int)a[2]));
-}
-
-napi_value wg_io_sendto(napi_env env, napi_callback_info info) {
-  double a[6];
-  if (!numbers(env, info, a, 6)) return invalid(env);
-  return result(env, sendto((int)a[0], ADDR(a[1]), (size_t)a[2], (int)a[3], ADDR(a[4]), (socklen_t)a[5]));
-}
+SYSCALL(wg_io_recvmmsg, 4, recvmmsg((int)a[0], ADDR(a[1]), (unsigned)a[2], (int)a[3], NULL))
+SYSCALL(wg_io_sendmmsg, 4, sendmmsg((int)a[0], ADDR(a[1]), (unsigned)a[2], (int)a[3]))
+SYSCALL(wg_io_sendmsg, 3, sendmsg((int)a[0], ADDR(a[1]), (int)a[2]))
+SYSCALL(wg_io_sendto, 6, sendto((int)a[0], ADDR(a[1]), (size_t)a[2], (int)a[3], ADDR(a[4]), (socklen_t)a[5]))
 
 typedef struct {
   uv_poll_t *handle; /* uv_handle_size(UV_POLL) bytes: the running libuv's size, not our header's */
