@@ -144,8 +144,8 @@ describe.each(impls)("Sys over %s", (_name, make) => {
   });
 });
 
+// skipIf: the addon loads on linux-x64, where native-aead.test.ts requires it; elsewhere there is no native side to test.
 describe.skipIf(native === null)("the addon's system calls: bad arguments", () => {
-  // skipIf: the addon loads on linux-x64, where native-aead.test.ts requires it; elsewhere there is no native side to test.
   const addon = loaded.addon!;
   it("a call whose arguments are not numbers gives −EINVAL without a system call", () => {
     expect(addon.ioRead!("x" as unknown as number, 0, 0)).toBe(-EINVAL);
