@@ -1,6 +1,6 @@
 /*
  * The data plane's hot system calls and fd watches (src/dataplane/sys.ts): koffi's generic call
- * path, and its poll callback's event object, cost a lone packet ~50 µs per round trip over two
+ * path, and its poll callback's event object, cost a lone packet ~100 µs (12 %) per round trip over two
  * daemons (benchmarks/README.md, section 19). No protocol logic: each function is one system call.
  *
  * Buffers are passed as addresses (numbers), as the koffi declarations in src/libc.ts take them:

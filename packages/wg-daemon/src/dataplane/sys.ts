@@ -4,7 +4,7 @@
  * contract, chosen once per thread by {@link sys}:
  *
  * - the native addon's direct N-API functions (native/src/io.c) where it loads: koffi's generic call
- *   path and its poll callback's event object cost a lone packet ~50 µs per round trip over two
+ *   path and its poll callback's event object cost a lone packet ~100 µs (12 %) per round trip over two
  *   daemons (benchmarks/README.md, section 19);
  * - koffi (libc.ts) elsewhere, as before.
  *
