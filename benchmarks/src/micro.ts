@@ -251,7 +251,10 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult[
     aead: daemonChoice.aead,
     x25519: daemonChoice.x25519,
   });
-  if (hs !== null && daemonHs !== null) results.push(...measure([hs, daemonHs], 0.1));
+  // Warm-up: 5× a round (1,500 handshakes). V8 optimizes a handshake's functions, each run once per
+  // handshake, only after ~1,000 of them (Node 20: the first 300 ran at 1,400–1,650/s, then ~2,500/s);
+  // a daemon under a handshake flood runs them optimized (benchmarks/README.md, section 20).
+  if (hs !== null && daemonHs !== null) results.push(...measure([hs, daemonHs], 5));
   if (options.print !== false) {
     console.log(`micro: median of ${ROUNDS} interleaved rounds after warm-up, CPU time (node ${process.version}, OpenSSL ${process.versions.openssl})`);
     console.log(microTable(results));
