@@ -8,7 +8,8 @@
 import { execFile } from "node:child_process";
 import { setFlagsFromString } from "node:v8";
 import { tierUpEarly } from "./dataplane/tiering.js";
-import { Engine, monotonicEpochMs } from "./engine.js";
+import { monotonicEpochMs } from "./clock.js";
+import { Engine } from "./engine.js";
 import { createFastIo, type WorkerPolicy } from "./dataplane/io.js";
 import { sysChoice } from "./dataplane/sys.js";
 import { socketPath, UapiServer } from "./uapi.js";

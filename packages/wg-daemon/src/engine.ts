@@ -13,6 +13,7 @@
  * wake until its next keepalive or key expiry (benchmarks/README.md, section 19). Each tick reads the
  * link's MTU. Nothing here touches `process`.
  */
+import { monotonicEpochMs } from "./clock.js";
 import type { TransportAead, X25519Backend } from "@wg-ts/core";
 import type { Bind, Datagram } from "./bind.js";
 import { loadTransportAead } from "./native-aead.js";
@@ -41,12 +42,6 @@ export interface EngineOptions {
   x25519?: X25519Backend;
 }
 
-/** `performance.timeOrigin` read once: the getter costs more than `performance.now()` itself. */
-const TIME_ORIGIN = performance.timeOrigin;
-
-export function monotonicEpochMs(): number {
-  return TIME_ORIGIN + performance.now();
-}
 
 export class Engine implements UapiHandler {
   readonly core: CoreAdapter;

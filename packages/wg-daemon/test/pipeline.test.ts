@@ -31,11 +31,16 @@ function side(node: VNode, now: () => number, o: PipelineOptions = PLAIN) {
   const buffers = state.buffers(node.device.sessionTable.handles);
   const tun = new MemoryTunDevice();
   const udp = new MemoryUdpDevice();
-  const tx = new TxPipeline(new PipelineContext(buffers, "tx", aead, (e) => events.push(e)), o, tun, udp);
-  const rx = new RxPipeline(new PipelineContext(buffers, "rx", aead, (e) => events.push(e)), o, tun, udp);
-  /** Runs a pipeline until it finds nothing queued. */
-  const drain = (p: { step(): string }): void => {
-    for (let i = 0; i < 10_000 && p.step() !== "idle"; i++);
+  const post = (e: WorkerEvent): void => void events.push(e);
+  const tx = new TxPipeline(new PipelineContext(buffers, "tx", aead, post), o, tun, udp);
+  const rx = new RxPipeline(new PipelineContext(buffers, "rx", aead, post), o, tun, udp);
+  /** Runs a pipeline until it finds nothing queued, handing its events over after each step (as worker.ts). */
+  const drain = (p: TxPipeline | RxPipeline): void => {
+    for (let i = 0; i < 10_000; i++) {
+      const r = p.step();
+      p.ctx.events.drain(post);
+      if (r === "idle") break;
+    }
   };
   return { node, state, pub, buffers, events, tun, udp, tx, rx, drainTx: () => drain(tx), drainRx: () => drain(rx) };
 }
@@ -243,6 +248,8 @@ describe("data-plane pipelines over in-memory devices", () => {
     const tx = new TxPipeline(new PipelineContext(A.buffers, "tx", aead, (e) => events.push(e), "main"), PLAIN, A.tun, A.udp);
     A.tun.inbox.push(icmpEcho(A_INNER, B_INNER, { id: 5, seq: 1 }));
     for (let i = 0; i < 100 && tx.step() !== "idle"; i++);
+    expect(events).toHaveLength(0); // queued until the loop hands them over (dataplane/events.ts)
+    tx.ctx.events.drain((e) => events.push(e));
     expect(A.udp.sent).toHaveLength(0);
     expect(events.map((e) => e.kind)).toEqual(["slow"]);
   });

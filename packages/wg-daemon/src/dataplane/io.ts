@@ -137,6 +137,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       tx: () => plane.mainPipelines().tx,
       rx: () => plane.mainPipelines().rx,
       afterBurst: () => {
+        plane.drainMainEvents();
         account();
         watchLoadSoon();
       },

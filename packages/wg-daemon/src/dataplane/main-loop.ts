@@ -4,7 +4,8 @@
  * made by workers.ts `mainPipelines` on the same fds, session table, peer records, stats and
  * activity rings), driven by libuv instead of a loop of their own. Their events — handshake and
  * cookie messages, packets for a peer without a keypair, a keypair's first datagram, a roam — go
- * to the same hooks as the workers' (to the Engine and wg-core), synchronously.
+ * to the same hooks as the workers' (to the Engine and wg-core) at the end of each burst
+ * ({@link MainLoopDriver.afterBurst}; queued by the packet path, events.ts).
  *
  * Waiting is libuv's own: one watch per fd (sys.ts `watch`, a uv_poll_t in the event loop's epoll
  * set), so a packet costs one wake-up of the main thread; each wake-up steps its pipeline
@@ -37,7 +38,7 @@ export interface MainLoopFds {
 export interface MainLoopDriver {
   tx(): { step(): StepResult; flush(): void };
   rx(): { step(): StepResult; readonly drained: boolean };
-  /** After each burst of steps: the traffic goes to the core (activity rings). */
+  /** After each burst of steps: the pipelines' events and then their traffic go to the core (activity rings). */
   afterBurst(): void;
   /** The TUN is gone (`ip link del`). */
   gone(): void;

@@ -4,6 +4,7 @@
  * activity ring, the transport AEAD, and a way to post the rare events to the main thread.
  * worker.ts builds one from its workerData; unit tests build one over a SharedState in-process.
  */
+import { EventQueue } from "./events.js";
 import { SessionTable, type BatchTransportAead, type DropReason } from "@wg-ts/core";
 import { ActivityWriter } from "./activity.js";
 import { sum16Ranges, type SumRanges } from "./checksum.js";
@@ -57,11 +58,13 @@ export class PipelineContext {
   readonly views: PeerViews;
   readonly stats: PipelineStats;
   readonly activity: ActivityWriter;
+  /** The events of this pipeline's packet path, for its loop to {@link post} once a step is done (events.ts). */
+  readonly events = new EventQueue();
 
   /**
    * @param role the pipeline: its activity ring (shared by the tiers, which never run at once) and,
    *   with `tier`, its stats block
-   * @param post hands an event to the main thread
+   * @param post hands an event to the main thread (the loop drains {@link events} into it)
    * @param sums the range checksum TSO segmentation uses (the native addon's where it loads)
    */
   constructor(

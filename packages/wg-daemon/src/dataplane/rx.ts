@@ -5,6 +5,7 @@
  * peer's datagrams the peer is marked in the activity ring (activity.ts: the core's receive timers).
  * Events to the main thread: a keypair's first datagram (key confirmation) and a new source (roaming).
  */
+import { TIME_ORIGIN } from "../clock.js";
 import { TransportBatch, classifyMessage, openBatch } from "@wg-ts/core";
 import { EAGAIN } from "../libc.js";
 import { ControlGate } from "./control.js";
@@ -14,7 +15,7 @@ import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
 import { Pipeline, TRANSPORT_HEADER, TRANSPORT_TAG, copyOf, type PipelineContext, type PipelineOptions, type StepResult } from "./pipeline.js";
 import { PF, PS, ST } from "./shared.js";
 import { VNET_HDR_LEN } from "./tun.js";
-import { SOCKADDR6, readSockaddr } from "./udp.js";
+import { SOCKADDR6 } from "./udp.js";
 
 const MESSAGE_TRANSPORT = 4;
 const HEADER = TRANSPORT_HEADER;
@@ -48,7 +49,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   #replays = 0;
   #drained = true;
   #now = performance.now();
-  #epoch = performance.timeOrigin + this.#now;
+  #epoch = TIME_ORIGIN + this.#now;
 
   constructor(ctx: PipelineContext, o: PipelineOptions, tun: TunDevice, udp: UdpDevice<B>) {
     super(ctx, o, tun, udp);
@@ -82,7 +83,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     stats[ST.batches]!++;
     if (this.snap.refresh()) this.#gate.setPublicKey(this.snap.ownKey);
     this.#now = performance.now();
-    this.#epoch = performance.timeOrigin + this.#now;
+    this.#epoch = TIME_ORIGIN + this.#now;
     for (let i = 0; i < r; i++) {
       const s = batch.slot(i);
       const len = batch.length(i);
@@ -109,7 +110,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       const verdict = this.#gate.admit(data, this.#now, s, s + len);
       if (verdict !== "post") return ctx.stats.drop(verdict);
       ctx.stats.f[ST.control]!++;
-      ctx.post({ kind: "control", datagram: copyOf(data, s, s + len), from: readSockaddr(this.#batch.names, m * SOCKADDR6) });
+      ctx.events.control(copyOf(data, s, s + len), this.#batch.names, m * SOCKADDR6);
       return;
     }
     const tb = this.#tb;
@@ -160,7 +161,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         if (roamed || this.#reported[slot] !== generation) {
           // The core's bookkeeping that needs the keypair: key confirmation on its first datagram, roaming.
           this.#reported[slot] = generation;
-          ctx.post({ kind: "received", slot, generation, from: readSockaddr(names, at), data: length > 0 });
+          ctx.events.received(slot, generation, names, at, length > 0);
         }
         const r = records.at(peer);
         if (r >= 0) {
@@ -176,7 +177,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
           const p = this.#at[k]!;
           if (gro) gro.push(arena, p, length);
           else {
-            arena.fill(0, p - off, p);
+            for (let j = p - off; j < p; j++) arena[j] = 0; // the virtio-net header: no call
             if (off) arena[p - off] = VIRTIO_NET_HDR_F_DATA_VALID; // authenticated by the AEAD: skip checksum verification
             if (this.tun.write(arena, p - off, off + length) < 0) stats[ST.errors]!++;
             stats[ST.syscalls]!++;

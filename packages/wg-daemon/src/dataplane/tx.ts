@@ -7,6 +7,7 @@
  * on the main thread the Device stages it itself ("slow": encapsulate). A packet without a route is
  * dropped.
  */
+import { monotonicEpochMs } from "../clock.js";
 import { TransportBatch, sealBatch, slotCanSend } from "@wg-ts/core";
 import { EAGAIN, EBADFD, EINTR } from "../libc.js";
 import type { DatagramBatch, TunDevice, UdpDevice } from "./devices.js";
@@ -48,7 +49,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   readonly #staging: Staging | null;
   /** How long the worker waits for the TUN while packets are staged (doubles up to POLL_TIMEOUT_MS). */
   #stagedWait = 1;
-  #epoch = performance.timeOrigin + performance.now();
+  #epoch = monotonicEpochMs();
   #count = 0;
   /** The peer of the datagrams in the batch. */
   #batchPeer: PeerView | null = null;
@@ -83,7 +84,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
       if (n < 0 && n !== -EINTR) stats[ST.errors]!++;
       return "busy";
     }
-    this.#epoch = performance.timeOrigin + performance.now();
+    this.#epoch = monotonicEpochMs();
     if (this.snap.refresh()) this.flush(); // new routes or MTU: seal what is queued under the old ones first
     const off = this.off;
     if (off) {
@@ -151,7 +152,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     // endpoint the core has not yet heard of (roaming: the rx pipeline moves it).
     const staging = this.#staging;
     if (staging === null) {
-      ctx.post({ kind: "slow", packet: copyOf(p, 0, len) });
+      ctx.events.slow(copyOf(p, 0, len));
       ctx.stats.f[ST.control]!++;
     } else if (peer === null) ctx.stats.drop("no-route");
     else this.#stage(staging, peer.id, copyOf(p, 0, len));
@@ -163,7 +164,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     const { dropped, ask } = staging.stage(id, packet, this.#epoch);
     if (dropped > 0) ctx.stats.drop("staged-queue-full");
     if (ask) {
-      ctx.post({ kind: "session", peer: id });
+      ctx.events.session(id);
       ctx.stats.f[ST.control]!++;
       this.#stagedWait = 1; // a handshake starts: look again soon (not on every packet that waits for it)
     }
@@ -189,7 +190,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   idle(): number {
     const staging = this.#staging;
     if (staging === null || staging.peers === 0) return POLL_TIMEOUT_MS;
-    this.#epoch = performance.timeOrigin + performance.now();
+    this.#epoch = monotonicEpochMs();
     if (this.snap.refresh()) this.flush(); // the routes the staged packets are checked against
     const expired = staging.expire(this.#epoch);
     for (let i = 0; i < expired; i++) this.ctx.stats.drop("handshake-timeout");
@@ -213,7 +214,8 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   /** Puts one packet of `peer` (usable keypair) into the batch. */
   #enqueue(peer: PeerView & { endpoint: Buffer }, p: Buffer | Uint8Array, len: number): void {
     const k = this.#claim(peer);
-    this.#batch.data.set(p.subarray(0, len), this.#batch.slot(k) + HEADER);
+    // A plain view: a Buffer's subarray runs Buffer's species constructor.
+    this.#batch.data.set(new Uint8Array(p.buffer, p.byteOffset, len), this.#batch.slot(k) + HEADER);
     this.#commit(peer, k, len);
   }
 
@@ -234,7 +236,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     tb.slot[k] = peer.sendSlot;
     tb.generation[k] = peer.sendGeneration;
     this.#innerLen[k] = len;
-    peer.endpoint.copy(this.#batch.names, k * SOCKADDR6);
+    this.#batch.names.set(peer.endpoint, k * SOCKADDR6);
     this.#batchPeer = peer;
     this.#count = k + 1;
   }
@@ -253,7 +255,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     tb.count = count;
     // wg-core: generation and age (REJECT_AFTER_TIME on this thread's clock) checked, counters
     // reserved in the slot's own cell for the whole run, sealed, generation checked again.
-    sealBatch(ctx.table, tb, performance.timeOrigin + performance.now(), ctx.aead, this.snap.linkMtu);
+    sealBatch(ctx.table, tb, monotonicEpochMs(), ctx.aead, this.snap.linkMtu);
     let n = 0;
     let bytes = 0;
     let wire = 0;

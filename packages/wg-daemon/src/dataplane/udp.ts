@@ -107,12 +107,21 @@ export class MmsgBatch {
   readonly #namesAddr: number;
   readonly #hdrsAddr: number;
   readonly #iovsAddr: number;
-  /** One msghdr + a UDP_SEGMENT control message for {@link sendSegmented}. */
-  readonly #gsoMsg = Buffer.alloc(56 + 24);
+  /** One msghdr + a UDP_SEGMENT control message for {@link sendSegmented} (own, 8-byte aligned memory). */
+  readonly #gsoMsg = Buffer.from(new ArrayBuffer(56 + 24));
+  /** {@link #gsoMsg} as 32-bit words: its per-call fields are written without BigInt (a lone packet's path). */
+  readonly #gsoWords = new Uint32Array(this.#gsoMsg.buffer, 0, (56 + 24) / 4);
   readonly #gsoMsgAddr: number;
 
   /** Per-message control buffers (only with `withControl`: UDP_GRO segment size). */
   readonly #controls: Buffer | null;
+  /**
+   * 32-bit word views of {@link #hdrs}, {@link #iovs} and {@link #controls}: the per-packet fields
+   * are read and written through them (Buffer's readUInt32LE/writeUInt32LE check every argument).
+   */
+  readonly #hdrW: Uint32Array;
+  readonly #iovW: Uint32Array;
+  readonly #ctlW: Int32Array | null;
 
   constructor(readonly n: number, readonly slotSize: number, withControl = false) {
     const c = libc();
@@ -122,12 +131,16 @@ export class MmsgBatch {
     this.names = Buffer.alloc(n * SOCKADDR);
     this.#hdrs = Buffer.alloc(n * MMSGHDR);
     this.#iovs = Buffer.alloc(n * IOVEC);
+    this.#hdrW = new Uint32Array(this.#hdrs.buffer, this.#hdrs.byteOffset, this.#hdrs.length / 4);
+    this.#iovW = new Uint32Array(this.#iovs.buffer, this.#iovs.byteOffset, this.#iovs.length / 4);
+    this.#ctlW = this.#controls ? new Int32Array(this.#controls.buffer, this.#controls.byteOffset, this.#controls.length / 4) : null;
     this.#dataAddr = c.addressOf(this.data);
     this.#namesAddr = c.addressOf(this.names);
     this.#hdrsAddr = c.addressOf(this.#hdrs);
     this.#iovsAddr = c.addressOf(this.#iovs);
     this.#gsoMsgAddr = c.addressOf(this.#gsoMsg);
     const m = this.#gsoMsg;
+    m.writeBigUInt64LE(BigInt(this.#namesAddr), 0); // msg_name: every datagram goes to names slot 0
     m.writeUInt32LE(SOCKADDR, 8); // msg_namelen
     m.writeBigUInt64LE(BigInt(this.#gsoMsgAddr + 56), 32); // msg_control
     // struct cmsghdr { size_t cmsg_len = CMSG_LEN(2); int SOL_UDP; int UDP_SEGMENT; } u16 gso_size
@@ -156,15 +169,15 @@ export class MmsgBatch {
    * possibly shorter, glued together), or 0 when it is a single datagram.
    */
   gsoSize(i: number): number {
-    const ctl = this.#controls;
-    if (!ctl || this.#hdrs.readUInt32LE(i * MMSGHDR + 40) < 20) return 0;
-    const o = i * CONTROL;
-    return ctl.readInt32LE(o + 8) === SOL_UDP && ctl.readInt32LE(o + 12) === UDP_GRO ? ctl.readUInt16LE(o + 16) : 0;
+    const ctl = this.#ctlW;
+    if (!ctl || this.#hdrW[(i * MMSGHDR + 40) / 4]! < 20) return 0; // msg_controllen
+    const o = (i * CONTROL) / 4;
+    return ctl[o + 2] === SOL_UDP && ctl[o + 3] === UDP_GRO ? ctl[o + 4]! & 0xffff : 0; // cmsg_level, cmsg_type, the u16 size
   }
 
   /** Length of datagram i after {@link recv}. */
   length(i: number): number {
-    return this.#hdrs.readUInt32LE(i * MMSGHDR + 56);
+    return this.#hdrW[(i * MMSGHDR + 56) / 4]!;
   }
 
   /**
@@ -172,18 +185,21 @@ export class MmsgBatch {
    * MSG_DONTWAIT it returns −EAGAIN when none is queued. Returns the count or −errno.
    */
   recv(fd: number, max = this.n, flags = MSG_WAITFORONE): number {
+    const h = this.#hdrW;
+    const v = this.#iovW;
+    const control = this.#controls !== null;
     for (let i = 0; i < max; i++) {
-      this.#hdrs.writeUInt32LE(SOCKADDR, i * MMSGHDR + 8);
-      if (this.#controls) this.#hdrs.writeUInt32LE(CONTROL, i * MMSGHDR + 40); // msg_controllen
-      this.#iovs.writeUInt32LE(this.slotSize, i * IOVEC + 8);
+      h[(i * MMSGHDR + 8) / 4] = SOCKADDR; // msg_namelen
+      if (control) h[(i * MMSGHDR + 40) / 4] = CONTROL; // msg_controllen
+      v[(i * IOVEC + 8) / 4] = this.slotSize; // iov_len
     }
     return sys().recvmmsg(fd, this.#hdrsAddr, max, flags);
   }
 
   /** Sets the length of outgoing datagram i (its bytes are at {@link slot}(i)) and its destination name. */
   setLength(i: number, len: number): void {
-    this.#iovs.writeUInt32LE(len, i * IOVEC + 8);
-    this.#iovs.writeUInt32LE(0, i * IOVEC + 12);
+    this.#iovW[(i * IOVEC + 8) / 4] = len; // iov_len
+    this.#iovW[(i * IOVEC + 12) / 4] = 0;
   }
 
   /**
@@ -194,25 +210,29 @@ export class MmsgBatch {
    */
   sendSegmented(fd: number, count: number, maxSegments = 44): number {
     const s = sys();
-    const m = this.#gsoMsg;
-    m.writeBigUInt64LE(BigInt(this.#namesAddr), 0); // msg_name
+    const w = this.#gsoWords;
     let calls = 0;
     let i = 0;
     while (i < count) {
-      const size = this.#iovs.readUInt32LE(i * IOVEC + 8);
+      const size = this.#iovW[(i * IOVEC + 8) / 4]!;
       let j = i + 1;
       let total = size;
       while (j < count && j - i < maxSegments && total + size <= 65000) {
-        const len = this.#iovs.readUInt32LE(j * IOVEC + 8);
+        const len = this.#iovW[(j * IOVEC + 8) / 4]!;
         if (len > size) break;
         total += len;
         j++;
         if (len < size) break;
       }
-      m.writeBigUInt64LE(BigInt(this.#iovsAddr + i * IOVEC), 16); // msg_iov
-      m.writeBigUInt64LE(BigInt(j - i), 24); // msg_iovlen
-      m.writeBigUInt64LE(j - i > 1 ? 24n : 0n, 40); // msg_controllen: CMSG_SPACE(2) or none
-      m.writeUInt16LE(size, 72);
+      // Little-endian 64-bit fields as two words (addresses are below 2^53).
+      const iov = this.#iovsAddr + i * IOVEC;
+      w[4] = iov % 0x1_0000_0000; // msg_iov
+      w[5] = Math.floor(iov / 0x1_0000_0000);
+      w[6] = j - i; // msg_iovlen
+      w[7] = 0;
+      w[10] = j - i > 1 ? 24 : 0; // msg_controllen: CMSG_SPACE(2) or none
+      w[11] = 0;
+      w[18] = size; // the u16 segment size (and the cmsg's padding after it)
       const r = s.sendmsg(fd, this.#gsoMsgAddr, 0);
       if (r < 0) return r;
       calls++;

@@ -40,6 +40,7 @@ function run(step: () => StepResult, device: PollableDevice, idle: () => number 
   let empty = 0;
   while (!stopped()) {
     const r = step();
+    if (ctx.events.pending) ctx.events.drain(post);
     if (r === "gone") {
       post({ kind: "gone", errno: EBADFD }); // `ip link del`: the daemon shuts down (dataplane/io.ts: Tun.read rejects)
       return;

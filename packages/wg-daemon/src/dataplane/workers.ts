@@ -156,10 +156,12 @@ export interface FastDataPlane extends PeerPublishing {
   stats(): { tx: DirectionStats; rx: DirectionStats; mainTx: DirectionStats; mainRx: DirectionStats };
   /**
    * The pipelines the workers run, for the main thread while they are stopped (made on first use,
-   * on the attached table, with smaller batches; their events go to the hooks at once). They write
+   * on the attached table, with smaller batches; their events go to the hooks at {@link drainMainEvents}). They write
    * the same stats blocks and activity rings as the workers: the two never run at the same time.
    */
   mainPipelines(): { tx: TxPipeline<MmsgBatch>; rx: RxPipeline<MmsgBatch> };
+  /** Hands the main thread's pipelines' queued events to the hooks: the rx pipeline's first (dataplane/events.ts). */
+  drainMainEvents(): void;
   /** The worker threads are running (between {@link startWorkers} and {@link stopWorkers}). */
   readonly workersRunning: boolean;
   /**
@@ -435,6 +437,11 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
     },
     stats: () => ({ tx: read(statsBlock("worker", "tx")), rx: read(statsBlock("worker", "rx")), mainTx: read(statsBlock("main", "tx")), mainRx: read(statsBlock("main", "rx")) }),
     mainPipelines,
+    drainMainEvents() {
+      if (main === null) return;
+      if (main.rx.ctx.events.pending) main.rx.ctx.events.drain(onEvent);
+      if (main.tx.ctx.events.pending) main.tx.ctx.events.drain(onEvent);
+    },
     get workersRunning() {
       return workers.length > 0;
     },
