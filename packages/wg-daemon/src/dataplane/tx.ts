@@ -22,6 +22,8 @@ import { SOCKADDR6 } from "./udp.js";
 import type { PeerView } from "./views.js";
 
 const HEADER = TRANSPORT_HEADER;
+/** Packets up to this size are copied into their datagram slot by a loop ({@link TxPipeline.#enqueue}). */
+const SMALL_COPY = 128;
 const TAG = TRANSPORT_TAG;
 
 export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipeline<B> {
@@ -214,8 +216,12 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
   /** Puts one packet of `peer` (usable keypair) into the batch. */
   #enqueue(peer: PeerView & { endpoint: Buffer }, p: Buffer | Uint8Array, len: number): void {
     const k = this.#claim(peer);
-    // A plain view: a Buffer's subarray runs Buffer's species constructor.
-    this.#batch.data.set(new Uint8Array(p.buffer, p.byteOffset, len), this.#batch.slot(k) + HEADER);
+    const data = this.#batch.data;
+    const to = this.#batch.slot(k) + HEADER;
+    // A small packet byte by byte: a view to copy from costs more than the copy (a Buffer's
+    // subarray even runs Buffer's species constructor).
+    if (len <= SMALL_COPY) for (let i = 0; i < len; i++) data[to + i] = p[i]!;
+    else data.set(new Uint8Array(p.buffer, p.byteOffset, len), to);
     this.#commit(peer, k, len);
   }
 
@@ -253,9 +259,10 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     const tb = this.#tb;
     const peer = this.#batchPeer!;
     tb.count = count;
-    // wg-core: generation and age (REJECT_AFTER_TIME on this thread's clock) checked, counters
-    // reserved in the slot's own cell for the whole run, sealed, generation checked again.
-    sealBatch(ctx.table, tb, monotonicEpochMs(), ctx.aead, this.snap.linkMtu);
+    // wg-core: generation and age (REJECT_AFTER_TIME on this thread's clock: the time of the read or
+    // idle pass that queued the packets, a clock read less per packet) checked, counters reserved in
+    // the slot's own cell for the whole run, sealed, generation checked again.
+    sealBatch(ctx.table, tb, this.#epoch, ctx.aead, this.snap.linkMtu);
     let n = 0;
     let bytes = 0;
     let wire = 0;
