@@ -34,6 +34,8 @@ export interface Libc {
   mallocTrim(): number;
   /** glibc mallopt(3), e.g. {@link M_MMAP_THRESHOLD}. */
   mallopt(param: number, value: number): number;
+  /** setpriority(2) with PRIO_PROCESS: the nice value of thread `tid` (Linux: per thread); 0 or −1. */
+  setThreadNice(tid: number, nice: number): number;
   /** execve(2): replaces this process (same PID); returns −1 only when it fails. */
   execve(path: string, argv: readonly string[], env: readonly string[]): number;
   /** Address of a Buffer's first byte. */
@@ -68,6 +70,7 @@ export function libc(): Libc {
   const mallocTrim = lib.func("int malloc_trim(size_t pad)");
   const mallopt = lib.func("int mallopt(int param, int value)");
   const execve = lib.func("int execve(const char *path, const char **argv, const char **envp)");
+  const setpriority = lib.func("int setpriority(int which, int who, int prio)");
   cached = {
     open: (p, f) => open(p, f) as number,
     close: (fd) => close(fd) as number,
@@ -89,6 +92,7 @@ export function libc(): Libc {
     fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
     mallocTrim: () => mallocTrim(0) as number,
     mallopt: (p, v) => mallopt(p, v) as number,
+    setThreadNice: (tid, nice) => setpriority(PRIO_PROCESS, tid, nice) as number,
     execve: (path, argv, env) => execve(path, [...argv, null], [...env, null]) as number,
     addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,
     errno: () => koffi.errno(),
@@ -103,6 +107,8 @@ export const O_CLOEXEC = 0o2000000;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 export const F_SETFD = 2;
+/** <sys/resource.h> */
+export const PRIO_PROCESS = 0;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;

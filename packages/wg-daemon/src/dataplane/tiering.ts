@@ -11,8 +11,13 @@
  * Only where V8 has that flag (V8 ≤ 11: Node 20's 11.3). Newer V8 (Node 24's 13.6) counts
  * invocations instead (`--invocation-count-for-maglev`/`-turbofan`) and reports an unknown flag on
  * stderr: there the defaults stay (not measured yet).
+ *
+ * The same switch lowers the priority of the helper threads that compile that code while traffic is
+ * light ({@link LIGHT_HELPER_NICE}), on every V8.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
+import { libc } from "../libc.js";
 
 /** V8's default `--interrupt-budget` in the V8 versions that have the flag (Node 20's V8 11.3). */
 export const V8_INTERRUPT_BUDGET = 67584;
@@ -21,16 +26,53 @@ export const LIGHT_INTERRUPT_BUDGET = 256;
 /** Whether this V8 tiers up by `--interrupt-budget` (V8 ≤ 11). */
 export const HAS_INTERRUPT_BUDGET = Number(process.versions.v8.split(".")[0]) <= 11;
 
-let enabled = false;
+/**
+ * The nice value of the process's helper threads (V8's background compiler and GC threads, libuv's
+ * pool) while the main thread carries the traffic alone: their compiles then take the idle time of
+ * the cores instead of competing with the packets' thread. A fresh pair's first 15 pings averaged
+ * 1.3–1.6 ms with them at 19, 1.9–3.0 ms at 0 (benchmarks/README.md, section 20). Under load they
+ * are back at 0: the workers' own code tiers up on them.
+ */
+export const LIGHT_HELPER_NICE = 19;
 
-/** Lowers the tier-up budget from now on while traffic is light (the daemon calls this once it runs). */
+let enabled = false;
+/** The helper threads' ids, when their priority can be given back (root or CAP_SYS_NICE); else empty. */
+let helpers: number[] = [];
+
+/** CAP_SYS_NICE in this thread's effective capabilities: a nice value may be lowered again. */
+function mayLowerNice(): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return m !== null && (BigInt(`0x${m[1]}`) & (1n << 23n)) !== 0n;
+}
+
+/** Sets the helper threads' nice value; false when a thread refused (it may have exited). */
+function niceHelpers(nice: number): boolean {
+  let ok = true;
+  for (const tid of helpers) if (libc().setThreadNice(tid, nice) !== 0) ok = false;
+  return ok;
+}
+
+/**
+ * From now on, while traffic is light: a lower tier-up budget (where V8 has one) and the helper
+ * threads that exist now — every thread but the main one: the daemon calls this once it runs, before
+ * any worker thread — at {@link LIGHT_HELPER_NICE} (Linux, where they can be given back their priority).
+ */
 export function tierUpEarly(): void {
+  if (process.platform === "linux") {
+    try {
+      if (mayLowerNice()) helpers = readdirSync("/proc/self/task").map(Number).filter((tid) => tid !== process.pid);
+    } catch {
+      helpers = [];
+    }
+    niceHelpers(LIGHT_HELPER_NICE);
+  }
   if (!HAS_INTERRUPT_BUDGET) return;
   enabled = true;
   setFlagsFromString(`--interrupt-budget=${LIGHT_INTERRUPT_BUDGET}`);
 }
 
-/** The workers start (`false`: V8's default budget) or have stopped (`true`: the light budget again, if enabled). */
+/** The workers start (`false`: V8's default budget, helpers at nice 0) or have stopped (`true`: the light settings again). */
 export function lightTraffic(light: boolean): void {
+  niceHelpers(light ? LIGHT_HELPER_NICE : 0);
   if (enabled) setFlagsFromString(`--interrupt-budget=${light ? LIGHT_INTERRUPT_BUDGET : V8_INTERRUPT_BUDGET}`);
 }
