@@ -72,6 +72,8 @@ export class Engine implements UapiHandler {
    * failing one): lets a data plane that mirrors the core (dataplane/io.ts) resync at once.
    */
   onConfigured: () => void = () => {};
+  /** Called before a UAPI `get` reads the core: lets a data plane that counts traffic itself report it first. */
+  beforeGet: () => void = () => {};
   /** Drop counters kept outside the engine (the fast path's workers), added to {@link dropSummary}. */
   extraDrops: () => Iterable<[string, number]> = () => [];
   /** Resolves once the engine is done with the TUN: the error when the interface went away, undefined after {@link stop}. */
@@ -217,6 +219,7 @@ export class Engine implements UapiHandler {
   // ---- UAPI ----
 
   get(): UapiDeviceState {
+    this.beforeGet();
     return {
       privateKey: this.core.privateKey(),
       listenPort: this.listenPort,

@@ -18,8 +18,9 @@
  * source (it has moved the endpoint in the peer record already), as events (`Device.noteReceived`:
  * key confirmation, roaming) — synchronously on the main thread, posted from a worker. Everything
  * else is counters: per batch, a pipeline adds to the peer records' counters and marks those peers
- * in its activity ring (activity.ts); after each burst on the main thread, and every 20 ms while
- * the workers run, the marked peers' traffic — and only theirs — is reported with
+ * in its activity ring (activity.ts); every {@link ACCOUNT_MS} while the workers run, at the load
+ * check after bursts on the main thread, and before the UAPI reads the counters
+ * ({@link FastIo.account}), the marked peers' traffic — and only theirs — is reported with
  * `Device.noteDataSent` / `noteDataReceived` (byte counters, timers: keepalives, rekey after
  * time/messages, handshake after unanswered data). Keypair changes reach the peer records through
  * `Device.onKeypairsChanged`, published before anything the core emits leaves; a UAPI `set` and a
@@ -48,6 +49,8 @@ export interface FastIo {
   attach(device: Device, now: () => number, log?: (line: string) => void): void;
   /** Publishes the device's state now, every peer and the routes (after a configuration change). */
   sync(): void;
+  /** Reports the traffic the pipelines counted so far to the core now (before the UAPI reads its counters). */
+  account(): void;
   /**
    * The pipelines' drop counters by reason (non-zero only), summed over the four (tx and rx, on the
    * workers and on the main thread): wg-core
@@ -138,7 +141,6 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       rx: () => plane.mainPipelines().rx,
       afterBurst: () => {
         plane.drainMainEvents();
-        account();
         watchLoadSoon();
       },
       gone: onGone,
@@ -238,6 +240,11 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (closed || switching) return;
     const usable = publisher !== null;
     if (!plane.workersRunning) {
+      // The main thread's traffic since the last check goes to the core now, not at the end of each
+      // burst: the thread then sleeps as soon as a lone packet has left, and the packet's next hop
+      // (another daemon on this CPU) does not wait for the bookkeeping, 25–50 µs a report while cold
+      // (benchmarks/README.md, section 21). The core's timers are seconds; the UAPI reports first.
+      account();
       const load = mainLoad();
       const loaded = policy === "auto" && load === "busy" && (publisher?.hasSession ?? false);
       if ((policy === "always" || loaded) && usable && !workersBroken) void toWorkers();
@@ -340,6 +347,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       else mainLoop.start();
     },
     sync: () => syncAll(),
+    account: () => account(),
     status() {
       const s = plane.stats();
       return (

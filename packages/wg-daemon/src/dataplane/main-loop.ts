@@ -10,7 +10,7 @@
  * Waiting is libuv's own: one watch per fd (sys.ts `watch`, a uv_poll_t in the event loop's epoll
  * set), so a packet costs one wake-up of the main thread; each wake-up steps its pipeline
  * until the fd is drained or {@link DRAIN_LIMIT} steps — after the socket's, the TUN's too, for what
- * the kernel answered at once — then reports the traffic to the core ({@link MainLoopDriver.afterBurst}).
+ * the kernel answered at once — then hands the pipelines' events to the core ({@link MainLoopDriver.afterBurst}).
  * A lone packet does not wait for the read that finds its fd empty: the first TUN packet of a
  * wake-up is sealed and sent before the next read (later ones are batched), and the socket is not
  * read again once a read returned fewer datagrams than the batch holds (its queue was empty then;
@@ -38,7 +38,7 @@ export interface MainLoopFds {
 export interface MainLoopDriver {
   tx(): { step(): StepResult; flush(): void };
   rx(): { step(): StepResult; readonly drained: boolean };
-  /** After each burst of steps: the pipelines' events and then their traffic go to the core (activity rings). */
+  /** After each burst of steps: the pipelines' events go to the core (their traffic, later: dataplane/io.ts). */
   afterBurst(): void;
   /** The TUN is gone (`ip link del`). */
   gone(): void;
