@@ -45,11 +45,9 @@ function mayLowerNice(): boolean {
   return m !== null && (BigInt(`0x${m[1]}`) & (1n << 23n)) !== 0n;
 }
 
-/** Sets the helper threads' nice value; false when a thread refused (it may have exited). */
-function niceHelpers(nice: number): boolean {
-  let ok = true;
-  for (const tid of helpers) if (libc().setThreadNice(tid, nice) !== 0) ok = false;
-  return ok;
+/** Sets the helper threads' nice value (a thread that refused, or has exited, keeps its own). */
+function niceHelpers(nice: number): void {
+  for (const tid of helpers) libc().setThreadNice(tid, nice);
 }
 
 /**

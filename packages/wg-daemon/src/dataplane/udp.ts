@@ -96,6 +96,16 @@ const MMSGHDR = 64; // struct mmsghdr on LP64: msghdr (56) + msg_len (4) + paddi
 const IOVEC = 16;
 const SOCKADDR = SOCKADDR6; // sockaddr_in6 (dual-stack socket)
 const CONTROL = 32; // ≥ CMSG_SPACE(sizeof(int)) for UDP_GRO
+/**
+ * {@link MmsgBatch.sendSegmented}'s msghdr + cmsg as 32-bit words: the fields written per call (the
+ * 64-bit ones as their low word, the high word staying 0 from the constructor: values below 2^32,
+ * or an address's high word).
+ */
+const GSO_IOV_LO = 16 / 4; // msg_iov
+const GSO_IOV_HI = 20 / 4;
+const GSO_IOVLEN = 24 / 4; // msg_iovlen (high word 0)
+const GSO_CONTROLLEN = 40 / 4; // msg_controllen (high word 0)
+const GSO_SEGMENT = (56 + 16) / 4; // the cmsg's u16 segment size (and the padding after it)
 
 /** A reusable batch of datagram slots wired into native mmsghdr/iovec/sockaddr arrays. */
 export class MmsgBatch {
@@ -226,13 +236,11 @@ export class MmsgBatch {
       }
       // Little-endian 64-bit fields as two words (addresses are below 2^53).
       const iov = this.#iovsAddr + i * IOVEC;
-      w[4] = iov % 0x1_0000_0000; // msg_iov
-      w[5] = Math.floor(iov / 0x1_0000_0000);
-      w[6] = j - i; // msg_iovlen
-      w[7] = 0;
-      w[10] = j - i > 1 ? 24 : 0; // msg_controllen: CMSG_SPACE(2) or none
-      w[11] = 0;
-      w[18] = size; // the u16 segment size (and the cmsg's padding after it)
+      w[GSO_IOV_LO] = iov % 0x1_0000_0000;
+      w[GSO_IOV_HI] = Math.floor(iov / 0x1_0000_0000);
+      w[GSO_IOVLEN] = j - i;
+      w[GSO_CONTROLLEN] = j - i > 1 ? 24 : 0; // CMSG_SPACE(2) or none
+      w[GSO_SEGMENT] = size;
       const r = s.sendmsg(fd, this.#gsoMsgAddr, 0);
       if (r < 0) return r;
       calls++;
