@@ -34,8 +34,11 @@ export interface Libc {
   mallocTrim(): number;
   /** glibc mallopt(3), e.g. {@link M_MMAP_THRESHOLD}. */
   mallopt(param: number, value: number): number;
-  /** setpriority(2) with PRIO_PROCESS: the nice value of thread `tid` (Linux: per thread); 0 or −1. */
-  setThreadNice(tid: number, nice: number): number;
+  /**
+   * sched_setscheduler(2) of thread `tid` (Linux: per thread): SCHED_IDLE (it runs only on a CPU
+   * nothing else wants) or back to SCHED_OTHER; 0 or −1.
+   */
+  setThreadIdle(tid: number, idle: boolean): number;
   /** execve(2): replaces this process (same PID); returns −1 only when it fails. */
   execve(path: string, argv: readonly string[], env: readonly string[]): number;
   /** Address of a Buffer's first byte. */
@@ -70,7 +73,9 @@ export function libc(): Libc {
   const mallocTrim = lib.func("int malloc_trim(size_t pad)");
   const mallopt = lib.func("int mallopt(int param, int value)");
   const execve = lib.func("int execve(const char *path, const char **argv, const char **envp)");
-  const setpriority = lib.func("int setpriority(int which, int who, int prio)");
+  const schedSetscheduler = lib.func("int sched_setscheduler(int pid, int policy, uintptr_t param)");
+  /** struct sched_param { int sched_priority; }: 0 for both policies. */
+  const schedParam = Buffer.alloc(8);
   cached = {
     open: (p, f) => open(p, f) as number,
     close: (fd) => close(fd) as number,
@@ -92,7 +97,7 @@ export function libc(): Libc {
     fcntl: (fd, c, a) => fcntl(fd, c, a) as number,
     mallocTrim: () => mallocTrim(0) as number,
     mallopt: (p, v) => mallopt(p, v) as number,
-    setThreadNice: (tid, nice) => setpriority(PRIO_PROCESS, tid, nice) as number,
+    setThreadIdle: (tid, idle) => schedSetscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, memcpyAddr(schedParam, schedParam, 0)) as number,
     execve: (path, argv, env) => execve(path, [...argv, null], [...env, null]) as number,
     addressOf: (b) => (memcpyAddr(b, b, 0) as number) + 0,
     errno: () => koffi.errno(),
@@ -107,8 +112,9 @@ export const O_CLOEXEC = 0o2000000;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 export const F_SETFD = 2;
-/** <sys/resource.h> */
-export const PRIO_PROCESS = 0;
+/** <sched.h> (Linux) */
+export const SCHED_OTHER = 0;
+export const SCHED_IDLE = 5;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;

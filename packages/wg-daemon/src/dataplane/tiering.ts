@@ -12,8 +12,8 @@
  * invocations instead (`--invocation-count-for-maglev`/`-turbofan`) and reports an unknown flag on
  * stderr: there the defaults stay (not measured yet).
  *
- * The same switch lowers the priority of the helper threads that compile that code while traffic is
- * light ({@link LIGHT_HELPER_NICE}), on every V8.
+ * The same switch runs the helper threads that compile that code as SCHED_IDLE while traffic is
+ * light, on every V8 ({@link lightTraffic}).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
@@ -26,51 +26,52 @@ export const LIGHT_INTERRUPT_BUDGET = 256;
 /** Whether this V8 tiers up by `--interrupt-budget` (V8 ≤ 11). */
 export const HAS_INTERRUPT_BUDGET = Number(process.versions.v8.split(".")[0]) <= 11;
 
-/**
- * The nice value of the process's helper threads (V8's background compiler and GC threads, libuv's
- * pool) while the main thread carries the traffic alone: their compiles then take the idle time of
- * the cores instead of competing with the packets' thread. A fresh pair's first 15 pings averaged
- * 1.3–1.6 ms with them at 19, 1.9–3.0 ms at 0 (benchmarks/README.md, section 20). Under load they
- * are back at 0: the workers' own code tiers up on them.
- */
-export const LIGHT_HELPER_NICE = 19;
-
 let enabled = false;
 /** The helper threads' ids, when their priority can be given back (root or CAP_SYS_NICE); else empty. */
 let helpers: number[] = [];
 
-/** CAP_SYS_NICE in this thread's effective capabilities: a nice value may be lowered again. */
-function mayLowerNice(): boolean {
+/** CAP_SYS_NICE in this thread's effective capabilities: a SCHED_IDLE thread may be SCHED_OTHER again. */
+function mayRaisePriority(): boolean {
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
   return m !== null && (BigInt(`0x${m[1]}`) & (1n << 23n)) !== 0n;
 }
 
-/** Sets the helper threads' nice value (a thread that refused, or has exited, keeps its own). */
-function niceHelpers(nice: number): void {
-  for (const tid of helpers) libc().setThreadNice(tid, nice);
+/**
+ * The helper threads (V8's background compiler and GC threads, libuv's pool) as SCHED_IDLE or back
+ * to SCHED_OTHER (a thread that refused, or has exited, keeps its own).
+ */
+function idleHelpers(idle: boolean): void {
+  for (const tid of helpers) libc().setThreadIdle(tid, idle);
 }
 
 /**
  * From now on, while traffic is light: a lower tier-up budget (where V8 has one) and the helper
  * threads that exist now — every thread but the main one: the daemon calls this once it runs, before
- * any worker thread — at {@link LIGHT_HELPER_NICE} (Linux, where they can be given back their priority).
+ * any worker thread — as SCHED_IDLE (Linux, where they can be given back their priority).
  */
 export function tierUpEarly(): void {
   if (process.platform === "linux") {
     try {
-      if (mayLowerNice()) helpers = readdirSync("/proc/self/task").map(Number).filter((tid) => tid !== process.pid);
+      if (mayRaisePriority()) helpers = readdirSync("/proc/self/task").map(Number).filter((tid) => tid !== process.pid);
     } catch {
       helpers = [];
     }
-    niceHelpers(LIGHT_HELPER_NICE);
+    idleHelpers(true);
   }
   if (!HAS_INTERRUPT_BUDGET) return;
   enabled = true;
   setFlagsFromString(`--interrupt-budget=${LIGHT_INTERRUPT_BUDGET}`);
 }
 
-/** The workers start (`false`: V8's default budget, helpers at nice 0) or have stopped (`true`: the light settings again). */
+/**
+ * The workers start (`false`: V8's default budget, helpers SCHED_OTHER) or have stopped (`true`: the
+ * light settings again). While the main thread carries the traffic alone, the helpers' compiles take
+ * only the cores' idle time: a CPU running nothing but SCHED_IDLE threads counts as idle to the
+ * scheduler, so a packet's next hop is never queued behind a compile. A fresh pair's first 15 pings
+ * averaged 1.3–1.7 ms so, 2.0–2.7 at nice 19, 1.9–3.0 at nice 0 (benchmarks/README.md, sections 20–21).
+ * Under load they are SCHED_OTHER again: the workers' own code tiers up on them.
+ */
 export function lightTraffic(light: boolean): void {
-  niceHelpers(light ? LIGHT_HELPER_NICE : 0);
+  idleHelpers(light);
   if (enabled) setFlagsFromString(`--interrupt-budget=${light ? LIGHT_INTERRUPT_BUDGET : V8_INTERRUPT_BUDGET}`);
 }
