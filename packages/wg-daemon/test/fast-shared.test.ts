@@ -7,7 +7,8 @@ import { AllowedIps, formatCidr, type Peer } from "@wg-ts/core";
 import { A_INNER, B_INNER, makePair } from "../../wg-core/test/support/vnet.js";
 import { icmpEcho } from "../../wg-core/test/support/ip.mjs";
 import { Publisher } from "../src/dataplane/publisher.js";
-import { KP, PEER_WORDS, PF, PR, PS, RING, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/dataplane/shared.js";
+import { KP, PEER_WORDS, PF, PR, PS, PT, RING, ROUTE_WORDS, SharedState, type SharedBuffers } from "../src/dataplane/shared.js";
+import { microsMod32 } from "../src/clock.js";
 import { ActivityReader, ActivityWriter, RING_ENTRIES, activityBuffer } from "../src/dataplane/activity.js";
 
 const ping = (from: string, to: string, seq = 1) => icmpEcho(from, to, { id: 7, seq });
@@ -125,7 +126,7 @@ describe("fast path shared memory", () => {
 });
 
 /** What a pipeline does after a batch: its counters in peer `id`'s record (datagram bytes), then the mark (activity.ts). */
-function workerCounts(state: SharedState, role: "tx" | "rx", id: number, c: { bytes: number; packets: number; authenticated?: number }): void {
+function workerCounts(state: SharedState, role: "tx" | "rx", id: number, c: { bytes: number; packets: number; authenticated?: number; atMs?: number }): void {
   const f = new Float64Array(state.peers);
   const b = (id * PEER_WORDS) / 2;
   if (role === "tx") {
@@ -136,6 +137,7 @@ function workerCounts(state: SharedState, role: "tx" | "rx", id: number, c: { by
     f[b + PS.rxPackets]! += c.packets;
     f[b + PS.rxAuthenticated]! += c.authenticated ?? c.packets;
   }
+  if (c.atMs !== undefined) new Int32Array(state.peers)[id * PEER_WORDS + PT[`${role}At`]] = microsMod32(c.atMs);
   new ActivityWriter(state.activity, RING[role]).mark(new Int32Array(state.peers), id * PEER_WORDS + PF[role], id);
 }
 
@@ -228,5 +230,30 @@ describe("activity rings (per-batch traffic events)", () => {
     pub.account();
     expect(bOnA.rxBytes - rx0).toBe(32 + 128);
     expect(t.sendKeepaliveAt).toBeLessThan(Infinity);
+  });
+
+  it("both ways in one report: the core hears them in the order of the last datagram each way (wireguard-go's timers)", () => {
+    const { net, a, b, bOnA } = makePair();
+    net.send(a, ping(A_INNER, B_INNER));
+    net.send(b, ping(B_INNER, A_INNER));
+    const { state, pub, setNow } = publisherFor(a.device);
+    pub.sync();
+    const id = a.device.peerId(bOnA);
+    const t = bOnA.timers;
+    // Where the µs clock's int32 turns negative (2^31 µs into a 2^32 µs turn): the order still holds.
+    const turn = 4294967.296;
+    const base = Math.ceil(net.now / turn) * turn + turn / 2 - 0.0005;
+    setNow(base + 10);
+    // A request answered (data in, then data out, 50 µs later): no keepalive is owed (timersAnyAuthenticatedPacketSent
+    // after timersDataReceived), an answer is expected (timersDataSent).
+    workerCounts(state, "rx", id, { bytes: 128, packets: 1, atMs: base });
+    workerCounts(state, "tx", id, { bytes: 128, packets: 1, atMs: base + 0.05 });
+    pub.account();
+    expect([t.sendKeepaliveAt, t.newHandshakeAt < Infinity]).toEqual([Infinity, true]);
+    // Our request, then its answer: a keepalive is owed if we send nothing more, no answer is awaited.
+    workerCounts(state, "tx", id, { bytes: 128, packets: 1, atMs: base + 1 });
+    workerCounts(state, "rx", id, { bytes: 128, packets: 1, atMs: base + 1.05 });
+    pub.account();
+    expect([t.sendKeepaliveAt < Infinity, t.newHandshakeAt]).toEqual([true, Infinity]);
   });
 });

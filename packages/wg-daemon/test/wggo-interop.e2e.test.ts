@@ -18,6 +18,7 @@ import {
   pairConf,
   pidsOf,
   ping,
+  sleep,
   tempDir,
   wgTs,
   writeConf,
@@ -109,6 +110,21 @@ describe("wg-ts <-> wireguard-go", () => {
     expect(goAfter.rx - goBefore.rx).toBe(dtx);
     expect(goAfter.tx - goBefore.tx).toBe(drx);
   });
+
+  it("passive keepalives as wireguard-go's timers: after a ping, only the side that got the answer sends one, 10 s later", async () => {
+    // wg show's rx counters: what wg-ts received from wireguard-go, and what wireguard-go received from wg-ts.
+    const rx = (): [number, number] => [dump(NS_A, IF_A).peers[0]!.rx, dump(NS_B, IF_B).peers[0]!.rx];
+    for (const wgTsPings of [true, false]) {
+      expect(ping(wgTsPings ? NS_A : NS_B, wgTsPings ? B4 : A4)).toBe(true);
+      await sleep(300);
+      const [a0, b0] = rx();
+      await sleep(11_000);
+      const [a1, b1] = rx();
+      // [from the pinging side, from the answering side]: one keepalive (32 bytes) owed for the answer
+      // received; none by the side whose answer went out after the request came in.
+      expect(wgTsPings ? [b1 - b0, a1 - a0] : [a1 - a0, b1 - b0], wgTsPings ? "wg-ts pings" : "wireguard-go pings").toEqual([32, 0]);
+    }
+  }, 40_000);
 
   it("crypto-RP: a packet from a source outside AllowedIPs is dropped after decryption", () => {
     // B gets an extra inner address that A does not allow for B, and pings from it.

@@ -169,6 +169,8 @@ export class Publisher {
    * Reports the workers' traffic for `peer` since the last call to the core (byte counters and
    * timers; datagram bytes): noteDataSent, and
    * noteDataReceived for every authenticated datagram — its data timer only if one carried data.
+   * When both moved, in the order of the last datagram each way: the timers are wireguard-go's, run
+   * per packet there (data received arms the passive keepalive, a send after it disarms it).
    */
   #account(peer: Peer, pub: Published, now: number): void {
     const s = this.plane.peerStats(pub.id);
@@ -176,8 +178,12 @@ export class Publisher {
     const rx = s.rxBytes;
     const out = this.#out;
     out.length = 0;
-    if (tx > pub.lastTx) this.device.noteDataSent(peer, tx - pub.lastTx, now, out);
-    if (s.rxAuthenticated > pub.lastRxAuthenticated) this.device.noteDataReceived(peer, rx - pub.lastRx, now, out, s.rxPackets > pub.lastRxPackets);
+    const sent = tx > pub.lastTx;
+    const received = s.rxAuthenticated > pub.lastRxAuthenticated;
+    const sentLast = sent && received && ((s.txAt - s.rxAt) | 0) > 0;
+    if (sent && !sentLast) this.device.noteDataSent(peer, tx - pub.lastTx, now, out);
+    if (received) this.device.noteDataReceived(peer, rx - pub.lastRx, now, out, s.rxPackets > pub.lastRxPackets);
+    if (sentLast) this.device.noteDataSent(peer, tx - pub.lastTx, now, out);
     pub.lastTx = tx;
     pub.lastRx = rx;
     pub.lastRxAuthenticated = s.rxAuthenticated;

@@ -5,7 +5,7 @@
  * peer's datagrams the peer is marked in the activity ring (activity.ts: the core's receive timers).
  * Events to the main thread: a keypair's first datagram (key confirmation) and a new source (roaming).
  */
-import { TIME_ORIGIN } from "../clock.js";
+import { TIME_ORIGIN, microsMod32 } from "../clock.js";
 import { TransportBatch, classifyMessage, openBatch } from "@wg-ts/core";
 import { EAGAIN } from "../libc.js";
 import { ControlGate } from "./control.js";
@@ -13,7 +13,7 @@ import type { DatagramBatch, TunDevice, UdpDevice } from "./devices.js";
 import { TcpCoalescer } from "./gro.js";
 import { VIRTIO_NET_HDR_F_DATA_VALID } from "./gso.js";
 import { Pipeline, TRANSPORT_HEADER, TRANSPORT_TAG, copyOf, type PipelineContext, type PipelineOptions, type StepResult } from "./pipeline.js";
-import { PF, PS, ST } from "./shared.js";
+import { PF, PS, PT, ST } from "./shared.js";
 import { VNET_HDR_LEN } from "./tun.js";
 import { SOCKADDR6 } from "./udp.js";
 
@@ -167,6 +167,7 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         if (r >= 0) {
           records.f64[r / 2 + PS.rxAuthenticated]!++;
           records.f64[r / 2 + PS.rxBytes]! += tb.inLength[k]!;
+          records.words[r + PT.rxAt] = microsMod32(this.#epoch);
           if (reason === null && length > 0) records.f64[r / 2 + PS.rxPackets]!++;
           if (this.#run !== peer) {
             this.#endRun();

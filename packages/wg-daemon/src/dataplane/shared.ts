@@ -22,8 +22,9 @@
  *     [seq] [sendSlot: the current send keypair's session-table slot, −1 none] [sendGeneration]
  *     [endpointFamily 0 (none) | 4 | 6] [endpointPort] [endpointAddr: 4 words, 16 bytes (IPv4 in the first 4)]
  *   Float64 words 8–9 (bytes 64–79): the tx worker's [txBytes] (datagram bytes) [txPackets], Int32
- *   word 20 its activity flag; Float64 words 12–14 (bytes 96–119): the rx worker's [rxBytes]
- *   [rxPackets] [rxAuthenticated], Int32 word 30 its activity flag ({@link PS}, {@link PF}).
+ *   word 20 its activity flag, word 21 when it last sent; Float64 words 12–14 (bytes 96–119): the rx
+ *   worker's [rxBytes] [rxPackets] [rxAuthenticated], Int32 word 30 its activity flag, word 31 when it
+ *   last authenticated a datagram ({@link PS}, {@link PF}, {@link PT}).
  *   (slot, generation) names one keypair for ever (session-table.ts): the tx worker hands it to
  *   wg-core's sealBatch, which checks it, the age (REJECT_AFTER_TIME on the worker's clock) and the
  *   counter limit, and reserves counters in the slot's own cell — a key is never paired with another
@@ -102,6 +103,12 @@ export function writeRecordEndpoint(words: Int32Array, bytes: Uint8Array, w: num
 export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13, rxAuthenticated: 14 } as const;
 /** Int32 offsets in a peer record of each worker's activity flag (activity.ts), in its own half. */
 export const PF = { tx: 20, rx: 30 } as const;
+/**
+ * Int32 offsets in a peer record, each in its pipeline's half: when the peer's last datagram was sent
+ * (txAt) and its last one authenticated (rxAt), in µs modulo 2^32 ({@link microsMod32}). The core's
+ * timers depend on which came last: the report hands it both in that order (publisher.ts).
+ */
+export const PT = { txAt: 21, rxAt: 31 } as const;
 /** Activity rings (activity.ts): the tx worker's and the rx worker's. */
 export const RING = { tx: 0, rx: 1 } as const;
 export const PEER_WORDS = 32;
@@ -262,6 +269,9 @@ export interface PeerTraffic {
   rxBytes: number;
   rxPackets: number;
   rxAuthenticated: number;
+  /** {@link PT}: when the last datagram was sent and the last one authenticated (µs mod 2^32). */
+  txAt: number;
+  rxAt: number;
 }
 
 /**
@@ -372,12 +382,12 @@ export class SharedState implements PeerPublishing {
   /** Peer `peer`'s traffic the pipelines counted (datagram bytes, inner packets, authenticated datagrams). */
   peerStats(peer: number): PeerTraffic {
     const w = peer * PEER_WORDS;
-    if (!(peer >= 0) || w + PEER_WORDS > this.#peerWords.length) return { txBytes: 0, txPackets: 0, rxBytes: 0, rxPackets: 0, rxAuthenticated: 0 };
+    if (!(peer >= 0) || w + PEER_WORDS > this.#peerWords.length) return { txBytes: 0, txPackets: 0, rxBytes: 0, rxPackets: 0, rxAuthenticated: 0, txAt: 0, rxAt: 0 };
     const f = this.#peerF64;
     const b = w / 2;
     return {
       txBytes: f[b + PS.txBytes]!, txPackets: f[b + PS.txPackets]!, rxBytes: f[b + PS.rxBytes]!, rxPackets: f[b + PS.rxPackets]!,
-      rxAuthenticated: f[b + PS.rxAuthenticated]!,
+      rxAuthenticated: f[b + PS.rxAuthenticated]!, txAt: this.#peerWords[w + PT.txAt]!, rxAt: this.#peerWords[w + PT.rxAt]!,
     };
   }
 

@@ -7,7 +7,7 @@
  * on the main thread the Device stages it itself ("slow": encapsulate). A packet without a route is
  * dropped.
  */
-import { monotonicEpochMs } from "../clock.js";
+import { microsMod32, monotonicEpochMs } from "../clock.js";
 import { TransportBatch, sealBatch, slotCanSend } from "@wg-ts/core";
 import { EAGAIN, EBADFD, EINTR } from "../libc.js";
 import type { DatagramBatch, TunDevice, UdpDevice } from "./devices.js";
@@ -16,7 +16,7 @@ import {
 } from "./gso.js";
 import { Pipeline, TRANSPORT_HEADER, TRANSPORT_TAG, copyOf, type PipelineContext, type PipelineOptions, type StepResult } from "./pipeline.js";
 import { POLL_TIMEOUT_MS } from "./devices.js";
-import { PF, PS, ST } from "./shared.js";
+import { PF, PS, PT, ST } from "./shared.js";
 import { Staging } from "./staging.js";
 import { SOCKADDR6 } from "./udp.js";
 import type { PeerView } from "./views.js";
@@ -296,6 +296,7 @@ export class TxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     if (w >= 0) {
       records.f64[w / 2 + PS.txPackets]! += n;
       records.f64[w / 2 + PS.txBytes]! += wire;
+      records.words[w + PT.txAt] = microsMod32(this.#epoch);
       ctx.activity.mark(records.words, w + PF.tx, peer.id); // the core's send timers (noteDataSent)
     }
   }
