@@ -61,7 +61,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   fast.attach(engine.core.device, monotonicEpochMs, log);
   // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
   engine.onConfigured = () => fast.sync();
-  // `wg show` counts every packet up to now (the pipelines report their traffic every 20 ms).
+  // `wg show` counts every packet up to now (the pipelines report their traffic every 20–100 ms).
   engine.beforeGet = () => fast.account();
   engine.extraDrops = () => fast.drops();
   const fastStatus = (): string => fast.status();
