@@ -127,11 +127,14 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
     tb.setOutput(k, arena, p, Math.max(0, room));
   }
 
-  /** Marks the current run's peer active (after its counters moved). */
+  /** Marks the current run's peer active (after its counters moved), stamped with the batch's clock. */
   #endRun(): void {
     const records = this.ctx.records;
     const r = this.#run < 0 ? -1 : records.at(this.#run);
-    if (r >= 0) this.ctx.activity.mark(records.words, r + PF.rx, this.#run); // the core's receive timers (noteDataReceived)
+    if (r >= 0) {
+      records.words[r + PT.rxAt] = microsMod32(this.#epoch);
+      this.ctx.activity.mark(records.words, r + PF.rx, this.#run); // the core's receive timers (noteDataReceived)
+    }
     this.#run = -1;
   }
 
@@ -167,7 +170,6 @@ export class RxPipeline<B extends DatagramBatch = DatagramBatch> extends Pipelin
         if (r >= 0) {
           records.f64[r / 2 + PS.rxAuthenticated]!++;
           records.f64[r / 2 + PS.rxBytes]! += tb.inLength[k]!;
-          records.words[r + PT.rxAt] = microsMod32(this.#epoch);
           if (reason === null && length > 0) records.f64[r / 2 + PS.rxPackets]!++;
           if (this.#run !== peer) {
             this.#endRun();
