@@ -242,8 +242,8 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (!plane.workersRunning) {
       // The main thread's traffic since the last check goes to the core now, not at the end of each
       // burst: the thread then sleeps as soon as a lone packet has left, and the packet's next hop
-      // (another daemon on this CPU) does not wait for the bookkeeping, 25–50 µs a report while cold
-      // (benchmarks/README.md, section 21). The core's timers are seconds; the UAPI reports first.
+      // (another daemon on this CPU) does not wait for the bookkeeping (benchmarks/README.md,
+      // section 21). The core's timers are seconds; the UAPI reports first.
       account();
       const load = mainLoad();
       const loaded = policy === "auto" && load === "busy" && (publisher?.hasSession ?? false);

@@ -105,7 +105,7 @@ export const PS = { txBytes: 8, txPackets: 9, rxBytes: 12, rxPackets: 13, rxAuth
 export const PF = { tx: 20, rx: 30 } as const;
 /**
  * Int32 offsets in a peer record, each in its pipeline's half: when the peer's last datagram was sent
- * (txAt) and its last one authenticated (rxAt), in µs modulo 2^32 ({@link microsMod32}). The core's
+ * (txAt) and its last one authenticated (rxAt), in µs modulo 2^32 (clock.ts `microsMod32`). The core's
  * timers depend on which came last: the report hands it both in that order (publisher.ts).
  */
 export const PT = { txAt: 21, rxAt: 31 } as const;

@@ -67,9 +67,9 @@ export function tierUpEarly(): void {
  * The workers start (`false`: V8's default budget, helpers SCHED_OTHER) or have stopped (`true`: the
  * light settings again). While the main thread carries the traffic alone, the helpers' compiles take
  * only the cores' idle time: a CPU running nothing but SCHED_IDLE threads counts as idle to the
- * scheduler, so a packet's next hop is never queued behind a compile. A fresh pair's first 15 pings
- * averaged 1.3–1.7 ms so, 2.0–2.7 at nice 19, 1.9–3.0 at nice 0 (benchmarks/README.md, sections 20–21).
- * Under load they are SCHED_OTHER again: the workers' own code tiers up on them.
+ * scheduler, so a packet's next hop is never queued behind a compile (a fresh daemon's first pings:
+ * benchmarks/README.md, sections 20–21). Under load they are SCHED_OTHER again: the workers' own
+ * code tiers up on them.
  */
 export function lightTraffic(light: boolean): void {
   idleHelpers(light);
