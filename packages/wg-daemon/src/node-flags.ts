@@ -5,30 +5,40 @@
  * with its main thread for the CPU, and the first pings waited 2–20 ms; with one thread per daemon
  * on 2 cores, a third as long, and no measurable cost under load (benchmarks/README.md, section 18).
  *
+ * `--single-threaded-gc`: V8 collects garbage on the thread that allocates, never with or waiting for its
+ * helper threads — while traffic is light those run as SCHED_IDLE (dataplane/tiering.ts, only with
+ * this flag): a main thread waiting for a helper's share of a collection while every core was busy
+ * spun for seconds (benchmarks/README.md, section 22).
+ *
  * `wg-ts up` passes them to the daemon it starts; `wg-ts up --foreground` (systemd's wg-ts@.service)
  * runs the daemon in its own process, where they can only be set at start: the launcher re-executes
  * itself once with them — execve(2), so the PID (systemd's main PID), stdio and environment stay.
- * Nothing is added when NODE_OPTIONS or the command line already set the pool size.
+ * The pool size is not added when NODE_OPTIONS sets it; neither flag when the command line has it.
  */
 import { availableParallelism } from "node:os";
 import { F_SETFD, libc } from "./libc.js";
 
-/** The flags for a daemon process (empty when NODE_OPTIONS already sets the pool size). */
+/** V8 garbage-collects on the allocating thread alone (see above; dataplane/tiering.ts checks for it). */
+export const SINGLE_THREADED_GC = "--single-threaded-gc";
+
+/** The flags for a daemon process (the pool size unless NODE_OPTIONS sets it). */
 export function daemonNodeFlags(nodeOptions: string | undefined = process.env["NODE_OPTIONS"], cores: number = availableParallelism()): string[] {
-  if (nodeOptions?.includes("--v8-pool-size") === true) return [];
-  return [`--v8-pool-size=${Math.max(1, Math.min(4, cores - 1))}`];
+  const pool = nodeOptions?.includes("--v8-pool-size") === true ? [] : [`--v8-pool-size=${Math.max(1, Math.min(4, cores - 1))}`];
+  return [...pool, SINGLE_THREADED_GC];
 }
 
 /**
- * The command line to re-execute `wg-ts up --foreground` with (node's path first), or null when
- * this is another command or the flags are already there.
+ * The command line to re-execute `wg-ts up --foreground` with (node's path first, then node's own
+ * flags and the ones of `flags` it lacks), or null when this is another command or none is lacking.
  * @param argv process.argv (node, script, command …)
  * @param execArgv process.execArgv (the flags node itself was given)
  */
 export function foregroundReexecArgs(argv: readonly string[], execArgv: readonly string[], flags: readonly string[] = daemonNodeFlags()): string[] | null {
   const foreground = argv[2] === "up" && argv.slice(3).some((a) => a === "--foreground" || a === "-f");
-  if (!foreground || flags.length === 0 || execArgv.some((a) => a.startsWith("--v8-pool-size"))) return null;
-  return [argv[0]!, ...execArgv, ...flags, ...argv.slice(1)];
+  const name = (flag: string): string => flag.split("=")[0]!;
+  const missing = flags.filter((f) => !execArgv.some((a) => name(a) === name(f)));
+  if (!foreground || missing.length === 0) return null;
+  return [argv[0]!, ...execArgv, ...missing, ...argv.slice(1)];
 }
 
 /** Re-executes this process with {@link foregroundReexecArgs} when it gives any; returns if not (or if execve fails). */

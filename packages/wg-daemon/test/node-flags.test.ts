@@ -7,36 +7,39 @@ import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { daemonNodeFlags, foregroundReexecArgs } from "../src/node-flags.js";
 
-it("a daemon gets one V8 pool thread less than the cores (1 to 4), unless NODE_OPTIONS sets it", () => {
-  expect(daemonNodeFlags(undefined, 1)).toEqual(["--v8-pool-size=1"]);
-  expect(daemonNodeFlags(undefined, 2)).toEqual(["--v8-pool-size=1"]);
-  expect(daemonNodeFlags("", 4)).toEqual(["--v8-pool-size=3"]);
-  expect(daemonNodeFlags("--max-old-space-size=64", 64)).toEqual(["--v8-pool-size=4"]);
-  expect(daemonNodeFlags("--v8-pool-size=2", 8)).toEqual([]);
+it("a daemon gets one V8 pool thread less than the cores (1 to 4), unless NODE_OPTIONS sets it, and single-threaded GC", () => {
+  const gc = "--single-threaded-gc";
+  expect(daemonNodeFlags(undefined, 1)).toEqual(["--v8-pool-size=1", gc]);
+  expect(daemonNodeFlags(undefined, 2)).toEqual(["--v8-pool-size=1", gc]);
+  expect(daemonNodeFlags("", 4)).toEqual(["--v8-pool-size=3", gc]);
+  expect(daemonNodeFlags("--max-old-space-size=64", 64)).toEqual(["--v8-pool-size=4", gc]);
+  expect(daemonNodeFlags("--v8-pool-size=2", 8)).toEqual([gc]);
 });
 
 it("node accepts the flags", () => {
-  const r = spawnSync(process.execPath, [...daemonNodeFlags(), "-e", "process.stdout.write(String(process.execArgv[0]))"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [...daemonNodeFlags(), "-e", "process.stdout.write(process.execArgv.slice(0, 2).join(' '))"], { encoding: "utf8" });
   expect(r.stderr).toBe("");
-  expect(r.stdout).toMatch(/^--v8-pool-size=[1-4]$/);
+  expect(r.stdout).toMatch(/^--v8-pool-size=[1-4] --single-threaded-gc$/);
 });
 
-it("only `up --foreground` / `up -f` is re-executed, once, with node's own flags kept and the script's arguments after", () => {
-  const flags = ["--v8-pool-size=1"];
+it("only `up --foreground` / `up -f` is re-executed, once, with node's own flags kept, the lacking ones added, the script's arguments after", () => {
+  const flags = ["--v8-pool-size=1", "--single-threaded-gc"];
   expect(foregroundReexecArgs(["/n", "/bin/wg-ts.js", "up", "--foreground", "wg0"], ["--max-old-space-size=64"], flags)).toEqual([
     "/n",
     "--max-old-space-size=64",
     "--v8-pool-size=1",
+    "--single-threaded-gc",
     "/bin/wg-ts.js",
     "up",
     "--foreground",
     "wg0",
   ]);
-  expect(foregroundReexecArgs(["/n", "/w", "up", "wg0", "-f"], [], flags)).toEqual(["/n", "--v8-pool-size=1", "/w", "up", "wg0", "-f"]);
+  expect(foregroundReexecArgs(["/n", "/w", "up", "wg0", "-f"], [], flags)).toEqual(["/n", ...flags, "/w", "up", "wg0", "-f"]);
   expect(foregroundReexecArgs(["/n", "/w", "up", "wg0"], [], flags)).toBeNull(); // detached: the spawn passes them
   expect(foregroundReexecArgs(["/n", "/w", "show", "--foreground"], [], flags)).toBeNull();
-  expect(foregroundReexecArgs(["/n", "/w", "up", "-f", "wg0"], ["--v8-pool-size=1"], flags)).toBeNull(); // already re-executed
-  expect(foregroundReexecArgs(["/n", "/w", "up", "-f", "wg0"], [], [])).toBeNull(); // NODE_OPTIONS sets it
+  expect(foregroundReexecArgs(["/n", "/w", "up", "-f", "wg0"], flags, flags)).toBeNull(); // already re-executed
+  expect(foregroundReexecArgs(["/n", "/w", "up", "-f", "wg0"], ["--v8-pool-size=3"], flags)).toEqual(["/n", "--v8-pool-size=3", "--single-threaded-gc", "/w", "up", "-f", "wg0"]); // the command line's pool size kept
+  expect(foregroundReexecArgs(["/n", "/w", "up", "-f", "wg0"], [], [])).toBeNull(); // nothing to add
 });
 
 it("`wg-ts up --foreground` re-executes itself once in the same process, stdio kept (a missing config still reports on stderr)", () => {
@@ -53,7 +56,7 @@ it("`wg-ts up --foreground` re-executes itself once in the same process, stdio k
     const images = r.stderr.split("\n").filter((l) => l.startsWith("image "));
     expect(images).toHaveLength(2);
     expect(images[0]).toBe(`image pid=${r.pid} flags=`);
-    expect(images[1]).toMatch(new RegExp(`^image pid=${r.pid} flags=--v8-pool-size=[1-4]$`));
+    expect(images[1]).toMatch(new RegExp(`^image pid=${r.pid} flags=--v8-pool-size=[1-4] --single-threaded-gc$`));
     expect(r.stderr).toMatch(/missing\.conf/); // the error of the re-executed image reached the same stderr
     expect(r.status).not.toBe(0);
   } finally {

@@ -13,11 +13,14 @@
  * stderr: there the defaults stay (not measured yet).
  *
  * The same switch runs the helper threads that compile that code as SCHED_IDLE while traffic is
- * light, on every V8 ({@link lightTraffic}).
+ * light, on every V8 ({@link lightTraffic}) — only in a process whose garbage collector never waits
+ * for them (node-flags.ts {@link SINGLE_THREADED_GC}, as the daemon runs): otherwise a collection
+ * whose helper share is starved by busy cores spins the main thread.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { libc } from "../libc.js";
+import { SINGLE_THREADED_GC } from "../node-flags.js";
 
 /** V8's default `--interrupt-budget` in the V8 versions that have the flag (Node 20's V8 11.3). */
 export const V8_INTERRUPT_BUDGET = 67584;
@@ -47,10 +50,11 @@ function idleHelpers(idle: boolean): void {
 /**
  * From now on, while traffic is light: a lower tier-up budget (where V8 has one) and the helper
  * threads that exist now — every thread but the main one: the daemon calls this once it runs, before
- * any worker thread — as SCHED_IDLE (Linux, where they can be given back their priority).
+ * any worker thread — as SCHED_IDLE (Linux, with {@link SINGLE_THREADED_GC}, where they can be given
+ * back their priority).
  */
 export function tierUpEarly(): void {
-  if (process.platform === "linux") {
+  if (process.platform === "linux" && process.execArgv.includes(SINGLE_THREADED_GC)) {
     try {
       if (mayRaisePriority()) helpers = readdirSync("/proc/self/task").map(Number).filter((tid) => tid !== process.pid);
     } catch {
