@@ -6,16 +6,22 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
-import { HAS_INTERRUPT_BUDGET, LIGHT_INTERRUPT_BUDGET, V8_INTERRUPT_BUDGET } from "../src/dataplane/tiering.js";
+import {
+  HAS_INTERRUPT_BUDGET, LIGHT_INTERRUPT_BUDGET, LIGHT_INVOCATION_COUNT_FOR_OSR, V8_INTERRUPT_BUDGET, V8_INVOCATION_COUNT_FOR_OSR,
+} from "../src/dataplane/tiering.js";
 import { SCHED_IDLE, SCHED_OTHER } from "../src/libc.js";
 import { daemonNodeFlags } from "../src/node-flags.js";
 
-it("V8_INTERRUPT_BUDGET is this V8's default --interrupt-budget where the flag exists", () => {
+it("V8_INTERRUPT_BUDGET and V8_INVOCATION_COUNT_FOR_OSR are this V8's defaults where the budget flag exists", () => {
   const options = spawnSync(process.execPath, ["--v8-options"], { encoding: "utf8" }).stdout;
   const m = /--interrupt-budget \(.*\)\n\s+type: int\s+default: --interrupt-budget=(\d+)/.exec(options);
   expect(m !== null).toBe(HAS_INTERRUPT_BUDGET);
   if (m !== null) expect(Number(m[1])).toBe(V8_INTERRUPT_BUDGET);
   expect(LIGHT_INTERRUPT_BUDGET).toBeLessThan(V8_INTERRUPT_BUDGET);
+  // The same V8s have --invocation-count-for-osr, restored to its default under load.
+  const osr = /--invocation-count-for-osr \(.*\)\n\s+type: int\s+default: --invocation-count-for-osr=(\d+)/.exec(options);
+  if (HAS_INTERRUPT_BUDGET) expect(Number(osr?.[1])).toBe(V8_INVOCATION_COUNT_FOR_OSR);
+  expect(LIGHT_INVOCATION_COUNT_FOR_OSR).toBeLessThan(V8_INVOCATION_COUNT_FOR_OSR);
 });
 
 it("switching between light and loaded traffic writes nothing to stderr, on any V8", () => {
@@ -85,3 +91,33 @@ it("with the helpers idle and every other core busy, the main thread does not sp
   if (mayRaise()) expect(light.filter((p) => p === SCHED_IDLE).length).toBeGreaterThan(0); // the case under test
   expect(share).toBeLessThan(0.5);
 }, 30_000);
+
+it.skipIf(!HAS_INTERRUPT_BUDGET)("while traffic is light a deoptimized function is queued for optimization again within a few calls (V8 11)", () => {
+  // f is optimized on small integers, deoptimized by a double, then called with doubles: V8 marks
+  // it for optimization again after how many calls? (%GetOptimizationStatus: TurboFan code 1 << 6,
+  // marked / queued / compiling 1 << 8..10). With V8's own --invocation-count-for-osr the deoptimized
+  // function runs down the budget V8 gave it as optimized code first.
+  const script = `const t = await import(${TIERING});
+    t.tierUpEarly();
+    if (process.argv[1] === "default-osr") (await import("node:v8")).setFlagsFromString("--invocation-count-for-osr=${V8_INVOCATION_COUNT_FOR_OSR}");
+    const status = new Function("f", "return %GetOptimizationStatus(f)");
+    const TURBOFAN = 1 << 6, QUEUED = (1 << 8) | (1 << 9) | (1 << 10);
+    function f(a, b) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] + b; return s; }
+    const ints = [1, 2, 3, 4];
+    for (let i = 0; !(status(f) & TURBOFAN) && i < 100000; i++) { f(ints, 1); if (status(f) & QUEUED) await new Promise((r) => setTimeout(r, 5)); }
+    const optimized = (status(f) & TURBOFAN) !== 0;
+    f(ints, 0.5);
+    const deoptimized = (status(f) & TURBOFAN) === 0;
+    let calls = 0;
+    while (!(status(f) & (TURBOFAN | QUEUED)) && calls < 100000) { f(ints, 0.5); calls++; }
+    console.log(JSON.stringify({ optimized, deoptimized, calls }));`;
+  const run = (mode: string): { optimized: boolean; deoptimized: boolean; calls: number } => {
+    const r = spawnSync(process.execPath, [...daemonNodeFlags(), "--allow-natives-syntax", "--input-type=module", "-e", script, mode], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return JSON.parse(r.stdout) as { optimized: boolean; deoptimized: boolean; calls: number };
+  };
+  const light = run("light");
+  expect([light.optimized, light.deoptimized]).toEqual([true, true]);
+  expect(light.calls).toBeLessThanOrEqual(5);
+  expect(run("default-osr").calls).toBeGreaterThan(50);
+});

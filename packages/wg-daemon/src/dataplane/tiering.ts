@@ -8,6 +8,12 @@
  * more CPU per byte (section 17). V8 flags are per process, read whenever a function's budget is
  * reset, so the switch takes effect on every thread at once.
  *
+ * The light setting also lowers `--invocation-count-for-osr`: V8 11 gives a function it has
+ * optimized a budget of that many of its own bytecode lengths (its next check only matters for
+ * on-stack replacement), and a function whose optimized code is thrown away (an eager deopt on
+ * early feedback, weak objects at a full GC) keeps running down that budget in baseline code: ~500
+ * calls before V8 even looks at it again — minutes of lone packets (benchmarks/README.md, section 22).
+ *
  * Only where V8 has that flag (V8 ≤ 11: Node 20's 11.3). Newer V8 (Node 24's 13.6) counts
  * invocations instead (`--invocation-count-for-maglev`/`-turbofan`) and reports an unknown flag on
  * stderr: there the defaults stay (not measured yet).
@@ -26,6 +32,10 @@ import { SINGLE_THREADED_GC } from "../node-flags.js";
 export const V8_INTERRUPT_BUDGET = 67584;
 /** The budget while the main thread carries the traffic alone. */
 export const LIGHT_INTERRUPT_BUDGET = 256;
+/** V8's default `--invocation-count-for-osr` (Node 20's V8 11.3). */
+export const V8_INVOCATION_COUNT_FOR_OSR = 500;
+/** The count while the main thread carries the traffic alone: a deoptimized function is looked at again within a few calls. */
+export const LIGHT_INVOCATION_COUNT_FOR_OSR = 2;
 /** Whether this V8 tiers up by `--interrupt-budget` (V8 ≤ 11). */
 export const HAS_INTERRUPT_BUDGET = Number(process.versions.v8.split(".")[0]) <= 11;
 
@@ -64,11 +74,17 @@ export function tierUpEarly(): void {
   }
   if (!HAS_INTERRUPT_BUDGET) return;
   enabled = true;
-  setFlagsFromString(`--interrupt-budget=${LIGHT_INTERRUPT_BUDGET}`);
+  setBudgets(true);
+}
+
+/** The tier-up budgets of light traffic, or V8's defaults. */
+function setBudgets(light: boolean): void {
+  setFlagsFromString(`--interrupt-budget=${light ? LIGHT_INTERRUPT_BUDGET : V8_INTERRUPT_BUDGET}`);
+  setFlagsFromString(`--invocation-count-for-osr=${light ? LIGHT_INVOCATION_COUNT_FOR_OSR : V8_INVOCATION_COUNT_FOR_OSR}`);
 }
 
 /**
- * The workers start (`false`: V8's default budget, helpers SCHED_OTHER) or have stopped (`true`: the
+ * The workers start (`false`: V8's default budgets, helpers SCHED_OTHER) or have stopped (`true`: the
  * light settings again). While the main thread carries the traffic alone, the helpers' compiles take
  * only the cores' idle time: a CPU running nothing but SCHED_IDLE threads counts as idle to the
  * scheduler, so a packet's next hop is never queued behind a compile (a fresh daemon's first pings:
@@ -77,5 +93,5 @@ export function tierUpEarly(): void {
  */
 export function lightTraffic(light: boolean): void {
   idleHelpers(light);
-  if (enabled) setFlagsFromString(`--interrupt-budget=${light ? LIGHT_INTERRUPT_BUDGET : V8_INTERRUPT_BUDGET}`);
+  if (enabled) setBudgets(light);
 }
