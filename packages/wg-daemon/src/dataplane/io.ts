@@ -36,6 +36,7 @@ import { LinkMtu, type Tun } from "../tun.js";
 import { MainLoop } from "./main-loop.js";
 import { openFastDataPlane, type FastDataPlane, type FastDataPlaneOptions } from "./workers.js";
 import { Publisher } from "./publisher.js";
+import { ST } from "./shared.js";
 
 export interface FastIo {
   readonly plane: FastDataPlane;
@@ -168,12 +169,12 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
    * start threshold since the last call, "quiet" when they did not move at all.
    */
   const mainLoad = (): "busy" | "some" | "quiet" => {
-    const s = plane.stats();
-    const txPackets = s.mainTx.packets + s.mainTx.control;
+    const txPackets = plane.counter("main", "tx", ST.packets) + plane.counter("main", "tx", ST.control);
+    const rxBytes = plane.counter("main", "rx", ST.bytes);
     const tx = txPackets - lastTxPackets;
-    const rx = s.mainRx.bytes - lastRxBytes;
+    const rx = rxBytes - lastRxBytes;
     lastTxPackets = txPackets;
-    lastRxBytes = s.mainRx.bytes;
+    lastRxBytes = rxBytes;
     return tx > START_PACKETS || rx > START_BYTES ? "busy" : tx === 0 && rx === 0 ? "quiet" : "some";
   };
   /**
@@ -190,10 +191,9 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
    * whose keypairs changed, so the pipelines (the workers' or the main thread's) already use it.
    */
   const publishChanged = (): void => flush();
-  const workerPackets = (): number => {
-    const s = plane.stats();
-    return s.tx.packets + s.rx.packets + s.tx.control + s.rx.control;
-  };
+  const workerPackets = (): number =>
+    plane.counter("worker", "tx", ST.packets) + plane.counter("worker", "rx", ST.packets) +
+    plane.counter("worker", "tx", ST.control) + plane.counter("worker", "rx", ST.control);
 
   /** Load is high: the workers start; once ready, the main thread stops reading and publishes. */
   const toWorkers = async (): Promise<void> => {

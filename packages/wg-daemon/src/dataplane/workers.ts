@@ -32,7 +32,7 @@ import { RxPipeline } from "./rx.js";
 import { TxPipeline } from "./tx.js";
 import {
   DROP_REASONS, KP, STATS_WORDS, ST, SharedState, dropWord, statsBlock, type PeerPublishing, type PeerTraffic, type Route, type SendKeypair, type SharedBuffers,
-  type WorkerEvent, type WorkerInit,
+  type Tier, type WorkerEvent, type WorkerInit,
 } from "./shared.js";
 
 export type { Route, SendKeypair } from "./shared.js";
@@ -154,6 +154,8 @@ export interface FastDataPlane extends PeerPublishing {
   writeTunnel(packet: Uint8Array): number;
   /** Each pipeline's counters: the workers' (tx, rx) and the main thread's (mainTx, mainRx). */
   stats(): { tx: DirectionStats; rx: DirectionStats; mainTx: DirectionStats; mainRx: DirectionStats };
+  /** One counter (shared.ts `ST` word) of one pipeline, read alone: the load checks' (every 100 ms while traffic flows). */
+  counter(tier: Tier, role: "tx" | "rx", word: number): number;
   /**
    * The pipelines the workers run, for the main thread while they are stopped (made on first use,
    * on the attached table, with smaller batches; their events go to the hooks at {@link drainMainEvents}). They write
@@ -366,6 +368,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   let closed = false;
   const tunOut = Buffer.alloc(VNET_HDR_LEN + 65536);
   const tunOutAddr = c.addressOf(tunOut);
+  const counters = new Float64Array(stats);
   const read = (i: number): DirectionStats => {
     const f = new Float64Array(stats, i * STATS_WORDS * 8, STATS_WORDS);
     const dropsByReason: Record<string, number> = {};
@@ -436,6 +439,7 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
       return sys().write(tunFd, tunOutAddr, off + packet.length);
     },
     stats: () => ({ tx: read(statsBlock("worker", "tx")), rx: read(statsBlock("worker", "rx")), mainTx: read(statsBlock("main", "tx")), mainRx: read(statsBlock("main", "rx")) }),
+    counter: (tier, role, word) => counters[statsBlock(tier, role) * STATS_WORDS + word]!,
     mainPipelines,
     drainMainEvents() {
       if (main === null) return;
