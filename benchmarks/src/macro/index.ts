@@ -62,6 +62,11 @@ export interface RoundResult {
   pingMaxMs: number;
   /** Ping RTT average, one packet every 2 ms. */
   ping2AvgMs: number;
+  /**
+   * Ping RTT average of a second run of lone packets 50 ms apart, after the 2 ms one: the daemons'
+   * code warm (the first run's starts ~1 s after the daemons, whose first pings pay for their JIT).
+   */
+  pingWarmAvgMs: number;
   /** Per-hop medians (µs) of a second run of lone pings, captured (hops.ts); NaN without tcpdump. */
   hopsUs: Hops;
   /** Daemon CPU seconds (both sides, user+system) per GB of TCP payload received, both directions together. */
@@ -91,6 +96,7 @@ export interface PairSummary {
   pingAvgMs: number;
   pingMedianMs: number;
   ping2AvgMs: number;
+  pingWarmAvgMs: number;
   /** Medians over the rounds, hop by hop. */
   hopsUs: Hops;
   cpuSecPerGB: number;
@@ -230,7 +236,7 @@ const num = (x: unknown): number => (typeof x === "number" ? x : Number.NaN);
 async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions): Promise<RoundResult> {
   const res: RoundResult = {
     pair: pairName(p), round, tcpMbps: NaN, tcpRevMbps: NaN, udpSentMbps: NaN, udpRecvMbps: NaN, udpLossPct: NaN,
-    pingAvgMs: NaN, pingMedianMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, hopsUs: NO_HOPS, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
+    pingAvgMs: NaN, pingMedianMs: NaN, pingMaxMs: NaN, ping2AvgMs: NaN, pingWarmAvgMs: NaN, hopsUs: NO_HOPS, cpuSecPerGB: NaN, cpuSecPerGBSide: [NaN, NaN], sysSecPerGBSide: [NaN, NaN],
     idleRssMiB: [NaN, NaN], idleAnonMiB: [NaN, NaN], peakRssMiB: [NaN, NaN], afterRssMiB: [NaN, NaN],
   };
   const [sa, sb] = sides(p, slot, p[2] ?? o.peers ?? 0);
@@ -260,10 +266,14 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
 
     ({ avg: res.pingAvgMs, max: res.pingMaxMs, median: res.pingMedianMs } = await pingStats(LONE_PINGS, "0.05"));
     res.ping2AvgMs = (await pingStats(500, "0.002")).avg;
+    const warmPings = async (): Promise<void> => {
+      res.pingWarmAvgMs = (await pingStats(LONE_PINGS, "0.05")).avg;
+    };
     if (o.hops === true) {
       const points = { nsA: NS_A, nsB: NS_B, tunA: sa.ifname, tunB: sb.ifname, vethA: VETH_A, underlay: { a: UNDER_A, b: UNDER_B } };
-      res.hopsUs = await measureHops(points, () => pingStats(LONE_PINGS, "0.05"));
+      res.hopsUs = await measureHops(points, warmPings);
     }
+    if (!Number.isFinite(res.pingWarmAvgMs)) await warmPings(); // no capture (no tcpdump)
 
     const cpu = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
     const sys = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuTimes(pid).system, 0);
@@ -327,6 +337,7 @@ function summarize(rounds: RoundResult[], pairs: readonly Pair[]): PairSummary[]
       pingAvgMs: med((r) => r.pingAvgMs),
       pingMedianMs: med((r) => r.pingMedianMs),
       ping2AvgMs: med((r) => r.ping2AvgMs),
+      pingWarmAvgMs: med((r) => r.pingWarmAvgMs),
       hopsUs: medianHops(rs.map((r) => r.hopsUs)),
       cpuSecPerGB: med((r) => r.cpuSecPerGB),
       cpuSecPerGBSide: [med((r) => r.cpuSecPerGBSide[0]), med((r) => r.cpuSecPerGBSide[1])],
@@ -387,7 +398,7 @@ export async function runMacro(o: MacroOptions): Promise<MacroResult> {
           r.error
             ? `macro:   FAILED ${r.error}`
             : `macro:   tcp ${r.tcpMbps.toFixed(0)} / reverse ${r.tcpRevMbps.toFixed(0)} Mbit/s, udp ${r.udpRecvMbps.toFixed(0)} Mbit/s loss ${r.udpLossPct.toFixed(2)}%, ` +
-                `ping ${r.pingAvgMs.toFixed(3)} ms (median ${r.pingMedianMs.toFixed(3)}; 2 ms apart: ${r.ping2AvgMs.toFixed(3)}), ` +
+                `ping ${r.pingAvgMs.toFixed(3)} ms (median ${r.pingMedianMs.toFixed(3)}; 2 ms apart: ${r.ping2AvgMs.toFixed(3)}; warm: ${r.pingWarmAvgMs.toFixed(3)}), ` +
                 (hops ? `hops µs ${hopsText(r.hopsUs)} (${r.hopsUs.pings} pings), ` : "") +
                 `CPU s/GB ${r.cpuSecPerGBSide.map((x) => x.toFixed(1)).join("+")} (system ${r.sysSecPerGBSide.map((x) => x.toFixed(1)).join("+")}), ` +
                 `rss idle ${r.idleRssMiB.map((x) => x.toFixed(1)).join("/")} MiB, after load ${r.afterRssMiB.map((x) => x.toFixed(1)).join("/")} MiB`,

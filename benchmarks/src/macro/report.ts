@@ -27,6 +27,7 @@ export function macroTable(m: MacroResult): string {
     f(s.pingAvgMs, 3),
     f(s.pingMedianMs, 3),
     f(s.ping2AvgMs, 3),
+    f(s.pingWarmAvgMs, 3),
     hopsText(s.hopsUs),
     s.cpuSecPerGBSide.map((x) => f(x, 1)).join("/"),
     s.sysSecPerGBSide.map((x) => f(x, 1)).join("/"),
@@ -36,7 +37,7 @@ export function macroTable(m: MacroResult): string {
     s.afterRssMiB.map((x) => f(x, 1)).join("/"),
   ]);
   return table(
-    ["pair (A↔B)", "ok", "TCP A→B Mbit/s", "vs wg-go", "TCP B→A Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping 50ms ms", "p50", "ping 2ms ms", "hops µs Atx/Brx/Bk/Btx/Arx", "CPU s/GB A/B", "of it system A/B", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
+    ["pair (A↔B)", "ok", "TCP A→B Mbit/s", "vs wg-go", "TCP B→A Mbit/s", "vs wg-go", `UDP@${m.options.udpRate} Mbit/s`, "loss %", "ping 50ms ms", "p50", "ping 2ms ms", "50ms warm", "hops µs Atx/Brx/Bk/Btx/Arx", "CPU s/GB A/B", "of it system A/B", "idle RSS MiB A/B", "idle anon MiB A/B", "peak RSS MiB A/B", `RSS ${m.options.settleSeconds} s after MiB A/B`],
     rows,
   );
 }

@@ -11,8 +11,9 @@
  * The light setting also lowers `--invocation-count-for-osr`: V8 11 gives a function it has
  * optimized a budget of that many of its own bytecode lengths (its next check only matters for
  * on-stack replacement), and a function whose optimized code is thrown away (an eager deopt on
- * early feedback, weak objects at a full GC) keeps running down that budget in baseline code: ~500
- * calls before V8 even looks at it again — minutes of lone packets (benchmarks/README.md, section 22).
+ * early feedback, weak objects at a full GC) keeps running down that budget in baseline code: up to
+ * 500 calls before V8 looks at it again — a lone packet's path stayed slow for tens of seconds
+ * (benchmarks/README.md, section 22).
  *
  * Only where V8 has that flag (V8 ≤ 11: Node 20's 11.3). Newer V8 (Node 24's 13.6) counts
  * invocations instead (`--invocation-count-for-maglev`/`-turbofan`) and reports an unknown flag on
