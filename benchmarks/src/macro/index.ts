@@ -63,8 +63,8 @@ export interface RoundResult {
   /** Ping RTT average, one packet every 2 ms. */
   ping2AvgMs: number;
   /**
-   * Ping RTT average of a second run of lone packets 50 ms apart, after the 2 ms one: the daemons'
-   * code warm (the first run's starts ~1 s after the daemons, whose first pings pay for their JIT).
+   * Ping RTT average of a second run of lone packets 50 ms apart, right after the 2 ms one: the
+   * daemons' code warm (the first run starts ~1 s after the daemons, whose first pings pay for their JIT).
    */
   pingWarmAvgMs: number;
   /** Per-hop medians (µs) of a second run of lone pings, captured (hops.ts); NaN without tcpdump. */
@@ -266,14 +266,11 @@ async function measurePair(p: Pair, round: number, slot: number, o: MacroOptions
 
     ({ avg: res.pingAvgMs, max: res.pingMaxMs, median: res.pingMedianMs } = await pingStats(LONE_PINGS, "0.05"));
     res.ping2AvgMs = (await pingStats(500, "0.002")).avg;
-    const warmPings = async (): Promise<void> => {
-      res.pingWarmAvgMs = (await pingStats(LONE_PINGS, "0.05")).avg;
-    };
+    res.pingWarmAvgMs = (await pingStats(LONE_PINGS, "0.05")).avg;
     if (o.hops === true) {
       const points = { nsA: NS_A, nsB: NS_B, tunA: sa.ifname, tunB: sb.ifname, vethA: VETH_A, underlay: { a: UNDER_A, b: UNDER_B } };
-      res.hopsUs = await measureHops(points, warmPings);
+      res.hopsUs = await measureHops(points, () => pingStats(LONE_PINGS, "0.05"));
     }
-    if (!Number.isFinite(res.pingWarmAvgMs)) await warmPings(); // no capture (no tcpdump)
 
     const cpu = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
     const sys = (e: RunningEndpoint): number => e.pids.reduce((s, pid) => s + cpuTimes(pid).system, 0);
