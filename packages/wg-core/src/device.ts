@@ -52,6 +52,8 @@ import { dueTimers, TIMER_BITS, TimerQueue } from "./timers.js";
 
 export class Device {
   #privateKey: PrivateKey | null = null;
+  /** {@link #privateKey} was made here from bytes (not the caller's object): wiped when replaced or cleared. */
+  #ownsPrivateKey = false;
   readonly #peers = new Map<string, Peer>();
   /** What the send and receive paths share: identity, tables, MTU, randomness, AEAD. */
   readonly #s: DeviceState;
@@ -106,13 +108,21 @@ export class Device {
   /**
    * Sets or clears our static key (UAPI `private_key=`). Like wireguard-go SetPrivateKey: a peer
    * whose public key equals our new public key is removed; every other peer's DH(Spriv, Spub) is
-   * recomputed and its current sessions expire (a new handshake follows on demand).
+   * recomputed and its current sessions expire (a new handshake follows on demand). A key given as
+   * bytes is copied, and that copy is wiped once it is replaced or cleared (a {@link PrivateKey}
+   * object stays its caller's).
    */
   setPrivateKey(key: PrivateKey | Uint8Array | null, now: number): void {
+    const owned = key !== null && !(key instanceof PrivateKey);
     const pk = key === null ? null : key instanceof PrivateKey ? key : PrivateKey.fromBytes(key);
-    if (pk !== null && this.#privateKey !== null && pk.publicKey().equals(this.#privateKey.publicKey())) return;
+    if (pk !== null && this.#privateKey !== null && pk.publicKey().equals(this.#privateKey.publicKey())) {
+      if (owned) pk.wipe();
+      return;
+    }
     const s = this.#s;
+    if (this.#ownsPrivateKey) this.#privateKey?.wipe();
     this.#privateKey = pk;
+    this.#ownsPrivateKey = owned;
     s.identity = pk === null ? null : localIdentity(pk.bytes, s.aead.chaChaPoly, this.#x25519);
     if (s.identity !== null) {
       const own = s.identity.publicKey;

@@ -66,6 +66,27 @@ describe("device configuration", () => {
     expect(dev.publicKey!.equals(other.publicKey())).toBe(true);
   });
 
+  it("wipes its own copy of a private key given as bytes once it is replaced or cleared, never the caller's", () => {
+    const first = newKey();
+    const dev = new Device({ privateKey: first.bytes, random });
+    const copy = dev.privateKey!;
+    expect(copy).not.toBe(first);
+    dev.setPrivateKey(first.bytes, 0); // the same key again: the device keeps its copy, the new one is dropped
+    expect(dev.privateKey).toBe(copy);
+    expect(hex(copy.bytes)).toBe(hex(first.bytes));
+    const second = newKey();
+    dev.setPrivateKey(second, 0); // replaced: the device's copy is zeroed
+    expect(hex(copy.bytes)).toBe("00".repeat(32));
+    expect(() => copy.publicKey()).toThrow(/wipe/);
+    expect(hex(first.bytes)).not.toBe("00".repeat(32)); // the caller's bytes are the caller's
+    dev.setPrivateKey(null, 0); // a PrivateKey object stays its caller's
+    expect(second.publicKey().bytes).toHaveLength(32);
+    dev.setPrivateKey(first.bytes, 0);
+    const again = dev.privateKey!;
+    dev.setPrivateKey(null, 0); // cleared: zeroed
+    expect(hex(again.bytes)).toBe("00".repeat(32));
+  });
+
   it("routes outbound by longest prefix to the right peer", () => {
     const dev = new Device({ privateKey: newKey(), random });
     const wide = dev.addPeer({ publicKey: newKey().publicKey(), allowedIps: ["0.0.0.0/0"], endpoint: { address: "192.0.2.1", port: 1 } }, 0);

@@ -99,30 +99,34 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
  * The data plane the daemon runs, from the environment (a bad value is an error naming the variable):
  * - WG_TS_WORKERS=auto (default) | always | never: when the data plane's worker threads run.
  * - WG_TS_GSO_SEGMENTS=1–64: datagrams per UDP GSO send (default 44).
+ * - WG_TS_WARMUP=0–100000: lone pings through two throwaway tunnels before the daemon answers
+ *   (warmup.ts; default 300, 0: none).
  * - WG_TS_TEST_RX_CRASH_AFTER_REPLAYS=N, read only when NODE_ENV=test (never reached by accident):
  *   the rx worker throws once it has dropped N datagrams as replays (crash tests, fastpath-tiers.e2e).
  */
 export function dataPlaneOptions(
   env: NodeJS.ProcessEnv,
-): Pick<DaemonOptions, "workers" | "gsoSegments" | "testCrashAfterReplays"> {
+): Pick<DaemonOptions, "workers" | "gsoSegments" | "warmUpRoundTrips" | "testCrashAfterReplays"> {
   const choice = <T extends string>(key: string, allowed: readonly T[], dflt: T): T => {
     const v = env[key];
     if (v === undefined || v === "") return dflt;
     if ((allowed as readonly string[]).includes(v)) return v as T;
     throw new Error(`${key}=${v.slice(0, 32)}: expected one of ${allowed.join(", ")}`);
   };
-  const int = (key: string, max: number): number | undefined => {
+  const int = (key: string, max: number, min = 1): number | undefined => {
     const v = env[key];
     if (v === undefined || v === "") return undefined;
     const n = Number(v);
-    if (Number.isInteger(n) && n >= 1 && n <= max) return n;
-    throw new Error(`${key}=${v.slice(0, 32)}: expected an integer from 1 to ${max}`);
+    if (/^[0-9]+$/.test(v) && n >= min && n <= max) return n;
+    throw new Error(`${key}=${v.slice(0, 32)}: expected an integer from ${min} to ${max}`);
   };
   const gso = int("WG_TS_GSO_SEGMENTS", 64);
+  const warmUp = int("WG_TS_WARMUP", 100000, 0);
   const crash = env["NODE_ENV"] === "test" ? int("WG_TS_TEST_RX_CRASH_AFTER_REPLAYS", 1 << 30) : undefined;
   return {
     workers: choice("WG_TS_WORKERS", ["auto", "always", "never"] as const, "auto"),
     ...(gso !== undefined ? { gsoSegments: gso } : {}),
+    ...(warmUp !== undefined ? { warmUpRoundTrips: warmUp } : {}),
     ...(crash !== undefined ? { testCrashAfterReplays: crash } : {}),
   };
 }

@@ -7,10 +7,11 @@
  */
 import { execFile } from "node:child_process";
 import { setFlagsFromString } from "node:v8";
-import { tierUpEarly } from "./dataplane/tiering.js";
-import { monotonicEpochMs } from "./clock.js";
-import { Engine } from "./engine.js";
-import { createFastIo, type WorkerPolicy } from "./dataplane/io.js";
+import { lightBudgets, tierUpEarly } from "./dataplane/tiering.js";
+import type { Engine } from "./engine.js";
+import type { WorkerPolicy } from "./dataplane/io.js";
+import { openTunnel } from "./tunnel.js";
+import { WARMUP_ROUND_TRIPS, warmUp } from "./warmup.js";
 import { sysChoice } from "./dataplane/sys.js";
 import { socketPath, UapiServer } from "./uapi.js";
 
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   workers?: WorkerPolicy;
   /** Datagrams per UDP GSO send at most (default 44; env WG_TS_GSO_SEGMENTS). */
   gsoSegments?: number;
+  /** Lone pings through two throwaway tunnels before the UAPI socket answers (warmup.ts; default WARMUP_ROUND_TRIPS, 0: none; env WG_TS_WARMUP). */
+  warmUpRoundTrips?: number;
   /** Test only (cli.ts: WG_TS_TEST_RX_CRASH_AFTER_REPLAYS under NODE_ENV=test): the rx worker throws after this many replay drops. */
   testCrashAfterReplays?: number;
 }
@@ -48,23 +51,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   // traffic is light, worker threads under load). Worker buffers are sized for the largest usual
   // inner MTU (the link's MTU is set later by `up`). The main thread sees light traffic only (the
   // workers take the load): a small young generation keeps its RSS near the idle value (V8 does
-  // not give a grown heap back).
+  // not give a grown heap back). `wg-ts up` starts the daemon with it (node-flags.ts), which works
+  // best; this is for a process started otherwise.
   setFlagsFromString("--max-semi-space-size=1");
-  const fast = await createFastIo(name, {
-    mtu: FAST_MTU,
-    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-    ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
-    ...(opts.testCrashAfterReplays !== undefined ? { crashAfterReplays: opts.testCrashAfterReplays } : {}),
-  });
+  const { fast, engine } = await openTunnel(
+    name,
+    {
+      mtu: FAST_MTU,
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      ...(opts.gsoSegments !== undefined ? { gsoSegments: opts.gsoSegments } : {}),
+      ...(opts.testCrashAfterReplays !== undefined ? { crashAfterReplays: opts.testCrashAfterReplays } : {}),
+    },
+    log,
+  );
   const tun = fast.tun;
-  const engine = new Engine({ tun, bind: fast.bind, log });
-  fast.attach(engine.core.device, monotonicEpochMs, log);
-  // A `wg set` that expires or replaces sessions must reach the workers before the next packet.
-  engine.onConfigured = () => fast.sync();
-  // `wg show` counts every packet up to now (the pipelines report their traffic every 20–100 ms).
-  engine.beforeGet = () => fast.account();
-  engine.extraDrops = () => fast.drops();
   const fastStatus = (): string => fast.status();
+  // bin/wg-ts.js loads the modules with the optimizing compiler off (idle memory): hot code from
+  // here on, the data-plane workers above all, is optimized again.
+  setFlagsFromString("--opt");
+  // Functions first run from here on (the packet path: no packet has passed yet) are compiled
+  // straight to baseline (Sparkplug) code instead of being interpreted until they have run often
+  // enough: at a packet every 50 ms that took ~15 packets, each ~0.5 ms slower; costs ~0.6 MiB of
+  // idle RSS (benchmarks/README.md, section 10).
+  setFlagsFromString("--always-sparkplug");
+  // The packet path compiled before the first packet (warmup.ts), on the budgets of light traffic,
+  // with V8's helper threads at their normal priority: they run the warm-up's compiles (idled, they
+  // would wait for the busy main thread's CPU: the kernel may place them there).
+  const rounds = opts.warmUpRoundTrips ?? WARMUP_ROUND_TRIPS;
+  if (rounds > 0) {
+    lightBudgets();
+    try {
+      const w = await warmUp(rounds);
+      log(`${name}: packet path warmed up (${w.roundTrips} round trips through two throwaway tunnels in ${w.ms} ms)`);
+    } catch (e) {
+      log(`${name}: packet path not warmed up (${(e as Error).message})`);
+    }
+  }
+  // While the main thread alone moves the packets, V8 optimizes their path after a few of them
+  // instead of thousands (dataplane/tiering.ts; the workers restore V8's default while they run).
+  tierUpEarly();
   const uapi = new UapiServer(path, engine, log);
   try {
     await uapi.listen();
@@ -99,17 +124,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   void engine.done.then((err) => {
     if (err) stop(`TUN gone: ${err.message}`);
   });
-  // bin/wg-ts.js loads the modules with the optimizing compiler off (idle memory): hot code from
-  // here on, the data-plane workers above all, is optimized again.
-  setFlagsFromString("--opt");
-  // Functions first run from here on (the packet path: no packet has passed yet) are compiled
-  // straight to baseline (Sparkplug) code instead of being interpreted until they have run often
-  // enough: at a packet every 50 ms that took ~15 packets, each ~0.5 ms slower; costs ~0.6 MiB of
-  // idle RSS (benchmarks/README.md, section 10).
-  setFlagsFromString("--always-sparkplug");
-  // While the main thread alone moves the packets, V8 optimizes their path after a few of them
-  // instead of thousands (dataplane/tiering.ts; the workers restore V8's default while they run).
-  tierUpEarly();
   const io = sysChoice().reason;
   if (io !== null) log(`${name}: ${io}`);
   log(`${name}: daemon started (pid ${process.pid})`);

@@ -19,6 +19,8 @@ export interface Libc {
   ioctl(fd: number, req: number, addr: number): number;
   ioctlInt(fd: number, req: number, arg: number): number;
   socket(domain: number, type: number, proto: number): number;
+  /** socketpair(2): the two connected fds, or −1 and −1. */
+  socketpair(domain: number, type: number, proto: number): [number, number];
   bind(fd: number, addr: number, len: number): number;
   setsockopt(fd: number, level: number, name: number, addr: number, len: number): number;
   recvmmsg(fd: number, vec: number, vlen: number, flags: number, timeout: number): number;
@@ -59,6 +61,7 @@ export function libc(): Libc {
   const open = lib.func("int open(const char *path, int flags)");
   const close = lib.func("int close(int fd)");
   const socket = lib.func("int socket(int domain, int type, int proto)");
+  const socketpair = lib.func("int socketpair(int domain, int type, int proto, uintptr_t sv)");
   const bind = lib.func("int bind(int fd, uintptr_t addr, uint32_t len)");
   const setsockopt = lib.func("int setsockopt(int fd, int level, int name, uintptr_t val, uint32_t len)");
   const recvmmsg = lib.func("int recvmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags, uintptr_t timeout)");
@@ -84,6 +87,10 @@ export function libc(): Libc {
     ioctl: (fd, r, a) => ioctl(fd, r, a) as number,
     ioctlInt: (fd, r, a) => ioctlInt(fd, r, a) as number,
     socket: (d, t, p) => socket(d, t, p) as number,
+    socketpair: (d, t, p) => {
+      const sv = new Int32Array(2);
+      return (socketpair(d, t, p, memcpyAddr(sv, sv, 0)) as number) < 0 ? [-1, -1] : [sv[0]!, sv[1]!];
+    },
     bind: (fd, a, l) => bind(fd, a, l) as number,
     setsockopt: (fd, l, n, a, len) => setsockopt(fd, l, n, a, len) as number,
     recvmmsg: (fd, v, n, f, t) => recvmmsg(fd, v, n, f, t) as number,
@@ -115,9 +122,12 @@ export const F_SETFD = 2;
 /** <sched.h> (Linux) */
 export const SCHED_OTHER = 0;
 export const SCHED_IDLE = 5;
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
 export const SHUT_RDWR = 2;

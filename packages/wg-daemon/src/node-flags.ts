@@ -10,10 +10,16 @@
  * this flag): a main thread waiting for a helper's share of a collection while every core was busy
  * spun for seconds (benchmarks/README.md, section 22).
  *
+ * `--max-semi-space-size=1`: a young generation of 1 MiB semi-spaces from the start — the main thread
+ * sees light traffic only (workers have their own limit, dataplane/workers.ts), and V8 sizes the young
+ * generation when the heap is set up: set later (daemon.ts still does, for other entry points) it
+ * grew to 8 MiB anyway. Idle RSS of a fresh daemon, 4 samples each (benchmarks/README.md, section 23):
+ * 60.3–60.9 MiB instead of 61.3–62.5; 62.4–62.7 instead of 64.7–66.5 after the start-up warm-up (warmup.ts).
+ *
  * `wg-ts up` passes them to the daemon it starts; `wg-ts up --foreground` (systemd's wg-ts@.service)
  * runs the daemon in its own process, where they can only be set at start: the launcher re-executes
  * itself once with them — execve(2), so the PID (systemd's main PID), stdio and environment stay.
- * The pool size is not added when NODE_OPTIONS sets it; neither flag when the command line has it.
+ * The pool size and the semi-space are not added when NODE_OPTIONS sets them; no flag when the command line has it.
  */
 import { availableParallelism } from "node:os";
 import { F_SETFD, libc } from "./libc.js";
@@ -21,10 +27,14 @@ import { F_SETFD, libc } from "./libc.js";
 /** V8 garbage-collects on the allocating thread alone (see above; dataplane/tiering.ts checks for it). */
 export const SINGLE_THREADED_GC = "--single-threaded-gc";
 
-/** The flags for a daemon process (the pool size unless NODE_OPTIONS sets it). */
+/** The main thread's young generation: 1 MiB semi-spaces (see above). */
+export const SEMI_SPACE = "--max-semi-space-size=1";
+
+/** The flags for a daemon process (the pool size and the semi-space unless NODE_OPTIONS sets them). */
 export function daemonNodeFlags(nodeOptions: string | undefined = process.env["NODE_OPTIONS"], cores: number = availableParallelism()): string[] {
   const pool = nodeOptions?.includes("--v8-pool-size") === true ? [] : [`--v8-pool-size=${Math.max(1, Math.min(4, cores - 1))}`];
-  return [...pool, SINGLE_THREADED_GC];
+  const semi = nodeOptions?.includes("--max-semi-space-size") === true ? [] : [SEMI_SPACE];
+  return [...pool, SINGLE_THREADED_GC, ...semi];
 }
 
 /**

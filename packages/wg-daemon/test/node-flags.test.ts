@@ -7,19 +7,21 @@ import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { daemonNodeFlags, foregroundReexecArgs } from "../src/node-flags.js";
 
-it("a daemon gets one V8 pool thread less than the cores (1 to 4), unless NODE_OPTIONS sets it, and single-threaded GC", () => {
+it("a daemon gets one V8 pool thread less than the cores (1 to 4), single-threaded GC and 1 MiB semi-spaces, unless NODE_OPTIONS sets them", () => {
   const gc = "--single-threaded-gc";
-  expect(daemonNodeFlags(undefined, 1)).toEqual(["--v8-pool-size=1", gc]);
-  expect(daemonNodeFlags(undefined, 2)).toEqual(["--v8-pool-size=1", gc]);
-  expect(daemonNodeFlags("", 4)).toEqual(["--v8-pool-size=3", gc]);
-  expect(daemonNodeFlags("--max-old-space-size=64", 64)).toEqual(["--v8-pool-size=4", gc]);
-  expect(daemonNodeFlags("--v8-pool-size=2", 8)).toEqual([gc]);
+  const semi = "--max-semi-space-size=1";
+  expect(daemonNodeFlags(undefined, 1)).toEqual(["--v8-pool-size=1", gc, semi]);
+  expect(daemonNodeFlags(undefined, 2)).toEqual(["--v8-pool-size=1", gc, semi]);
+  expect(daemonNodeFlags("", 4)).toEqual(["--v8-pool-size=3", gc, semi]);
+  expect(daemonNodeFlags("--max-old-space-size=64", 64)).toEqual(["--v8-pool-size=4", gc, semi]);
+  expect(daemonNodeFlags("--v8-pool-size=2", 8)).toEqual([gc, semi]);
+  expect(daemonNodeFlags("--max-semi-space-size=4", 2)).toEqual(["--v8-pool-size=1", gc]);
 });
 
 it("node accepts the flags", () => {
-  const r = spawnSync(process.execPath, [...daemonNodeFlags(), "-e", "process.stdout.write(process.execArgv.slice(0, 2).join(' '))"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [...daemonNodeFlags(), "-e", "process.stdout.write(process.execArgv.slice(0, 3).join(' '))"], { encoding: "utf8" });
   expect(r.stderr).toBe("");
-  expect(r.stdout).toMatch(/^--v8-pool-size=[1-4] --single-threaded-gc$/);
+  expect(r.stdout).toMatch(/^--v8-pool-size=[1-4] --single-threaded-gc --max-semi-space-size=1$/);
 });
 
 it("only `up --foreground` / `up -f` is re-executed, once, with node's own flags kept, the lacking ones added, the script's arguments after", () => {
@@ -56,7 +58,7 @@ it("`wg-ts up --foreground` re-executes itself once in the same process, stdio k
     const images = r.stderr.split("\n").filter((l) => l.startsWith("image "));
     expect(images).toHaveLength(2);
     expect(images[0]).toBe(`image pid=${r.pid} flags=`);
-    expect(images[1]).toMatch(new RegExp(`^image pid=${r.pid} flags=--v8-pool-size=[1-4] --single-threaded-gc$`));
+    expect(images[1]).toMatch(new RegExp(`^image pid=${r.pid} flags=--v8-pool-size=[1-4] --single-threaded-gc --max-semi-space-size=1$`));
     expect(r.stderr).toMatch(/missing\.conf/); // the error of the re-executed image reached the same stderr
     expect(r.status).not.toBe(0);
   } finally {

@@ -5,9 +5,9 @@
  * wireguard-go peer in every cycle; and SIGTERM to `wg-ts up --foreground`.
  */
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, exists, labPair, linkExists, pairConf, pidsOf, ping, tempDir, WG_TS, wgQuickGo, wgTs, writeConf } from "./support/lab.js";
+import { eventually, exists, labPair, linkExists, pairConf, pidsOf, ping, sh, tempDir, WG_TS, wgQuickGo, wgTs, writeConf } from "./support/lab.js";
 
 const CYCLES = 20;
 
@@ -66,5 +66,33 @@ describe("wg-ts down means down", () => {
     child.kill("SIGTERM");
     expect(await exited, log).toBe(0);
     expect(gone(), log).toBe(true);
+    // The start-up warm-up ran before the UAPI socket answered (src/warmup.ts).
+    expect(log).toMatch(new RegExp(`${IF_A}: packet path warmed up \\(\\d+ round trips through two throwaway tunnels in \\d+ ms\\)\\n(.*\\n)*${IF_A}: daemon started`));
+  });
+
+  it("with lo down the daemon says why it starts without the warm-up, and carries traffic; WG_TS_WARMUP=0 skips it", () => {
+    try {
+      sh("ip", ["-n", NS_A, "link", "set", "lo", "down"]);
+      const up = wgTsWith(["up", confA], {});
+      expect(up.status, up.stderr).toBe(0);
+      expect(ping(NS_A, B4, { wait: 5 })).toBe(true);
+      expect(wgTsWith(["down", confA], {}).status).toBe(0);
+      const log = readFileSync(`/var/log/wg-ts-${IF_A}.log`, "utf8");
+      // 127.0.0.1 is not there to bind (EADDRNOTAVAIL); nothing of the throwaway tunnels is left.
+      expect(log).toMatch(new RegExp(`${IF_A}: packet path not warmed up \\(no answer through 127.0.0.1 within 1000 ms \\(0 round trips\\)\\)\\n${IF_A}: daemon started`));
+    } finally {
+      sh("ip", ["-n", NS_A, "link", "set", "lo", "up"]);
+    }
+    const before = readFileSync(`/var/log/wg-ts-${IF_A}.log`, "utf8").length;
+    const up = wgTsWith(["up", confA], { WG_TS_WARMUP: "0" });
+    expect(up.status, up.stderr).toBe(0);
+    expect(wgTsWith(["down", confA], {}).status).toBe(0);
+    const log = readFileSync(`/var/log/wg-ts-${IF_A}.log`, "utf8").slice(before);
+    expect(log).toMatch(new RegExp(`${IF_A}: daemon started`));
+    expect(log).not.toMatch(/warmed up/);
+    const bad = wgTsWith(["up", confA], { WG_TS_WARMUP: "-1" });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/WG_TS_WARMUP=-1: expected an integer from 0 to 100000/);
+    expect(gone()).toBe(true);
   });
 });

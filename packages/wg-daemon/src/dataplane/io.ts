@@ -93,10 +93,12 @@ const STOP_PACKETS = 2560;
 
 export interface FastIoOptions extends Partial<Omit<FastDataPlaneOptions, "tunName">> {
   workers?: WorkerPolicy;
+  /** The link MTU the Tun reports when its fd is not a link's (`tunFd`: the warm-up's socketpair); else read from sysfs. */
+  linkMtu?: number;
 }
 
 export async function createFastIo(name: string, options: FastIoOptions = {}): Promise<FastIo> {
-  const { workers: policy = "auto", ...planeOptions } = options;
+  const { workers: policy = "auto", linkMtu: fixedMtu, ...planeOptions } = options;
   // The Engine sets bind.onBatch, tun.onBatch and tun.onGone after construction; the main loop
   // starts reading in attach(), after that.
   let bind: FastBind | null = null;
@@ -272,7 +274,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
       publishChanged();
     },
-    mtu: () => linkMtu.read(),
+    mtu: fixedMtu !== undefined ? () => fixedMtu : () => linkMtu.read(),
     close() {
       if (closed) return;
       closed = true;

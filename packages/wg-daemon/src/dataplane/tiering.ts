@@ -78,6 +78,36 @@ export function tierUpEarly(): void {
   setBudgets(true);
 }
 
+/**
+ * CPU time (ns) the process's threads other than the main one have run so far (Linux
+ * /proc/self/task/TID/schedstat; 0 elsewhere): before any worker thread starts, V8's helpers — the
+ * start-up warm-up (warmup.ts) watches them to see when its path has nothing left to compile.
+ */
+export function helperCpuNs(): number {
+  let ns = 0;
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      if (Number(tid) === process.pid) continue;
+      try {
+        ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "latin1").split(" ", 1)[0]);
+      } catch {
+        // the thread has exited
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return ns;
+}
+
+/**
+ * Light traffic's tier-up budgets (where V8 has them) without idling the helpers: the daemon's
+ * start-up warm-up (warmup.ts), whose compiles the helpers must run, before {@link tierUpEarly}.
+ */
+export function lightBudgets(): void {
+  if (HAS_INTERRUPT_BUDGET) setBudgets(true);
+}
+
 /** The tier-up budgets of light traffic, or V8's defaults. */
 function setBudgets(light: boolean): void {
   setFlagsFromString(`--interrupt-budget=${light ? LIGHT_INTERRUPT_BUDGET : V8_INTERRUPT_BUDGET}`);

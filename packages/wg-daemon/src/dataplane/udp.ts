@@ -20,6 +20,8 @@ export interface UdpOptions {
   mark?: number;
   /** UDP_GRO: let the kernel deliver runs of same-flow datagrams as one buffer (Linux ≥ 5.0). */
   gro?: boolean;
+  /** The address to bind (16 bytes: IPv6, or IPv4-mapped for IPv4 only); default any. */
+  address?: Uint8Array;
 }
 
 function setInt(fd: number, level: number, name: number, v: number): number {
@@ -83,7 +85,7 @@ export function openUdp(o: UdpOptions): number {
   if (o.mark) setInt(fd, SOL_SOCKET, SO_MARK, o.mark);
   if (o.gro && setInt(fd, SOL_UDP, UDP_GRO, 1) < 0) throw new Error(`UDP_GRO: errno ${c.errno()}`);
   const sa = Buffer.alloc(SOCKADDR6);
-  writeSockaddrBytes(sa, 0, new Uint8Array(16), o.port);
+  writeSockaddrBytes(sa, 0, o.address ?? new Uint8Array(16), o.port);
   if (c.bind(fd, c.addressOf(sa), SOCKADDR6) < 0) {
     const e = c.errno();
     c.close(fd);

@@ -44,6 +44,13 @@ export interface FastDataPlaneOptions {
   mtu: number;
   /** UDP listen port. */
   udpPort: number;
+  /** The address the UDP socket binds (udp.ts `UdpOptions.address`; default any). */
+  udpAddress?: Uint8Array;
+  /**
+   * An open packet fd to use as the TUN instead of opening {@link tunName} (a socketpair end: the
+   * start-up warm-up's, warmup.ts); reads and writes carry the virtio-net header when {@link offload}.
+   */
+  tunFd?: number;
   /** The session table the workers seal and open on (wg-core `device.sessionTable.handles`); or {@link FastDataPlane.attachTable} before the workers start. */
   table?: SessionTableHandles;
   /** IFF_VNET_HDR + TSO (default true). */
@@ -210,11 +217,11 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   c.mallopt(M_MMAP_THRESHOLD, 64 << 10);
   c.mallopt(M_TRIM_THRESHOLD, 128 << 10);
   const offload = o.offload ?? true;
-  const tunFd = openTun(o.tunName, { offload });
+  const tunFd = o.tunFd ?? openTun(o.tunName, { offload });
   const udpGro = o.udpGro ?? true;
   let mark = o.fwmark ?? 0;
   const udpOptions = (port: number): Parameters<typeof openUdp>[0] => ({
-    port, bufferBytes: o.socketBuffer ?? 4 << 20, mark, gro: udpGro,
+    port, bufferBytes: o.socketBuffer ?? 4 << 20, mark, gro: udpGro, ...(o.udpAddress ? { address: o.udpAddress } : {}),
   });
   const udpFd = openUdp(udpOptions(o.udpPort));
   const boundPort = (): number => {
