@@ -31,7 +31,7 @@ const MIN_ROUND_TRIPS = 300;
 const BATCH = 100;
 /** Helper CPU time during a batch under which nothing was compiled (ns). */
 const QUIET_NS = 1e6;
-/** The warm-up gives up after this long (a loaded machine: the daemon then starts as it is). */
+/** The warm-up ends after this long at most (a loaded machine: the daemon then starts as warm as it got). */
 const WARMUP_TIMEOUT_MS = 5000;
 /** Or when no round trip (the first one: the handshake too) completed for this long. */
 const STALL_MS = 1000;
@@ -84,9 +84,9 @@ interface Side {
 /**
  * Runs lone pings through two throwaway tunnels (see the file comment), one at a time, the first
  * after their handshake, until a batch of {@link BATCH} passed without a compile (at least
- * {@link MIN_ROUND_TRIPS}, at most `maxRoundTrips`); resolves once everything is closed. Rejects with
- * the reason when no round trip completes for {@link STALL_MS} (no loopback) or all take over
- * {@link WARMUP_TIMEOUT_MS}; closed alike.
+ * {@link MIN_ROUND_TRIPS}, at most `maxRoundTrips` or {@link WARMUP_TIMEOUT_MS}); resolves once
+ * everything is closed. Rejects with the reason when no round trip completes for {@link STALL_MS}
+ * (no loopback); closed alike.
  */
 export async function warmUp(maxRoundTrips = WARMUP_ROUND_TRIPS): Promise<WarmUpResult> {
   const c = libc();
@@ -133,22 +133,22 @@ export async function warmUp(maxRoundTrips = WARMUP_ROUND_TRIPS): Promise<WarmUp
     let helpers = helperCpuNs();
     await new Promise<void>((resolve, reject) => {
       let seen = 0;
-      // Gives up when no round trip completed for STALL_MS (no answer: `lo` down) or after WARMUP_TIMEOUT_MS in all.
+      // Gives up when no round trip completed for STALL_MS (no answer: `lo` down); ends after WARMUP_TIMEOUT_MS in all.
       const watchdog = setInterval(() => {
-        if (done === seen) finish(new Error(`no answer through 127.0.0.1 within ${STALL_MS} ms (${done} round trips)`));
-        else if (performance.now() - started > WARMUP_TIMEOUT_MS) finish(new Error(`${done} round trips in ${WARMUP_TIMEOUT_MS} ms, V8 still compiling`));
+        if (done === seen) end(new Error(`no answer through 127.0.0.1 within ${STALL_MS} ms (${done} round trips)`));
+        else if (performance.now() - started > WARMUP_TIMEOUT_MS) end(); // as warm as it got
         seen = done;
       }, STALL_MS);
-      let finished = false;
-      const finish = (error?: Error): void => {
-        if (finished) return;
-        finished = true;
+      let ended = false;
+      const end = (error?: Error): void => {
+        if (ended) return;
+        ended = true;
         clearInterval(watchdog);
         if (error) reject(error);
         else resolve();
       };
       const send = (side: Side, packet: Buffer): void => {
-        if (!finished && io.write(side.app, c.addressOf(packet), packet.length) < 0) finish(new Error("cannot write to a throwaway tunnel"));
+        if (!ended && io.write(side.app, c.addressOf(packet), packet.length) < 0) end(new Error("cannot write to a throwaway tunnel"));
       };
       /** Reads what `side`'s tunnel wrote to its TUN; `then` for each packet of the expected length. */
       const drain = (side: Side, then: () => void): void => {
@@ -167,7 +167,7 @@ export async function warmUp(maxRoundTrips = WARMUP_ROUND_TRIPS): Promise<WarmUp
       a.watch = io.watch(a.app, () =>
         drain(a, () => {
           done++;
-          if (settled()) finish();
+          if (settled()) end();
           else send(a, request);
         }),
       );

@@ -265,7 +265,7 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
     if (policy === "auto" && perSecond.reduce((a, b) => a + b, 0) < STOP_PACKETS) void toMain();
   };
 
-  const linkMtu = new LinkMtu(name);
+  const linkMtu = fixedMtu === undefined ? new LinkMtu(name) : null;
   const tun: Tun = {
     name,
     onBatch: () => {},
@@ -274,13 +274,13 @@ export async function createFastIo(name: string, options: FastIoOptions = {}): P
       for (let i = 0; i < count; i++) plane.writeTunnel(packets[i]!);
       publishChanged();
     },
-    mtu: fixedMtu !== undefined ? () => fixedMtu : () => linkMtu.read(),
+    mtu: () => linkMtu?.read() ?? fixedMtu ?? 0,
     close() {
       if (closed) return;
       closed = true;
       clearInterval(accountTimer);
       clearInterval(loadTimer);
-      linkMtu.close();
+      linkMtu?.close();
       mainLoop.stop();
       void (async () => {
         if (switching) await switching;
