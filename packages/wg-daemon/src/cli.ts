@@ -99,8 +99,8 @@ function launchDetached(name: string): Promise<{ stop: () => Promise<void> }> {
  * The data plane the daemon runs, from the environment (a bad value is an error naming the variable):
  * - WG_TS_WORKERS=auto (default) | always | never: when the data plane's worker threads run.
  * - WG_TS_GSO_SEGMENTS=1–64: datagrams per UDP GSO send (default 44).
- * - WG_TS_WARMUP=0–100000: lone pings through two throwaway tunnels before the daemon answers
- *   (warmup.ts; default 300, 0: none).
+ * - WG_TS_WARMUP=0–100000: lone pings through two throwaway tunnels before the daemon answers, at
+ *   most (warmup.ts: it stops once V8 has nothing left to compile; default 20000, 0: none).
  * - WG_TS_TEST_RX_CRASH_AFTER_REPLAYS=N, read only when NODE_ENV=test (never reached by accident):
  *   the rx worker throws once it has dropped N datagrams as replays (crash tests, fastpath-tiers.e2e).
  */
