@@ -190,6 +190,6 @@ export async function warmUp(maxRoundTrips = WARMUP_ROUND_TRIPS): Promise<WarmUp
     // with them the pipelines and their buffers) in its close phase: collect after that, or an idle
     // daemon keeps them until its next full collection, minutes away.
     await new Promise((r) => setTimeout(r, 20));
-    reclaimMemory();
+    reclaimMemory({ compact: true });
   }
 }
