@@ -16,7 +16,6 @@ import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "./config.js";
-import { reclaimMemory } from "./dataplane/reclaim.js";
 import { startDaemon, type DaemonOptions, type RunningDaemon } from "./daemon.js";
 import { formatShow, formatShowconf } from "./format.js";
 import { generatePresharedKey, generatePrivateKey, parseBase64Key, publicKey, toBase64 } from "./keys.js";
@@ -185,8 +184,6 @@ async function cmdUp(target: string, foreground: boolean, io: CliIo): Promise<nu
     return { stop: async () => d.stop("up failed") };
   });
   await up(target, env);
-  // Start-up is over (warm-up, configuration, `ip`'s child processes): give its leftovers back.
-  reclaimMemory({ compact: true });
   const why = await waitForSignal(daemon, io);
   if (why === "SIGTERM" || why === "SIGINT") {
     io.stderr(`[#] ${why}: taking ${daemon?.name} down\n`);

@@ -3,9 +3,9 @@
  * message ports, loop) is freed only when the main thread's GC collects the JS Worker object, and an
  * idle main thread allocates too little to run one for minutes: so after a stop, one full collection,
  * then glibc's `malloc_trim(0)` for the pages that frees (benchmarks/README.md, section 5,
- * "start/stop cycles"). After start-up (the warm-up's throwaway tunnels, `up`'s configuration) the
- * collection also compacts: it moves the survivors out of the pages start-up left sparse, which
- * V8's own heuristics leave in place, and returns those pages (benchmarks/README.md, section 24).
+ * "start/stop cycles"). After the start-up warm-up (warmup.ts) the collection also compacts: it
+ * moves the survivors out of the pages the throwaway tunnels left sparse, which V8's own heuristics
+ * leave in place, and returns those pages (benchmarks/README.md, section 24).
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

@@ -213,8 +213,9 @@ export function openFastDataPlane(o: FastDataPlaneOptions, hooks: FastDataPlaneH
   const c = libc();
   // Workers come and go (dataplane/io.ts): a fixed mmap threshold keeps their big allocations out of the
   // malloc arenas, which fragment and keep memory after many start/stop cycles (benchmarks/README.md,
-  // section 5, "Idle memory, measured").
-  c.mallopt(M_MMAP_THRESHOLD, 64 << 10);
+  // section 5, "Idle memory, measured"). 16 KiB: V8's compiles take their zones in 32 KiB segments,
+  // which then go straight back to the system instead of leaving the arenas sparse (section 24).
+  c.mallopt(M_MMAP_THRESHOLD, 16 << 10);
   c.mallopt(M_TRIM_THRESHOLD, 128 << 10);
   const offload = o.offload ?? true;
   const tunFd = o.tunFd ?? openTun(o.tunName, { offload });
