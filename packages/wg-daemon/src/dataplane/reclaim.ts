@@ -33,4 +33,3 @@ export function reclaimMemory(o: { compact?: boolean } = {}): void {
   } else gc?.();
   libc().mallocTrim();
 }
-
