@@ -46,8 +46,12 @@ let helpers: number[] = [];
 
 /** CAP_SYS_NICE in this thread's effective capabilities: a SCHED_IDLE thread may be SCHED_OTHER again. */
 function mayRaisePriority(): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
-  return m !== null && (BigInt(`0x${m[1]}`) & (1n << 23n)) !== 0n;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return m !== null && (BigInt(`0x${m[1]}`) & (1n << 23n)) !== 0n;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -66,11 +70,7 @@ function idleHelpers(idle: boolean): void {
  */
 export function tierUpEarly(): void {
   if (process.platform === "linux" && process.execArgv.includes(SINGLE_THREADED_GC)) {
-    try {
-      if (mayRaisePriority()) helpers = readdirSync("/proc/self/task").map(Number).filter((tid) => tid !== process.pid);
-    } catch {
-      helpers = [];
-    }
+    helpers = mayRaisePriority() ? helperThreads() : [];
     idleHelpers(true);
   }
   if (!HAS_INTERRUPT_BUDGET) return;
@@ -85,19 +85,23 @@ export function tierUpEarly(): void {
  */
 export function helperCpuNs(): number {
   let ns = 0;
-  try {
-    for (const tid of readdirSync("/proc/self/task")) {
-      if (Number(tid) === process.pid) continue;
-      try {
-        ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "latin1").split(" ", 1)[0]);
-      } catch {
-        // the thread has exited
-      }
+  for (const tid of helperThreads()) {
+    try {
+      ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "latin1").split(" ", 1)[0]);
+    } catch {
+      // the thread has exited
     }
-  } catch {
-    return 0;
   }
   return ns;
+}
+
+/** The ids of the process's threads other than the main one (Linux /proc/self/task; none elsewhere). */
+function helperThreads(): number[] {
+  try {
+    return readdirSync("/proc/self/task").map(Number).filter((tid) => tid !== process.pid);
+  } catch {
+    return [];
+  }
 }
 
 /**
